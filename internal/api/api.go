@@ -1,0 +1,92 @@
+// Package api serves custos's own endpoints — everything that is not
+// inference: /health (seed 000), /livez and /readyz for Kubernetes,
+// /status for operators and `custos status`, and the admin routes. None of
+// them passes through the readiness gate: they are how one finds out why
+// the gate is shut.
+package api
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"custos/internal/config"
+	"custos/internal/readiness"
+	"custos/internal/store"
+	"custos/internal/supervisor"
+)
+
+// Backend is what the API needs of a supervised backend.
+type Backend interface {
+	Snapshot() supervisor.Snapshot
+	Restart()
+	Logs() []string
+}
+
+// Load is a model's current traffic, as the gateway counts it.
+type Load struct {
+	InFlight int `json:"in_flight"`
+	Queued   int `json:"queued"`
+}
+
+// Options wires the API to the rest of custos.
+type Options struct {
+	Config   *config.Config
+	Backends []Backend // configuration order
+	Gate     *readiness.Gate
+	Store    store.Store
+	// Load reports a model's traffic; nil reports none.
+	Load      func(model string) Load
+	Metrics   http.Handler
+	Version   string
+	StartedAt time.Time
+	Logger    *slog.Logger
+}
+
+// API holds the handlers.
+type API struct {
+	opts Options
+}
+
+// New returns the API.
+func New(opts Options) *API {
+	if opts.Load == nil {
+		opts.Load = func(string) Load { return Load{} }
+	}
+	return &API{opts: opts}
+}
+
+// Register mounts the endpoints on mux.
+func (a *API) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /health", a.health)
+	mux.HandleFunc("GET /livez", a.livez)
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.HandleFunc("GET /status", a.status)
+	mux.HandleFunc("POST /admin/models/{model}/restart", a.restart)
+	if a.opts.Metrics != nil {
+		mux.Handle("GET /metrics", a.opts.Metrics)
+	}
+}
+
+func (a *API) snapshots() []supervisor.Snapshot {
+	snaps := make([]supervisor.Snapshot, len(a.opts.Backends))
+	for i, b := range a.opts.Backends {
+		snaps[i] = b.Snapshot()
+	}
+	return snaps
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// writeError writes an OpenAI-shaped error.
+func writeError(w http.ResponseWriter, status int, errType, code, message string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"message": message, "type": errType, "code": code}})
+}

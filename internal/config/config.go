@@ -1,0 +1,146 @@
+// Package config defines custos's configuration: the YAML file given to
+// `custos serve --config`, its defaults, and its validation. Every field
+// documents what it does and its default; defaults are filled in one place
+// (applyDefaults) so the rest of custos never checks for zero values.
+package config
+
+import "time"
+
+// Backend kinds a model can run on.
+const (
+	// BackendRunner is custos's embedded engine, `custos runner`.
+	BackendRunner = "runner"
+	// BackendLlamaServer is any llama-server-compatible command.
+	BackendLlamaServer = "llama-server"
+)
+
+// Config is the whole configuration of `custos serve`.
+type Config struct {
+	// Listen is the address the gateway listens on (default 127.0.0.1:8080).
+	Listen string
+	// Models are the served models, in the order the file lists them. The
+	// first one is the default model reported by /health.
+	Models []Model
+	// Fallback is the upstream used when a model cannot serve; nil when unset.
+	Fallback *Fallback
+	// Readiness configures the readiness gate.
+	Readiness Readiness
+	// ShutdownTimeout bounds how long in-flight requests may take to finish
+	// after SIGTERM before backends are stopped anyway (default 30s).
+	ShutdownTimeout time.Duration
+	// MaxBodyBytes is the largest request body accepted; larger ones get
+	// 413 (default 8 MiB).
+	MaxBodyBytes int64
+	// Log configures custos's own log output.
+	Log Log
+	// Dir is the folder of the configuration file; relative paths in the
+	// file are resolved against it. Not a YAML key.
+	Dir string
+}
+
+// Model is one served model and the backend process that serves it.
+type Model struct {
+	// ID is the model id clients send in the request body (the YAML key).
+	ID string
+	// Backend is BackendRunner (default) or BackendLlamaServer.
+	Backend string
+	// ModelPath is the GGUF file (YAML key `model`); resolved against Dir.
+	ModelPath string
+	// Cmd is the argv of a llama-server backend, never run through a shell.
+	// ${MODEL}, ${HOST} and ${PORT} are substituted (default
+	// ["llama-server", "-m", "${MODEL}", "--host", "${HOST}", "--port", "${PORT}"]).
+	Cmd []string
+	// Args are extra flags appended to the backend's command line.
+	Args []string
+	// Env is added to the backend's environment.
+	Env map[string]string
+	// Aliases are other ids that route to this model.
+	Aliases []string
+	// ReadyTimeout is the load deadline; it restarts whenever the backend
+	// reports load progress (default 120s).
+	ReadyTimeout time.Duration
+	// HealthInterval is the period of health probes after ready (default 2s).
+	HealthInterval time.Duration
+	// HealthTimeout bounds each probe, so a backend that accepts TCP but
+	// never answers cannot wedge anything (default 1s).
+	HealthTimeout time.Duration
+	// UnhealthyAfter is how many consecutive failed probes get a ready
+	// backend killed and restarted (default 3).
+	UnhealthyAfter int
+	// RestartMax is how many consecutive failed starts or crashes make the
+	// model `unhealthy` (default 3).
+	RestartMax int
+	// RestartBackoff is the first delay before a restart; it doubles up to
+	// 30s (default 1s).
+	RestartBackoff time.Duration
+	// UnhealthyCooldown is how long an `unhealthy` model waits before it is
+	// tried again on its own (default 60s).
+	UnhealthyCooldown time.Duration
+	// StableAfter is how long a backend must stay ready for its consecutive
+	// failure count to reset (default 30s).
+	StableAfter time.Duration
+	// StopTimeout is the grace period between SIGTERM and SIGKILL when the
+	// backend is stopped (default 10s).
+	StopTimeout time.Duration
+	// MaxConcurrency is how many requests may be in flight to the backend
+	// (default 4).
+	MaxConcurrency int
+	// QueueMax is how many requests may wait beyond MaxConcurrency; more get
+	// 429 with Retry-After (default 64).
+	QueueMax int
+	// QueueTimeout is how long a request may wait before it is sent to the
+	// backend; longer gets 503 with Retry-After (default 60s).
+	QueueTimeout time.Duration
+	// LogLines is how many lines of the backend's output are kept in memory
+	// for /status and diagnostics (default 200).
+	LogLines int
+}
+
+// Fallback is an OpenAI-compatible upstream that takes a model's traffic
+// while the model cannot serve.
+type Fallback struct {
+	// URL is the upstream's base URL including its /v1 prefix.
+	URL string
+	// APIKeyEnv names the environment variable holding the upstream's API
+	// key; it is sent as a bearer token. Empty sends none.
+	APIKeyEnv string
+	// APIKey is the key read from APIKeyEnv at load time. Not a YAML key.
+	APIKey string
+	// Models maps a local model id to the upstream's model name; an
+	// unmapped model keeps its own id.
+	Models map[string]string
+	// Timeout bounds a whole fallback request (default 300s).
+	Timeout time.Duration
+}
+
+// Readiness configures the readiness gate.
+type Readiness struct {
+	// Deadline is how long after start a still-warming subsystem is
+	// promoted to Degraded, and how long a model may load before its
+	// requests go to the fallback (default 30s).
+	Deadline time.Duration
+}
+
+// Log configures custos's log output.
+type Log struct {
+	// Level is debug, info (default), warn or error.
+	Level string
+	// Format is auto (default: text on a terminal, JSON otherwise), text or json.
+	Format string
+}
+
+// Model returns the model with the given id or alias.
+func (c *Config) Model(name string) (*Model, bool) {
+	for i := range c.Models {
+		m := &c.Models[i]
+		if m.ID == name {
+			return m, true
+		}
+		for _, a := range m.Aliases {
+			if a == name {
+				return m, true
+			}
+		}
+	}
+	return nil, false
+}

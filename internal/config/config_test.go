@@ -1,0 +1,241 @@
+package config
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeModel creates an empty stand-in model file; validation only checks
+// that it exists.
+func writeModel(t *testing.T, dir, name string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte("GGUF"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func parse(t *testing.T, yaml string) (*Config, error) {
+	t.Helper()
+	dir := t.TempDir()
+	writeModel(t, dir, "tiny.gguf")
+	return Parse([]byte(yaml), dir)
+}
+
+func problemsOf(t *testing.T, err error) []Problem {
+	t.Helper()
+	var cerr *Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want *config.Error, got %v", err)
+	}
+	return cerr.Problems
+}
+
+func wantProblem(t *testing.T, err error, path, fragment string) {
+	t.Helper()
+	for _, p := range problemsOf(t, err) {
+		if p.Path == path && strings.Contains(p.Message, fragment) {
+			return
+		}
+	}
+	t.Fatalf("want a problem at %q containing %q, got: %v", path, fragment, err)
+}
+
+func TestIssueExampleParses(t *testing.T) {
+	t.Setenv("FALLBACK_API_KEY", "secret")
+	cfg, err := parse(t, `
+listen: 127.0.0.1:8080
+models:
+  tiny:
+    backend: runner
+    model: ./tiny.gguf
+    args: ["--ctx-size", "4096"]
+    env: {}
+    aliases: ["default"]
+    ready_timeout: 120s
+    health_interval: 2s
+    health_timeout: 1s
+    unhealthy_after: 3
+    restart_max: 3
+    restart_backoff: 1s
+    max_concurrency: 4
+    queue_max: 64
+    queue_timeout: 60s
+fallback:
+  url: http://127.0.0.1:9000/v1
+  api_key_env: FALLBACK_API_KEY
+  models: {tiny: some-remote-model}
+readiness:
+  deadline: 30s
+shutdown_timeout: 30s
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := cfg.Model("default")
+	if !ok || m.ID != "tiny" {
+		t.Fatalf("alias default does not resolve to tiny: %+v", m)
+	}
+	if !filepath.IsAbs(m.ModelPath) || filepath.Base(m.ModelPath) != "tiny.gguf" {
+		t.Errorf("model path not resolved against the config folder: %q", m.ModelPath)
+	}
+	if cfg.Fallback.APIKey != "secret" || cfg.Fallback.Models["tiny"] != "some-remote-model" {
+		t.Errorf("fallback not decoded: %+v", cfg.Fallback)
+	}
+	if m.QueueTimeout != 60*time.Second || m.MaxConcurrency != 4 || cfg.Readiness.Deadline != 30*time.Second {
+		t.Errorf("values not decoded: %+v", m)
+	}
+}
+
+func TestDefaultsFilledInOnePlace(t *testing.T) {
+	cfg, err := parse(t, "models:\n  tiny:\n    model: tiny.gguf\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := cfg.Models[0]
+	if cfg.Listen != DefaultListen || cfg.ShutdownTimeout != DefaultShutdownTimeout || cfg.MaxBodyBytes != DefaultMaxBodyBytes {
+		t.Errorf("top-level defaults missing: %+v", cfg)
+	}
+	if m.Backend != BackendRunner || m.ReadyTimeout != DefaultReadyTimeout || m.QueueMax != DefaultQueueMax ||
+		m.UnhealthyAfter != DefaultUnhealthyAfter || m.RestartMax != DefaultRestartMax {
+		t.Errorf("model defaults missing: %+v", m)
+	}
+}
+
+func TestQueueMaxZeroIsKept(t *testing.T) {
+	cfg, err := parse(t, "models:\n  tiny:\n    model: tiny.gguf\n    queue_max: 0\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Models[0].QueueMax != 0 {
+		t.Fatalf("queue_max: 0 became %d", cfg.Models[0].QueueMax)
+	}
+}
+
+func TestModelOrderIsFileOrder(t *testing.T) {
+	cfg, err := parse(t, "models:\n  zeta:\n    model: tiny.gguf\n  alpha:\n    model: tiny.gguf\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Models[0].ID != "zeta" || cfg.Models[1].ID != "alpha" {
+		t.Fatalf("order lost: %s, %s", cfg.Models[0].ID, cfg.Models[1].ID)
+	}
+}
+
+func TestLlamaServerDefaultCmd(t *testing.T) {
+	dir := t.TempDir()
+	writeModel(t, dir, "tiny.gguf")
+	prog := filepath.Join(dir, "fake-server")
+	if err := os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte("models:\n  tiny:\n    backend: llama-server\n    cmd: [./fake-server, --port, \"${PORT}\"]\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Models[0].Cmd[0] != prog {
+		t.Fatalf("cmd[0] not resolved against the config folder: %q", cfg.Models[0].Cmd[0])
+	}
+}
+
+func TestBadConfigsNameTheKey(t *testing.T) {
+	cases := []struct {
+		name, yaml, path, fragment string
+	}{
+		{"unknown top key", "listn: x\nmodels:\n  tiny:\n    model: tiny.gguf\n", "listn", "unknown key"},
+		{"unknown model key", "models:\n  tiny:\n    model: tiny.gguf\n    ready_timout: 1s\n", "models.tiny.ready_timout", "unknown key"},
+		{"bad duration", "models:\n  tiny:\n    model: tiny.gguf\n    ready_timeout: 12x\n", "models.tiny.ready_timeout", "not a duration"},
+		{"bare number duration", "models:\n  tiny:\n    model: tiny.gguf\n    health_interval: 2\n", "models.tiny.health_interval", "want a duration"},
+		{"negative duration", "models:\n  tiny:\n    model: tiny.gguf\n    queue_timeout: -1s\n", "models.tiny.queue_timeout", "greater than zero"},
+		{"wrong type", "models:\n  tiny:\n    model: tiny.gguf\n    restart_max: three\n", "models.tiny.restart_max", "whole number"},
+		{"zero concurrency", "models:\n  tiny:\n    model: tiny.gguf\n    max_concurrency: 0\n", "models.tiny.max_concurrency", "out of range"},
+		{"missing file", "models:\n  tiny:\n    model: nope.gguf\n", "models.tiny.model", "does not exist"},
+		{"no model file", "models:\n  tiny:\n    backend: runner\n", "models.tiny.model", "required"},
+		{"bad backend", "models:\n  tiny:\n    model: tiny.gguf\n    backend: vllm\n", "models.tiny.backend", "not a backend"},
+		{"no models", "listen: 127.0.0.1:1\n", "models", "at least one"},
+		{"duplicate alias", "models:\n  a:\n    model: tiny.gguf\n    aliases: [x]\n  b:\n    model: tiny.gguf\n    aliases: [x]\n", "models.b.aliases[0]", "already used by models.a.aliases[0]"},
+		{"alias equals id", "models:\n  a:\n    model: tiny.gguf\n  b:\n    model: tiny.gguf\n    aliases: [a]\n", "models.b.aliases[0]", "already used by models.a"},
+		{"bad listen", "listen: nowhere\nmodels:\n  tiny:\n    model: tiny.gguf\n", "listen", "host:port"},
+		{"cmd not found", "models:\n  tiny:\n    backend: llama-server\n    cmd: [no-such-llama-server-xyz, --port, \"${PORT}\"]\n", "models.tiny.cmd[0]", "not found in PATH"},
+		{"cmd without port", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh]\n", "models.tiny.cmd", "${PORT}"},
+		{"cmd on runner", "models:\n  tiny:\n    model: tiny.gguf\n    cmd: [x]\n", "models.tiny.cmd", "only a llama-server"},
+		{"bad model id", "models:\n  \"a b\":\n    model: tiny.gguf\n", "models.a b", "may only hold"},
+		{"fallback url", "models:\n  tiny:\n    model: tiny.gguf\nfallback:\n  url: ftp://x\n", "fallback.url", "not an http"},
+		{"fallback unknown model", "models:\n  tiny:\n    model: tiny.gguf\nfallback:\n  url: http://127.0.0.1:1/v1\n  models: {huge: x}\n", "fallback.models.huge", "no model"},
+		{"fallback key unset", "models:\n  tiny:\n    model: tiny.gguf\nfallback:\n  url: http://127.0.0.1:1/v1\n  api_key_env: CUSTOS_TEST_UNSET_KEY\n", "fallback.api_key_env", "not set"},
+		{"timeout above interval", "models:\n  tiny:\n    model: tiny.gguf\n    health_interval: 1s\n    health_timeout: 2s\n", "models.tiny.health_timeout", "longer than health_interval"},
+		{"bad size", "max_body_bytes: lots\nmodels:\n  tiny:\n    model: tiny.gguf\n", "max_body_bytes", "not a size"},
+		{"models not a map", "models: [a, b]\n", "models", "mapping"},
+		{"log level", "log: {level: loud}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "log.level", "not one of"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.yaml)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			wantProblem(t, err, tc.path, tc.fragment)
+		})
+	}
+}
+
+func TestInvalidYAML(t *testing.T) {
+	_, err := parse(t, "models:\n  tiny: [\n")
+	if err == nil || !strings.Contains(err.Error(), "not valid YAML") {
+		t.Fatalf("want a YAML error, got %v", err)
+	}
+}
+
+func TestDuplicateYAMLKey(t *testing.T) {
+	_, err := parse(t, "models:\n  tiny:\n    model: tiny.gguf\n  tiny:\n    model: tiny.gguf\n")
+	if err == nil {
+		t.Fatal("a duplicate model key must be an error")
+	}
+}
+
+func TestAllProblemsReportedAtOnce(t *testing.T) {
+	_, err := parse(t, "listn: x\nmodels:\n  tiny:\n    model: tiny.gguf\n    ready_timeout: nope\n")
+	if got := len(problemsOf(t, err)); got != 2 {
+		t.Fatalf("want 2 problems in one error, got %d: %v", got, err)
+	}
+}
+
+func TestCheckListenReportsPortInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	cfg := &Config{Listen: ln.Addr().String()}
+	err = CheckListen(cfg)
+	if err == nil {
+		t.Fatal("want an error for a port in use")
+	}
+	wantProblem(t, err, "listen", "in use")
+}
+
+func TestFromModelFile(t *testing.T) {
+	dir := t.TempDir()
+	path := writeModel(t, dir, "tiny-chat.gguf")
+	cfg, err := FromModelFile(path, DefaultListen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Models[0].ID != "tiny-chat" || cfg.Models[0].Backend != BackendRunner {
+		t.Fatalf("unexpected model: %+v", cfg.Models[0])
+	}
+	if m, ok := cfg.Model("default"); !ok || m.ID != "tiny-chat" {
+		t.Fatal("alias default missing")
+	}
+	if _, err := FromModelFile(filepath.Join(dir, "missing.gguf"), DefaultListen); err == nil {
+		t.Fatal("a missing model file must be an error")
+	} else {
+		wantProblem(t, err, "--model", "does not exist")
+	}
+}

@@ -1,0 +1,72 @@
+package config
+
+import "time"
+
+// Defaults, in one place. The seeds' defaults are kept: a 30 s readiness
+// deadline (seed 002) and a restart budget of 3 (seed 000).
+const (
+	DefaultListen            = "127.0.0.1:8080"
+	DefaultShutdownTimeout   = 30 * time.Second
+	DefaultMaxBodyBytes      = 8 << 20
+	DefaultReadinessDeadline = 30 * time.Second
+	DefaultFallbackTimeout   = 300 * time.Second
+
+	DefaultReadyTimeout      = 120 * time.Second
+	DefaultHealthInterval    = 2 * time.Second
+	DefaultHealthTimeout     = time.Second
+	DefaultUnhealthyAfter    = 3
+	DefaultRestartMax        = 3
+	DefaultRestartBackoff    = time.Second
+	DefaultUnhealthyCooldown = 60 * time.Second
+	DefaultStableAfter       = 30 * time.Second
+	DefaultStopTimeout       = 10 * time.Second
+	DefaultMaxConcurrency    = 4
+	DefaultQueueMax          = 64
+	DefaultQueueTimeout      = 60 * time.Second
+	DefaultLogLines          = 200
+)
+
+// DefaultLlamaServerCmd is the argv used for a llama-server backend
+// without `cmd`.
+var DefaultLlamaServerCmd = []string{"llama-server", "-m", "${MODEL}", "--host", "${HOST}", "--port", "${PORT}"}
+
+func applyDefaults(c *Config) {
+	setDefault(&c.Listen, DefaultListen)
+	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.Readiness.Deadline, DefaultReadinessDeadline)
+	setDefault(&c.Log.Level, "info")
+	setDefault(&c.Log.Format, "auto")
+	if c.Fallback != nil {
+		setDefault(&c.Fallback.Timeout, DefaultFallbackTimeout)
+	}
+	for i := range c.Models {
+		m := &c.Models[i]
+		setDefault(&m.Backend, BackendRunner)
+		if m.Backend == BackendLlamaServer && len(m.Cmd) == 0 {
+			m.Cmd = append([]string(nil), DefaultLlamaServerCmd...)
+		}
+		setDefault(&m.ReadyTimeout, DefaultReadyTimeout)
+		setDefault(&m.HealthInterval, DefaultHealthInterval)
+		setDefault(&m.HealthTimeout, DefaultHealthTimeout)
+		setDefault(&m.UnhealthyAfter, DefaultUnhealthyAfter)
+		setDefault(&m.RestartMax, DefaultRestartMax)
+		setDefault(&m.RestartBackoff, DefaultRestartBackoff)
+		setDefault(&m.UnhealthyCooldown, DefaultUnhealthyCooldown)
+		setDefault(&m.StableAfter, DefaultStableAfter)
+		setDefault(&m.StopTimeout, DefaultStopTimeout)
+		setDefault(&m.MaxConcurrency, DefaultMaxConcurrency)
+		if m.QueueMax < 0 {
+			m.QueueMax = DefaultQueueMax
+		}
+		setDefault(&m.QueueTimeout, DefaultQueueTimeout)
+		setDefault(&m.LogLines, DefaultLogLines)
+	}
+}
+
+func setDefault[T comparable](field *T, value T) {
+	var zero T
+	if *field == zero {
+		*field = value
+	}
+}

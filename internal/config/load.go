@@ -1,0 +1,215 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Load reads, decodes, fills in defaults and validates the configuration
+// file at path. Every mistake is returned at once in an *Error.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &Error{Problems: []Problem{{Message: err.Error()}}}
+	}
+	dir, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, &Error{File: path, Problems: []Problem{{Message: err.Error()}}}
+	}
+	cfg, err := Parse(data, dir)
+	if e, ok := err.(*Error); ok {
+		e.File = path
+	}
+	return cfg, err
+}
+
+// Parse decodes and validates a configuration; relative paths in it are
+// resolved against dir.
+func Parse(data []byte, dir string) (*Config, error) {
+	var tree any
+	if len(bytes.TrimSpace(data)) > 0 {
+		if err := yaml.UnmarshalWithOptions(data, &tree, yaml.UseOrderedMap()); err != nil {
+			return nil, &Error{Problems: []Problem{{Message: "not valid YAML: " + yaml.FormatError(err, false, true)}}}
+		}
+	}
+	p := &problems{}
+	cfg := decodeConfig(&decoder{p: p}, tree)
+	cfg.Dir = dir
+	if len(p.list) == 0 {
+		applyDefaults(cfg)
+		validate(cfg, p)
+	}
+	if err := p.err(""); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "log"}
+
+func decodeConfig(d *decoder, tree any) *Config {
+	cfg := &Config{}
+	d.fields("", tree, topKeys, func(key string, v any, path string) {
+		switch key {
+		case "listen":
+			cfg.Listen = d.str(path, v)
+		case "models":
+			cfg.Models = decodeModels(d, path, v)
+		case "fallback":
+			cfg.Fallback = decodeFallback(d, path, v)
+		case "readiness":
+			d.fields(path, v, []string{"deadline"}, func(_ string, v any, path string) {
+				cfg.Readiness.Deadline = d.duration(path, v)
+			})
+		case "shutdown_timeout":
+			cfg.ShutdownTimeout = d.duration(path, v)
+		case "max_body_bytes":
+			cfg.MaxBodyBytes = d.size(path, v)
+		case "log":
+			d.fields(path, v, []string{"level", "format"}, func(key string, v any, path string) {
+				if key == "level" {
+					cfg.Log.Level = d.str(path, v)
+				} else {
+					cfg.Log.Format = d.str(path, v)
+				}
+			})
+		}
+	})
+	return cfg
+}
+
+var modelKeys = []string{
+	"backend", "model", "cmd", "args", "env", "aliases",
+	"ready_timeout", "health_interval", "health_timeout", "unhealthy_after",
+	"restart_max", "restart_backoff", "unhealthy_cooldown", "stable_after", "stop_timeout",
+	"max_concurrency", "queue_max", "queue_timeout", "log_lines",
+}
+
+func decodeModels(d *decoder, path string, v any) []Model {
+	m, ok := d.mapping(path, v)
+	if !ok {
+		return nil
+	}
+	models := make([]Model, 0, len(m))
+	for _, item := range m {
+		id, isString := item.Key.(string)
+		if !isString {
+			d.p.add(path, "model id %v is not a string", item.Key)
+			continue
+		}
+		models = append(models, decodeModel(d, join(path, id), id, item.Value))
+	}
+	return models
+}
+
+func decodeModel(d *decoder, path, id string, v any) Model {
+	// QueueMax -1 marks "not given": 0 is a meaningful value (no queue).
+	m := Model{ID: id, QueueMax: -1}
+	d.fields(path, v, modelKeys, func(key string, v any, path string) {
+		switch key {
+		case "backend":
+			m.Backend = d.str(path, v)
+		case "model":
+			m.ModelPath = d.str(path, v)
+		case "cmd":
+			m.Cmd = d.strings(path, v)
+		case "args":
+			m.Args = d.strings(path, v)
+		case "env":
+			m.Env = d.stringMap(path, v)
+		case "aliases":
+			m.Aliases = d.strings(path, v)
+		case "ready_timeout":
+			m.ReadyTimeout = d.duration(path, v)
+		case "health_interval":
+			m.HealthInterval = d.duration(path, v)
+		case "health_timeout":
+			m.HealthTimeout = d.duration(path, v)
+		case "unhealthy_after":
+			m.UnhealthyAfter = d.integer(path, v, 1)
+		case "restart_max":
+			m.RestartMax = d.integer(path, v, 1)
+		case "restart_backoff":
+			m.RestartBackoff = d.duration(path, v)
+		case "unhealthy_cooldown":
+			m.UnhealthyCooldown = d.duration(path, v)
+		case "stable_after":
+			m.StableAfter = d.duration(path, v)
+		case "stop_timeout":
+			m.StopTimeout = d.duration(path, v)
+		case "max_concurrency":
+			m.MaxConcurrency = d.integer(path, v, 1)
+		case "queue_max":
+			m.QueueMax = d.integer(path, v, 0)
+		case "queue_timeout":
+			m.QueueTimeout = d.duration(path, v)
+		case "log_lines":
+			m.LogLines = d.integer(path, v, 1)
+		}
+	})
+	return m
+}
+
+func decodeFallback(d *decoder, path string, v any) *Fallback {
+	if v == nil {
+		return nil
+	}
+	f := &Fallback{}
+	d.fields(path, v, []string{"url", "api_key_env", "models", "timeout"}, func(key string, v any, path string) {
+		switch key {
+		case "url":
+			f.URL = d.str(path, v)
+		case "api_key_env":
+			f.APIKeyEnv = d.str(path, v)
+		case "models":
+			f.Models = d.stringMap(path, v)
+		case "timeout":
+			f.Timeout = d.duration(path, v)
+		}
+	})
+	return f
+}
+
+// FromModelFile is the configuration of `custos serve --model FILE.gguf`:
+// one model on the embedded engine with every default, its id taken from
+// the file name and "default" as an alias.
+func FromModelFile(path, listen string) (*Config, error) {
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		p := &problems{}
+		requireFile("--model", abs, p)
+		err = p.err("")
+	}
+	if err != nil {
+		return nil, err
+	}
+	id := strings.TrimSuffix(filepath.Base(abs), filepath.Ext(abs))
+	if !validID(id) {
+		id = "default"
+	}
+	cfg := &Config{
+		Listen: listen,
+		Models: []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1}},
+		Dir:    filepath.Dir(abs),
+	}
+	if id != "default" {
+		cfg.Models[0].Aliases = []string{"default"}
+	}
+	applyDefaults(cfg)
+	p := &problems{}
+	validate(cfg, p)
+	if err := p.err(""); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// Describe renders a configuration error for a terminal.
+func Describe(err error) string {
+	return fmt.Sprintf("configuration error: %v", err)
+}

@@ -1,0 +1,209 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// validate checks what decoding cannot: references between keys, files on
+// disk, addresses and commands.
+func validate(c *Config, p *problems) {
+	validateListen("listen", c.Listen, p)
+	if len(c.Models) == 0 {
+		p.add("models", "at least one model is required")
+	}
+	names := map[string]string{} // id or alias → key path that claimed it
+	for i := range c.Models {
+		validateModel(c, &c.Models[i], names, p)
+	}
+	if c.Fallback != nil {
+		validateFallback(c, p)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "auto", "text", "json":
+	default:
+		p.add("log.format", "%q is not one of auto, text, json", c.Log.Format)
+	}
+}
+
+func validateListen(path, addr string, p *problems) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.add(path, "%q is not a host:port address", addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.add(path, "%q has no valid port", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		p.add(path, "%q: host must be an IP address or localhost", addr)
+	}
+}
+
+func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
+	path := "models." + m.ID
+	if !validID(m.ID) {
+		p.add(path, "model id %q may only hold letters, digits and . _ - : / @ + (at most 128)", m.ID)
+	}
+	claim(m.ID, path, names, p)
+	for i, a := range m.Aliases {
+		ap := fmt.Sprintf("%s.aliases[%d]", path, i)
+		if !validID(a) {
+			p.add(ap, "alias %q may only hold letters, digits and . _ - : / @ + (at most 128)", a)
+		}
+		claim(a, ap, names, p)
+	}
+	if m.ModelPath != "" {
+		m.ModelPath = resolve(c.Dir, m.ModelPath)
+	}
+	switch m.Backend {
+	case BackendRunner:
+		if len(m.Cmd) > 0 {
+			p.add(path+".cmd", "only a llama-server backend takes cmd; the runner is custos itself")
+		}
+		requireFile(path+".model", m.ModelPath, p)
+	case BackendLlamaServer:
+		validateCmd(c, m, path, p)
+	default:
+		p.add(path+".backend", "%q is not a backend (want runner or llama-server)", m.Backend)
+	}
+	if m.HealthTimeout > m.HealthInterval {
+		p.add(path+".health_timeout", "%v is longer than health_interval (%v)", m.HealthTimeout, m.HealthInterval)
+	}
+	for k := range m.Env {
+		if k == "" || strings.ContainsAny(k, "=\x00") {
+			p.add(path+".env", "%q is not a valid environment variable name", k)
+		}
+	}
+}
+
+func validateCmd(c *Config, m *Model, path string, p *problems) {
+	usesModel := false
+	for _, arg := range m.Cmd {
+		if strings.Contains(arg, "${MODEL}") {
+			usesModel = true
+		}
+	}
+	if usesModel {
+		requireFile(path+".model", m.ModelPath, p)
+	}
+	if !containsPortVar(m.Cmd) {
+		p.add(path+".cmd", "must pass ${PORT} to the backend: custos chooses the port")
+	}
+	prog := m.Cmd[0]
+	if strings.Contains(prog, "/") {
+		m.Cmd[0] = resolve(c.Dir, prog)
+		info, err := os.Stat(m.Cmd[0])
+		if err != nil || info.IsDir() || info.Mode()&0o111 == 0 {
+			p.add(path+".cmd[0]", "%s is not an executable file", m.Cmd[0])
+		}
+		return
+	}
+	if _, err := exec.LookPath(prog); err != nil {
+		p.add(path+".cmd[0]", "%q is not found in PATH (install it, or give its full path)", prog)
+	}
+}
+
+func containsPortVar(argv []string) bool {
+	for _, a := range argv {
+		if strings.Contains(a, "${PORT}") {
+			return true
+		}
+	}
+	return false
+}
+
+func validateFallback(c *Config, p *problems) {
+	f := c.Fallback
+	u, err := url.Parse(f.URL)
+	if f.URL == "" {
+		p.add("fallback.url", "is required when fallback is set")
+	} else if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("fallback.url", "%q is not an http(s) URL", f.URL)
+	}
+	f.URL = strings.TrimRight(f.URL, "/")
+	if f.APIKeyEnv != "" {
+		f.APIKey = os.Getenv(f.APIKeyEnv)
+		if f.APIKey == "" {
+			p.add("fallback.api_key_env", "environment variable %s is not set", f.APIKeyEnv)
+		}
+	}
+	for id := range f.Models {
+		if m, ok := c.Model(id); !ok || m.ID != id {
+			p.add("fallback.models."+id, "no model with id %q is configured", id)
+		}
+	}
+}
+
+func claim(name, path string, names map[string]string, p *problems) {
+	if prev, taken := names[name]; taken {
+		p.add(path, "%q is already used by %s", name, prev)
+		return
+	}
+	names[name] = path
+}
+
+func requireFile(path, file string, p *problems) {
+	if file == "" {
+		p.add(path, "is required")
+		return
+	}
+	info, err := os.Stat(file)
+	switch {
+	case err != nil:
+		p.add(path, "%s does not exist or cannot be read", file)
+	case info.IsDir():
+		p.add(path, "%s is a folder, not a model file", file)
+	}
+}
+
+func resolve(dir, path string) string {
+	if filepath.IsAbs(path) || dir == "" {
+		return path
+	}
+	return filepath.Join(dir, path)
+}
+
+func validID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-:/@+", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// CheckListen tries to bind the listen address, so `custos check` reports a
+// port in use before `custos serve` would fail on it.
+func CheckListen(c *Config) error {
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return &Error{Problems: []Problem{{Path: "listen", Message: fmt.Sprintf("cannot listen on %s: %v", c.Listen, unwrapOpError(err))}}}
+	}
+	return ln.Close()
+}
+
+func unwrapOpError(err error) error {
+	if op, ok := err.(*net.OpError); ok && op.Err != nil {
+		if sys, ok := op.Err.(*os.SyscallError); ok {
+			return sys.Err
+		}
+		return op.Err
+	}
+	return err
+}

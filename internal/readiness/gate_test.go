@@ -1,0 +1,133 @@
+package readiness
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+)
+
+type fixed struct{ s State }
+
+func (f *fixed) Readiness() (State, string) { return f.s, "" }
+
+func newGate(deadline time.Time, now time.Time) (*Gate, *fixed, *fixed) {
+	store, engine := &fixed{Warming}, &fixed{Warming}
+	g := New(deadline, Subsystem{StateStore, store}, Subsystem{Engine, engine})
+	g.now = func() time.Time { return now }
+	return g, store, engine
+}
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func TestStartsWarmingAndClosed(t *testing.T) {
+	g, _, _ := newGate(time.Time{}, t0)
+	if g.Open() {
+		t.Fatal("a new gate must be closed")
+	}
+}
+
+func TestOpenOnlyWhenEverySubsystemServes(t *testing.T) {
+	cases := []struct {
+		store, engine State
+		open          bool
+	}{
+		{Ready, Ready, true},
+		{Ready, Degraded, true},
+		{Degraded, Ready, true},
+		{Ready, Failed, false},
+		{Failed, Ready, false},
+		{Warming, Ready, false},
+		{Ready, Warming, false},
+	}
+	for _, tc := range cases {
+		g, store, engine := newGate(time.Time{}, t0)
+		store.s, engine.s = tc.store, tc.engine
+		if got := g.Open(); got != tc.open {
+			t.Errorf("store %v engine %v: open = %v, want %v", tc.store, tc.engine, got, tc.open)
+		}
+		if got := g.Status().Open; got != tc.open {
+			t.Errorf("store %v engine %v: Status().Open = %v, want %v", tc.store, tc.engine, got, tc.open)
+		}
+	}
+}
+
+func TestDeadlinePromotesWarmingToDegraded(t *testing.T) {
+	g, store, _ := newGate(t0, t0.Add(time.Second))
+	store.s = Ready
+	if !g.Open() {
+		t.Fatal("past the deadline a Warming engine must count as Degraded")
+	}
+	st := g.Status()
+	if st.Subsystems[1].State != Degraded || !st.Subsystems[1].Promoted {
+		t.Fatalf("engine not promoted: %+v", st.Subsystems[1])
+	}
+}
+
+func TestDeadlineNotYetElapsedKeepsWarming(t *testing.T) {
+	g, store, _ := newGate(t0.Add(time.Minute), t0)
+	store.s = Ready
+	if g.Open() {
+		t.Fatal("before the deadline Warming keeps the gate closed")
+	}
+}
+
+func TestDeadlineDoesNotPromoteFailed(t *testing.T) {
+	g, store, engine := newGate(t0, t0.Add(time.Hour))
+	store.s, engine.s = Ready, Failed
+	if g.Open() {
+		t.Fatal("Failed must keep the gate closed past the deadline")
+	}
+}
+
+func TestDrainClosesTheGate(t *testing.T) {
+	g, store, engine := newGate(time.Time{}, t0)
+	store.s, engine.s = Ready, Ready
+	g.Drain()
+	if g.Open() || g.Status().Open || !g.Status().Draining {
+		t.Fatal("a draining gate must be closed")
+	}
+}
+
+func TestStateJSONUsesSeedNames(t *testing.T) {
+	b, _ := json.Marshal(map[string]State{"a": Warming, "b": Ready, "c": Degraded, "d": Failed})
+	if string(b) != `{"a":"Warming","b":"Ready","c":"Degraded","d":"Failed"}` {
+		t.Fatalf("got %s", b)
+	}
+}
+
+func TestEngineState(t *testing.T) {
+	cases := []struct {
+		name                string
+		n, ready, unhealthy int
+		fallback            bool
+		want                State
+	}{
+		{"all ready", 2, 2, 0, false, Ready},
+		{"some ready", 2, 1, 0, false, Degraded},
+		{"some ready, one unhealthy", 2, 1, 1, false, Degraded},
+		{"none ready, fallback for unhealthy", 2, 0, 1, true, Degraded},
+		{"all unhealthy, no fallback", 2, 0, 2, false, Failed},
+		{"loading, no fallback", 2, 0, 1, false, Warming},
+		{"loading, fallback idle", 1, 0, 0, true, Warming},
+		{"no models", 0, 0, 0, false, Failed},
+	}
+	for _, tc := range cases {
+		if got, _ := EngineState(tc.n, tc.ready, tc.unhealthy, tc.fallback); got != tc.want {
+			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestStateJSONRoundTrip(t *testing.T) {
+	for _, s := range []State{Warming, Ready, Degraded, Failed} {
+		b, _ := json.Marshal(s)
+		var back State
+		if err := json.Unmarshal(b, &back); err != nil || back != s {
+			t.Fatalf("%v: got %v, %v", s, back, err)
+		}
+	}
+	var s State
+	if err := json.Unmarshal([]byte(`"Sleeping"`), &s); err == nil {
+		t.Fatal("an unknown name must be an error")
+	}
+}
