@@ -33,6 +33,14 @@ type Config struct {
 	MaxBodyBytes int64
 	// Log configures custos's own log output.
 	Log Log
+	// Intervention configures pausing inference (seed 004).
+	Intervention Intervention
+	// Store configures the durable control-state store.
+	Store Store
+	// Admin configures access to the /admin routes.
+	Admin Admin
+	// Auth configures API keys for the inference routes.
+	Auth Auth
 	// Dir is the folder of the configuration file; relative paths in the
 	// file are resolved against it. Not a YAML key.
 	Dir string
@@ -119,6 +127,53 @@ type Readiness struct {
 	// promoted to Degraded, and how long a model may load before its
 	// requests go to the fallback (default 30s).
 	Deadline time.Duration
+}
+
+// Intervention configures the intervention controller (seed 004).
+type Intervention struct {
+	// Enabled turns gating on (default true). Disabled: no request ever waits.
+	Enabled bool
+	// PauseOnDistressed pauses inference when wellbeing turns distressed
+	// (default false: observe only).
+	PauseOnDistressed bool
+	// PauseOnConcerned pauses inference when wellbeing turns concerned
+	// (default false).
+	PauseOnConcerned bool
+	// MaxPause ends any pause after this long, by a timer (default 300s).
+	MaxPause time.Duration
+	// WaitTimeout is how long a request waits on a pause before it gets
+	// 503 inference_paused (default 60s).
+	WaitTimeout time.Duration
+}
+
+// Store configures the control-state store.
+type Store struct {
+	// Path is the SQLite file (default $XDG_STATE_HOME/custos/custos.db,
+	// or ~/.local/state/custos/custos.db).
+	Path string
+}
+
+// Admin configures the admin routes' bearer token. Without a token the
+// admin routes answer loopback clients only, and custos refuses to listen
+// on a non-loopback address.
+type Admin struct {
+	// TokenEnv names an environment variable holding the token.
+	TokenEnv string
+	// TokenFile is a file holding the token (surrounding space ignored).
+	TokenFile string
+	// Token is the token read at load time. Not a YAML key.
+	Token string
+}
+
+// Auth configures API keys for the inference routes.
+type Auth struct {
+	// APIKeysEnv names an environment variable holding keys separated by
+	// commas or white space.
+	APIKeysEnv string
+	// APIKeysFile is a file holding one key per line (# starts a comment).
+	APIKeysFile string
+	// APIKeys are the keys read at load time. Not a YAML key.
+	APIKeys []string
 }
 
 // Log configures custos's log output.

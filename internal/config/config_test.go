@@ -239,3 +239,61 @@ func TestFromModelFile(t *testing.T) {
 		wantProblem(t, err, "--model", "does not exist")
 	}
 }
+
+func TestInterventionStoreAdminAuth(t *testing.T) {
+	dir := t.TempDir()
+	writeModel(t, dir, "tiny.gguf")
+	if err := os.WriteFile(filepath.Join(dir, "keys"), []byte("# clients\nkey-one\nkey-two, key-three\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("CUSTOS_TEST_ADMIN", " s3cret \n")
+	cfg, err := Parse([]byte(`
+listen: 0.0.0.0:8080
+models:
+  tiny: {model: tiny.gguf}
+intervention: {pause_on_distressed: true, max_pause: 10s}
+store: {path: state/custos.db}
+admin: {token_env: CUSTOS_TEST_ADMIN}
+auth: {api_keys_file: keys}
+`), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := cfg.Intervention
+	if !in.Enabled || !in.PauseOnDistressed || in.PauseOnConcerned || in.MaxPause != 10*time.Second || in.WaitTimeout != DefaultWaitTimeout {
+		t.Errorf("intervention: %+v", in)
+	}
+	if cfg.Store.Path != filepath.Join(dir, "state", "custos.db") {
+		t.Errorf("store path not resolved: %q", cfg.Store.Path)
+	}
+	if cfg.Admin.Token != "s3cret" {
+		t.Errorf("admin token: %q", cfg.Admin.Token)
+	}
+	if strings.Join(cfg.Auth.APIKeys, "|") != "key-one|key-two|key-three" {
+		t.Errorf("api keys: %q", cfg.Auth.APIKeys)
+	}
+}
+
+func TestAdminOnNetworkWithoutTokenRefused(t *testing.T) {
+	_, err := parse(t, "listen: 0.0.0.0:8080\nmodels:\n  tiny:\n    model: tiny.gguf\n")
+	wantProblem(t, err, "admin", "not a loopback address")
+	if _, err := parse(t, "listen: 127.0.0.1:8080\nmodels:\n  tiny:\n    model: tiny.gguf\n"); err != nil {
+		t.Fatalf("loopback without a token is fine: %v", err)
+	}
+}
+
+func TestSecretSourcesMistakes(t *testing.T) {
+	cases := []struct{ name, yaml, path, fragment string }{
+		{"unset env", "admin: {token_env: CUSTOS_TEST_NOPE}\n", "admin.token_env", "not set"},
+		{"both sources", "admin: {token_env: A, token_file: b}\n", "admin.token_env", "not both"},
+		{"missing file", "auth: {api_keys_file: nope}\n", "auth.api_keys_file", "cannot read"},
+		{"bad flag", "intervention: {enabled: maybe}\n", "intervention.enabled", "true or false"},
+		{"unknown key", "intervention: {pause_on_sad: true}\n", "intervention.pause_on_sad", "unknown key"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.yaml+"models:\n  tiny:\n    model: tiny.gguf\n")
+			wantProblem(t, err, tc.path, tc.fragment)
+		})
+	}
+}

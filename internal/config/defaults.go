@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"os"
+	"path/filepath"
+	"time"
+)
 
 // Defaults, in one place. The seeds' defaults are kept: a 30 s readiness
 // deadline (seed 002) and a restart budget of 3 (seed 000).
@@ -24,6 +28,9 @@ const (
 	DefaultQueueMax          = 64
 	DefaultQueueTimeout      = 60 * time.Second
 	DefaultLogLines          = 200
+
+	DefaultMaxPause    = 300 * time.Second
+	DefaultWaitTimeout = 60 * time.Second
 )
 
 // DefaultLlamaServerCmd is the argv used for a llama-server backend
@@ -37,6 +44,9 @@ func applyDefaults(c *Config) {
 	setDefault(&c.Readiness.Deadline, DefaultReadinessDeadline)
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "auto")
+	setDefault(&c.Intervention.MaxPause, DefaultMaxPause)
+	setDefault(&c.Intervention.WaitTimeout, DefaultWaitTimeout)
+	setDefault(&c.Store.Path, defaultStorePath())
 	if c.Fallback != nil {
 		setDefault(&c.Fallback.Timeout, DefaultFallbackTimeout)
 	}
@@ -69,4 +79,16 @@ func setDefault[T comparable](field *T, value T) {
 	if *field == zero {
 		*field = value
 	}
+}
+
+// defaultStorePath follows the XDG base directory convention for state
+// that should survive restarts.
+func defaultStorePath() string {
+	if dir := os.Getenv("XDG_STATE_HOME"); dir != "" {
+		return filepath.Join(dir, "custos", "custos.db")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "state", "custos", "custos.db")
+	}
+	return filepath.Join("data", "custos.db")
 }

@@ -50,10 +50,11 @@ func Parse(data []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "log"}
+var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "log",
+	"intervention", "store", "admin", "auth"}
 
 func decodeConfig(d *decoder, tree any) *Config {
-	cfg := &Config{}
+	cfg := &Config{Intervention: Intervention{Enabled: true}}
 	d.fields("", tree, topKeys, func(key string, v any, path string) {
 		switch key {
 		case "listen":
@@ -76,6 +77,28 @@ func decodeConfig(d *decoder, tree any) *Config {
 					cfg.Log.Level = d.str(path, v)
 				} else {
 					cfg.Log.Format = d.str(path, v)
+				}
+			})
+		case "intervention":
+			decodeIntervention(d, path, v, &cfg.Intervention)
+		case "store":
+			d.fields(path, v, []string{"path"}, func(_ string, v any, path string) {
+				cfg.Store.Path = d.str(path, v)
+			})
+		case "admin":
+			d.fields(path, v, []string{"token_env", "token_file"}, func(key string, v any, path string) {
+				if key == "token_env" {
+					cfg.Admin.TokenEnv = d.str(path, v)
+				} else {
+					cfg.Admin.TokenFile = d.str(path, v)
+				}
+			})
+		case "auth":
+			d.fields(path, v, []string{"api_keys_env", "api_keys_file"}, func(key string, v any, path string) {
+				if key == "api_keys_env" {
+					cfg.Auth.APIKeysEnv = d.str(path, v)
+				} else {
+					cfg.Auth.APIKeysFile = d.str(path, v)
 				}
 			})
 		}
@@ -155,6 +178,24 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 	return m
 }
 
+func decodeIntervention(d *decoder, path string, v any, in *Intervention) {
+	keys := []string{"enabled", "pause_on_distressed", "pause_on_concerned", "max_pause", "wait_timeout"}
+	d.fields(path, v, keys, func(key string, v any, path string) {
+		switch key {
+		case "enabled":
+			in.Enabled = d.boolean(path, v)
+		case "pause_on_distressed":
+			in.PauseOnDistressed = d.boolean(path, v)
+		case "pause_on_concerned":
+			in.PauseOnConcerned = d.boolean(path, v)
+		case "max_pause":
+			in.MaxPause = d.duration(path, v)
+		case "wait_timeout":
+			in.WaitTimeout = d.duration(path, v)
+		}
+	})
+}
+
 func decodeFallback(d *decoder, path string, v any) *Fallback {
 	if v == nil {
 		return nil
@@ -193,9 +234,10 @@ func FromModelFile(path, listen string) (*Config, error) {
 		id = "default"
 	}
 	cfg := &Config{
-		Listen: listen,
-		Models: []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1}},
-		Dir:    filepath.Dir(abs),
+		Listen:       listen,
+		Intervention: Intervention{Enabled: true},
+		Models:       []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1}},
+		Dir:          filepath.Dir(abs),
 	}
 	if id != "default" {
 		cfg.Models[0].Aliases = []string{"default"}

@@ -25,6 +25,8 @@ func validate(c *Config, p *problems) {
 	if c.Fallback != nil {
 		validateFallback(c, p)
 	}
+	c.Store.Path = resolve(c.Dir, c.Store.Path)
+	validateSecrets(c, p)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
