@@ -5,15 +5,30 @@ import (
 	"net/http"
 )
 
-// restart asks a model's supervisor to restart its backend now, also
-// taking it out of `unhealthy`. Until admin authentication exists, admin
-// routes answer only to clients on the loopback interface.
-func (a *API) restart(w http.ResponseWriter, r *http.Request) {
-	if !fromLoopback(r) {
-		writeError(w, http.StatusForbidden, "permission_error", "admin_loopback_only",
-			"admin routes accept requests from the loopback interface only")
-		return
+// admin guards a route: with an admin token configured, the request must
+// carry it; without one, only loopback clients are served (custos refuses
+// to listen beyond loopback without a token, see config).
+func (a *API) admin(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !a.opts.AdminKeys.Empty() {
+			if !a.opts.AdminKeys.Allow(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="custos admin"`)
+				writeError(w, http.StatusUnauthorized, "authentication_error", "invalid_admin_token",
+					"admin routes need the admin bearer token")
+				return
+			}
+		} else if !fromLoopback(r) {
+			writeError(w, http.StatusForbidden, "permission_error", "admin_loopback_only",
+				"admin routes accept requests from the loopback interface only")
+			return
+		}
+		next(w, r)
 	}
+}
+
+// restart asks a model's supervisor to restart its backend now, also
+// taking it out of `unhealthy`.
+func (a *API) restart(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("model")
 	m, ok := a.opts.Config.Model(name)
 	if !ok {
@@ -23,7 +38,7 @@ func (a *API) restart(w http.ResponseWriter, r *http.Request) {
 	for i, b := range a.opts.Backends {
 		if a.opts.Config.Models[i].ID == m.ID {
 			b.Restart()
-			a.opts.Logger.Info("restart requested", "model", m.ID, "remote", r.RemoteAddr)
+			a.opts.Logger.Info("restart requested", "model", m.ID, "remote", r.RemoteAddr, "by", actor(r))
 			writeJSON(w, http.StatusAccepted, map[string]string{"model": m.ID, "result": "restarting"})
 			return
 		}
@@ -38,4 +53,13 @@ func fromLoopback(r *http.Request) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// actor is who the audit log names for an admin request: the CLI says so
+// in a header; anything else is the admin API.
+func actor(r *http.Request) string {
+	if r.Header.Get("X-Custos-Client") == "cli" {
+		return "cli"
+	}
+	return "admin"
 }

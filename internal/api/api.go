@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"time"
 
+	"custos/internal/auth"
 	"custos/internal/config"
+	"custos/internal/intervention"
 	"custos/internal/readiness"
 	"custos/internal/store"
 	"custos/internal/supervisor"
@@ -36,6 +38,10 @@ type Options struct {
 	Backends []Backend // configuration order
 	Gate     *readiness.Gate
 	Store    store.Store
+	// Intervention is the pause controller.
+	Intervention *intervention.Controller
+	// AdminKeys guard /admin; empty means loopback clients only.
+	AdminKeys *auth.Keys
 	// Load reports a model's traffic; nil reports none.
 	Load      func(model string) Load
 	Metrics   http.Handler
@@ -63,7 +69,12 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /livez", a.livez)
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.HandleFunc("GET /status", a.status)
-	mux.HandleFunc("POST /admin/models/{model}/restart", a.restart)
+	mux.HandleFunc("POST /admin/models/{model}/restart", a.admin(a.restart))
+	mux.HandleFunc("POST /admin/pause", a.admin(a.pause))
+	mux.HandleFunc("POST /admin/resume", a.admin(a.resume))
+	mux.HandleFunc("POST /admin/wellbeing", a.admin(a.wellbeing))
+	mux.HandleFunc("GET /admin/intervention", a.admin(a.interventionStatus))
+	mux.HandleFunc("GET /admin/audit", a.admin(a.audit))
 	if a.opts.Metrics != nil {
 		mux.Handle("GET /metrics", a.opts.Metrics)
 	}

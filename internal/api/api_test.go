@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"custos/internal/auth"
 	"custos/internal/config"
+	"custos/internal/intervention"
 	"custos/internal/readiness"
 	"custos/internal/store"
 	"custos/internal/supervisor"
@@ -31,7 +33,10 @@ type engineState struct{ s readiness.State }
 func (e *engineState) Readiness() (readiness.State, string) { return e.s, "detail" }
 
 func newAPI(state supervisor.State) (*API, *fakeBackend, *engineState) {
-	cfg := &config.Config{Models: []config.Model{{ID: "tiny", Aliases: []string{"default"}}}}
+	cfg := &config.Config{
+		Models:       []config.Model{{ID: "tiny", Aliases: []string{"default"}}},
+		Intervention: config.Intervention{Enabled: true, PauseOnDistressed: true, MaxPause: time.Hour, WaitTimeout: time.Minute},
+	}
 	b := &fakeBackend{snap: supervisor.Snapshot{Model: "tiny", Backend: supervisor.BackendNameRunner, State: state, Progress: -1}}
 	for i := range 30 {
 		b.logs = append(b.logs, "line "+string(rune('a'+i%26)))
@@ -41,15 +46,24 @@ func newAPI(state supervisor.State) (*API, *fakeBackend, *engineState) {
 	gate := readiness.New(time.Time{},
 		readiness.Subsystem{Name: readiness.StateStore, Source: readiness.SourceFunc(st.Readiness)},
 		readiness.Subsystem{Name: readiness.Engine, Source: eng})
-	a := New(Options{Config: cfg, Backends: []Backend{b}, Gate: gate, Store: st, Version: "test",
-		StartedAt: time.Now(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ic := intervention.New(intervention.Config(cfg.Intervention), st, intervention.State{}, log)
+	a := New(Options{Config: cfg, Backends: []Backend{b}, Gate: gate, Store: st, Intervention: ic,
+		AdminKeys: auth.NewKeys(), Version: "test", StartedAt: time.Now(), Logger: log})
 	return a, b, eng
 }
 
 func serve(a *API, method, target, remote string) *httptest.ResponseRecorder {
+	return serveBody(a, method, target, remote, "", "")
+}
+
+func serveBody(a *API, method, target, remote, body, token string) *httptest.ResponseRecorder {
 	mux := http.NewServeMux()
 	a.Register(mux)
-	req := httptest.NewRequest(method, target, nil)
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	if remote != "" {
 		req.RemoteAddr = remote
 	}

@@ -16,7 +16,9 @@ type Status struct {
 	Gate      readiness.Status `json:"gate"`
 	Store     StoreStatus      `json:"store"`
 	Fallback  *FallbackStatus  `json:"fallback,omitempty"`
-	Models    []ModelStatus    `json:"models"`
+	// Intervention is the pause controller's state and counters.
+	Intervention *InterventionStatus `json:"intervention,omitempty"`
+	Models       []ModelStatus       `json:"models"`
 }
 
 // StoreStatus describes the control-state store.
@@ -56,6 +58,10 @@ func (a *API) Status() Status {
 		Uptime:    time.Since(a.opts.StartedAt).Round(time.Second).String(),
 		Gate:      a.opts.Gate.Status(),
 		Store:     StoreStatus{Kind: a.opts.Store.Kind()},
+	}
+	if a.opts.Intervention != nil {
+		is := a.InterventionStatus()
+		st.Intervention = &is
 	}
 	if f := a.opts.Config.Fallback; f != nil {
 		st.Fallback = &FallbackStatus{URL: f.URL}

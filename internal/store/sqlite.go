@@ -155,6 +155,8 @@ func loadState(db *sql.DB) (State, error) {
 	return st, nil
 }
 
+var _ Store = (*SQLite)(nil)
+
 // Kind returns "sqlite".
 func (s *SQLite) Kind() string { return "sqlite" }
 

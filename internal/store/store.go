@@ -1,10 +1,16 @@
 // Package store holds custos's durable control state. It is the readiness
-// gate's state_store subsystem: the gate asks a Store how it is doing.
-// Today the only store is Memory; a SQLite store (and later a shared one
-// for several replicas) plugs in behind the same interface.
+// gate's state_store subsystem and the intervention controller's journal.
+// SQLite is the store custos runs with; Memory serves tests and the case
+// where durability is not wanted. A shared store for several replicas
+// plugs in behind the same interface.
 package store
 
-import "custos/internal/readiness"
+import (
+	"sync"
+
+	"custos/internal/intervention"
+	"custos/internal/readiness"
+)
 
 // Store is the control-state store as the rest of custos sees it.
 type Store interface {
@@ -12,13 +18,22 @@ type Store interface {
 	Kind() string
 	// Readiness is the state_store subsystem's state and a short detail.
 	Readiness() (readiness.State, string)
+	// Record durably commits a control state with the event that made it.
+	Record(st intervention.State, ev intervention.Event) error
+	// Audit returns the newest limit events, newest first.
+	Audit(limit int) ([]intervention.Event, error)
 	// Close releases the store.
 	Close() error
 }
 
-// Memory keeps control state in the process. It is Ready as soon as it
-// exists, and what it holds does not survive a restart.
-type Memory struct{}
+// memoryAuditMax bounds the in-memory audit log.
+const memoryAuditMax = 10000
+
+// Memory keeps control state in the process: Ready at once, lost on exit.
+type Memory struct {
+	mu     sync.Mutex
+	events []intervention.Event
+}
 
 // NewMemory returns an open in-memory store.
 func NewMemory() *Memory { return &Memory{} }
@@ -29,6 +44,28 @@ func (*Memory) Kind() string { return "memory" }
 // Readiness is always Ready: there is nothing to open.
 func (*Memory) Readiness() (readiness.State, string) {
 	return readiness.Ready, "in-memory control state (not durable)"
+}
+
+// Record keeps the event; the state itself lives in the controller.
+func (m *Memory) Record(_ intervention.State, ev intervention.Event) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.events) == memoryAuditMax {
+		m.events = append(m.events[:0], m.events[1:]...)
+	}
+	m.events = append(m.events, ev)
+	return nil
+}
+
+// Audit returns the newest limit events, newest first.
+func (m *Memory) Audit(limit int) ([]intervention.Event, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]intervention.Event, 0, min(limit, len(m.events)))
+	for i := len(m.events) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, m.events[i])
+	}
+	return out, nil
 }
 
 // Close does nothing.

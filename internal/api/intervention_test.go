@@ -1,0 +1,119 @@
+package api
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"custos/internal/auth"
+)
+
+const local = "127.0.0.1:4000"
+
+func TestPauseResumeThroughTheAdminAPI(t *testing.T) {
+	a, _, _ := newAPI(0)
+	rec := serveBody(a, "POST", "/admin/pause", local, `{"reason":"deploying","model":"default"}`, "")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"tiny"`) || !strings.Contains(rec.Body.String(), `"deploying"`) {
+		t.Fatalf("pause: %d %s", rec.Code, rec.Body)
+	}
+	if !a.opts.Intervention.Paused() {
+		t.Fatal("not paused")
+	}
+	var st InterventionStatus
+	_ = json.Unmarshal(serve(a, "GET", "/admin/intervention", local).Body.Bytes(), &st)
+	if !st.Paused || st.State.Models["tiny"] == nil || st.Counters.PausesTotal != 1 {
+		t.Fatalf("status: %+v", st)
+	}
+	if rec := serveBody(a, "POST", "/admin/resume", local, `{"model":"tiny"}`, ""); rec.Code != 200 || a.opts.Intervention.Paused() {
+		t.Fatalf("resume: %d %s", rec.Code, rec.Body)
+	}
+	var audit struct {
+		Events []map[string]any `json:"events"`
+	}
+	_ = json.Unmarshal(serve(a, "GET", "/admin/audit?limit=10", local).Body.Bytes(), &audit)
+	if len(audit.Events) != 2 || audit.Events[0]["action"] != "resume" || audit.Events[1]["reason"] != "deploying" {
+		t.Fatalf("audit: %+v", audit.Events)
+	}
+}
+
+func TestWellbeingThroughTheAdminAPI(t *testing.T) {
+	a, _, _ := newAPI(0)
+	if rec := serveBody(a, "POST", "/admin/wellbeing", local, `{"state":"distressed","reason":"loops"}`, ""); rec.Code != 200 {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if !a.opts.Intervention.Paused() {
+		t.Fatal("distressed with pause_on_distressed must pause")
+	}
+	_ = serveBody(a, "POST", "/admin/wellbeing", local, `{"state":"healthy"}`, "")
+	if a.opts.Intervention.Paused() {
+		t.Fatal("healthy must resume the policy's pause")
+	}
+}
+
+func TestAdminBadRequests(t *testing.T) {
+	a, _, _ := newAPI(0)
+	cases := []struct {
+		path, body string
+		status     int
+		code       string
+	}{
+		{"/admin/pause", `{}`, 400, "missing_reason"},
+		{"/admin/pause", `{"reason":"  "}`, 400, "missing_reason"},
+		{"/admin/pause", `{"reason":"x","model":"nope"}`, 404, "model_not_found"},
+		{"/admin/pause", `{"reason":1}`, 400, "invalid_json"},
+		{"/admin/pause", `{"reason":"x","colour":"red"}`, 400, "invalid_json"},
+		{"/admin/pause", `{"reason":"` + strings.Repeat("x", maxReason+1) + `"}`, 400, "invalid_reason"},
+		{"/admin/pause", `[`, 400, "invalid_json"},
+		{"/admin/wellbeing", `{"state":"sad"}`, 400, "invalid_state"},
+		{"/admin/wellbeing", `{}`, 400, "missing_state"},
+		{"/admin/audit?limit=0", ``, 400, "invalid_limit"},
+		{"/admin/audit?limit=x", ``, 400, "invalid_limit"},
+	}
+	for _, tc := range cases {
+		method := "POST"
+		if strings.HasPrefix(tc.path, "/admin/audit") {
+			method = "GET"
+		}
+		rec := serveBody(a, method, tc.path, local, tc.body, "")
+		var e struct {
+			Error struct{ Code, Type, Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(rec.Body.Bytes(), &e)
+		if rec.Code != tc.status || e.Error.Code != tc.code || e.Error.Message == "" || e.Error.Type == "" {
+			t.Errorf("%s %s: got %d %s", tc.path, tc.body[:min(len(tc.body), 40)], rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestAdminTokenRequiredWhenConfigured(t *testing.T) {
+	a, _, _ := newAPI(0)
+	a.opts.AdminKeys = auth.NewKeys("the-token")
+	for _, tc := range []struct {
+		token  string
+		remote string
+		status int
+	}{
+		{"", local, 401},
+		{"wrong", local, 401},
+		{"the-token", "192.0.2.7:1234", 200},
+		{"the-token", local, 200},
+	} {
+		rec := serveBody(a, "GET", "/admin/intervention", tc.remote, "", tc.token)
+		if rec.Code != tc.status {
+			t.Errorf("token %q from %s: got %d %s", tc.token, tc.remote, rec.Code, rec.Body)
+		}
+		if tc.status == 401 && rec.Header().Get("WWW-Authenticate") == "" {
+			t.Error("401 without WWW-Authenticate")
+		}
+	}
+}
+
+func TestStatusShowsThePause(t *testing.T) {
+	a, _, _ := newAPI(0)
+	_ = serveBody(a, "POST", "/admin/pause", local, `{"reason":"maintenance window"}`, "")
+	var st Status
+	_ = json.Unmarshal(serve(a, "GET", "/status", "").Body.Bytes(), &st)
+	if st.Intervention == nil || !st.Intervention.Paused || st.Intervention.State.Global.Reason != "maintenance window" {
+		t.Fatalf("status: %+v", st.Intervention)
+	}
+}
