@@ -1,7 +1,10 @@
 package auth
 
 import (
+	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -40,5 +43,37 @@ func TestEmpty(t *testing.T) {
 	var nilKeys *Keys
 	if !nilKeys.Empty() {
 		t.Fatal("nil keys are empty")
+	}
+}
+
+func TestRequire(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+	h := Require(NewKeys("k1"), ok)
+	for _, tc := range []struct {
+		header string
+		status int
+	}{{"Bearer k1", 204}, {"Bearer k2", 401}, {"", 401}} {
+		r := httptest.NewRequest("POST", "/v1/chat/completions", nil)
+		if tc.header != "" {
+			r.Header.Set("Authorization", tc.header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != tc.status {
+			t.Errorf("%q: got %d", tc.header, rec.Code)
+		}
+		if tc.status == 401 {
+			var e struct {
+				Error struct{ Message, Type, Code string } `json:"error"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil || e.Error.Code != "invalid_api_key" || strings.Contains(rec.Body.String(), "k1") {
+				t.Errorf("401 body: %s", rec.Body)
+			}
+		}
+	}
+	rec := httptest.NewRecorder()
+	Require(NewKeys(), ok).ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != 204 {
+		t.Fatal("no keys must mean open")
 	}
 }
