@@ -1,0 +1,71 @@
+package standin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// shutdownGrace bounds how long a graceful shutdown waits for requests.
+const shutdownGrace = 5 * time.Second
+
+// Run is the whole stand-in process: it applies the start-time faults,
+// listens, serves until SIGTERM or SIGINT, then shuts down gracefully.
+// Crash faults end the process through opts.Exit.
+func Run(opts Options) error {
+	opts = opts.withDefaults()
+	if opts.FailStarts > 0 {
+		if opts.StateFile == "" {
+			return errors.New("--fail-starts needs --state-file")
+		}
+		n, err := countStart(opts.StateFile)
+		if err != nil {
+			return err
+		}
+		if failsThisStart(n, opts.FailStarts) {
+			fmt.Fprintf(opts.Stderr, "standin: failing start %d of %d\n", n, opts.FailStarts)
+			opts.Exit(1)
+			return fmt.Errorf("failing start %d", n)
+		}
+	}
+	stopSignals := []os.Signal{os.Interrupt, syscall.SIGTERM}
+	if opts.IgnoreSIGTERM {
+		// Notify would re-enable SIGTERM, so it must stay out of the set.
+		signal.Ignore(syscall.SIGTERM)
+		stopSignals = stopSignals[:1]
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
+	defer stop()
+
+	ln, err := net.Listen("tcp", net.JoinHostPort(opts.Host, strconv.Itoa(opts.Port)))
+	if err != nil {
+		return err
+	}
+	s := New(opts)
+	defer s.Close()
+	srv := &http.Server{Handler: s.Handler()}
+	fmt.Fprintf(opts.Stderr, "standin model %q alias %q\n", opts.Model, opts.Alias)
+	fmt.Fprintf(opts.Stdout, "standin listening on %s\n", ln.Addr())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	s.Close()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+	}
+	return nil
+}
