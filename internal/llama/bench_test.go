@@ -1,0 +1,95 @@
+package llama
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"custos/internal/gguf"
+)
+
+// benchModelOptions is the model the speed targets are stated for: embedding 256, 4 layers.
+var benchModelOptions = gguf.GenOptions{Dim: 256, Layers: 4, Seed: 1}
+
+// benchThreads are the thread counts compared; the machines custos targets have 2 cores.
+var benchThreads = []int{1, 2}
+
+// BenchmarkDecode measures generation through the bare binding: one greedy sample and one single-token
+// Decode per token, as a runner slot does.
+func BenchmarkDecode(b *testing.B) {
+	benchmarkParallelDecode(b, 1)
+}
+
+// BenchmarkDecodeFourSequences measures four sequences generating together, one Decode of four tokens per
+// step, as a runner with four busy slots does; tokens/s counts the tokens of all four.
+func BenchmarkDecodeFourSequences(b *testing.B) {
+	benchmarkParallelDecode(b, 4)
+}
+
+func benchmarkParallelDecode(b *testing.B, nSeq int) {
+	m := loadModel(b, benchModelOptions)
+	prompt := tokens(b, m, "The quick brown fox")
+	for _, threads := range benchThreads {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			c := newContext(b, m, ContextParams{NCtx: 1024 * nSeq, NSeqMax: nSeq, NThreads: threads})
+			batch := newBatch(b, len(prompt)*nSeq, 1)
+			samplers := make([]*Sampler, nSeq)
+			for i := range samplers {
+				samplers[i] = NewSampler(m, SamplerParams{})
+				defer samplers[i].Close()
+			}
+			idx := make([]int32, nSeq)
+			var pos int32
+			start := func() {
+				c.ClearMemory()
+				batch.Clear()
+				for seq := range nSeq {
+					fillPrompt(batch, prompt, int32(seq), 0)
+					idx[seq] = int32(batch.Len() - 1)
+				}
+				decode(b, c, batch)
+				pos = int32(len(prompt))
+			}
+			start()
+			b.ResetTimer()
+			for range b.N {
+				if int(pos) >= c.NCtxSeq() {
+					b.StopTimer()
+					start()
+					b.StartTimer()
+				}
+				next := make([]Token, nSeq)
+				for seq, s := range samplers {
+					next[seq] = s.Sample(c, idx[seq])
+				}
+				batch.Clear()
+				for seq, tok := range next {
+					idx[seq] = int32(batch.Len())
+					batch.Add(tok, pos, []int32{int32(seq)}, true)
+				}
+				decode(b, c, batch)
+				pos++
+			}
+			b.ReportMetric(float64(b.N*nSeq)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
+
+// BenchmarkPromptProcessing measures decoding a 256-token prompt in one batch.
+func BenchmarkPromptProcessing(b *testing.B) {
+	m := loadModel(b, benchModelOptions)
+	prompt := tokens(b, m, strings.Repeat("The quick brown fox jumps over the lazy dog. ", 40))[:256]
+	for _, threads := range benchThreads {
+		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
+			c := newContext(b, m, ContextParams{NCtx: 1024, NThreads: threads})
+			batch := newBatch(b, len(prompt), 1)
+			for range b.N {
+				c.ClearMemory()
+				batch.Clear()
+				fillPrompt(batch, prompt, 0, 0)
+				decode(b, c, batch)
+			}
+			b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
