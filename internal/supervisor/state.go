@@ -49,7 +49,7 @@ type Snapshot struct {
 	// PID is the backend's process id while it runs.
 	PID int `json:"pid,omitempty"`
 	// Progress is the load progress in [0,1] reported by the backend, or -1
-	// when it reports none.
+	// when it reports none; 1 once the backend is ready.
 	Progress float64 `json:"progress"`
 	// Restarts counts every restart since custos started.
 	Restarts int `json:"restarts"`

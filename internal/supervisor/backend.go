@@ -1,0 +1,176 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"custos/internal/config"
+)
+
+// Options are what a Backend or Supervisor needs beside the configuration.
+type Options struct {
+	// Logger receives the supervisor's and the backends' logs (default slog.Default()).
+	Logger *slog.Logger
+	// Executable is the custos binary started for runner backends
+	// (default: os.Executable()).
+	Executable string
+	// OnChange, when set, is called from the backend's run loop after every
+	// state change with the new snapshot. It must return quickly: the run
+	// loop waits for it.
+	OnChange func(Snapshot)
+}
+
+// published is one snapshot together with the channel closed when the next
+// one replaces it, swapped as one pointer so Watch never misses a change.
+type published struct {
+	snap    Snapshot
+	changed chan struct{}
+}
+
+// outcome is how one run of a backend process ended.
+type outcome int
+
+const (
+	// outcomeFailed: a crash, a failed start or a kill; plan a restart.
+	outcomeFailed outcome = iota
+	// outcomeRestart: an operator restart stopped it; start again at once.
+	outcomeRestart
+	// outcomeStopped: Stop or the end of Run's context; do not start again.
+	outcomeStopped
+)
+
+// Backend supervises one model's backend process. Its state belongs to the
+// goroutine running Run; every other method only reads the published
+// snapshot or sends a request to that goroutine, and none of them blocks on
+// the backend.
+type Backend struct {
+	model      config.Model
+	policy     restartPolicy
+	executable string
+	log        *slog.Logger
+	onChange   func(Snapshot)
+	logs       *logRing
+	client     *http.Client
+
+	current   atomic.Pointer[published]
+	restartCh chan struct{}
+	failureCh chan error
+	stopCtx   context.Context
+	stop      context.CancelFunc
+	running   atomic.Bool
+	done      chan struct{}
+
+	// Owned by the run loop.
+	snap    Snapshot
+	started bool
+}
+
+// NewBackend prepares the supervision of m; nothing runs until Run.
+func NewBackend(m config.Model, opts Options) *Backend {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	executable := opts.Executable
+	if executable == "" && m.Backend != config.BackendLlamaServer {
+		// An error leaves it empty; every start then fails and says why.
+		executable, _ = os.Executable()
+	}
+	stopCtx, stop := context.WithCancel(context.Background())
+	b := &Backend{
+		model:      m,
+		policy:     restartPolicy{backoff: m.RestartBackoff, restartMax: m.RestartMax, cooldown: m.UnhealthyCooldown, stableAfter: m.StableAfter},
+		executable: executable,
+		log:        logger.With("model", m.ID),
+		onChange:   opts.OnChange,
+		logs:       newLogRing(m.LogLines),
+		client:     newProbeClient(),
+		restartCh:  make(chan struct{}, 1),
+		failureCh:  make(chan error, 1),
+		stopCtx:    stopCtx,
+		stop:       stop,
+		done:       make(chan struct{}),
+	}
+	b.snap = Snapshot{Model: m.ID, Backend: backendName(m), State: StateStopped, Progress: -1, Since: time.Now()}
+	b.current.Store(&published{snap: b.snap, changed: make(chan struct{})})
+	return b
+}
+
+// ID is the model id.
+func (b *Backend) ID() string { return b.model.ID }
+
+// Snapshot is the backend's state as last published; it takes no lock.
+func (b *Backend) Snapshot() Snapshot { return b.current.Load().snap }
+
+// Watch returns the current snapshot and a channel closed at the next state
+// change.
+func (b *Backend) Watch() (Snapshot, <-chan struct{}) {
+	p := b.current.Load()
+	return p.snap, p.changed
+}
+
+// Logs returns a copy of the backend's last output lines, oldest first.
+func (b *Backend) Logs() []string { return b.logs.snapshot() }
+
+// ReportFailure tells the backend that a request could not reach it. A
+// ready backend is probed at once instead of at the next health interval,
+// so a dead backend is noticed by its probes, not by failed requests.
+func (b *Backend) ReportFailure(err error) {
+	select {
+	case b.failureCh <- err:
+	default: // a report is already waiting; one probe answers both
+	}
+}
+
+// Restart asks for the process to be stopped gracefully and started again
+// at once, with a fresh failure budget. An unhealthy or backing-off backend
+// starts at once.
+func (b *Backend) Restart() {
+	select {
+	case b.restartCh <- struct{}{}:
+	default: // a restart is already pending
+	}
+}
+
+// Stop stops the backend for good: SIGTERM to its process group, SIGKILL
+// after StopTimeout, and waits for Run to return or ctx to end. It may be
+// called any number of times, before, during or after Run.
+func (b *Backend) Stop(ctx context.Context) error {
+	b.stop()
+	if !b.running.Load() {
+		return nil
+	}
+	select {
+	case <-b.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("stopping %s: %w", b.model.ID, ctx.Err())
+	}
+}
+
+// onOutputLine keeps a line of the backend's output and logs it at debug level.
+func (b *Backend) onOutputLine(stream, line string) {
+	b.logs.add(line)
+	b.log.Debug(line, "stream", stream)
+}
+
+// enter moves to state and publishes the snapshot.
+func (b *Backend) enter(state State) {
+	b.snap.State, b.snap.Since = state, time.Now()
+	b.publish()
+}
+
+// publish makes the run loop's snapshot visible and wakes every watcher.
+// Only the run loop calls it, so the previous channel is closed exactly once.
+func (b *Backend) publish() {
+	next := &published{snap: b.snap, changed: make(chan struct{})}
+	close(b.current.Swap(next).changed)
+	if b.onChange != nil {
+		b.onChange(next.snap)
+	}
+}

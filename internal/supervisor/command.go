@@ -1,0 +1,53 @@
+package supervisor
+
+import (
+	"maps"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"custos/internal/config"
+)
+
+// backendHost is the only address backends listen on: they are reachable
+// through the gateway, never directly.
+const backendHost = "127.0.0.1"
+
+// backendName is the name /health reports for a model's backend kind.
+func backendName(m config.Model) string {
+	if m.Backend == config.BackendLlamaServer {
+		return BackendNameLlamaServer
+	}
+	return BackendNameRunner
+}
+
+// buildArgv is the backend's command line for one start on port. A runner
+// backend is custos itself (`executable runner ...`); a llama-server backend
+// is the configured Cmd with ${MODEL}, ${HOST} and ${PORT} substituted in
+// every element. Args follow either. The argv is executed directly, never
+// through a shell, so a model path with spaces or quotes stays one argument.
+func buildArgv(m config.Model, executable string, port int) []string {
+	p := strconv.Itoa(port)
+	var argv []string
+	if m.Backend == config.BackendLlamaServer {
+		r := strings.NewReplacer("${MODEL}", m.ModelPath, "${HOST}", backendHost, "${PORT}", p)
+		for _, a := range m.Cmd {
+			argv = append(argv, r.Replace(a))
+		}
+	} else {
+		argv = []string{executable, "runner", "-m", m.ModelPath, "--host", backendHost, "--port", p}
+	}
+	return append(argv, m.Args...)
+}
+
+// buildEnv is custos's environment plus the model's Env, in key order so a
+// backend sees the same environment on every start. os/exec keeps the last
+// value of a duplicated key, so the model's Env wins.
+func buildEnv(m config.Model) []string {
+	env := os.Environ()
+	for _, k := range slices.Sorted(maps.Keys(m.Env)) {
+		env = append(env, k+"="+m.Env[k])
+	}
+	return env
+}
