@@ -1,0 +1,53 @@
+# custos — one Go binary that keeps local inference up.
+#   make run    build everything it needs and serve the default model on 127.0.0.1:8080
+#   make test   the whole suite (race detector on)
+
+GO        ?= go
+BIN       := bin
+CACHE     := .cache
+LISTEN    ?= 127.0.0.1:8080
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
+TEST_TIMEOUT ?= 20m
+
+.PHONY: all build run run-standin test deps tools go-deps clean
+
+all: build
+
+# tools: install what a fresh machine lacks (Go comes with the machine).
+tools:
+	@command -v npm >/dev/null 2>&1 || { echo "installing Node.js and npm (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	@command -v gcc >/dev/null 2>&1 || { echo "installing gcc for the race detector (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; }
+
+go-deps:
+	$(GO) mod download
+
+# deps: the llama.cpp libraries for the embedded engine, pinned and verified.
+deps: tools go-deps
+	@if [ -x scripts/deps.sh ]; then scripts/deps.sh; fi
+
+build: deps
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/custos ./cmd/custos
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/standin ./cmd/standin
+
+# The default model: generated once (no registry here ships weights), then
+# served on the embedded engine.
+MODEL ?= $(CACHE)/models/tiny-256x4.gguf
+
+$(MODEL): | build
+	$(BIN)/custos model gen --out $@ --dim 256 --layers 4 --seed 1
+
+run: build $(MODEL)
+	$(BIN)/custos serve --model $(MODEL) --listen $(LISTEN)
+
+# run-standin serves the stand-in backend instead (no llama.cpp needed).
+run-standin: build
+	$(BIN)/custos serve --config examples/standin.yaml --listen $(LISTEN)
+
+test: deps
+	CGO_ENABLED=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+clean:
+	rm -rf $(BIN) $(CACHE)

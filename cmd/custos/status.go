@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"custos/internal/api"
+)
+
+func statusCommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tgt := targetFlags(fs)
+	asJSON := fs.Bool("json", false, "print the raw JSON of GET /status")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	c, err := tgt.resolve()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 2
+	}
+	var st api.Status
+	if err := c.call("GET", "/status", nil, &st); err != nil {
+		fmt.Fprintln(stderr, "custos status:", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(st)
+		return 0
+	}
+	writeStatus(stdout, st)
+	return 0
+}
+
+// writeStatus renders the status as a table an operator reads at a glance.
+func writeStatus(w io.Writer, st api.Status) {
+	gate := "closed"
+	if st.Gate.Open {
+		gate = "open"
+	}
+	if st.Gate.Draining {
+		gate = "draining"
+	}
+	fmt.Fprintf(w, "custos %s  up %s  gate %s  store %s\n", st.Version, st.Uptime, gate, st.Store.Kind)
+	for _, s := range st.Gate.Subsystems {
+		detail := s.Detail
+		if s.Promoted {
+			detail += " (deadline passed)"
+		}
+		fmt.Fprintf(w, "  %-12s %-9s %s\n", s.Name, s.State, detail)
+	}
+	if st.Fallback != nil {
+		fmt.Fprintf(w, "fallback %s\n", st.Fallback.URL)
+	}
+	if in := st.Intervention; in != nil {
+		writeIntervention(w, *in)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tSTATE\tBACKEND\tPID\tPROGRESS\tIN FLIGHT\tQUEUED\tRESTARTS\tSINCE\tLAST EXIT")
+	for _, m := range st.Models {
+		name := m.Model
+		if len(m.Aliases) > 0 {
+			name += " (" + strings.Join(m.Aliases, ", ") + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n",
+			name, m.State, m.Backend, dash(m.PID), progress(m.Progress, m.State),
+			m.InFlight, m.Queued, m.Restarts, since(m.Since), orDash(m.LastExit))
+	}
+	_ = tw.Flush()
+}
+
+func dash(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func progress(p float64, state string) string {
+	if state == "ready" {
+		return "100%"
+	}
+	if p < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", p*100)
+}
+
+func since(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return time.Since(t).Round(time.Second).String()
+}
+
+// writeIntervention shows the wellbeing, every pause with its reason and
+// age, and how many requests wait on it.
+func writeIntervention(w io.Writer, in api.InterventionStatus) {
+	if !in.Enabled {
+		fmt.Fprintln(w, "intervention disabled")
+		return
+	}
+	fmt.Fprintf(w, "wellbeing %s", in.State.Wellbeing)
+	if in.State.WellbeingReason != "" {
+		fmt.Fprintf(w, " (%s)", in.State.WellbeingReason)
+	}
+	fmt.Fprintf(w, "  waiting %d\n", in.Counters.RequestsWaiting)
+	if g := in.State.Global; g != nil {
+		fmt.Fprintf(w, "PAUSED (all models) by %s for %s: %s\n", g.By, since(g.Since), g.Reason)
+	}
+	for model, p := range in.State.Models {
+		fmt.Fprintf(w, "PAUSED %s by %s for %s: %s\n", model, p.By, since(p.Since), p.Reason)
+	}
+}

@@ -1,0 +1,196 @@
+// Package app assembles a running custos from its parts — store,
+// supervisor, readiness gate, gateway, API and metrics — and runs it until
+// its context ends, then shuts it down in the order that loses nothing.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"custos/internal/api"
+	"custos/internal/auth"
+	"custos/internal/config"
+	"custos/internal/gateway"
+	"custos/internal/intervention"
+	"custos/internal/metrics"
+	"custos/internal/readiness"
+	"custos/internal/store"
+	"custos/internal/supervisor"
+)
+
+// Options are what the CLI passes to Serve.
+type Options struct {
+	Version string
+	Logger  *slog.Logger
+	// Executable is the custos binary that runner backends run
+	// (default: this process's executable).
+	Executable string
+	// Ready, if set, is called once the listener is open, with its address.
+	Ready func(addr string)
+}
+
+// Serve runs custos with cfg until ctx ends, then drains and stops. A
+// listen failure is returned as a *config.Error (the address is a
+// configuration mistake); other errors are runtime failures.
+func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
+	log := opts.Logger
+	startedAt := time.Now()
+
+	st, restored := openStore(cfg, log)
+	defer st.Close()
+	pauses := intervention.New(intervention.Config(cfg.Intervention), st, restored, log)
+	defer pauses.Close()
+
+	reg := metrics.New()
+	sup := supervisor.New(cfg, supervisor.Options{Logger: log, Executable: opts.Executable})
+	backends := sup.Backends()
+
+	gate := readiness.New(startedAt.Add(cfg.Readiness.Deadline),
+		readiness.Subsystem{Name: readiness.StateStore, Source: readiness.SourceFunc(st.Readiness)},
+		readiness.Subsystem{Name: readiness.Engine, Source: engineSource(backends, cfg.Fallback != nil)},
+	)
+	reg.MustRegister(metrics.NewStateCollector(
+		func() []supervisor.Snapshot { return snapshots(backends) },
+		func() (bool, map[string]string) { return gateState(gate) },
+	))
+
+	upstreams := make(map[string]gateway.Upstream, len(backends))
+	apiBackends := make([]api.Backend, len(backends))
+	for i, b := range backends {
+		upstreams[cfg.Models[i].ID] = b
+		apiBackends[i] = b
+	}
+	gw := gateway.New(gateway.Options{
+		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Metrics: reg, Logger: log, StartedAt: startedAt,
+	})
+	endpoints := api.New(api.Options{
+		Config: cfg, Backends: apiBackends, Gate: gate, Store: st, Metrics: reg.Handler(),
+		Intervention: pauses, AdminKeys: auth.NewKeys(cfg.Admin.Token),
+		Load: func(model string) api.Load {
+			l := gw.Load(model)
+			return api.Load{InFlight: l.InFlight, Queued: l.Queued}
+		},
+		Version: opts.Version, StartedAt: startedAt, Logger: log,
+	})
+
+	mux := http.NewServeMux()
+	endpoints.Register(mux)
+	mux.Handle("/v1/", auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return &config.Error{Problems: []config.Problem{{Path: "listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.Listen, err)}}}
+	}
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second, // slow headers must not hold a connection open
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    1 << 20,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info("custos listening", "addr", ln.Addr().String(), "models", len(cfg.Models), "version", opts.Version)
+	if opts.Ready != nil {
+		opts.Ready(ln.Addr().String())
+	}
+
+	supCtx, stopSupervisor := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSupervisor()
+	sup.Start(supCtx)
+
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		log.Error("http server failed", "err", err)
+	}
+	return shutdown(cfg, log, gate, gw, srv, sup)
+}
+
+// shutdown closes readiness first so load balancers stop sending, lets
+// in-flight requests finish within the shutdown timeout, and only then
+// stops the backends that serve them.
+func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, srv *http.Server, sup *supervisor.Supervisor) error {
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	gate.Drain()
+	gw.Drain()
+	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := gw.Wait(drainCtx); err != nil {
+		log.Warn("shutdown timeout reached with requests still in flight", "err", err)
+	}
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Second)
+	defer cancelClose()
+	if err := srv.Shutdown(closeCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("closing the listener", "err", err)
+	}
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopBudget(cfg))
+	defer cancelStop()
+	if err := sup.Stop(stopCtx); err != nil {
+		log.Warn("stopping backends", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// stopBudget is long enough for every backend's SIGTERM grace period plus
+// the SIGKILL that follows it.
+func stopBudget(cfg *config.Config) time.Duration {
+	longest := time.Duration(0)
+	for _, m := range cfg.Models {
+		longest = max(longest, m.StopTimeout)
+	}
+	return longest + 5*time.Second
+}
+
+func snapshots(backends []*supervisor.Backend) []supervisor.Snapshot {
+	snaps := make([]supervisor.Snapshot, len(backends))
+	for i, b := range backends {
+		snaps[i] = b.Snapshot()
+	}
+	return snaps
+}
+
+// engineSource derives the engine subsystem from the models' snapshots.
+func engineSource(backends []*supervisor.Backend, fallback bool) readiness.Source {
+	return readiness.SourceFunc(func() (readiness.State, string) {
+		ready, unhealthy := 0, 0
+		for _, b := range backends {
+			switch b.Snapshot().State {
+			case supervisor.StateReady:
+				ready++
+			case supervisor.StateUnhealthy:
+				unhealthy++
+			}
+		}
+		return readiness.EngineState(len(backends), ready, unhealthy, fallback)
+	})
+}
+
+func gateState(gate *readiness.Gate) (bool, map[string]string) {
+	st := gate.Status()
+	subs := make(map[string]string, len(st.Subsystems))
+	for _, s := range st.Subsystems {
+		subs[s.Name] = s.State.String()
+	}
+	return st.Open, subs
+}
+
+// openStore opens the durable store. A store that cannot be opened does not
+// stop custos: it serves on with control state in memory, and the gate's
+// state_store subsystem says why (Degraded, or Failed for a corrupt file).
+func openStore(cfg *config.Config, log *slog.Logger) (store.Store, intervention.State) {
+	st, restored, err := store.OpenSQLite(cfg.Store.Path)
+	if err != nil {
+		state, detail := st.Readiness()
+		log.Error("control-state store unavailable", "path", cfg.Store.Path, "state", state.String(), "detail", detail)
+		return st, intervention.State{}
+	}
+	log.Info("control-state store open", "path", cfg.Store.Path, "paused", restored.Global != nil || len(restored.Models) > 0)
+	return st, restored
+}

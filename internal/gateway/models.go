@@ -1,0 +1,41 @@
+package gateway
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// modelEntry is one item of GET /v1/models, with custos's state added.
+type modelEntry struct {
+	ID      string       `json:"id"`
+	Object  string       `json:"object"`
+	Created int64        `json:"created"`
+	OwnedBy string       `json:"owned_by"`
+	Custos  modelDetails `json:"custos"`
+}
+
+type modelDetails struct {
+	Model       string `json:"model"`
+	AliasOf     string `json:"alias_of,omitempty"`
+	Status      string `json:"status"`
+	State       string `json:"state"`
+	WarmUpState string `json:"warm_up_state"`
+	Backend     string `json:"backend"`
+}
+
+// listModels answers every configured model and alias with its state.
+func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
+	data := make([]modelEntry, 0, len(g.order))
+	for _, m := range g.order {
+		snap, _ := m.upstream.Watch()
+		d := modelDetails{Model: m.cfg.ID, Status: snap.Status(), State: snap.State.String(), WarmUpState: snap.WarmUpState(), Backend: snap.Backend}
+		data = append(data, modelEntry{ID: m.cfg.ID, Object: "model", Created: g.startedAt.Unix(), OwnedBy: "custos", Custos: d})
+		for _, a := range m.cfg.Aliases {
+			ad := d
+			ad.AliasOf = m.cfg.ID
+			data = append(data, modelEntry{ID: a, Object: "model", Created: g.startedAt.Unix(), OwnedBy: "custos", Custos: ad})
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data})
+}
