@@ -207,7 +207,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 			return g.serveFallback(w, r, m, rm, in, start)
 		case errors.Is(err, errUnhealthy):
 			e := unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
-				time.Until(snap.RetryAt))
+				max(time.Until(snap.RetryAt), time.Second))
 			e.write(w)
 			return e.status
 		case errors.Is(err, errNotReady):

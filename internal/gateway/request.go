@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"unicode/utf8"
 )
 
 // inference is what the gateway needs from a request body: the model it
@@ -47,6 +48,10 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // one a backend would honour is not defined.
 func parseInference(body []byte) (inference, *apiError) {
 	in := inference{body: body}
+	if !utf8.Valid(body) {
+		e := badRequest("invalid_json", "the request body is not valid UTF-8")
+		return in, &e
+	}
 	if !json.Valid(body) {
 		e := badRequest("invalid_json", "the request body is not valid JSON")
 		return in, &e

@@ -1,0 +1,73 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// hangUp closes the connection without an answer: what a crashing
+// backend looks like to its client.
+func hangUp(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		conn.Close()
+	}
+}
+
+func TestFailureBeforeAnyByteIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			hangUp(w)
+			return
+		}
+		ok(w, r)
+	}), nil)
+	a := f.post("/v1/chat/completions", chatBody)
+	if a.status != 200 || !strings.Contains(a.body, "hello") {
+		t.Fatalf("got %d %s %v", a.status, a.body, a.err)
+	}
+	if calls.Load() != 2 || f.upstream.failures.Load() != 1 {
+		t.Fatalf("calls %d, failures reported %d", calls.Load(), f.upstream.failures.Load())
+	}
+}
+
+func TestHeadersThenDeathBeforeBodyIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			w.Header().Set("Content-Length", "100")
+			w.WriteHeader(200)
+			_ = http.NewResponseController(w).Flush()
+			hangUp(w)
+			return
+		}
+		ok(w, r)
+	}), nil)
+	a := f.post("/v1/chat/completions", chatBody)
+	if a.status != 200 || !strings.Contains(a.body, "hello") {
+		t.Fatalf("headers without a body must not reach the client; got %d %s %v", a.status, a.body, a.err)
+	}
+}
+
+func TestEveryAttemptFailingEndsWith502(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { hangUp(w) }), nil)
+	a := f.post("/v1/chat/completions", chatBody)
+	if a.status != 502 || !strings.Contains(a.body, "backend_failed") {
+		t.Fatalf("got %d %s", a.status, a.body)
+	}
+}
+
+func TestBackendErrorStatusPassesThroughUntouched(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(400)
+		_, _ = w.Write([]byte(`{"error":{"message":"prompt too long","type":"invalid_request_error","code":"context_length"}}`))
+	}), nil)
+	a := f.post("/v1/chat/completions", chatBody)
+	if a.status != 400 || !strings.Contains(a.body, "prompt too long") {
+		t.Fatalf("got %d %s", a.status, a.body)
+	}
+}

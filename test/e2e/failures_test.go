@@ -1,0 +1,208 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fallbackServer is an OpenAI-compatible upstream that records what it got.
+type fallbackServer struct {
+	*httptest.Server
+	mu     sync.Mutex
+	models []string
+	auth   []string
+}
+
+func newFallback(t *testing.T) *fallbackServer {
+	f := &fallbackServer{}
+	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Model string `json:"model"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		f.mu.Lock()
+		f.models = append(f.models, req.Model)
+		f.auth = append(f.auth, r.Header.Get("Authorization"))
+		f.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"x","object":"chat.completion","model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"from fallback"},"finish_reason":"stop"}]}`, req.Model)
+	}))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fallbackServer) last() (model, auth string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.models) == 0 {
+		return "", ""
+	}
+	return f.models[len(f.models)-1], f.auth[len(f.auth)-1]
+}
+
+func fallbackYAML(url string) string {
+	return fmt.Sprintf("fallback:\n  url: %s/v1\n  api_key_env: CUSTOS_E2E_FALLBACK_KEY\n  models: {tiny: remote-tiny}\n", url)
+}
+
+func TestCrashDuringLoadRestartsThenUnhealthy(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--load-time", "400ms", "--crash-during-load"), ""))
+	m := c.waitState("tiny", "unhealthy", 30*time.Second)
+	if m["restarts"].(float64) < 2 || !strings.Contains(fmt.Sprint(m["last_exit"]), "exit status 1") {
+		t.Fatalf("want restarts and the exit reason, got %v", m)
+	}
+	resp, _ := http.Get(c.url("/health"))
+	var h map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || h["status"] != "unhealthy" || h["warm_up_state"] != "unhealthy" {
+		t.Fatalf("/health: %d %v", resp.StatusCode, h)
+	}
+}
+
+func TestCrashLoopGoesUnhealthyThenFallbackServes(t *testing.T) {
+	t.Setenv("CUSTOS_E2E_FALLBACK_KEY", "fallback-secret")
+	fb := newFallback(t)
+	state := filepath.Join(t.TempDir(), "starts")
+	c := startCustos(t, fallbackYAML(fb.URL)+"models:\n"+fastModel("tiny", standinCmd("--fail-starts", "1000", "--state-file", state), ""))
+	c.waitState("tiny", "unhealthy", 30*time.Second)
+
+	r := c.post(context.Background(), "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"hi"}]}`)
+	if r.status != 200 || r.header.Get("X-Custos-Backend") != "fallback" || !strings.Contains(string(r.body), "from fallback") {
+		t.Fatalf("fallback did not serve: %d %v %s", r.status, r.header, r.body)
+	}
+	model, auth := fb.last()
+	if model != "remote-tiny" || auth != "Bearer fallback-secret" {
+		t.Fatalf("fallback got model %q auth %q", model, auth)
+	}
+	resp, _ := http.Get(c.url("/readyz"))
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("with a fallback serving, the gate must be open (Degraded); /readyz = %d", resp.StatusCode)
+	}
+}
+
+func TestUnhealthyWithoutFallbackClosesTheGate(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "starts")
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--fail-starts", "1000", "--state-file", state), ""))
+	c.waitState("tiny", "unhealthy", 30*time.Second)
+	r := c.chat(context.Background(), "tiny", false)
+	if r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("got %d %v %s", r.status, r.header, r.body)
+	}
+}
+
+func TestRestartCommandRecoversUnhealthyModel(t *testing.T) {
+	state := filepath.Join(t.TempDir(), "starts")
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--fail-starts", "3", "--state-file", state), "    unhealthy_cooldown: 1h\n"))
+	c.waitState("tiny", "unhealthy", 30*time.Second)
+	out, err := runCustos("restart", "--addr", c.addr, "tiny")
+	if err != nil {
+		t.Fatalf("custos restart: %v\n%s", err, out)
+	}
+	c.waitState("tiny", "ready", 20*time.Second)
+}
+
+func TestHangAfterReadyIsKilledAndRestarted(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--hang-after", "300ms"), ""))
+	c.waitState("tiny", "ready", 20*time.Second)
+	c.eventually("the hung backend is killed and restarted", 20*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["restarts"].(float64) >= 1 && strings.Contains(fmt.Sprint(m["last_exit"]), "probe")
+	})
+}
+
+func TestHealthNeverAnsweringDuringLoadDoesNotWedge(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--load-time", "1h", "--hang-health-during-load"), "    ready_timeout: 1s\n"))
+	c.eventually("the stalled load is killed and restarted", 20*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["restarts"].(float64) >= 1
+	})
+	start := time.Now()
+	resp, err := http.Get(c.url("/status"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if time.Since(start) > 5*time.Second {
+		t.Fatalf("/status took %v while a backend hangs", time.Since(start))
+	}
+}
+
+func TestLoadPastDeadlineGoesToFallback(t *testing.T) {
+	t.Setenv("CUSTOS_E2E_FALLBACK_KEY", "k")
+	fb := newFallback(t)
+	c := startCustos(t, "readiness: {deadline: 1s}\n"+fallbackYAML(fb.URL)+"models:\n"+fastModel("tiny", standinCmd("--load-time", "1h"), ""))
+	var r reply
+	c.eventually("the fallback serves a model loading past the deadline", 20*time.Second, func() bool {
+		r = c.chat(context.Background(), "tiny", false)
+		return r.status == 200 && r.header.Get("X-Custos-Backend") == "fallback"
+	})
+}
+
+func TestQueueFullGets429(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "2s"), "    max_concurrency: 1\n    queue_max: 1\n"))
+	c.waitState("tiny", "ready", 20*time.Second)
+	var wg sync.WaitGroup
+	replies := make(chan reply, 3)
+	for range 2 {
+		wg.Add(1)
+		go func() { defer wg.Done(); replies <- c.chat(context.Background(), "tiny", false) }()
+	}
+	c.eventually("one in flight and one queued", 10*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["in_flight"].(float64) == 1 && m["queued"].(float64) == 1
+	})
+	r := c.chat(context.Background(), "tiny", false)
+	if r.status != 429 || r.header.Get("Retry-After") == "" || r.errorCode() == "" {
+		t.Fatalf("want 429 with Retry-After, got %d %v %s", r.status, r.header, r.body)
+	}
+	wg.Wait()
+	close(replies)
+	for r := range replies {
+		if r.status != 200 {
+			t.Fatalf("an admitted request failed: %d %s", r.status, r.body)
+		}
+	}
+}
+
+func TestQueueTimeoutGets503(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "3s"), "    max_concurrency: 1\n    queue_timeout: 300ms\n"))
+	c.waitState("tiny", "ready", 20*time.Second)
+	first := make(chan reply, 1)
+	go func() { first <- c.chat(context.Background(), "tiny", false) }()
+	c.eventually("first request in flight", 10*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["in_flight"].(float64) == 1
+	})
+	r := c.chat(context.Background(), "tiny", false)
+	if r.status != 503 || r.header.Get("Retry-After") == "" || r.errorCode() == "" {
+		t.Fatalf("want 503 with Retry-After, got %d %v %s", r.status, r.header, r.body)
+	}
+	if r := <-first; r.status != 200 {
+		t.Fatalf("the first request failed: %d %s", r.status, r.body)
+	}
+}
+
+func TestBodyTooLargeGets413(t *testing.T) {
+	c := startCustos(t, "max_body_bytes: 1KiB\nmodels:\n"+fastModel("tiny", standinCmd(), ""))
+	c.waitState("tiny", "ready", 20*time.Second)
+	big := fmt.Sprintf(`{"model":"tiny","messages":[{"role":"user","content":%q}]}`, strings.Repeat("x", 4096))
+	r := c.post(context.Background(), "/v1/chat/completions", big)
+	if r.status != 413 || r.errorCode() == "" {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+	r = c.post(context.Background(), "/v1/chat/completions", `{"model":`)
+	if r.status != 400 {
+		t.Fatalf("truncated JSON: got %d %s", r.status, r.body)
+	}
+	_, _ = io.Discard.Write(r.body)
+}

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestServeProxiesChatStreamingAndReportsHealth(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--load-time", "300ms"), "    aliases: [default]\n"))
+	c.waitState("tiny", "ready", 20*time.Second)
+
+	r := c.chat(context.Background(), "default", false)
+	if r.err != nil || r.status != 200 || !strings.Contains(string(r.body), "standin reply") {
+		t.Fatalf("chat: %d %s %v", r.status, r.body, r.err)
+	}
+	r = c.chat(context.Background(), "tiny", true)
+	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/event-stream") || !strings.Contains(string(r.body), "data: [DONE]") {
+		t.Fatalf("stream: %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+	}
+
+	resp, err := http.Get(c.url("/health"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || h["status"] != "ok" || h["warm_up_state"] != "ready" || h["backend"] != "llama-server" || h["model"] != "tiny" {
+		t.Fatalf("/health: %d %v", resp.StatusCode, h)
+	}
+	for path, want := range map[string]string{"/readyz": "ok", "/livez": "ok", "/v1/models": `"default"`, "/metrics": "custos_"} {
+		resp, err := http.Get(c.url(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, want %q in %.300s", path, resp.StatusCode, want, body)
+		}
+	}
+
+	out, err := exec.Command(custosBin, "status", "--addr", c.addr).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "tiny (default)") || !strings.Contains(string(out), "ready") {
+		t.Fatalf("custos status: %v\n%s", err, out)
+	}
+	out, err = exec.Command(custosBin, "status", "--addr", c.addr, "--json").CombinedOutput()
+	if err != nil || !json.Valid(out) {
+		t.Fatalf("custos status --json: %v\n%s", err, out)
+	}
+}
+
+func TestUnknownModelIs404(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), ""))
+	c.waitState("tiny", "ready", 20*time.Second)
+	r := c.chat(context.Background(), "nope", false)
+	if r.status != 404 || r.errorCode() != "model_not_found" {
+		t.Fatalf("got %d %s", r.status, r.body)
+	}
+}
+
+func TestGateClosedWhileWarming(t *testing.T) {
+	c := startCustos(t, "readiness: {deadline: 60s}\nmodels:\n"+fastModel("tiny", standinCmd("--load-time", "60s"), ""))
+	var progress float64
+	c.eventually("load progress reported", 20*time.Second, func() bool {
+		m := c.modelState("tiny")
+		if m == nil || m["state"] != "starting" {
+			return false
+		}
+		progress, _ = m["progress"].(float64)
+		return progress > 0
+	})
+	r := c.chat(context.Background(), "tiny", false)
+	if r.status != 503 || r.header.Get("Retry-After") == "" || r.errorCode() == "" {
+		t.Fatalf("gate closed: got %d %v %s", r.status, r.header, r.body)
+	}
+	resp, _ := http.Get(c.url("/readyz"))
+	resp.Body.Close()
+	if resp.StatusCode != 503 {
+		t.Fatalf("/readyz while warming: %d", resp.StatusCode)
+	}
+	resp, _ = http.Get(c.url("/health"))
+	var h map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&h)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || h["warm_up_state"] != "loading" {
+		t.Fatalf("/health while warming: %d %v", resp.StatusCode, h)
+	}
+}
+
+func TestCrashMidRequestIsRetried(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "1500ms"), ""))
+	m := c.waitState("tiny", "ready", 20*time.Second)
+	backendURL := m["url"].(string)
+
+	done := make(chan reply, 1)
+	go func() { done <- c.chat(context.Background(), "tiny", false) }()
+	c.eventually("request in flight", 10*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["in_flight"].(float64) == 1
+	})
+	resp, err := http.Post(backendURL+"/_standin/crash", "application/json", nil)
+	if err == nil {
+		resp.Body.Close()
+	}
+	r := <-done
+	if r.status != 200 || !strings.Contains(string(r.body), "standin reply") {
+		t.Fatalf("the request was not retried on the restarted backend: %d %s %v", r.status, r.body, r.err)
+	}
+	if m := c.modelState("tiny"); m["restarts"].(float64) < 1 {
+		t.Fatalf("no restart recorded: %v", m)
+	}
+}
+
+func TestClientDisconnectMidStreamCancelsUpstream(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--stream-chunks", "2000", "--chunk-interval", "10ms"), ""))
+	c.waitState("tiny", "ready", 20*time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.url("/v1/chat/completions"),
+		strings.NewReader(`{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(resp.Body)
+	for chunks := 0; chunks < 2; {
+		line, err := rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended early: %v", err)
+		}
+		if strings.HasPrefix(line, "data: ") {
+			chunks++
+		}
+	}
+	cancel()
+	resp.Body.Close()
+	c.eventually("in-flight count back to zero after the client left", 10*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["in_flight"].(float64) == 0
+	})
+}
+
+func TestStreamBrokenMidwayEndsWithErrorEvent(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--stream-chunks", "20", "--crash-mid-stream", "3"), ""))
+	c.waitState("tiny", "ready", 20*time.Second)
+	r := c.chat(context.Background(), "tiny", true)
+	if r.err != nil {
+		t.Fatalf("the stream did not close cleanly: %v", r.err)
+	}
+	body := string(r.body)
+	if r.status != 200 || !strings.Contains(body, `"stream_interrupted"`) || strings.Contains(body, "[DONE]") {
+		t.Fatalf("want an SSE error event and no [DONE], got %d:\n%s", r.status, body)
+	}
+}
