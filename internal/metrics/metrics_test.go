@@ -55,7 +55,9 @@ func TestStateCollector(t *testing.T) {
 		func() []supervisor.Snapshot {
 			return []supervisor.Snapshot{{Model: "tiny", State: supervisor.StateUnhealthy, Restarts: 4, Progress: 0.5}}
 		},
-		func() (bool, map[string]string) { return false, map[string]string{"engine": "Failed", "state_store": "Ready"} },
+		func() (bool, map[string]string) {
+			return false, map[string]string{"engine": "Failed", "state_store": "Ready"}
+		},
 	))
 	out := scrape(t, m)
 	for _, want := range []string{
