@@ -36,9 +36,26 @@ func buildArgv(m config.Model, executable string, port int) []string {
 			argv = append(argv, r.Replace(a))
 		}
 	} else {
-		argv = []string{executable, "runner", "-m", m.ModelPath, "--host", backendHost, "--port", p}
+		argv = []string{executable, "runner", "-m", m.ModelPath, "--host", backendHost, "--port", p, "--alias", m.ID}
+		if !hasFlag(m.Args, "-np", "--parallel") {
+			// As many decoding slots as requests the gateway lets through,
+			// so admitted requests are batched rather than queued again.
+			argv = append(argv, "--parallel", strconv.Itoa(m.MaxConcurrency))
+		}
 	}
 	return append(argv, m.Args...)
+}
+
+// hasFlag reports whether args set any of names (as "-x v" or "-x=v").
+func hasFlag(args []string, names ...string) bool {
+	for _, a := range args {
+		for _, n := range names {
+			if a == n || strings.HasPrefix(a, n+"=") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // buildEnv is custos's environment plus the model's Env, in key order so a

@@ -8,11 +8,16 @@ import (
 )
 
 func TestRunnerArgv(t *testing.T) {
-	m := config.Model{Backend: config.BackendRunner, ModelPath: "/m/tiny model.gguf", Args: []string{"--ctx-size", "4096"}}
+	m := config.Model{ID: "tiny", Backend: config.BackendRunner, ModelPath: "/m/tiny model.gguf", MaxConcurrency: 4, Args: []string{"--ctx-size", "4096"}}
 	got := buildArgv(m, "/usr/bin/custos", 4321)
-	want := []string{"/usr/bin/custos", "runner", "-m", "/m/tiny model.gguf", "--host", "127.0.0.1", "--port", "4321", "--ctx-size", "4096"}
+	want := []string{"/usr/bin/custos", "runner", "-m", "/m/tiny model.gguf", "--host", "127.0.0.1", "--port", "4321",
+		"--alias", "tiny", "--parallel", "4", "--ctx-size", "4096"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("argv = %q, want %q", got, want)
+	}
+	m.Args = []string{"-np", "2"}
+	if got := buildArgv(m, "/usr/bin/custos", 1); slices.Contains(got, "--parallel") {
+		t.Fatalf("an explicit -np must not be overridden: %q", got)
 	}
 	if backendName(m) != BackendNameRunner {
 		t.Fatalf("backend name = %q", backendName(m))
