@@ -116,7 +116,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 // in-flight requests finish within the shutdown timeout, and only then
 // stops the backends that serve them.
 func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, srv *http.Server, sup *supervisor.Supervisor) error {
-	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout)
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	gate.Drain()
 	gw.Drain()
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)

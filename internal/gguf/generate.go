@@ -150,6 +150,9 @@ func Generate(w io.Writer, o GenOptions) error {
 // file in the same folder, synced, then renamed over path, so a reader never
 // sees a partial model.
 func GenerateFile(path string, o GenOptions) (err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err

@@ -124,9 +124,10 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 					readyAt = time.Now()
 					stall.Stop()
 					stable.Reset(b.model.StableAfter)
+					loadTime := readyAt.Sub(b.snap.Since)
 					b.snap.Progress, b.snap.NotReadySince = 1, time.Time{}
 					b.enter(StateReady)
-					b.log.Info("backend ready", "pid", p.pid, "load_time", readyAt.Sub(b.snap.Since))
+					b.log.Info("backend ready", "pid", p.pid, "load_time", loadTime.Round(time.Millisecond).String())
 					nextProbe.Reset(b.model.HealthInterval)
 					continue
 				}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"custos/internal/llama"
+	"custos/internal/runner"
+)
+
+// runnerCommand runs the embedded engine, `custos runner`, with llama-server's flag names so that the
+// supervisor starts either the same way. It exits 1 when the model cannot be loaded, 2 on bad flags.
+func runnerCommand(args []string, _, stderr io.Writer) int {
+	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg runner.Config
+	host := fs.String("host", "127.0.0.1", "listen `address`")
+	port := fs.Int("port", 8080, "listen `port`")
+	stringFlag(fs, &cfg.ModelPath, "", "GGUF model `file` to serve (required)", "m", "model")
+	stringFlag(fs, &cfg.Alias, "", "model `name` in responses (default: the file name)", "alias")
+	intFlag(fs, &cfg.CtxSize, 4096, "context size in tokens, split between the slots (0: the model's)", "c", "ctx-size")
+	intFlag(fs, &cfg.Parallel, 1, "number of slots decoded together", "np", "parallel")
+	intFlag(fs, &cfg.Threads, 0, "CPU threads (default: 1 on 2 cores or fewer, else half the CPUs)", "t", "threads")
+	intFlag(fs, &cfg.NPredict, -1, "most tokens to generate when a request gives no limit (-1: no limit)", "n", "n-predict")
+	intFlag(fs, &cfg.BatchSize, 2048, "most tokens per decode", "b", "batch-size")
+	fs.BoolVar(&cfg.Embeddings, "embeddings", false, "serve /v1/embeddings instead of completions")
+	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
+	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "custos runner: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if cfg.ModelPath == "" {
+		fmt.Fprintln(stderr, "custos runner: give the model with -m/--model FILE.gguf")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	llama.SetLogger(log)
+	srv, err := runner.New(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "custos runner: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.ListenAndServe(ctx, net.JoinHostPort(*host, strconv.Itoa(*port))); err != nil {
+		log.Error("runner failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// stringFlag registers one string flag under several names (a short and a long one, as llama-server has).
+func stringFlag(fs *flag.FlagSet, p *string, value, usage string, names ...string) {
+	for _, n := range names {
+		fs.StringVar(p, n, value, usage)
+	}
+}
+
+// intFlag registers one int flag under several names.
+func intFlag(fs *flag.FlagSet, p *int, value int, usage string, names ...string) {
+	for _, n := range names {
+		fs.IntVar(p, n, value, usage)
+	}
+}

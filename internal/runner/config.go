@@ -1,0 +1,96 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// Config is what `custos runner` serves and how; its fields mirror llama-server's flags.
+type Config struct {
+	// ModelPath is the GGUF model file to serve (required).
+	ModelPath string
+	// Alias is the model name in responses and /v1/models (default: the file name without .gguf).
+	Alias string
+	// CtxSize is the KV cache size in tokens, split evenly between the slots (default 0: the model's
+	// training context).
+	CtxSize int
+	// Parallel is the number of slots, requests decoded together (default 1).
+	Parallel int
+	// Threads is the number of CPU threads for decoding (default DefaultThreads(runtime.NumCPU())).
+	Threads int
+	// BatchSize is the most tokens one decode carries, prompt chunks included (default 2048).
+	BatchSize int
+	// Embeddings serves /v1/embeddings instead of completions, as llama-server's --embeddings does.
+	Embeddings bool
+	// Seed is the sampling seed for requests that give none (default -1: random).
+	Seed int64
+	// NPredict is the most tokens generated for requests that give no limit (default -1: until the end
+	// of generation or a full context).
+	NPredict int
+	// LibDir is the folder of the llama.cpp libraries (default: see llama.ResolveLibDir).
+	LibDir string
+	// QueueLimit is how many requests may wait for a free slot before more get 503 (default 64).
+	QueueLimit int
+}
+
+// Defaults that are not the zero value.
+const (
+	defaultParallel   = 1
+	defaultBatchSize  = 2048
+	defaultQueueLimit = 64
+	// smallMachineCores is the core count up to which one thread is the default: on 2-core machines two
+	// decoding threads collapsed to a few tokens/s whenever anything else ran, while one thread kept
+	// thousands (shared/notes/engine.md). To revisit with the llama binding's 1-vs-2-thread benchmark.
+	smallMachineCores = 2
+)
+
+// DefaultThreads is the decoding thread count for a machine with cpus logical CPUs: one on small machines,
+// else half the logical CPUs (about the physical cores, which is what matrix work scales with).
+func DefaultThreads(cpus int) int {
+	if cpus <= smallMachineCores {
+		return 1
+	}
+	return cpus / 2
+}
+
+// withDefaults returns c with its zero fields filled in and its values checked.
+func (c Config) withDefaults() (Config, error) {
+	if c.ModelPath == "" {
+		return c, errors.New("runner: no model: give -m/--model FILE.gguf")
+	}
+	if c.Alias == "" {
+		c.Alias = strings.TrimSuffix(filepath.Base(c.ModelPath), ".gguf")
+	}
+	if c.Parallel == 0 {
+		c.Parallel = defaultParallel
+	}
+	if c.Threads == 0 {
+		c.Threads = DefaultThreads(runtime.NumCPU())
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = defaultBatchSize
+	}
+	if c.QueueLimit == 0 {
+		c.QueueLimit = defaultQueueLimit
+	}
+	for _, f := range []struct {
+		name  string
+		value int
+	}{{"ctx-size", c.CtxSize}, {"parallel", c.Parallel}, {"threads", c.Threads}, {"batch-size", c.BatchSize},
+		{"queue limit", c.QueueLimit}} {
+		if f.value < 0 {
+			return c, fmt.Errorf("runner: %s must not be negative, got %d", f.name, f.value)
+		}
+	}
+	if c.BatchSize < c.Parallel {
+		return c, fmt.Errorf("runner: batch-size %d is smaller than parallel %d: every slot needs a place in each decode",
+			c.BatchSize, c.Parallel)
+	}
+	if c.NPredict < -1 {
+		return c, fmt.Errorf("runner: n-predict must be -1 (no limit) or more, got %d", c.NPredict)
+	}
+	return c, nil
+}

@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// apiError is an error answered to a client in the OpenAI shape llama-server uses:
+// {"error":{"code":400,"message":"...","type":"invalid_request_error"}}.
+type apiError struct {
+	Status  int
+	Type    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Message }
+
+// Error types of llama-server's answers.
+const (
+	typeInvalidRequest  = "invalid_request_error"
+	typeExceedContext   = "exceed_context_size_error"
+	typeNotSupported    = "not_supported_error"
+	typeUnavailable     = "unavailable_error"
+	typeServer          = "server_error"
+	typeNotFound        = "not_found_error"
+	messageLoadingModel = "Loading model"
+)
+
+func badRequest(format string, args ...any) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Type: typeInvalidRequest, Message: fmt.Sprintf(format, args...)}
+}
+
+func serverError(err error) *apiError {
+	return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: err.Error()}
+}
+
+// errorBody is the JSON body of an apiError.
+func errorBody(e *apiError) map[string]any {
+	return map[string]any{"error": map[string]any{"code": e.Status, "message": e.Message, "type": e.Type}}
+}
+
+// writeError answers e as JSON.
+func writeError(w http.ResponseWriter, e *apiError) {
+	writeJSON(w, e.Status, errorBody(e))
+}
+
+// writeJSON answers v as JSON with the given status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":500,"message":"encoding the response failed","type":"server_error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}

@@ -1,0 +1,49 @@
+package runner
+
+import (
+	"net/http"
+
+	"custos/internal/llama"
+)
+
+// handleModels lists the one model served, with llama-server's "meta" figures.
+func (s *Server) handleModels(w http.ResponseWriter, _ *http.Request, e *engine) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"object": "list",
+		"data": []map[string]any{{
+			"id": e.alias, "object": "model", "created": e.created, "owned_by": "llamacpp",
+			"meta": map[string]any{
+				"n_vocab": e.model.NVocab(), "n_ctx_train": e.model.NCtxTrain(), "n_embd": e.model.NEmbd(),
+				"n_params": e.model.NParams(), "size": e.model.Size(),
+			},
+		}},
+	})
+}
+
+// handleProps describes the server's settings like llama-server's GET /props.
+func (s *Server) handleProps(w http.ResponseWriter, _ *http.Request, e *engine) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"default_generation_settings": map[string]any{
+			"n_ctx": e.slotCtx,
+			"params": map[string]any{
+				"n_predict": s.cfg.NPredict, "seed": s.cfg.Seed, "temperature": defaultTemperature,
+				"top_k": defaultTopK, "top_p": defaultTopP, "min_p": defaultMinP,
+				"repeat_penalty": defaultRepeatPenalty, "repeat_last_n": defaultRepeatLastN,
+			},
+		},
+		"total_slots":   s.cfg.Parallel,
+		"model_alias":   e.alias,
+		"model_path":    s.cfg.ModelPath,
+		"chat_template": e.chatTemplate,
+		"n_ctx":         e.nCtx,
+		"embeddings":    s.cfg.Embeddings,
+		"modalities":    map[string]bool{"vision": false, "audio": false},
+		"build_info":    "custos runner",
+		"system_info":   llama.SystemInfo(),
+	})
+}
+
+// handleSlots lists the slots and what each is doing.
+func (s *Server) handleSlots(w http.ResponseWriter, _ *http.Request, _ *engine) {
+	writeJSON(w, http.StatusOK, s.snap.Load().slots)
+}

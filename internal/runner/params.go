@@ -1,0 +1,137 @@
+package runner
+
+import (
+	"math"
+
+	"custos/internal/llama"
+)
+
+// Sampling defaults, llama-server's own, so that a client sees the same behaviour from either engine.
+const (
+	defaultTemperature   = 0.8
+	defaultTopK          = 40
+	defaultTopP          = 0.95
+	defaultMinP          = 0.05
+	defaultRepeatPenalty = 1.0
+	defaultRepeatLastN   = 64
+	// maxStopStrings and maxStopBytes bound the work of stop matching, which the scheduler does for every
+	// token of every slot: a hostile request must not slow the other slots down.
+	maxStopStrings = 16
+	maxStopBytes   = 256
+)
+
+// genParams is a validated generation request as the scheduler runs it.
+type genParams struct {
+	sampler llama.SamplerParams
+	// nPredict is the most tokens to generate; negative means until end of generation or a full context.
+	nPredict  int
+	stops     []string
+	ignoreEOS bool
+}
+
+// resolveParams fills the request's sampling fields with the server defaults (the --seed and -n flags) and
+// checks their ranges.
+func resolveParams(f samplingFields, serverSeed int64, serverNPredict int) (genParams, *apiError) {
+	p := genParams{nPredict: serverNPredict, ignoreEOS: f.IgnoreEOS}
+	s := llama.SamplerParams{
+		Temperature:   defaultTemperature,
+		TopK:          defaultTopK,
+		TopP:          defaultTopP,
+		MinP:          defaultMinP,
+		RepeatPenalty: defaultRepeatPenalty,
+		PenaltyLastN:  defaultRepeatLastN,
+	}
+	if f.Temperature != nil {
+		s.Temperature = float32(*f.Temperature)
+	}
+	if f.TopK != nil {
+		s.TopK = *f.TopK
+	}
+	if f.TopP != nil {
+		if *f.TopP < 0 || *f.TopP > 1 {
+			return p, badRequest("\"top_p\" must be between 0 and 1, got %g", *f.TopP)
+		}
+		s.TopP = float32(*f.TopP)
+	}
+	if f.MinP != nil {
+		if *f.MinP < 0 || *f.MinP > 1 {
+			return p, badRequest("\"min_p\" must be between 0 and 1, got %g", *f.MinP)
+		}
+		s.MinP = float32(*f.MinP)
+	}
+	if f.RepeatPenalty != nil {
+		if *f.RepeatPenalty < 0 {
+			return p, badRequest("\"repeat_penalty\" must not be negative, got %g", *f.RepeatPenalty)
+		}
+		s.RepeatPenalty = float32(*f.RepeatPenalty)
+	}
+	if f.RepeatLastN != nil {
+		switch n := *f.RepeatLastN; {
+		case n == -1:
+			s.PenaltyLastN = math.MaxInt32 // the whole context, once withinContext knows it
+		case n < 0:
+			return p, badRequest("\"repeat_last_n\" must be -1 (the whole context) or more, got %d", n)
+		default:
+			s.PenaltyLastN = n
+		}
+	}
+	if f.PresencePenalty != nil {
+		s.PresencePenalty = float32(*f.PresencePenalty)
+	}
+	if f.FrequencyPenalty != nil {
+		s.FrequencyPenalty = float32(*f.FrequencyPenalty)
+	}
+	seed, err := resolveSeed(f.Seed, serverSeed)
+	if err != nil {
+		return p, err
+	}
+	s.Seed = seed
+	p.sampler = s
+
+	for _, limit := range []struct {
+		name  string
+		value *int
+	}{{"n_predict", f.NPredict}, {"max_tokens", f.MaxTokens}, {"max_completion_tokens", f.MaxCompletionTokens}} {
+		if limit.value == nil {
+			continue
+		}
+		if *limit.value < -1 {
+			return p, badRequest("%q must be -1 (no limit) or more, got %d", limit.name, *limit.value)
+		}
+		p.nPredict = *limit.value
+	}
+	if len(f.Stop) > maxStopStrings {
+		return p, badRequest("\"stop\" has %d strings; at most %d are accepted", len(f.Stop), maxStopStrings)
+	}
+	for _, s := range f.Stop {
+		if len(s) > maxStopBytes {
+			return p, badRequest("a \"stop\" string has %d bytes; at most %d are accepted", len(s), maxStopBytes)
+		}
+		if s != "" {
+			p.stops = append(p.stops, s)
+		}
+	}
+	return p, nil
+}
+
+// resolveSeed picks the request's seed, else the server's; -1 in either asks for a random seed.
+func resolveSeed(request *int64, server int64) (uint32, *apiError) {
+	seed := server
+	if request != nil {
+		seed = *request
+	}
+	switch {
+	case seed == -1:
+		return llama.SeedRandom, nil
+	case seed < 0 || seed >= math.MaxUint32:
+		return 0, badRequest("\"seed\" must be -1 (random) or between 0 and %d, got %d", uint32(math.MaxUint32-1), seed)
+	}
+	return uint32(seed), nil
+}
+
+// withinContext bounds the penalty window by a slot's context: llama.cpp allocates the window's history up
+// front, so an unbounded repeat_last_n would be an allocation of the client's choosing.
+func (p genParams) withinContext(slotCtx int) genParams {
+	p.sampler.PenaltyLastN = min(p.sampler.PenaltyLastN, slotCtx)
+	return p
+}

@@ -1,0 +1,43 @@
+package runner
+
+import (
+	"net/http"
+)
+
+// routes maps llama-server's endpoints, with the path aliases it accepts, to their handlers.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /health", s.handleHealth)
+	mux.HandleFunc("GET /v1/health", s.handleHealth)
+	for _, p := range []string{"/v1/chat/completions", "/chat/completions"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleChat))
+	}
+	for _, p := range []string{"/v1/completions", "/completions"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleOpenAICompletion))
+	}
+	mux.HandleFunc("POST /completion", s.ready(s.handleNativeCompletion))
+	for _, p := range []string{"/v1/embeddings", "/embeddings"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleEmbeddings))
+	}
+	mux.HandleFunc("POST /tokenize", s.ready(s.handleTokenize))
+	mux.HandleFunc("POST /detokenize", s.ready(s.handleDetokenize))
+	for _, p := range []string{"/v1/models", "/models"} {
+		mux.HandleFunc("GET "+p, s.ready(s.handleModels))
+	}
+	mux.HandleFunc("GET /props", s.ready(s.handleProps))
+	mux.HandleFunc("GET /slots", s.ready(s.handleSlots))
+	mux.HandleFunc("GET /metrics", s.ready(s.handleMetrics))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Message: "no such endpoint: " + r.URL.Path})
+	})
+	return mux
+}
+
+// handleHealth answers 200 {"status":"ok"} once the model is ready, 503 with the load progress before.
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	if s.eng.Load() == nil {
+		s.writeLoading(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

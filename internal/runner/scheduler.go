@@ -1,0 +1,265 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"custos/internal/llama"
+)
+
+// scheduler owns the llama.cpp context, the batch and every slot. Its goroutine (run) admits tasks, makes
+// one decode per step over all active sequences and sends each task its text; everything else talks to it
+// through submit and reads the snapshots it publishes.
+type scheduler struct {
+	model   *llama.Model
+	lctx    *llama.Context
+	batch   *llama.Batch
+	slots   []*slot
+	slotCtx int // tokens one slot's sequence may hold
+	// queueLimit bounds pending: tasks waiting for a free slot.
+	queueLimit int
+	pending    []*task
+
+	submit    chan *task
+	done      chan struct{} // closed when run returns
+	published *atomic.Pointer[snapshot]
+
+	stats stats
+	// outbox holds the results of finished tasks until the next publish, so that a client holding its
+	// result finds it counted in /metrics and /slots.
+	outbox     []delivery
+	clock      uint64
+	nextTaskID uint64
+}
+
+func newScheduler(model *llama.Model, lctx *llama.Context, parallel, batchSize, queueLimit int,
+	published *atomic.Pointer[snapshot]) *scheduler {
+	s := &scheduler{
+		model:      model,
+		lctx:       lctx,
+		batch:      llama.NewBatch(batchSize, 1),
+		slotCtx:    lctx.NCtxSeq(),
+		queueLimit: queueLimit,
+		submit:     make(chan *task),
+		done:       make(chan struct{}),
+		published:  published,
+	}
+	for i := range parallel {
+		s.slots = append(s.slots, &slot{id: int32(i), outIndex: -1})
+	}
+	s.publish()
+	return s
+}
+
+// enqueue hands t to the scheduler. It fails only when the scheduler has stopped; a full queue is answered
+// through t's events like every other outcome.
+func (s *scheduler) enqueue(t *task) *apiError {
+	select {
+	case s.submit <- t:
+		return nil
+	case <-s.done:
+		return shuttingDown()
+	}
+}
+
+func shuttingDown() *apiError {
+	return &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable, Message: "the server is shutting down"}
+}
+
+// run is the scheduler's loop, until ctx is done. It then fails every task it holds and frees the batch.
+func (s *scheduler) run(ctx context.Context) {
+	defer close(s.done)
+	defer s.batch.Close()
+	defer s.failAll(shuttingDown())
+	for {
+		if s.idle() {
+			select {
+			case t := <-s.submit:
+				s.admit(t)
+			case <-ctx.Done():
+				return
+			}
+		}
+		s.admitWaiting()
+		if ctx.Err() != nil {
+			return
+		}
+		s.releaseCancelled()
+		s.startPending()
+		// Publishing before the step too lets a client that got its first token find its slot busy.
+		s.publish()
+		if s.anyBusy() {
+			s.step()
+		}
+		s.publish()
+	}
+}
+
+// admitWaiting takes every task already offered, without blocking.
+func (s *scheduler) admitWaiting() {
+	for {
+		select {
+		case t := <-s.submit:
+			s.admit(t)
+		default:
+			return
+		}
+	}
+}
+
+// admit starts t on an idle slot, or queues it, or refuses it when the queue is full.
+func (s *scheduler) admit(t *task) {
+	if t.ctx.Err() != nil {
+		return
+	}
+	if sl := chooseSlot(s.slots, t.prompt); sl != nil && len(s.pending) == 0 {
+		s.start(sl, t)
+		return
+	}
+	if len(s.pending) >= s.queueLimit {
+		t.events <- event{final: &result{err: &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable,
+			Message: fmt.Sprintf("all %d slots are busy and %d requests are already waiting; retry later",
+				len(s.slots), len(s.pending))}}}
+		return
+	}
+	s.pending = append(s.pending, t)
+}
+
+// startPending moves waiting tasks, oldest first, onto the slots that are free.
+func (s *scheduler) startPending() {
+	for len(s.pending) > 0 {
+		sl := chooseSlot(s.slots, s.pending[0].prompt)
+		if sl == nil {
+			return
+		}
+		t := s.pending[0]
+		s.pending = s.pending[1:]
+		s.start(sl, t)
+	}
+}
+
+// releaseCancelled frees the slots and queue places of tasks whose client has gone.
+func (s *scheduler) releaseCancelled() {
+	for _, sl := range s.slots {
+		if sl.busy() && sl.task.ctx.Err() != nil {
+			s.release(sl)
+		}
+	}
+	kept := s.pending[:0]
+	for _, t := range s.pending {
+		if t.ctx.Err() == nil {
+			kept = append(kept, t)
+		}
+	}
+	clear(s.pending[len(kept):])
+	s.pending = kept
+}
+
+// start binds t to sl: it keeps the cached prefix the prompt shares and drops the rest of the sequence.
+func (s *scheduler) start(sl *slot, t *task) {
+	keep := reusablePrefix(sl.cached, t.prompt, t.embed)
+	if keep < len(sl.cached) {
+		if !s.lctx.SeqRemove(sl.id, int32(keep), -1) {
+			s.lctx.SeqRemove(sl.id, 0, -1)
+			keep = 0
+		}
+		sl.cached = sl.cached[:keep]
+	}
+	s.nextTaskID++
+	*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, taskID: s.nextTaskID,
+		outIndex: -1, reused: keep, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops}, started: time.Now()}
+	if !t.embed {
+		sl.sampler = llama.NewSampler(s.model, t.params.sampler)
+		lastN := t.params.sampler.PenaltyLastN
+		for _, tok := range t.prompt[max(0, len(t.prompt)-lastN):] {
+			sl.sampler.Accept(tok)
+		}
+	}
+}
+
+// release frees sl for the next task; its cache stays for prefix reuse.
+func (s *scheduler) release(sl *slot) {
+	if sl.sampler != nil {
+		sl.sampler.Close()
+		sl.sampler = nil
+	}
+	sl.task = nil
+	s.clock++
+	sl.lastUsed = s.clock
+}
+
+// finish frees the slot and queues the task's result, which publish delivers.
+func (s *scheduler) finish(sl *slot, res *result) {
+	res.slot = int(sl.id)
+	res.taskID = sl.taskID
+	res.promptTokens = len(sl.task.prompt)
+	res.cachedTokens = sl.reused
+	res.promptEvaluated = sl.promptEvaluated
+	res.predicted = sl.predicted
+	res.nPast = len(sl.cached)
+	if !sl.promptDone.IsZero() {
+		res.promptTime = sl.promptDone.Sub(sl.started)
+		res.predictTime = time.Since(sl.promptDone)
+		s.stats.predictedSeconds += res.predictTime.Seconds()
+	}
+	s.outbox = append(s.outbox, delivery{sl.task, res})
+	s.release(sl)
+}
+
+// failAll ends every task the scheduler holds with err.
+func (s *scheduler) failAll(err *apiError) {
+	for _, sl := range s.slots {
+		if sl.busy() {
+			s.finish(sl, &result{err: err})
+		}
+	}
+	for _, t := range s.pending {
+		t.events <- event{final: &result{err: err}}
+	}
+	s.pending = nil
+	s.publish()
+}
+
+// idle reports whether the scheduler has nothing to do until a task arrives. Tasks still queued are work
+// even when no slot is busy: every slot may have finished in the same step, and waiting for a new arrival
+// then would leave the queue stuck.
+func (s *scheduler) idle() bool { return !s.anyBusy() && len(s.pending) == 0 }
+
+func (s *scheduler) anyBusy() bool {
+	for _, sl := range s.slots {
+		if sl.busy() {
+			return true
+		}
+	}
+	return false
+}
+
+// delivery is a finished task's result waiting for publish.
+type delivery struct {
+	task *task
+	res  *result
+}
+
+// publish stores a fresh snapshot of the slots and totals for the HTTP handlers, then delivers the results
+// of the tasks that snapshot counts as finished.
+func (s *scheduler) publish() {
+	snap := &snapshot{stats: s.stats, slots: make([]slotSnapshot, len(s.slots))}
+	snap.stats.requestsDeferred = len(s.pending)
+	for i, sl := range s.slots {
+		snap.slots[i] = slotSnapshot{ID: int(sl.id), NCtx: s.slotCtx, IsProcessing: sl.busy(),
+			IDTask: sl.taskID, NPrompt: sl.nPrompt, NCached: len(sl.cached), NDecoded: sl.predicted}
+		if sl.busy() {
+			snap.stats.requestsProcessing++
+		}
+		snap.stats.kvTokens += len(sl.cached)
+	}
+	s.published.Store(snap)
+	for _, d := range s.outbox {
+		d.task.events <- event{final: d.res}
+	}
+	clear(s.outbox)
+	s.outbox = s.outbox[:0]
+}

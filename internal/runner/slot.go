@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"time"
+
+	"custos/internal/llama"
+)
+
+// slot is one sequence of the llama.cpp context: the request it serves, if any, and the tokens its KV cache
+// holds, which the next request may reuse as a common prefix. Only the scheduler goroutine touches it.
+type slot struct {
+	id     int32
+	task   *task
+	taskID uint64
+	// cached are the tokens in this sequence's KV cache, in position order.
+	cached []llama.Token
+	// nPrompt is the prompt length of the current or last task.
+	nPrompt int
+	// lastUsed orders idle slots by when they were released, for least-recently-used choice.
+	lastUsed uint64
+
+	// Per-request state, reset by start.
+	generating      bool
+	next            llama.Token // sampled, to be decoded at the next step
+	outIndex        int32       // index in the current batch whose logits this slot samples; -1 if none
+	inBatch         bool        // the slot has tokens in the current batch
+	sampler         *llama.Sampler
+	joiner          utf8Joiner
+	stop            stopMatcher
+	reused          int
+	promptEvaluated int
+	predicted       int
+	started         time.Time
+	promptDone      time.Time
+}
+
+func (s *slot) busy() bool { return s.task != nil }
+
+// commonPrefix is the number of leading tokens a and b share.
+func commonPrefix(a, b []llama.Token) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
+}
+
+// chooseSlot picks the idle slot for a prompt: the one whose cache shares the longest prefix with it, so the
+// least work is redone; among equals, the one idle the longest. It returns nil when every slot is busy.
+func chooseSlot(slots []*slot, prompt []llama.Token) *slot {
+	var best *slot
+	bestPrefix := -1
+	for _, s := range slots {
+		if s.busy() {
+			continue
+		}
+		p := commonPrefix(s.cached, prompt)
+		if p > bestPrefix || (p == bestPrefix && s.lastUsed < best.lastUsed) {
+			best, bestPrefix = s, p
+		}
+	}
+	return best
+}
+
+// reusablePrefix is how many cached tokens a new prompt keeps: the common prefix, less one when it covers
+// the whole prompt, because the last prompt token must be decoded again to get the logits of what follows.
+// Embeddings reuse nothing: pooling needs the whole sequence in one decode.
+func reusablePrefix(cached, prompt []llama.Token, embed bool) int {
+	if embed {
+		return 0
+	}
+	n := commonPrefix(cached, prompt)
+	if n == len(prompt) {
+		n--
+	}
+	return max(n, 0)
+}
