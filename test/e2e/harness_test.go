@@ -26,12 +26,17 @@ var (
 	standinBin string
 )
 
+// binDir holds what TestMain builds and what tests generate once; it is
+// removed at exit.
+var binDir string
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "custos-e2e-bin")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	binDir = dir
 	custosBin = filepath.Join(dir, "custos")
 	standinBin = filepath.Join(dir, "standin")
 	for bin, pkg := range map[string]string{custosBin: "custos/cmd/custos", standinBin: "custos/cmd/standin"} {

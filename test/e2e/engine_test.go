@@ -1,0 +1,143 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"custos/internal/gguf"
+	"custos/internal/llama/llamatest"
+)
+
+// engineModel generates a small model once per test binary.
+var engineModel = sync.OnceValues(func() (string, error) {
+	path := filepath.Join(binDir, "tiny-256x4.gguf")
+	return path, gguf.GenerateFile(path, gguf.GenOptions{Dim: 256, Layers: 4, Seed: 1})
+})
+
+// startEngine runs custos over the real embedded engine.
+func startEngine(t *testing.T, extra string) *custos {
+	t.Helper()
+	t.Setenv("CUSTOS_LLAMA_LIB_DIR", llamatest.LibDir(t))
+	model, err := engineModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startCustos(t, fmt.Sprintf(`models:
+  tiny:
+    backend: runner
+    model: %s
+    aliases: [default]
+    health_interval: 100ms
+    health_timeout: 80ms
+    unhealthy_after: 3
+    restart_backoff: 50ms
+    ready_timeout: 60s
+    stop_timeout: 5s
+%s`, model, extra))
+}
+
+type completion struct {
+	Choices []struct {
+		Message      struct{ Content string } `json:"message"`
+		FinishReason string                   `json:"finish_reason"`
+	} `json:"choices"`
+	Usage struct {
+		CompletionTokens int `json:"completion_tokens"`
+	} `json:"usage"`
+}
+
+func (c *custos) complete(t *testing.T, body string) (completion, reply) {
+	t.Helper()
+	r := c.post(context.Background(), "/v1/chat/completions", body)
+	var out completion
+	_ = json.Unmarshal(r.body, &out)
+	return out, r
+}
+
+func TestEngineServesThroughTheGateway(t *testing.T) {
+	c := startEngine(t, "")
+	c.waitState("tiny", "ready", 60*time.Second)
+	body := `{"model":"default","seed":7,"max_tokens":24,"messages":[{"role":"user","content":"hello there"}]}`
+	first, r := c.complete(t, body)
+	if r.status != 200 || len(first.Choices) != 1 || first.Choices[0].Message.Content == "" || first.Usage.CompletionTokens == 0 {
+		t.Fatalf("chat: %d %s", r.status, r.body)
+	}
+	second, _ := c.complete(t, body)
+	if second.Choices[0].Message.Content != first.Choices[0].Message.Content {
+		t.Fatalf("a fixed seed must give the same text twice: %q vs %q", first.Choices[0].Message.Content, second.Choices[0].Message.Content)
+	}
+	sr := c.post(context.Background(), "/v1/chat/completions", strings.Replace(body, `"seed":7`, `"seed":7,"stream":true`, 1))
+	if sr.status != 200 || !strings.Contains(string(sr.body), "data: [DONE]") {
+		t.Fatalf("stream: %d %s", sr.status, sr.body)
+	}
+	var streamed strings.Builder
+	for _, line := range strings.Split(string(sr.body), "\n") {
+		var chunk struct {
+			Choices []struct {
+				Delta struct{ Content string } `json:"delta"`
+			} `json:"choices"`
+		}
+		if strings.HasPrefix(line, "data: {") && json.Unmarshal([]byte(line[6:]), &chunk) == nil && len(chunk.Choices) > 0 {
+			streamed.WriteString(chunk.Choices[0].Delta.Content)
+		}
+	}
+	if streamed.String() != first.Choices[0].Message.Content {
+		t.Fatalf("streamed text %q differs from %q", streamed.String(), first.Choices[0].Message.Content)
+	}
+	if h := c.modelState("tiny"); h["backend"] != "custos-runner" {
+		t.Fatalf("backend: %v", h["backend"])
+	}
+}
+
+func TestEngineKilledMidRequestIsRestartedAndRetried(t *testing.T) {
+	c := startEngine(t, "")
+	m := c.waitState("tiny", "ready", 60*time.Second)
+	pid := int(m["pid"].(float64))
+
+	done := make(chan reply, 1)
+	go func() {
+		done <- c.post(context.Background(), "/v1/chat/completions",
+			`{"model":"tiny","seed":3,"max_tokens":900,"messages":[{"role":"user","content":"tell me everything"}]}`)
+	}()
+	c.eventually("the request in flight", 10*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["in_flight"].(float64) == 1
+	})
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.status != 200 {
+		t.Fatalf("the request was lost with the engine: %d %s", r.status, r.body)
+	}
+	after := c.waitState("tiny", "ready", 60*time.Second)
+	if after["restarts"].(float64) < 1 || int(after["pid"].(float64)) == pid {
+		t.Fatalf("no restart: %v", after)
+	}
+}
+
+func TestEngineStoppedWithSIGSTOPIsKilledAndRestarted(t *testing.T) {
+	c := startEngine(t, "")
+	m := c.waitState("tiny", "ready", 60*time.Second)
+	pid := int(m["pid"].(float64))
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	c.eventually("the frozen engine is replaced", 60*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["state"] == "ready" && int(m["pid"].(float64)) != pid
+	})
+	if m := c.modelState("tiny"); !strings.Contains(fmt.Sprint(m["last_exit"]), "probe") {
+		t.Fatalf("last exit: %v", m["last_exit"])
+	}
+	if r := c.chat(context.Background(), "tiny", false); r.status != 200 {
+		t.Fatalf("after the restart: %d %s", r.status, r.body)
+	}
+}
