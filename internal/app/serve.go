@@ -59,6 +59,10 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		func() (bool, map[string]string) { return gateState(gate) },
 	))
 
+	reg.MustRegister(metrics.NewInterventionCollector(func() (intervention.Counters, intervention.State) {
+		return pauses.Counters(), pauses.State()
+	}))
+
 	upstreams := make(map[string]gateway.Upstream, len(backends))
 	apiBackends := make([]api.Backend, len(backends))
 	for i, b := range backends {

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"custos/internal/intervention"
 	"custos/internal/supervisor"
 )
 
@@ -68,6 +69,27 @@ func TestStateCollector(t *testing.T) {
 		`custos_readiness_gate_open 0`,
 		`custos_readiness_subsystem_state{state="Failed",subsystem="engine"} 1`,
 		`custos_readiness_subsystem_state{state="Ready",subsystem="state_store"} 1`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %s", want)
+		}
+	}
+}
+
+func TestInterventionCollector(t *testing.T) {
+	m := New()
+	m.MustRegister(NewInterventionCollector(func() (intervention.Counters, intervention.State) {
+		return intervention.Counters{PausesTotal: 2, RequestsWaiting: 5, RequestsTimedOut: 1},
+			intervention.State{Wellbeing: intervention.Concerned, Models: map[string]*intervention.Pause{"tiny": {Reason: "x"}}}
+	}))
+	out := scrape(t, m)
+	for _, want := range []string{
+		`custos_intervention_pauses_total 2`,
+		`custos_intervention_requests_waiting 5`,
+		`custos_intervention_requests_timed_out_total 1`,
+		`custos_intervention_paused{scope="tiny"} 1`,
+		`custos_intervention_wellbeing{state="concerned"} 1`,
+		`custos_intervention_wellbeing{state="healthy"} 0`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %s", want)
