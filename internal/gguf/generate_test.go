@@ -207,11 +207,14 @@ func TestGenerateFileIsAtomic(t *testing.T) {
 		t.Errorf("previous model damaged: %v", err)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
+	if len(entries) != 1 { // checked before the folder test below adds "new"
 		t.Errorf("folder holds %d entries, want only the model", len(entries))
 	}
-	if err := GenerateFile(filepath.Join(dir, "no", "such", "m.gguf"), GenOptions{}); err == nil {
-		t.Error("missing folder: no error")
+	if err := GenerateFile(filepath.Join(dir, "new", "folder", "m.gguf"), GenOptions{}); err != nil {
+		t.Errorf("a missing folder is created: %v", err)
+	}
+	if err := GenerateFile(filepath.Join(path, "m.gguf"), GenOptions{}); err == nil {
+		t.Error("a file in place of the folder: no error")
 	}
 }
 
