@@ -26,6 +26,9 @@ type Gate interface{ Open() bool }
 // Pauser holds requests while inference is paused (the intervention
 // controller implements it).
 type Pauser interface {
+	// Paused reports whether any pause is in effect; it must be cheap.
+	Paused() bool
+	// Wait holds a request for model until no pause applies to it.
 	Wait(ctx context.Context, model string) error
 }
 
@@ -179,22 +182,28 @@ const clientClosedRequest = 499
 // serve takes a routed request to its answer and returns the status sent.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *metrics.Route, in inference, start time.Time) int {
 	ctx := r.Context()
-	if g.pause != nil {
+	if g.pause != nil && g.pause.Paused() {
+		// Take a place in the model's queue on arrival, so that a resume
+		// grants slots in arrival order.
+		place := m.limiter.reserve()
 		if err := g.pause.Wait(ctx, m.cfg.ID); err != nil {
-			var pe *intervention.PausedError
-			if errors.As(err, &pe) {
-				e := unavailable("inference_paused", "inference is paused: "+pe.Reason, pe.RetryAfter)
-				e.write(w)
-				return e.status
-			}
-			return clientClosedRequest
+			m.limiter.cancel(place)
+			return pausedError(w, err)
 		}
-	}
-	if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
-		return g.serveFallback(w, r, m, rm, in, start)
-	}
-	if err := m.limiter.acquire(ctx, m.cfg.QueueTimeout); err != nil {
-		return g.limiterError(w, m, err)
+		if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
+			m.limiter.cancel(place)
+			return g.serveFallback(w, r, m, rm, in, start)
+		}
+		if err := m.limiter.await(ctx, place, m.cfg.QueueTimeout); err != nil {
+			return g.limiterError(w, m, err)
+		}
+	} else {
+		if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
+			return g.serveFallback(w, r, m, rm, in, start)
+		}
+		if err := m.limiter.acquire(ctx, m.cfg.QueueTimeout); err != nil {
+			return g.limiterError(w, m, err)
+		}
 	}
 	defer m.limiter.release()
 
@@ -255,6 +264,17 @@ func waitForChange(ctx context.Context, u Upstream, d time.Duration) {
 	case <-timer.C:
 	case <-ctx.Done():
 	}
+}
+
+// pausedError answers a request the pause did not let through.
+func pausedError(w http.ResponseWriter, err error) int {
+	var pe *intervention.PausedError
+	if errors.As(err, &pe) {
+		e := unavailable("inference_paused", "inference is paused: "+pe.Reason, pe.RetryAfter)
+		e.write(w)
+		return e.status
+	}
+	return clientClosedRequest
 }
 
 // maxAttempts bounds retries: one more than the restart budget, so a

@@ -86,18 +86,71 @@ func TestLimiterClientGoneLeavesQueue(t *testing.T) {
 func TestLimiterGrantWhileGivingUpPassesTheSlotOn(t *testing.T) {
 	l := newTestLimiter(1, 4)
 	_ = l.acquire(context.Background(), time.Minute)
-	tk := &ticket{granted: make(chan struct{})}
-	tk.elem = l.queue.PushBack(tk)
+	l.mu.Lock()
+	tk := l.pushLocked(false)
+	l.mu.Unlock()
 	l.release() // grants tk
 	if !tk.done {
 		t.Fatal("release must grant the oldest waiter")
 	}
 	// The waiter gives up after being granted: its slot must not leak.
 	l.mu.Lock()
-	l.releaseLocked()
+	l.leaveLocked(tk)
 	l.mu.Unlock()
-	if a, _ := l.load(); a != 0 {
-		t.Fatalf("active = %d, want 0", a)
+	if a, q := l.load(); a != 0 || q != 0 {
+		t.Fatalf("active = %d, queued = %d, want 0, 0", a, q)
+	}
+}
+
+func TestHeldPlacesAreGrantedInArrivalOrder(t *testing.T) {
+	l := newTestLimiter(1, 0) // no queue for ordinary requests: held places do not count
+	const n = 6
+	tickets := make([]*ticket, n)
+	for i := range tickets {
+		tickets[i] = l.reserve()
+	}
+	order := make(chan int, n)
+	var wg sync.WaitGroup
+	// Released in reverse: the goroutines of later arrivals run first.
+	for i := n - 1; i >= 0; i-- {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := l.await(context.Background(), tickets[i], time.Minute); err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			l.release()
+		}()
+		if i == n-1 {
+			waitFor(t, "the last arrival to be waiting behind the held ones", func() bool {
+				l.mu.Lock()
+				defer l.mu.Unlock()
+				return !tickets[n-1].held
+			})
+		}
+	}
+	wg.Wait()
+	close(order)
+	want := 0
+	for got := range order {
+		if got != want {
+			t.Fatalf("request %d was granted in place %d", got, want)
+		}
+		want++
+	}
+}
+
+func TestCancelledHeldPlaceDoesNotBlockTheQueue(t *testing.T) {
+	l := newTestLimiter(1, 4)
+	first, second := l.reserve(), l.reserve()
+	l.cancel(first)
+	if err := l.await(context.Background(), second, time.Second); err != nil {
+		t.Fatalf("the place behind a cancelled one must be granted: %v", err)
+	}
+	if a, q := l.load(); a != 1 || q != 0 {
+		t.Fatalf("active %d queued %d", a, q)
 	}
 }
 
