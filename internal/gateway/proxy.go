@@ -118,21 +118,12 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	buf := *bp
-	n, readErr := io.ReadAtLeast(resp.Body, buf[:1], 1)
+	n, readErr := readSome(resp.Body, buf)
 	if n == 0 && readErr != nil && !errors.Is(readErr, io.EOF) {
 		if ctx.Err() != nil {
 			return result{outcome: clientGone, err: ctx.Err()}
 		}
 		return result{outcome: retryable, err: readErr}
-	}
-	if n > 0 {
-		m, err := resp.Body.Read(buf[1:])
-		n += m
-		if err != nil {
-			readErr = err
-		} else {
-			readErr = nil
-		}
 	}
 
 	h := w.Header()
@@ -185,6 +176,17 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 	// A plain response cut short must not look complete: abort the
 	// connection so the client sees the truncation.
 	panic(http.ErrAbortHandler)
+}
+
+// readSome reads once, retrying the rare empty read a Reader may return,
+// so the first bytes are passed on as soon as they arrive.
+func readSome(r io.Reader, buf []byte) (int, error) {
+	for {
+		n, err := r.Read(buf)
+		if n > 0 || err != nil {
+			return n, err
+		}
+	}
 }
 
 func jsonEscape(s string) string {
