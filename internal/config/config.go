@@ -4,7 +4,11 @@
 // (applyDefaults) so the rest of custos never checks for zero values.
 package config
 
-import "time"
+import (
+	"time"
+
+	"custos/internal/gguf"
+)
 
 // Backend kinds a model can run on.
 const (
@@ -102,6 +106,9 @@ type Model struct {
 	// LogLines is how many lines of the backend's output are kept in memory
 	// for /status and diagnostics (default 200).
 	LogLines int
+	// Info is the GGUF metadata of ModelPath, read at load time when the
+	// backend uses the file. Not a YAML key.
+	Info *gguf.Info
 }
 
 // Fallback is an OpenAI-compatible upstream that takes a model's traffic

@@ -1,21 +1,33 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"custos/internal/gguf"
 )
 
-// writeModel creates an empty stand-in model file; validation only checks
-// that it exists.
+// tinyModel is the bytes of the smallest valid model, made once.
+var tinyModel = sync.OnceValue(func() []byte {
+	var b bytes.Buffer
+	if err := gguf.Generate(&b, gguf.GenOptions{Dim: 8, Layers: 1, Heads: 1}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+})
+
+// writeModel writes a small valid GGUF model: validation reads its header.
 func writeModel(t *testing.T, dir, name string) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, []byte("GGUF"), 0o644); err != nil {
+	if err := os.WriteFile(path, tinyModel(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -81,6 +93,9 @@ shutdown_timeout: 30s
 	m, ok := cfg.Model("default")
 	if !ok || m.ID != "tiny" {
 		t.Fatalf("alias default does not resolve to tiny: %+v", m)
+	}
+	if m.Info == nil || m.Info.Architecture != "llama" || m.Info.ContextLength == 0 {
+		t.Errorf("model metadata not read: %+v", m.Info)
 	}
 	if !filepath.IsAbs(m.ModelPath) || filepath.Base(m.ModelPath) != "tiny.gguf" {
 		t.Errorf("model path not resolved against the config folder: %q", m.ModelPath)
@@ -156,6 +171,7 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 		{"wrong type", "models:\n  tiny:\n    model: tiny.gguf\n    restart_max: three\n", "models.tiny.restart_max", "whole number"},
 		{"zero concurrency", "models:\n  tiny:\n    model: tiny.gguf\n    max_concurrency: 0\n", "models.tiny.max_concurrency", "out of range"},
 		{"missing file", "models:\n  tiny:\n    model: nope.gguf\n", "models.tiny.model", "does not exist"},
+		{"not a model", "models:\n  tiny:\n    model: /etc/passwd\n", "models.tiny.model", "not a usable GGUF model"},
 		{"no model file", "models:\n  tiny:\n    backend: runner\n", "models.tiny.model", "required"},
 		{"bad backend", "models:\n  tiny:\n    model: tiny.gguf\n    backend: vllm\n", "models.tiny.backend", "not a backend"},
 		{"no models", "listen: 127.0.0.1:1\n", "models", "at least one"},

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/goccy/go-yaml"
+
+	"custos/internal/gguf"
 )
 
 // Load reads, decodes, fills in defaults and validates the configuration
@@ -221,9 +223,10 @@ func decodeFallback(d *decoder, path string, v any) *Fallback {
 // the file name and "default" as an alias.
 func FromModelFile(path, listen string) (*Config, error) {
 	abs, err := filepath.Abs(path)
+	var info *gguf.Info
 	if err == nil {
 		p := &problems{}
-		requireFile("--model", abs, p)
+		info = requireModel("--model", abs, p)
 		err = p.err("")
 	}
 	if err != nil {
@@ -236,7 +239,7 @@ func FromModelFile(path, listen string) (*Config, error) {
 	cfg := &Config{
 		Listen:       listen,
 		Intervention: Intervention{Enabled: true},
-		Models:       []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1}},
+		Models:       []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1, Info: info}},
 		Dir:          filepath.Dir(abs),
 	}
 	if id != "default" {

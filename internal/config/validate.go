@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+
+	"custos/internal/gguf"
 	"net"
 	"net/url"
 	"os"
@@ -74,7 +76,9 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 		if len(m.Cmd) > 0 {
 			p.add(path+".cmd", "only a llama-server backend takes cmd; the runner is custos itself")
 		}
-		requireFile(path+".model", m.ModelPath, p)
+		if m.Info == nil { // FromModelFile has read it already
+			m.Info = requireModel(path+".model", m.ModelPath, p)
+		}
 	case BackendLlamaServer:
 		validateCmd(c, m, path, p)
 	default:
@@ -98,7 +102,7 @@ func validateCmd(c *Config, m *Model, path string, p *problems) {
 		}
 	}
 	if usesModel {
-		requireFile(path+".model", m.ModelPath, p)
+		m.Info = requireModel(path+".model", m.ModelPath, p)
 	}
 	if !containsPortVar(m.Cmd) {
 		p.add(path+".cmd", "must pass ${PORT} to the backend: custos chooses the port")
@@ -156,18 +160,37 @@ func claim(name, path string, names map[string]string, p *problems) {
 	names[name] = path
 }
 
-func requireFile(path, file string, p *problems) {
+// requireModel checks that file is a readable GGUF model and returns its
+// metadata; a truncated or hostile file is a configuration error here
+// rather than a crash loop of its backend later.
+func requireModel(path, file string, p *problems) *gguf.Info {
+	if !requireFile(path, file, p) {
+		return nil
+	}
+	f, err := gguf.ReadFile(file)
+	if err != nil {
+		p.add(path, "%s is not a usable GGUF model: %v", file, err)
+		return nil
+	}
+	info := f.Info()
+	return &info
+}
+
+func requireFile(path, file string, p *problems) bool {
 	if file == "" {
 		p.add(path, "is required")
-		return
+		return false
 	}
 	info, err := os.Stat(file)
 	switch {
 	case err != nil:
 		p.add(path, "%s does not exist or cannot be read", file)
+		return false
 	case info.IsDir():
 		p.add(path, "%s is a folder, not a model file", file)
+		return false
 	}
+	return true
 }
 
 func resolve(dir, path string) string {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"custos/internal/config"
+	"custos/internal/gguf"
 	"custos/internal/supervisor"
 )
 
@@ -80,7 +81,9 @@ func TestUnhealthyWithoutFallbackAnswers503(t *testing.T) {
 }
 
 func TestModelsListsModelsAndAliasesWithState(t *testing.T) {
-	f := newFixture(t, http.HandlerFunc(ok), nil)
+	f := newFixture(t, http.HandlerFunc(ok), func(c *config.Config) {
+		c.Models[0].Info = &gguf.Info{Architecture: "llama", ParameterCount: 42, ContextLength: 2048}
+	})
 	resp, err := http.Get(f.server.URL + "/v1/models")
 	if err != nil {
 		t.Fatal(err)
@@ -91,14 +94,17 @@ func TestModelsListsModelsAndAliasesWithState(t *testing.T) {
 		Data   []struct {
 			ID     string
 			Custos struct {
-				Status  string
-				AliasOf string `json:"alias_of"`
+				Status        string
+				AliasOf       string `json:"alias_of"`
+				Architecture  string
+				ContextLength int `json:"context_length"`
 			} `json:"custos"`
 		} `json:"data"`
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&list)
 	if list.Object != "list" || len(list.Data) != 2 || list.Data[0].ID != "tiny" || list.Data[1].ID != "default" ||
-		list.Data[1].Custos.AliasOf != "tiny" || list.Data[0].Custos.Status != "ok" {
+		list.Data[1].Custos.AliasOf != "tiny" || list.Data[0].Custos.Status != "ok" ||
+		list.Data[0].Custos.Architecture != "llama" || list.Data[1].Custos.ContextLength != 2048 {
 		t.Fatalf("got %+v", list)
 	}
 }

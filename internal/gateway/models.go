@@ -21,6 +21,11 @@ type modelDetails struct {
 	State       string `json:"state"`
 	WarmUpState string `json:"warm_up_state"`
 	Backend     string `json:"backend"`
+	// From the GGUF file, when custos read it.
+	Architecture  string `json:"architecture,omitempty"`
+	Parameters    uint64 `json:"parameters,omitempty"`
+	ContextLength int    `json:"context_length,omitempty"`
+	FileType      string `json:"file_type,omitempty"`
 }
 
 // listModels answers every configured model and alias with its state.
@@ -29,6 +34,9 @@ func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
 	for _, m := range g.order {
 		snap, _ := m.upstream.Watch()
 		d := modelDetails{Model: m.cfg.ID, Status: snap.Status(), State: snap.State.String(), WarmUpState: snap.WarmUpState(), Backend: snap.Backend}
+		if in := m.cfg.Info; in != nil {
+			d.Architecture, d.Parameters, d.ContextLength, d.FileType = in.Architecture, in.ParameterCount, in.ContextLength, in.FileType
+		}
 		data = append(data, modelEntry{ID: m.cfg.ID, Object: "model", Created: g.startedAt.Unix(), OwnedBy: "custos", Custos: d})
 		for _, a := range m.cfg.Aliases {
 			ad := d

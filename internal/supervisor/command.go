@@ -42,8 +42,25 @@ func buildArgv(m config.Model, executable string, port int) []string {
 			// so admitted requests are batched rather than queued again.
 			argv = append(argv, "--parallel", strconv.Itoa(m.MaxConcurrency))
 		}
+		if n := contextFromModel(m); n > 0 && !hasFlag(m.Args, "-c", "--ctx-size") {
+			argv = append(argv, "--ctx-size", strconv.Itoa(n))
+		}
 	}
 	return append(argv, m.Args...)
+}
+
+// runnerContextCap is the runner's own default context size; a model
+// trained on less gets its trained length instead, since positions past
+// it degrade the model's output.
+const runnerContextCap = 4096
+
+// contextFromModel is the context size the model's metadata calls for, or
+// 0 to keep the runner's default.
+func contextFromModel(m config.Model) int {
+	if m.Info == nil || m.Info.ContextLength <= 0 || m.Info.ContextLength >= runnerContextCap {
+		return 0
+	}
+	return m.Info.ContextLength
 }
 
 // hasFlag reports whether args set any of names (as "-x v" or "-x=v").

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"custos/internal/config"
+	"custos/internal/gguf"
 )
 
 func TestRunnerArgv(t *testing.T) {
@@ -18,6 +19,14 @@ func TestRunnerArgv(t *testing.T) {
 	m.Args = []string{"-np", "2"}
 	if got := buildArgv(m, "/usr/bin/custos", 1); slices.Contains(got, "--parallel") {
 		t.Fatalf("an explicit -np must not be overridden: %q", got)
+	}
+	m.Args, m.Info = nil, &gguf.Info{ContextLength: 2048}
+	if got := buildArgv(m, "/usr/bin/custos", 1); !slices.Contains(got, "--ctx-size") || got[len(got)-1] != "2048" {
+		t.Fatalf("a model trained on 2048 positions must get --ctx-size 2048: %q", got)
+	}
+	m.Info.ContextLength = 131072
+	if got := buildArgv(m, "/usr/bin/custos", 1); slices.Contains(got, "--ctx-size") {
+		t.Fatalf("a long-context model keeps the runner's default: %q", got)
 	}
 	if backendName(m) != BackendNameRunner {
 		t.Fatalf("backend name = %q", backendName(m))
