@@ -10,7 +10,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run run-standin test deps tools go-deps clean
+.PHONY: all build run run-standin test deps tools go-deps fuzz clean
 
 all: build
 
@@ -48,6 +48,13 @@ run-standin: build
 
 test: deps
 	CGO_ENABLED=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# fuzz: each fuzz target for FUZZTIME, seeded from its testdata folder.
+FUZZTIME ?= 30s
+fuzz: deps
+	$(GO) test -run XXX -fuzz '^FuzzParseInference$$' -fuzztime $(FUZZTIME) ./internal/gateway
+	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
+	$(GO) test -run XXX -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/gguf
 
 clean:
 	rm -rf $(BIN) $(CACHE)

@@ -92,7 +92,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	srv := &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second, // slow headers must not hold a connection open
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout, // slow headers must not hold a connection open
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    1 << 20,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

@@ -35,6 +35,10 @@ type Config struct {
 	// MaxBodyBytes is the largest request body accepted; larger ones get
 	// 413 (default 8 MiB).
 	MaxBodyBytes int64
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers, so slow-header clients cannot hold connections
+	// open (default 10s).
+	ReadHeaderTimeout time.Duration
 	// Log configures custos's own log output.
 	Log Log
 	// Intervention configures pausing inference (seed 004).

@@ -12,6 +12,7 @@ const (
 	DefaultListen            = "127.0.0.1:8080"
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultMaxBodyBytes      = 8 << 20
+	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadinessDeadline = 30 * time.Second
 	DefaultFallbackTimeout   = 300 * time.Second
 
@@ -41,6 +42,7 @@ func applyDefaults(c *Config) {
 	setDefault(&c.Listen, DefaultListen)
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&c.Readiness.Deadline, DefaultReadinessDeadline)
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "auto")

@@ -52,7 +52,7 @@ func Parse(data []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "log",
+var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "read_header_timeout", "log",
 	"intervention", "store", "admin", "auth"}
 
 func decodeConfig(d *decoder, tree any) *Config {
@@ -73,6 +73,8 @@ func decodeConfig(d *decoder, tree any) *Config {
 			cfg.ShutdownTimeout = d.duration(path, v)
 		case "max_body_bytes":
 			cfg.MaxBodyBytes = d.size(path, v)
+		case "read_header_timeout":
+			cfg.ReadHeaderTimeout = d.duration(path, v)
 		case "log":
 			d.fields(path, v, []string{"level", "format"}, func(key string, v any, path string) {
 				if key == "level" {

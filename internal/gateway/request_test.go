@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -65,8 +67,13 @@ func TestWithModelRenamesOnlyTheModel(t *testing.T) {
 }
 
 func FuzzParseInference(f *testing.F) {
-	for _, s := range []string{`{"model":"tiny"}`, `{"model":"a","stream":true,"x":[1,{"y":"}"}]}`, `[]`, `{"model":1}`, `{"mod\u0065l":"x"}`} {
-		f.Add([]byte(s))
+	seeds, _ := filepath.Glob(filepath.Join("testdata", "requests", "*.json"))
+	for _, path := range seeds {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		in, err := parseInference(body)
