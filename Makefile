@@ -10,7 +10,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run run-standin test deps tools go-deps fuzz clean
+.PHONY: all build run run-standin test deps tools go-deps fuzz chaos clean
 
 all: build
 
@@ -48,6 +48,13 @@ run-standin: build
 
 test: deps
 	CGO_ENABLED=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+
+# chaos: the chaos suite for longer, with its report (docs/RELIABILITY.md).
+CHAOS_DURATION ?= 60s
+chaos: deps
+	CUSTOS_CHAOS_DURATION=$(CHAOS_DURATION) CUSTOS_CHAOS_REPORT=$(CACHE)/chaos-report.md \
+		$(GO) test -count=1 -timeout 30m -v -run . ./test/chaos | grep -E '^(---|ok|FAIL|PASS)|sent [0-9]'
+	@echo "report: $(CACHE)/chaos-report.md"
 
 # fuzz: each fuzz target for FUZZTIME, seeded from its testdata folder.
 FUZZTIME ?= 30s

@@ -163,16 +163,19 @@ func snapshots(backends []*supervisor.Backend) []supervisor.Snapshot {
 // engineSource derives the engine subsystem from the models' snapshots.
 func engineSource(backends []*supervisor.Backend, fallback bool) readiness.Source {
 	return readiness.SourceFunc(func() (readiness.State, string) {
-		ready, unhealthy := 0, 0
+		m := readiness.Models{Total: len(backends)}
 		for _, b := range backends {
-			switch b.Snapshot().State {
-			case supervisor.StateReady:
-				ready++
-			case supervisor.StateUnhealthy:
-				unhealthy++
+			s := b.Snapshot()
+			switch {
+			case s.State == supervisor.StateReady:
+				m.Ready++
+			case s.State == supervisor.StateUnhealthy:
+				m.Unhealthy++
+			case !s.LastReady.IsZero():
+				m.Recovering++
 			}
 		}
-		return readiness.EngineState(len(backends), ready, unhealthy, fallback)
+		return readiness.EngineState(m, fallback)
 	})
 }
 

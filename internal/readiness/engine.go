@@ -2,12 +2,23 @@ package readiness
 
 import "fmt"
 
-// EngineState derives the engine subsystem's state from how many of its n
-// models are ready and unhealthy: all ready → Ready; some ready, or a
-// fallback serving for an unhealthy model → Degraded; none ready and no
-// fallback → Failed when every model is unhealthy, Warming otherwise. It
+// Models counts an engine's models by condition. Recovering models have
+// been ready before and are restarting: requests wait for them.
+type Models struct {
+	Total, Ready, Unhealthy, Recovering int
+}
+
+// EngineState derives the engine subsystem's state from its models: all
+// ready → Ready; some ready, some recovering from a restart, or a fallback
+// configured → Degraded; none ready and no fallback → Failed when every
+// model is unhealthy, Warming while they start up. It
 // takes counts, not a slice, because the gate evaluates it per request.
-func EngineState(n, ready, unhealthy int, fallback bool) (State, string) {
+//
+// A restart is not a start-up: treating a crashed backend as Warming would
+// close the gate during the readiness deadline and turn requests that
+// could wait for the restart into 503s.
+func EngineState(m Models, fallback bool) (State, string) {
+	n, ready, unhealthy := m.Total, m.Ready, m.Unhealthy
 	switch {
 	case n == 0:
 		return Failed, "no models configured"
@@ -15,8 +26,13 @@ func EngineState(n, ready, unhealthy int, fallback bool) (State, string) {
 		return Ready, fmt.Sprintf("%d of %d models ready", ready, n)
 	case ready > 0:
 		return Degraded, fmt.Sprintf("%d of %d models ready", ready, n)
-	case fallback && unhealthy > 0:
-		return Degraded, fmt.Sprintf("no model ready; fallback serving %d unhealthy", unhealthy)
+	case m.Recovering > 0:
+		return Degraded, fmt.Sprintf("no model ready; %d restarting", m.Recovering)
+	case fallback:
+		// Requests wait for a starting model until the readiness deadline
+		// and then go to the fallback, as unhealthy models' requests do at
+		// once: with a fallback, every request can be served.
+		return Degraded, fmt.Sprintf("no model ready (%d unhealthy); the fallback serves", unhealthy)
 	case unhealthy == n:
 		return Failed, "every model is unhealthy and no fallback is configured"
 	default:

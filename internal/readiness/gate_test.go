@@ -97,22 +97,23 @@ func TestStateJSONUsesSeedNames(t *testing.T) {
 
 func TestEngineState(t *testing.T) {
 	cases := []struct {
-		name                string
-		n, ready, unhealthy int
-		fallback            bool
-		want                State
+		name     string
+		m        Models
+		fallback bool
+		want     State
 	}{
-		{"all ready", 2, 2, 0, false, Ready},
-		{"some ready", 2, 1, 0, false, Degraded},
-		{"some ready, one unhealthy", 2, 1, 1, false, Degraded},
-		{"none ready, fallback for unhealthy", 2, 0, 1, true, Degraded},
-		{"all unhealthy, no fallback", 2, 0, 2, false, Failed},
-		{"loading, no fallback", 2, 0, 1, false, Warming},
-		{"loading, fallback idle", 1, 0, 0, true, Warming},
-		{"no models", 0, 0, 0, false, Failed},
+		{"all ready", Models{Total: 2, Ready: 2}, false, Ready},
+		{"some ready", Models{Total: 2, Ready: 1}, false, Degraded},
+		{"some ready, one unhealthy", Models{Total: 2, Ready: 1, Unhealthy: 1}, false, Degraded},
+		{"none ready, fallback for unhealthy", Models{Total: 2, Unhealthy: 1}, true, Degraded},
+		{"all unhealthy, no fallback", Models{Total: 2, Unhealthy: 2}, false, Failed},
+		{"starting up, no fallback", Models{Total: 2, Unhealthy: 1}, false, Warming},
+		{"starting up with a fallback", Models{Total: 1}, true, Degraded},
+		{"restarting after serving", Models{Total: 1, Recovering: 1}, false, Degraded},
+		{"no models", Models{}, false, Failed},
 	}
 	for _, tc := range cases {
-		if got, _ := EngineState(tc.n, tc.ready, tc.unhealthy, tc.fallback); got != tc.want {
+		if got, _ := EngineState(tc.m, tc.fallback); got != tc.want {
 			t.Errorf("%s: got %v, want %v", tc.name, got, tc.want)
 		}
 	}

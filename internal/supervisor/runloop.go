@@ -125,7 +125,7 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 					stall.Stop()
 					stable.Reset(b.model.StableAfter)
 					loadTime := readyAt.Sub(b.snap.Since)
-					b.snap.Progress, b.snap.NotReadySince = 1, time.Time{}
+					b.snap.Progress, b.snap.NotReadySince, b.snap.LastReady = 1, time.Time{}, readyAt
 					b.enter(StateReady)
 					b.log.Info("backend ready", "pid", p.pid, "load_time", loadTime.Round(time.Millisecond).String())
 					nextProbe.Reset(b.model.HealthInterval)

@@ -64,6 +64,10 @@ type Snapshot struct {
 	// first started); zero while ready. The gateway compares it with the
 	// readiness deadline to decide on the fallback.
 	NotReadySince time.Time `json:"not_ready_since,omitzero"`
+	// LastReady is when the backend last became ready; zero if it never
+	// has since custos started. A backend that has served before and is
+	// restarting is recovering, not starting up.
+	LastReady time.Time `json:"last_ready,omitzero"`
 	// RetryAt is when the next start is planned, in StateBackoff and
 	// StateUnhealthy.
 	RetryAt time.Time `json:"retry_at,omitzero"`

@@ -1,0 +1,94 @@
+package chaos
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestSIGTERMWhileBusyDrains keeps 32 clients busy with long generations,
+// then sends custos SIGTERM with their requests in flight or queued. Every
+// one of them must complete with 200; requests sent after the signal get
+// 503 shutting_down, or a refused connection once the listener is closed;
+// custos exits with status 0.
+func TestSIGTERMWhileBusyDrains(t *testing.T) {
+	duration := chaosDuration(t)
+	c := startCustos(t, writeConfig(t, t.TempDir(), "shutdown_timeout: 60s\n"+runnerModel(t, "    restart_backoff: 50ms\n")))
+	c.waitState("tiny", "ready", 60*time.Second)
+
+	ta := &tally{}
+	cl := newClient(90 * time.Second)
+	defer cl.close()
+	var (
+		hold        atomic.Bool  // set just before the signal: clients stop sending
+		outstanding atomic.Int64 // requests sent and not yet answered
+		wg          sync.WaitGroup
+	)
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !hold.Load() {
+				outstanding.Add(1)
+				r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 200, false))
+				outstanding.Add(-1)
+				judgeChat(ta, r)
+			}
+		}()
+	}
+	time.Sleep(duration)
+	hold.Store(true)
+	// Signal only once custos holds every request the clients sent, so
+	// each of them is one custos accepted before the signal.
+	var inCustos int
+	c.eventually("custos holds every request sent", 30*time.Second, func() bool {
+		m, ok := c.model("tiny")
+		inCustos = m.InFlight + m.Queued
+		return ok && int64(inCustos) == outstanding.Load()
+	})
+	retried := c.retries()
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	after := newClientKeepAlive(30*time.Second, false)
+	var refused, shuttingDown atomic.Int64
+	var afterWG sync.WaitGroup
+	for range clients {
+		afterWG.Add(1)
+		go func() {
+			defer afterWG.Done()
+			r := after.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false))
+			switch {
+			case r.err != nil && errors.Is(r.err, syscall.ECONNREFUSED):
+				refused.Add(1)
+			case r.err == nil && r.status == 503 && r.errorCode() == "shutting_down":
+				shuttingDown.Add(1)
+			default:
+				ta.fail("a request after SIGTERM: " + r.String())
+			}
+		}()
+	}
+	wg.Wait()
+	afterWG.Wait()
+	select {
+	case <-c.exited:
+	case <-time.After(90 * time.Second):
+		t.Fatal("custos did not exit after SIGTERM")
+	}
+	report(t, ta, retried, fmt.Sprintf("%d in custos at SIGTERM, all completed; after it: %d × 503 shutting_down, %d refused; exit %v",
+		inCustos, shuttingDown.Load(), refused.Load(), c.err))
+	if c.err != nil {
+		t.Fatalf("custos exited with %v, want status 0", c.err)
+	}
+	if ta.failed.Load() != 0 {
+		t.Fatalf("%d requests failed, e.g. %q", ta.failed.Load(), ta.failures())
+	}
+	if inCustos == 0 {
+		t.Fatal("nothing was in flight at SIGTERM: the scenario tested nothing")
+	}
+}
