@@ -52,7 +52,8 @@ test: deps
 # chaos: the chaos suite for longer, with its report (docs/RELIABILITY.md).
 CHAOS_DURATION ?= 60s
 chaos: deps
-	CUSTOS_CHAOS_DURATION=$(CHAOS_DURATION) CUSTOS_CHAOS_REPORT=$(CACHE)/chaos-report.md \
+	@mkdir -p $(CACHE) && rm -f $(CURDIR)/$(CACHE)/chaos-report.md
+	CUSTOS_CHAOS_DURATION=$(CHAOS_DURATION) CUSTOS_CHAOS_REPORT=$(CURDIR)/$(CACHE)/chaos-report.md \
 		$(GO) test -count=1 -timeout 30m -v -run . ./test/chaos | grep -E '^(---|ok|FAIL|PASS)|sent [0-9]'
 	@echo "report: $(CACHE)/chaos-report.md"
 
