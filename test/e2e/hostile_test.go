@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -51,21 +52,20 @@ func TestHostileRequests(t *testing.T) {
 	}
 }
 
-// gigabyte is a 1 GiB request body produced on the fly.
-type gigabyte struct{ left int64 }
+// gigabyte is a 1 GiB request body produced on the fly. The transport
+// may still be reading it after the response arrives, hence the atomic.
+type gigabyte struct{ left atomic.Int64 }
 
 func (g *gigabyte) Read(p []byte) (int, error) {
-	if g.left <= 0 {
+	left := g.left.Load()
+	if left <= 0 {
 		return 0, io.EOF
 	}
-	n := int64(len(p))
-	if n > g.left {
-		n = g.left
-	}
+	n := min(int64(len(p)), left)
 	for i := range p[:n] {
 		p[i] = 'x'
 	}
-	g.left -= n
+	g.left.Add(-n)
 	return int(n), nil
 }
 
@@ -73,7 +73,8 @@ func TestGigabyteBodyIsRefusedWithoutReadingIt(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
 	for _, chunked := range []bool{false, true} {
-		body := &gigabyte{left: 1 << 30}
+		body := &gigabyte{}
+		body.left.Store(1 << 30)
 		req, _ := http.NewRequest("POST", c.url("/v1/chat/completions"), body)
 		if !chunked {
 			req.ContentLength = 1 << 30
@@ -89,7 +90,7 @@ func TestGigabyteBodyIsRefusedWithoutReadingIt(t *testing.T) {
 		}
 		// The server may also close the connection while the client is
 		// still sending; either way it must not read the whole gigabyte.
-		if sent := (1 << 30) - body.left; sent > 256<<20 {
+		if sent := (1 << 30) - body.left.Load(); sent > 256<<20 {
 			t.Fatalf("chunked=%v: custos read %d MiB before refusing (%v)", chunked, sent>>20, time.Since(start))
 		}
 	}
