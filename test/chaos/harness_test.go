@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -257,6 +258,18 @@ func (c *custos) waitState(id, state string, within time.Duration) modelStatus {
 		return ok && m.State == state
 	})
 	return last
+}
+
+// draining reports whether custos has begun its shutdown: /readyz says so,
+// or the listener is already closed.
+func (c *custos) draining() bool {
+	resp, err := http.Get(c.url("/readyz?verbose"))
+	if err != nil {
+		return errors.Is(err, syscall.ECONNREFUSED)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(string(body), "shutting down")
 }
 
 // retries reads custos_retries_total, summed over models, from /metrics.

@@ -55,6 +55,10 @@ func TestSIGTERMWhileBusyDrains(t *testing.T) {
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
+	// Signal returns once the kernel has queued the signal, before custos
+	// has acted on it: a request sent in between is rightly served. The
+	// requests judged below go out once custos says it is draining.
+	c.eventually("custos reports it is draining", 30*time.Second, c.draining)
 	after := newClientKeepAlive(30*time.Second, false)
 	var refused, shuttingDown atomic.Int64
 	var afterWG sync.WaitGroup
