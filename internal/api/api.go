@@ -75,6 +75,7 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/wellbeing", a.admin(a.wellbeing))
 	mux.HandleFunc("GET /admin/intervention", a.admin(a.interventionStatus))
 	mux.HandleFunc("GET /admin/audit", a.admin(a.audit))
+	a.registerDebug(mux)
 	if a.opts.Metrics != nil {
 		mux.Handle("GET /metrics", a.opts.Metrics)
 	}

@@ -157,3 +157,14 @@ func TestRestartIsLoopbackOnly(t *testing.T) {
 		t.Fatalf("unknown model: got %d %s", rec.Code, rec.Body)
 	}
 }
+
+func TestProfilerIsAdminOnly(t *testing.T) {
+	a, _, _ := newAPI(supervisor.StateReady)
+	if rec := serve(a, "GET", "/debug/pprof/goroutine?debug=1", "192.0.2.1:5555"); rec.Code != 403 {
+		t.Fatalf("remote client: got %d", rec.Code)
+	}
+	rec := serve(a, "GET", "/debug/pprof/goroutine?debug=1", "127.0.0.1:5555")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "goroutine profile") {
+		t.Fatalf("loopback: got %d %.200s", rec.Code, rec.Body)
+	}
+}
