@@ -52,7 +52,7 @@ type Gateway struct {
 	startedAt time.Time
 	models    map[string]*model
 	order     []*model
-	transport *http.Transport
+	backends  *backendClient
 	fallback  *fallback
 	draining  atomic.Bool
 	inFlight  tracker
@@ -95,7 +95,7 @@ func New(opts Options) *Gateway {
 		g.models[mc.ID] = m
 		g.order = append(g.order, m)
 	}
-	g.transport = newBackendTransport(maxConc)
+	g.backends = newBackendClient(maxConc)
 	if opts.Config.Fallback != nil {
 		g.fallback = newFallback(opts.Config.Fallback)
 	}
@@ -226,7 +226,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		case err != nil:
 			return clientClosedRequest
 		}
-		res := forward(ctx, w, r, attempt{url: url + r.URL.Path, body: in.body, transport: g.transport}, onFirstByte)
+		res := forward(ctx, w, r, attempt{url: url + r.URL.Path, body: in.body, transport: g.backends}, onFirstByte)
 		switch res.outcome {
 		case delivered:
 			return res.status

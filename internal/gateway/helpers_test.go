@@ -64,7 +64,7 @@ type fixture struct {
 }
 
 // newFixture runs a gateway in front of backend, on a real loopback server.
-func newFixture(t *testing.T, backend http.Handler, edit func(*config.Config)) *fixture {
+func newFixture(t testing.TB, backend http.Handler, edit func(*config.Config)) *fixture {
 	t.Helper()
 	be := httptest.NewServer(backend)
 	t.Cleanup(be.Close)

@@ -5,31 +5,10 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
-	"time"
 )
-
-// newBackendTransport is tuned for many small requests to a few loopback
-// backends: connections are reused (the default keeps only 2 idle per
-// host, which makes every burst dial anew), nothing goes through a proxy,
-// and a dial fails fast so a dead backend is noticed at once.
-func newBackendTransport(maxPerHost int) *http.Transport {
-	return &http.Transport{
-		Proxy:                 nil,
-		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   max(maxPerHost, 64),
-		IdleConnTimeout:       90 * time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     false,
-		ExpectContinueTimeout: 0,
-		WriteBufferSize:       32 << 10,
-		ReadBufferSize:        32 << 10,
-	}
-}
 
 // newFallbackTransport talks to a remote upstream: the environment's
 // proxy settings apply and TLS is negotiated as usual.
