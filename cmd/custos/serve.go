@@ -28,6 +28,7 @@ func serveCommand(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 	log := app.NewLogger(stderr, cfg.Log.Level, cfg.Log.Format)
+	app.LimitProcs(log)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
