@@ -10,7 +10,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run run-standin test deps tools go-deps fuzz chaos clean
+.PHONY: all build run run-standin test deps tools go-deps fuzz chaos bench clean
 
 all: build
 
@@ -63,6 +63,19 @@ fuzz: deps
 	$(GO) test -run XXX -fuzz '^FuzzParseInference$$' -fuzztime $(FUZZTIME) ./internal/gateway
 	$(GO) test -run XXX -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/config
 	$(GO) test -run XXX -fuzz '^FuzzRead$$' -fuzztime $(FUZZTIME) ./internal/gguf
+
+# bench: every benchmark of docs/BENCHMARKS.md in one run — the gateway,
+# pause and engine micro-benchmarks, then ./bench, which runs custos,
+# the stand-in and the runner as processes and compares direct with
+# through-custos side by side. BENCH_FLAGS=-quick for a smoke run.
+BENCH_FLAGS ?=
+bench: build $(MODEL)
+	$(GO) test -run XXX -bench Proxy -benchmem -count 3 ./internal/gateway
+	$(GO) test -run XXX -bench Resume -benchtime 20x -count 3 ./internal/intervention
+	$(GO) test -run XXX -bench 'Decode$$|DecodeFourSequences|PromptProcessing' -benchtime 1s -count 3 ./internal/llama
+	$(GO) test -run XXX -bench DecodeHTTP -benchtime 3x -count 3 ./internal/runner
+	$(GO) run ./bench -out $(CURDIR)/$(CACHE)/bench-report.md $(BENCH_FLAGS)
+	@echo "report: $(CACHE)/bench-report.md"
 
 clean:
 	rm -rf $(BIN) $(CACHE)
