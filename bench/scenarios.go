@@ -81,7 +81,7 @@ func latency(o *options, rep *report, b backend) error {
 	return withCustos(o, yaml, func(c *custosProc, m modelStatus) error {
 		l := newLoadClient(b.maxTokens)
 		targets := []string{m.URL, "http://" + c.addr}
-		if b.name == standinBackend.name {
+		{
 			relay, err := startReferenceProxy(tcpRelayFlag, m.URL)
 			if err != nil {
 				return err
