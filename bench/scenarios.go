@@ -225,40 +225,48 @@ func streaming(o *options, rep *report, b backend) error {
 		return err
 	}
 	return withCustos(o, yaml, func(c *custosProc, m modelStatus) error {
+		relay, err := startReferenceProxy(tcpRelayFlag, m.URL)
+		if err != nil {
+			return err
+		}
+		defer relay.stop()
 		l := newLoadClient(64)
-		direct, through := m.URL, "http://"+c.addr
+		targets := []string{m.URL, "http://" + c.addr, relay.url}
 		type acc struct {
 			ttft, gaps []time.Duration
 			events     []int
 		}
-		var d, t acc
+		got := make([]acc, len(targets))
 		for round := range b.streamRounds {
-			order := []*acc{&d, &t}
-			urls := []string{direct, through}
-			if round%2 == 1 {
-				order[0], order[1], urls[0], urls[1] = order[1], order[0], urls[1], urls[0]
-			}
-			for i := range order {
+			for k := range targets {
+				i := (k + round) % len(targets)
 				for range b.streamsPerRound {
-					st, err := l.stream(context.Background(), urls[i])
+					st, err := l.stream(context.Background(), targets[i])
 					if err != nil {
 						return err
 					}
-					order[i].ttft = append(order[i].ttft, st.ttft)
-					order[i].gaps = append(order[i].gaps, st.gaps...)
-					order[i].events = append(order[i].events, st.events)
+					got[i].ttft = append(got[i].ttft, st.ttft)
+					got[i].gaps = append(got[i].gaps, st.gaps...)
+					got[i].events = append(got[i].events, st.events)
 				}
 			}
 		}
+		d, t, r := got[0], got[1], got[2]
 		s := &section{
 			title:  fmt.Sprintf("Streaming (%s, %d streams each)", b.name, len(d.ttft)),
-			header: []string{"what", "direct", "through custos", "added"},
+			header: []string{"what", "direct", "through custos", "custos adds", "TCP relay adds"},
 		}
-		s.row("time to first event, p50", us(percentile(d.ttft, 50)), us(percentile(t.ttft, 50)), us(percentile(t.ttft, 50)-percentile(d.ttft, 50)))
-		s.row("time to first event, p99", us(percentile(d.ttft, 99)), us(percentile(t.ttft, 99)), us(percentile(t.ttft, 99)-percentile(d.ttft, 99)))
-		s.row("gap between events, p50", us(percentile(d.gaps, 50)), us(percentile(t.gaps, 50)), us(percentile(t.gaps, 50)-percentile(d.gaps, 50)))
-		s.row("gap between events, p99", us(percentile(d.gaps, 99)), us(percentile(t.gaps, 99)), us(percentile(t.gaps, 99)-percentile(d.gaps, 99)))
-		s.row("events per stream", fmt.Sprint(d.events[0]), fmt.Sprint(t.events[0]), "")
+		row := func(what string, p float64, pick func(acc) []time.Duration) {
+			pd := percentile(pick(d), p)
+			s.row(fmt.Sprintf("%s, p%.0f", what, p), us(pd), us(percentile(pick(t), p)), us(percentile(pick(t), p)-pd), us(percentile(pick(r), p)-pd))
+		}
+		ttft := func(a acc) []time.Duration { return a.ttft }
+		gaps := func(a acc) []time.Duration { return a.gaps }
+		row("time to first event", 50, ttft)
+		row("time to first event", 99, ttft)
+		row("gap between events", 50, gaps)
+		row("gap between events", 99, gaps)
+		s.row("events per stream", fmt.Sprint(d.events[0]), fmt.Sprint(t.events[0]), "", "")
 		for i := range d.events {
 			if d.events[i] != t.events[i] {
 				s.note("**streams differ in event count**: %d direct, %d through custos", d.events[i], t.events[i])
