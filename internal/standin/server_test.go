@@ -1,6 +1,7 @@
 package standin
 
 import (
+	"custos/internal/proctest"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -395,7 +396,7 @@ func TestCountStartIncrements(t *testing.T) {
 }
 
 func TestEveryRequestLogsOneLine(t *testing.T) {
-	var log syncBuffer
+	var log proctest.Buffer
 	s := New(Options{Stderr: &log, Stdout: &log})
 	defer s.Close()
 	h := s.Handler()

@@ -48,9 +48,9 @@ func testKill9Backend(t *testing.T, readiness string, steady bool) {
 	go func() { kills <- killBackendEvery(c, killInterval, until) }()
 	runClients(clients, until, func(i int) {
 		if i%4 == 0 {
-			judgeStream(ta, cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 64, true)))
+			judgeStream(ta, cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 64, true)))
 		} else {
-			judgeChat(ta, cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false)))
+			judgeChat(ta, cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)))
 		}
 	})
 	n := <-kills

@@ -42,7 +42,7 @@ func TestSIGSTOPBackendIsReplaced(t *testing.T) {
 	go func() {
 		defer close(done)
 		runClients(clients, until, func(int) {
-			judgeChat(ta, cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false)))
+			judgeChat(ta, cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)))
 		})
 	}()
 
@@ -56,14 +56,14 @@ func TestSIGSTOPBackendIsReplaced(t *testing.T) {
 		stops++
 		stopped := time.Now()
 		var next modelStatus
-		c.eventually(fmt.Sprintf("the frozen backend %d replaced within %v", pid, bound), bound, func() bool {
+		c.Eventually(fmt.Sprintf("the frozen backend %d replaced within %v", pid, bound), bound, func() bool {
 			m, ok := c.model("tiny")
 			next = m
 			return ok && m.State == "ready" && m.PID != 0 && m.PID != pid
 		})
 		t.Logf("frozen backend %d replaced by %d after %v (bound %v; last exit %q)",
 			pid, next.PID, time.Since(stopped).Round(time.Millisecond), bound, next.LastExit)
-		if r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false)); r.status != 200 {
+		if r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)); r.Status != 200 {
 			t.Fatalf("a request after the replacement failed: %s", r)
 		}
 		pid = next.PID

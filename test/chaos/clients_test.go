@@ -30,9 +30,9 @@ func runClients(n int, until time.Time, send func(client int)) {
 func judgeChat(ta *tally, r reply) {
 	ta.sent.Add(1)
 	switch {
-	case r.timedOut():
+	case timedOut(r):
 		ta.fail("hang (client timeout): " + r.String())
-	case r.err != nil || r.status != 200 || !strings.Contains(string(r.body), `"choices"`):
+	case r.Err != nil || r.Status != 200 || !strings.Contains(string(r.Body), `"choices"`):
 		ta.fail("non-streaming: " + r.String())
 	default:
 		ta.ok.Add(1)
@@ -44,11 +44,11 @@ func judgeChat(ta *tally, r reply) {
 // anything else, a hang above all, is a failure.
 func judgeStream(ta *tally, r reply) {
 	ta.sent.Add(1)
-	body := string(r.body)
+	body := string(r.Body)
 	switch {
-	case r.timedOut():
+	case timedOut(r):
 		ta.fail("hang (client timeout): " + r.String())
-	case r.err != nil || r.status != 200:
+	case r.Err != nil || r.Status != 200:
 		ta.fail("streaming: " + r.String())
 	case strings.Contains(body, `"stream_interrupted"`):
 		ta.interrupted.Add(1)

@@ -40,15 +40,15 @@ func (cl *client) postWaitingForReadiness(url, body string, waits *atomic.Int64)
 	defer cancel()
 	for {
 		r := cl.post(ctx, url, body)
-		secs, err := strconv.Atoi(r.header.Get("Retry-After"))
-		if r.err != nil || r.status != http.StatusServiceUnavailable || r.errorCode() != "not_ready" || err != nil {
+		secs, err := strconv.Atoi(r.Header.Get("Retry-After"))
+		if r.Err != nil || r.Status != http.StatusServiceUnavailable || r.ErrorCode() != "not_ready" || err != nil {
 			return r
 		}
 		waits.Add(1)
 		select {
 		case <-time.After(time.Duration(secs) * time.Second):
 		case <-ctx.Done():
-			return reply{err: ctx.Err()}
+			return reply{Err: ctx.Err()}
 		}
 	}
 }
@@ -90,9 +90,9 @@ models:
 	go func() {
 		defer close(done)
 		runClients(clients, until, func(int) {
-			r := cl.postWaitingForReadiness(c.url("/v1/chat/completions"), chatBody("tiny", 16, false), &gateWaits)
+			r := cl.postWaitingForReadiness(c.URL("/v1/chat/completions"), chatBody("tiny", 16, false), &gateWaits)
 			judgeChat(ta, r)
-			if r.status == 200 && strings.Contains(string(r.body), "from fallback") {
+			if r.Status == 200 && strings.Contains(string(r.Body), "from fallback") {
 				fromFallback.Add(1)
 			}
 		})

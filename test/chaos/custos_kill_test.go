@@ -29,28 +29,28 @@ type intervention struct {
 }
 
 func (c *custos) intervention() intervention {
-	c.t.Helper()
+	c.T.Helper()
 	var out intervention
-	resp, err := http.Get(c.url("/admin/intervention"))
+	resp, err := http.Get(c.URL("/admin/intervention"))
 	if err != nil {
-		c.t.Fatalf("/admin/intervention: %v", err)
+		c.T.Fatalf("/admin/intervention: %v", err)
 	}
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		c.t.Fatalf("/admin/intervention: %v", err)
+		c.T.Fatalf("/admin/intervention: %v", err)
 	}
 	return out
 }
 
 func (c *custos) admin(path, body string) {
-	c.t.Helper()
-	resp, err := http.Post(c.url(path), "application/json", strings.NewReader(body))
+	c.T.Helper()
+	resp, err := http.Post(c.URL(path), "application/json", strings.NewReader(body))
 	if err != nil {
-		c.t.Fatalf("POST %s: %v", path, err)
+		c.T.Fatalf("POST %s: %v", path, err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		c.t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		c.T.Fatalf("POST %s: %d", path, resp.StatusCode)
 	}
 }
 
@@ -77,8 +77,8 @@ func TestKill9CustosWhilePausedComesBackPaused(t *testing.T) {
 		done := make(chan struct{}, clients)
 		for range clients {
 			go func() {
-				r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false))
-				if r.err == nil {
+				r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false))
+				if r.Err == nil {
 					judgeChat(ta, r) // answered before the kill: it must have succeeded
 				} else {
 					lost.Add(1)
@@ -90,11 +90,11 @@ func TestKill9CustosWhilePausedComesBackPaused(t *testing.T) {
 			<-done
 		}
 	}()
-	c.eventually("32 requests held by the pause", 20*time.Second, func() bool { return c.intervention().Counters.Waiting == clients })
-	if err := c.cmd.Process.Kill(); err != nil {
+	c.Eventually("32 requests held by the pause", 20*time.Second, func() bool { return c.intervention().Counters.Waiting == clients })
+	if err := c.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-c.exited
+	<-c.Exited()
 	<-held
 
 	c2 := startCustos(t, cfg)
@@ -102,7 +102,7 @@ func TestKill9CustosWhilePausedComesBackPaused(t *testing.T) {
 	if !st.Paused || st.State.Global == nil || st.State.Global.Reason != pauseReason {
 		t.Fatalf("custos came back without its pause: %+v", st)
 	}
-	c2.eventually("the killed custos's backend is gone", 10*time.Second, func() bool {
+	c2.Eventually("the killed custos's backend is gone", 10*time.Second, func() bool {
 		return syscall.Kill(oldBackend, 0) != nil
 	})
 	c2.waitState("tiny", "ready", 60*time.Second)
@@ -112,10 +112,10 @@ func TestKill9CustosWhilePausedComesBackPaused(t *testing.T) {
 	go func() {
 		defer close(done)
 		runClients(clients, until, func(int) {
-			judgeChat(ta, cl.post(context.Background(), c2.url("/v1/chat/completions"), chatBody("tiny", 16, false)))
+			judgeChat(ta, cl.post(context.Background(), c2.URL("/v1/chat/completions"), chatBody("tiny", 16, false)))
 		})
 	}()
-	c2.eventually("the new requests held by the restored pause", 20*time.Second, func() bool {
+	c2.Eventually("the new requests held by the restored pause", 20*time.Second, func() bool {
 		return c2.intervention().Counters.Waiting == clients
 	})
 	c2.admin("/admin/resume", `{}`)

@@ -52,10 +52,10 @@ func TestFloodPastQueueMax(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 	cl := newClient(60 * time.Second)
 	defer cl.close()
-	if r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false)); r.status != 200 {
+	if r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)); r.Status != 200 {
 		t.Fatalf("before the flood: %s", r)
 	}
-	before := rss(t, c.cmd.Process.Pid)
+	before := rss(t, c.Cmd.Process.Pid)
 
 	ta := &tally{}
 	var rejected atomic.Int64
@@ -66,11 +66,11 @@ func TestFloodPastQueueMax(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false))
+				r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false))
 				switch {
-				case r.err == nil && r.status == 429:
+				case r.Err == nil && r.Status == 429:
 					ta.sent.Add(1)
-					if r.header.Get("Retry-After") == "" {
+					if r.Header.Get("Retry-After") == "" {
 						ta.fail("429 without Retry-After: " + r.String())
 						return
 					}
@@ -82,10 +82,10 @@ func TestFloodPastQueueMax(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false)); r.status != 200 {
+	if r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)); r.Status != 200 {
 		t.Fatalf("after the flood: %s", r)
 	}
-	after := rss(t, c.cmd.Process.Pid)
+	after := rss(t, c.Cmd.Process.Pid)
 	report(t, ta, c.retries(), fmt.Sprintf("%d waves of %d; %d × 429 with Retry-After; RSS %.1f → %.1f MB",
 		waves, floodSize, rejected.Load(), float64(before)/(1<<20), float64(after)/(1<<20)))
 	if ta.failed.Load() != 0 {

@@ -35,7 +35,7 @@ func TestSIGTERMWhileBusyDrains(t *testing.T) {
 			defer wg.Done()
 			for !hold.Load() {
 				outstanding.Add(1)
-				r := cl.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 200, false))
+				r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 200, false))
 				outstanding.Add(-1)
 				judgeChat(ta, r)
 			}
@@ -46,19 +46,19 @@ func TestSIGTERMWhileBusyDrains(t *testing.T) {
 	// Signal only once custos holds every request the clients sent, so
 	// each of them is one custos accepted before the signal.
 	var inCustos int
-	c.eventually("custos holds every request sent", 30*time.Second, func() bool {
+	c.Eventually("custos holds every request sent", 30*time.Second, func() bool {
 		m, ok := c.model("tiny")
 		inCustos = m.InFlight + m.Queued
 		return ok && int64(inCustos) == outstanding.Load()
 	})
 	retried := c.retries()
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// Signal returns once the kernel has queued the signal, before custos
 	// has acted on it: a request sent in between is rightly served. The
 	// requests judged below go out once custos says it is draining.
-	c.eventually("custos reports it is draining", 30*time.Second, c.draining)
+	c.Eventually("custos reports it is draining", 30*time.Second, c.draining)
 	after := newClientKeepAlive(30*time.Second, false)
 	var refused, shuttingDown atomic.Int64
 	var afterWG sync.WaitGroup
@@ -66,11 +66,11 @@ func TestSIGTERMWhileBusyDrains(t *testing.T) {
 		afterWG.Add(1)
 		go func() {
 			defer afterWG.Done()
-			r := after.post(context.Background(), c.url("/v1/chat/completions"), chatBody("tiny", 16, false))
+			r := after.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false))
 			switch {
-			case r.err != nil && errors.Is(r.err, syscall.ECONNREFUSED):
+			case r.Err != nil && errors.Is(r.Err, syscall.ECONNREFUSED):
 				refused.Add(1)
-			case r.err == nil && r.status == 503 && r.errorCode() == "shutting_down":
+			case r.Err == nil && r.Status == 503 && r.ErrorCode() == "shutting_down":
 				shuttingDown.Add(1)
 			default:
 				ta.fail("a request after SIGTERM: " + r.String())
@@ -79,15 +79,14 @@ func TestSIGTERMWhileBusyDrains(t *testing.T) {
 	}
 	wg.Wait()
 	afterWG.Wait()
-	select {
-	case <-c.exited:
-	case <-time.After(90 * time.Second):
+	exitErr, exited := c.Wait(90 * time.Second)
+	if !exited {
 		t.Fatal("custos did not exit after SIGTERM")
 	}
 	report(t, ta, retried, fmt.Sprintf("%d in custos at SIGTERM, all completed; after it: %d × 503 shutting_down, %d refused; exit %v",
-		inCustos, shuttingDown.Load(), refused.Load(), c.err))
-	if c.err != nil {
-		t.Fatalf("custos exited with %v, want status 0", c.err)
+		inCustos, shuttingDown.Load(), refused.Load(), exitErr))
+	if exitErr != nil {
+		t.Fatalf("custos exited with %v, want status 0", exitErr)
 	}
 	if ta.failed.Load() != 0 {
 		t.Fatalf("%d requests failed, e.g. %q", ta.failed.Load(), ta.failures())

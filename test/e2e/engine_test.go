@@ -17,7 +17,7 @@ import (
 
 // engineModel generates a small model once per test binary.
 var engineModel = sync.OnceValues(func() (string, error) {
-	path := filepath.Join(binDir, "tiny-256x4.gguf")
+	path := filepath.Join(bins.Dir, "tiny-256x4.gguf")
 	return path, gguf.GenerateFile(path, gguf.GenOptions{Dim: 256, Layers: 4, Seed: 1})
 })
 
@@ -57,7 +57,7 @@ func (c *custos) complete(t *testing.T, body string) (completion, reply) {
 	t.Helper()
 	r := c.post(context.Background(), "/v1/chat/completions", body)
 	var out completion
-	_ = json.Unmarshal(r.body, &out)
+	_ = json.Unmarshal(r.Body, &out)
 	return out, r
 }
 
@@ -66,19 +66,19 @@ func TestEngineServesThroughTheGateway(t *testing.T) {
 	c.waitState("tiny", "ready", 60*time.Second)
 	body := `{"model":"default","seed":7,"max_tokens":24,"messages":[{"role":"user","content":"hello there"}]}`
 	first, r := c.complete(t, body)
-	if r.status != 200 || len(first.Choices) != 1 || first.Choices[0].Message.Content == "" || first.Usage.CompletionTokens == 0 {
-		t.Fatalf("chat: %d %s", r.status, r.body)
+	if r.Status != 200 || len(first.Choices) != 1 || first.Choices[0].Message.Content == "" || first.Usage.CompletionTokens == 0 {
+		t.Fatalf("chat: %d %s", r.Status, r.Body)
 	}
 	second, _ := c.complete(t, body)
 	if second.Choices[0].Message.Content != first.Choices[0].Message.Content {
 		t.Fatalf("a fixed seed must give the same text twice: %q vs %q", first.Choices[0].Message.Content, second.Choices[0].Message.Content)
 	}
 	sr := c.post(context.Background(), "/v1/chat/completions", strings.Replace(body, `"seed":7`, `"seed":7,"stream":true`, 1))
-	if sr.status != 200 || !strings.Contains(string(sr.body), "data: [DONE]") {
-		t.Fatalf("stream: %d %s", sr.status, sr.body)
+	if sr.Status != 200 || !strings.Contains(string(sr.Body), "data: [DONE]") {
+		t.Fatalf("stream: %d %s", sr.Status, sr.Body)
 	}
 	var streamed strings.Builder
-	for _, line := range strings.Split(string(sr.body), "\n") {
+	for _, line := range strings.Split(string(sr.Body), "\n") {
 		var chunk struct {
 			Choices []struct {
 				Delta struct{ Content string } `json:"delta"`
@@ -106,7 +106,7 @@ func TestEngineKilledMidRequestIsRestartedAndRetried(t *testing.T) {
 		done <- c.post(context.Background(), "/v1/chat/completions",
 			`{"model":"tiny","seed":3,"max_tokens":900,"messages":[{"role":"user","content":"tell me everything"}]}`)
 	}()
-	c.eventually("the request in flight", 10*time.Second, func() bool {
+	c.Eventually("the request in flight", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 1
 	})
@@ -114,8 +114,8 @@ func TestEngineKilledMidRequestIsRestartedAndRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := <-done
-	if r.status != 200 {
-		t.Fatalf("the request was lost with the engine: %d %s", r.status, r.body)
+	if r.Status != 200 {
+		t.Fatalf("the request was lost with the engine: %d %s", r.Status, r.Body)
 	}
 	after := c.waitState("tiny", "ready", 60*time.Second)
 	if after["restarts"].(float64) < 1 || int(after["pid"].(float64)) == pid {
@@ -130,14 +130,14 @@ func TestEngineStoppedWithSIGSTOPIsKilledAndRestarted(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
-	c.eventually("the frozen engine is replaced", 60*time.Second, func() bool {
+	c.Eventually("the frozen engine is replaced", 60*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["state"] == "ready" && int(m["pid"].(float64)) != pid
 	})
 	if m := c.modelState("tiny"); !strings.Contains(fmt.Sprint(m["last_exit"]), "probe") {
 		t.Fatalf("last exit: %v", m["last_exit"])
 	}
-	if r := c.chat(context.Background(), "tiny", false); r.status != 200 {
-		t.Fatalf("after the restart: %d %s", r.status, r.body)
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
+		t.Fatalf("after the restart: %d %s", r.Status, r.Body)
 	}
 }

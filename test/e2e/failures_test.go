@@ -59,7 +59,7 @@ func TestCrashDuringLoadRestartsThenUnhealthy(t *testing.T) {
 	if m["restarts"].(float64) < 2 || !strings.Contains(fmt.Sprint(m["last_exit"]), "exit status 1") {
 		t.Fatalf("want restarts and the exit reason, got %v", m)
 	}
-	resp, _ := http.Get(c.url("/health"))
+	resp, _ := http.Get(c.URL("/health"))
 	var h map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&h)
 	resp.Body.Close()
@@ -76,14 +76,14 @@ func TestCrashLoopGoesUnhealthyThenFallbackServes(t *testing.T) {
 	c.waitState("tiny", "unhealthy", 30*time.Second)
 
 	r := c.post(context.Background(), "/v1/chat/completions", `{"model":"tiny","messages":[{"role":"user","content":"hi"}]}`)
-	if r.status != 200 || r.header.Get("X-Custos-Backend") != "fallback" || !strings.Contains(string(r.body), "from fallback") {
-		t.Fatalf("fallback did not serve: %d %v %s", r.status, r.header, r.body)
+	if r.Status != 200 || r.Header.Get("X-Custos-Backend") != "fallback" || !strings.Contains(string(r.Body), "from fallback") {
+		t.Fatalf("fallback did not serve: %d %v %s", r.Status, r.Header, r.Body)
 	}
 	model, auth := fb.last()
 	if model != "remote-tiny" || auth != "Bearer fallback-secret" {
 		t.Fatalf("fallback got model %q auth %q", model, auth)
 	}
-	resp, _ := http.Get(c.url("/readyz"))
+	resp, _ := http.Get(c.URL("/readyz"))
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Fatalf("with a fallback serving, the gate must be open (Degraded); /readyz = %d", resp.StatusCode)
@@ -95,8 +95,8 @@ func TestUnhealthyWithoutFallbackClosesTheGate(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--fail-starts", "1000", "--state-file", state), ""))
 	c.waitState("tiny", "unhealthy", 30*time.Second)
 	r := c.chat(context.Background(), "tiny", false)
-	if r.status != 503 || r.header.Get("Retry-After") == "" {
-		t.Fatalf("got %d %v %s", r.status, r.header, r.body)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("got %d %v %s", r.Status, r.Header, r.Body)
 	}
 }
 
@@ -104,7 +104,7 @@ func TestRestartCommandRecoversUnhealthyModel(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "starts")
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--fail-starts", "3", "--state-file", state), "    unhealthy_cooldown: 1h\n"))
 	c.waitState("tiny", "unhealthy", 30*time.Second)
-	out, err := runCustos("restart", "--addr", c.addr, "tiny")
+	out, err := runCustos("restart", "--addr", c.Addr, "tiny")
 	if err != nil {
 		t.Fatalf("custos restart: %v\n%s", err, out)
 	}
@@ -114,7 +114,7 @@ func TestRestartCommandRecoversUnhealthyModel(t *testing.T) {
 func TestHangAfterReadyIsKilledAndRestarted(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--hang-after", "300ms"), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
-	c.eventually("the hung backend is killed and restarted", 20*time.Second, func() bool {
+	c.Eventually("the hung backend is killed and restarted", 20*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["restarts"].(float64) >= 1 && strings.Contains(fmt.Sprint(m["last_exit"]), "probe")
 	})
@@ -122,12 +122,12 @@ func TestHangAfterReadyIsKilledAndRestarted(t *testing.T) {
 
 func TestHealthNeverAnsweringDuringLoadDoesNotWedge(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--load-time", "1h", "--hang-health-during-load"), "    ready_timeout: 1s\n"))
-	c.eventually("the stalled load is killed and restarted", 20*time.Second, func() bool {
+	c.Eventually("the stalled load is killed and restarted", 20*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["restarts"].(float64) >= 1
 	})
 	start := time.Now()
-	resp, err := http.Get(c.url("/status"))
+	resp, err := http.Get(c.URL("/status"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,9 +142,9 @@ func TestLoadPastDeadlineGoesToFallback(t *testing.T) {
 	fb := newFallback(t)
 	c := startCustos(t, "readiness: {deadline: 1s}\n"+fallbackYAML(fb.URL)+"models:\n"+fastModel("tiny", standinCmd("--load-time", "1h"), ""))
 	var r reply
-	c.eventually("the fallback serves a model loading past the deadline", 20*time.Second, func() bool {
+	c.Eventually("the fallback serves a model loading past the deadline", 20*time.Second, func() bool {
 		r = c.chat(context.Background(), "tiny", false)
-		return r.status == 200 && r.header.Get("X-Custos-Backend") == "fallback"
+		return r.Status == 200 && r.Header.Get("X-Custos-Backend") == "fallback"
 	})
 }
 
@@ -157,19 +157,19 @@ func TestQueueFullGets429(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); replies <- c.chat(context.Background(), "tiny", false) }()
 	}
-	c.eventually("one in flight and one queued", 10*time.Second, func() bool {
+	c.Eventually("one in flight and one queued", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 1 && m["queued"].(float64) == 1
 	})
 	r := c.chat(context.Background(), "tiny", false)
-	if r.status != 429 || r.header.Get("Retry-After") == "" || r.errorCode() == "" {
-		t.Fatalf("want 429 with Retry-After, got %d %v %s", r.status, r.header, r.body)
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" || r.ErrorCode() == "" {
+		t.Fatalf("want 429 with Retry-After, got %d %v %s", r.Status, r.Header, r.Body)
 	}
 	wg.Wait()
 	close(replies)
 	for r := range replies {
-		if r.status != 200 {
-			t.Fatalf("an admitted request failed: %d %s", r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("an admitted request failed: %d %s", r.Status, r.Body)
 		}
 	}
 }
@@ -179,16 +179,16 @@ func TestQueueTimeoutGets503(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 	first := make(chan reply, 1)
 	go func() { first <- c.chat(context.Background(), "tiny", false) }()
-	c.eventually("first request in flight", 10*time.Second, func() bool {
+	c.Eventually("first request in flight", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 1
 	})
 	r := c.chat(context.Background(), "tiny", false)
-	if r.status != 503 || r.header.Get("Retry-After") == "" || r.errorCode() == "" {
-		t.Fatalf("want 503 with Retry-After, got %d %v %s", r.status, r.header, r.body)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.ErrorCode() == "" {
+		t.Fatalf("want 503 with Retry-After, got %d %v %s", r.Status, r.Header, r.Body)
 	}
-	if r := <-first; r.status != 200 {
-		t.Fatalf("the first request failed: %d %s", r.status, r.body)
+	if r := <-first; r.Status != 200 {
+		t.Fatalf("the first request failed: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -197,12 +197,12 @@ func TestBodyTooLargeGets413(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 	big := fmt.Sprintf(`{"model":"tiny","messages":[{"role":"user","content":%q}]}`, strings.Repeat("x", 4096))
 	r := c.post(context.Background(), "/v1/chat/completions", big)
-	if r.status != 413 || r.errorCode() == "" {
-		t.Fatalf("got %d %s", r.status, r.body)
+	if r.Status != 413 || r.ErrorCode() == "" {
+		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
 	r = c.post(context.Background(), "/v1/chat/completions", `{"model":`)
-	if r.status != 400 {
-		t.Fatalf("truncated JSON: got %d %s", r.status, r.body)
+	if r.Status != 400 {
+		t.Fatalf("truncated JSON: got %d %s", r.Status, r.Body)
 	}
-	_, _ = io.Discard.Write(r.body)
+	_, _ = io.Discard.Write(r.Body)
 }

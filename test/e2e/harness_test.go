@@ -4,101 +4,31 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
-var (
-	custosBin  string
-	standinBin string
-)
+// bins are custos and the stand-in, built once for this test binary; its
+// folder also holds what tests generate once.
+var bins *proctest.Binaries
 
-// binDir holds what TestMain builds and what tests generate once; it is
-// removed at exit.
-var binDir string
+func TestMain(m *testing.M) { proctest.Main(m, "custos-e2e-bin", &bins) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "custos-e2e-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	custosBin = filepath.Join(dir, "custos")
-	standinBin = filepath.Join(dir, "standin")
-	for bin, pkg := range map[string]string{custosBin: "custos/cmd/custos", standinBin: "custos/cmd/standin"} {
-		cmd := exec.Command("go", "build", "-o", bin, pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// custos is a running `custos serve` process with this suite's helpers.
+type custos struct{ *proctest.Custos }
 
-// freeAddr returns a 127.0.0.1 address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// syncBuffer collects a process's output safely while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// custos is a running `custos serve` process.
-type custos struct {
-	t      *testing.T
-	addr   string
-	cmd    *exec.Cmd
-	output *syncBuffer
-	exited chan struct{} // closed when the process has exited
-	err    error         // its exit status, once exited is closed
-}
+// reply is a completed HTTP exchange.
+type reply = proctest.Reply
 
 // standinCmd is the YAML flow list that runs the stand-in with extra flags.
-func standinCmd(flags ...string) string {
-	parts := []string{fmt.Sprintf("%q", standinBin), `"--host"`, `"${HOST}"`, `"--port"`, `"${PORT}"`}
-	for _, f := range flags {
-		parts = append(parts, fmt.Sprintf("%q", f))
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
-}
+func standinCmd(flags ...string) string { return bins.StandinCmd(flags...) }
 
 // startCustos writes the configuration (with `listen`, logging and a
 // store in the test's folder filled in) and runs custos on it, waiting
@@ -111,90 +41,19 @@ func startCustos(t *testing.T, yaml string) *custos {
 // writeConfig writes a configuration into dir and returns its path.
 func writeConfig(t *testing.T, dir, yaml string) string {
 	t.Helper()
-	head := "listen: " + freeAddr(t) + "\nlog: {level: debug, format: json}\n"
-	if !strings.Contains(yaml, "store:") {
-		head += "store: {path: " + filepath.Join(dir, "custos.db") + "}\n"
-	}
-	path := filepath.Join(dir, "custos.yaml")
-	if err := os.WriteFile(path, []byte(head+yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return proctest.WriteConfig(t, dir, "debug", yaml)
 }
 
 // startCustosConfig runs custos on an existing configuration file.
 func startCustosConfig(t *testing.T, cfgPath string) *custos {
 	t.Helper()
-	data, err := os.ReadFile(cfgPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(data), "\n", 2)[0], "listen:"))
-	c := &custos{t: t, addr: addr, output: &syncBuffer{}, exited: make(chan struct{})}
-	c.cmd = exec.Command(custosBin, "serve", "--config", cfgPath)
-	c.cmd.Stdout, c.cmd.Stderr = c.output, c.output
-	if err := c.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { c.err = c.cmd.Wait(); close(c.exited) }()
-	t.Cleanup(c.stop)
-	c.eventually("custos answers /livez", 20*time.Second, func() bool {
-		select {
-		case <-c.exited:
-			t.Fatalf("custos exited at start: %v\n%s", c.err, c.output.String())
-		default:
-		}
-		resp, err := http.Get(c.url("/livez"))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	return c
-}
-
-func (c *custos) url(path string) string { return "http://" + c.addr + path }
-
-// stop sends SIGTERM and waits; on test failure it prints custos's log.
-func (c *custos) stop() {
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	if _, ok := c.wait(30 * time.Second); !ok {
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
-	if c.t.Failed() {
-		c.t.Logf("custos output:\n%s", c.output.String())
-	}
-}
-
-// wait waits for the process to exit and returns its exit status; ok is
-// false if it is still running after d.
-func (c *custos) wait(d time.Duration) (err error, ok bool) {
-	select {
-	case <-c.exited:
-		return c.err, true
-	case <-time.After(d):
-		return nil, false
-	}
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func (c *custos) eventually(what string, within time.Duration, cond func() bool) {
-	c.t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out after %v waiting for: %s", within, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return &custos{proctest.Start(t, bins.Custos, cfgPath)}
 }
 
 // modelState reads one model's state from /status.
 func (c *custos) modelState(model string) map[string]any {
-	c.t.Helper()
-	resp, err := http.Get(c.url("/status"))
+	c.T.Helper()
+	resp, err := http.Get(c.URL("/status"))
 	if err != nil {
 		return nil
 	}
@@ -214,31 +73,13 @@ func (c *custos) modelState(model string) map[string]any {
 }
 
 func (c *custos) waitState(model, state string, within time.Duration) map[string]any {
-	c.t.Helper()
+	c.T.Helper()
 	var last map[string]any
-	c.eventually(fmt.Sprintf("model %s in state %s", model, state), within, func() bool {
+	c.Eventually(fmt.Sprintf("model %s in state %s", model, state), within, func() bool {
 		last = c.modelState(model)
 		return last != nil && last["state"] == state
 	})
 	return last
-}
-
-// reply is a completed HTTP exchange.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-	err    error
-}
-
-func (r reply) errorCode() string {
-	var e struct {
-		Error struct {
-			Code string `json:"code"`
-		} `json:"error"`
-	}
-	_ = json.Unmarshal(r.body, &e)
-	return e.Error.Code
 }
 
 func (c *custos) chat(ctx context.Context, model string, stream bool) reply {
@@ -247,18 +88,7 @@ func (c *custos) chat(ctx context.Context, model string, stream bool) reply {
 }
 
 func (c *custos) post(ctx context.Context, path, body string) reply {
-	req, err := http.NewRequestWithContext(ctx, "POST", c.url(path), strings.NewReader(body))
-	if err != nil {
-		return reply{err: err}
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return reply{status: resp.StatusCode, header: resp.Header, body: b, err: err}
+	return proctest.Post(ctx, http.DefaultClient, c.URL(path), body)
 }
 
 // fastModel is a model block with short timings so failures show

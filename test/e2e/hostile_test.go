@@ -42,13 +42,13 @@ func TestHostileRequests(t *testing.T) {
 			var e struct {
 				Error struct{ Message, Type, Code string } `json:"error"`
 			}
-			if err := json.Unmarshal(r.body, &e); err != nil || r.status != tc.status || e.Error.Code != tc.code || e.Error.Type == "" || e.Error.Message == "" {
-				t.Fatalf("got %d %s", r.status, r.body)
+			if err := json.Unmarshal(r.Body, &e); err != nil || r.Status != tc.status || e.Error.Code != tc.code || e.Error.Type == "" || e.Error.Message == "" {
+				t.Fatalf("got %d %s", r.Status, r.Body)
 			}
 		})
 	}
-	if r := c.chat(context.Background(), "tiny", false); r.status != 200 {
-		t.Fatalf("custos stopped serving after hostile input: %d %s", r.status, r.body)
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
+		t.Fatalf("custos stopped serving after hostile input: %d %s", r.Status, r.Body)
 	}
 }
 
@@ -75,7 +75,7 @@ func TestGigabyteBodyIsRefusedWithoutReadingIt(t *testing.T) {
 	for _, chunked := range []bool{false, true} {
 		body := &gigabyte{}
 		body.left.Store(1 << 30)
-		req, _ := http.NewRequest("POST", c.url("/v1/chat/completions"), body)
+		req, _ := http.NewRequest("POST", c.URL("/v1/chat/completions"), body)
 		if !chunked {
 			req.ContentLength = 1 << 30
 		}
@@ -98,7 +98,7 @@ func TestGigabyteBodyIsRefusedWithoutReadingIt(t *testing.T) {
 
 func TestSlowHeadersAreCutOff(t *testing.T) {
 	c := startCustos(t, "read_header_timeout: 500ms\nmodels:\n"+fastModel("tiny", standinCmd(), ""))
-	conn, err := net.Dial("tcp", c.addr)
+	conn, err := net.Dial("tcp", c.Addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 func TestSlowStreamReaderGetsEveryChunk(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--stream-chunks", "200"), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
-	resp, err := http.Post(c.url("/v1/chat/completions"), "application/json",
+	resp, err := http.Post(c.URL("/v1/chat/completions"), "application/json",
 		strings.NewReader(`{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +153,7 @@ func TestSlowStreamReaderGetsEveryChunk(t *testing.T) {
 	if events != 200 || !done {
 		t.Fatalf("a slow reader got %d events (done %v)", events, done)
 	}
-	if r := c.chat(context.Background(), "tiny", false); r.status != 200 {
-		t.Fatalf("custos stopped serving: %d", r.status)
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
+		t.Fatalf("custos stopped serving: %d", r.Status)
 	}
 }

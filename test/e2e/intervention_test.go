@@ -16,10 +16,10 @@ import (
 
 // intervention reads GET /admin/intervention.
 func (c *custos) intervention() map[string]any {
-	c.t.Helper()
-	resp, err := http.Get(c.url("/admin/intervention"))
+	c.T.Helper()
+	resp, err := http.Get(c.URL("/admin/intervention"))
 	if err != nil {
-		c.t.Fatal(err)
+		c.T.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var out map[string]any
@@ -35,7 +35,7 @@ func (c *custos) waiting() float64 {
 
 func (c *custos) cli(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(custosBin, append(args, "--addr", c.addr)...).CombinedOutput()
+	out, err := exec.Command(bins.Custos, append(args, "--addr", c.Addr)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("custos %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -54,7 +54,7 @@ func TestPauseHoldsRequestsAndResumeReleasesThem(t *testing.T) {
 		wg.Add(1)
 		go func() { defer wg.Done(); replies <- c.chat(context.Background(), "tiny", false) }()
 	}
-	c.eventually("requests wait on the pause", 10*time.Second, func() bool { return c.waiting() == n })
+	c.Eventually("requests wait on the pause", 10*time.Second, func() bool { return c.waiting() == n })
 	status := c.cli(t, "status")
 	if !strings.Contains(status, "PAUSED") || !strings.Contains(status, "maintenance window") || !strings.Contains(status, "waiting 5") {
 		t.Fatalf("custos status does not show the pause:\n%s", status)
@@ -63,8 +63,8 @@ func TestPauseHoldsRequestsAndResumeReleasesThem(t *testing.T) {
 	wg.Wait()
 	close(replies)
 	for r := range replies {
-		if r.status != 200 {
-			t.Fatalf("a released request failed: %d %s", r.status, r.body)
+		if r.Status != 200 {
+			t.Fatalf("a released request failed: %d %s", r.Status, r.Body)
 		}
 	}
 	audit := c.cli(t, "audit")
@@ -78,15 +78,15 @@ func TestPausedRequestTimesOutWithInferencePaused(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 	c.cli(t, "pause", "--model", "tiny", "--reason", "investigating")
 	r := c.chat(context.Background(), "tiny", false)
-	if r.status != 503 || r.errorCode() != "inference_paused" || r.header.Get("Retry-After") == "" || !strings.Contains(string(r.body), "investigating") {
-		t.Fatalf("got %d %v %s", r.status, r.header, r.body)
+	if r.Status != 503 || r.ErrorCode() != "inference_paused" || r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "investigating") {
+		t.Fatalf("got %d %v %s", r.Status, r.Header, r.Body)
 	}
 }
 
 func TestMaxPauseResumesByTimerWithoutTraffic(t *testing.T) {
 	c := startCustos(t, "intervention: {max_pause: 500ms}\nmodels:\n"+fastModel("tiny", standinCmd(), ""))
 	c.cli(t, "pause", "--reason", "short")
-	c.eventually("the pause ends by itself", 10*time.Second, func() bool { return c.intervention()["paused"] == false })
+	c.Eventually("the pause ends by itself", 10*time.Second, func() bool { return c.intervention()["paused"] == false })
 	if audit := c.cli(t, "audit"); !strings.Contains(audit, "timer") {
 		t.Fatalf("the timer's resume is not in the audit log:\n%s", audit)
 	}
@@ -110,8 +110,8 @@ func testComesBackPaused(t *testing.T, kill func(c *custos)) {
 
 func TestRestartWhilePausedComesBackPaused(t *testing.T) {
 	testComesBackPaused(t, func(c *custos) {
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		if _, ok := c.wait(30 * time.Second); !ok {
+		_ = c.Cmd.Process.Signal(syscall.SIGTERM)
+		if _, ok := c.Wait(30 * time.Second); !ok {
 			t.Fatal("custos did not exit")
 		}
 	})
@@ -119,8 +119,8 @@ func TestRestartWhilePausedComesBackPaused(t *testing.T) {
 
 func TestKill9WhilePausedComesBackPaused(t *testing.T) {
 	testComesBackPaused(t, func(c *custos) {
-		_ = c.cmd.Process.Kill()
-		<-c.exited
+		_ = c.Cmd.Process.Kill()
+		<-c.Exited()
 	})
 }
 
@@ -134,7 +134,7 @@ func TestAdminTokenAndAPIKeys(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 
 	for token, want := range map[string]int{"": 401, "wrong": 401, "admin-secret": 200} {
-		req, _ := http.NewRequest("GET", c.url("/admin/intervention"), nil)
+		req, _ := http.NewRequest("GET", c.URL("/admin/intervention"), nil)
 		if token != "" {
 			req.Header.Set("Authorization", "Bearer "+token)
 		}
@@ -147,17 +147,17 @@ func TestAdminTokenAndAPIKeys(t *testing.T) {
 			t.Errorf("admin token %q: got %d, want %d", token, resp.StatusCode, want)
 		}
 	}
-	if out, err := exec.Command(custosBin, "pause", "--reason", "x", "--addr", c.addr).CombinedOutput(); err == nil {
+	if out, err := exec.Command(bins.Custos, "pause", "--reason", "x", "--addr", c.Addr).CombinedOutput(); err == nil {
 		t.Fatalf("the CLI without a token must be refused:\n%s", out)
 	}
-	if out, err := exec.Command(custosBin, "pause", "--reason", "x", "--addr", c.addr, "--token", "admin-secret").CombinedOutput(); err != nil {
+	if out, err := exec.Command(bins.Custos, "pause", "--reason", "x", "--addr", c.Addr, "--token", "admin-secret").CombinedOutput(); err != nil {
 		t.Fatalf("the CLI with the token: %v\n%s", err, out)
 	}
 	c.cli(t, "resume", "--token", "admin-secret")
 
 	body := `{"model":"tiny","messages":[{"role":"user","content":"hi"}]}`
 	for key, want := range map[string]int{"": 401, "nope": 401, "client-key": 200} {
-		req, _ := http.NewRequest("POST", c.url("/v1/chat/completions"), strings.NewReader(body))
+		req, _ := http.NewRequest("POST", c.URL("/v1/chat/completions"), strings.NewReader(body))
 		if key != "" {
 			req.Header.Set("Authorization", "Bearer "+key)
 		}
@@ -170,14 +170,14 @@ func TestAdminTokenAndAPIKeys(t *testing.T) {
 			t.Errorf("API key %q: got %d, want %d", key, resp.StatusCode, want)
 		}
 	}
-	if strings.Contains(c.output.String(), "client-key") || strings.Contains(c.output.String(), "admin-secret") {
+	if strings.Contains(c.Output.String(), "client-key") || strings.Contains(c.Output.String(), "admin-secret") {
 		t.Fatal("a key reached the log")
 	}
 }
 
 // storeState reads the state_store subsystem from /status.
 func (c *custos) storeState() (state, detail string) {
-	resp, err := http.Get(c.url("/status"))
+	resp, err := http.Get(c.URL("/status"))
 	if err != nil {
 		return "", ""
 	}
@@ -208,12 +208,12 @@ func TestCorruptStoreFileIsFailedAndLeftAlone(t *testing.T) {
 	if state, _ := c.storeState(); state != "Failed" {
 		t.Fatalf("state_store = %q, want Failed", state)
 	}
-	resp, _ := http.Get(c.url("/readyz"))
+	resp, _ := http.Get(c.URL("/readyz"))
 	resp.Body.Close()
 	if resp.StatusCode != 503 {
 		t.Fatalf("/readyz with a corrupt store: %d", resp.StatusCode)
 	}
-	c.stop()
+	c.Stop()
 	if after, _ := os.ReadFile(db); string(after) != string(garbage) {
 		t.Fatal("the corrupt store file was modified")
 	}
@@ -246,8 +246,8 @@ func TestReadOnlyStoreFolderIsDegradedAndServes(t *testing.T) {
 	if state, detail := c.storeState(); state != "Degraded" || !strings.Contains(detail, "memory") {
 		t.Fatalf("state_store = %q (%s), want Degraded", state, detail)
 	}
-	if r := c.chat(context.Background(), "tiny", false); r.status != 200 {
-		t.Fatalf("custos must keep serving: %d %s", r.status, r.body)
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
+		t.Fatalf("custos must keep serving: %d %s", r.Status, r.Body)
 	}
 	out := c.cli(t, "pause", "--reason", "in memory only")
 	if !strings.Contains(out, "pause: done") {

@@ -15,7 +15,7 @@ import (
 )
 
 func runCustos(args ...string) (string, error) {
-	cmd := exec.Command(custosBin, args...)
+	cmd := exec.Command(bins.Custos, args...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
@@ -40,30 +40,30 @@ func TestSIGTERMWithRequestsInFlight(t *testing.T) {
 	for range 3 {
 		go func() { inflight <- c.chat(context.Background(), "tiny", false) }()
 	}
-	c.eventually("three requests in flight", 10*time.Second, func() bool {
+	c.Eventually("three requests in flight", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 3
 	})
-	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := c.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	c.eventually("/readyz turns 503 while draining", 5*time.Second, func() bool {
-		resp, err := http.Get(c.url("/readyz"))
+	c.Eventually("/readyz turns 503 while draining", 5*time.Second, func() bool {
+		resp, err := http.Get(c.URL("/readyz"))
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 503
 	})
-	if r := c.chat(context.Background(), "tiny", false); r.status != 503 || r.errorCode() != "shutting_down" {
-		t.Fatalf("a new request while draining: %d %s", r.status, r.body)
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 503 || r.ErrorCode() != "shutting_down" {
+		t.Fatalf("a new request while draining: %d %s", r.Status, r.Body)
 	}
 	for range 3 {
-		if r := <-inflight; r.status != 200 {
-			t.Fatalf("an in-flight request did not finish: %d %s %v", r.status, r.body, r.err)
+		if r := <-inflight; r.Status != 200 {
+			t.Fatalf("an in-flight request did not finish: %d %s %v", r.Status, r.Body, r.Err)
 		}
 	}
-	err, ok := c.wait(30 * time.Second)
+	err, ok := c.Wait(30 * time.Second)
 	if !ok {
 		t.Fatal("custos did not exit")
 	}
@@ -79,8 +79,8 @@ func TestKilledCustosTakesItsBackendsDown(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), ""))
 	m := c.waitState("tiny", "ready", 20*time.Second)
 	pid := int(m["pid"].(float64))
-	_ = c.cmd.Process.Kill()
-	<-c.exited
+	_ = c.Cmd.Process.Kill()
+	<-c.Exited()
 	deadline := time.Now().Add(10 * time.Second)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {
@@ -112,7 +112,7 @@ func TestBadConfigsExit2NamingTheKey(t *testing.T) {
 			}
 			for _, verb := range []string{"check", "serve"} {
 				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-				out, err := exec.CommandContext(ctx, custosBin, verb, "--config", path).CombinedOutput()
+				out, err := exec.CommandContext(ctx, bins.Custos, verb, "--config", path).CombinedOutput()
 				cancel()
 				if exitCode(err) != 2 || !strings.Contains(string(out), tc.want) {
 					t.Errorf("custos %s: exit %d, want 2 and %q in:\n%s", verb, exitCode(err), tc.want, out)

@@ -17,15 +17,15 @@ func TestServeProxiesChatStreamingAndReportsHealth(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 
 	r := c.chat(context.Background(), "default", false)
-	if r.err != nil || r.status != 200 || !strings.Contains(string(r.body), "standin reply") {
-		t.Fatalf("chat: %d %s %v", r.status, r.body, r.err)
+	if r.Err != nil || r.Status != 200 || !strings.Contains(string(r.Body), "standin reply") {
+		t.Fatalf("chat: %d %s %v", r.Status, r.Body, r.Err)
 	}
 	r = c.chat(context.Background(), "tiny", true)
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "text/event-stream") || !strings.Contains(string(r.body), "data: [DONE]") {
-		t.Fatalf("stream: %d %q %s", r.status, r.header.Get("Content-Type"), r.body)
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/event-stream") || !strings.Contains(string(r.Body), "data: [DONE]") {
+		t.Fatalf("stream: %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
 
-	resp, err := http.Get(c.url("/health"))
+	resp, err := http.Get(c.URL("/health"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestServeProxiesChatStreamingAndReportsHealth(t *testing.T) {
 		t.Fatalf("/health: %d %v", resp.StatusCode, h)
 	}
 	for path, want := range map[string]string{"/readyz": "ok", "/livez": "ok", "/v1/models": `"default"`, "/metrics": "custos_"} {
-		resp, err := http.Get(c.url(path))
+		resp, err := http.Get(c.URL(path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -47,11 +47,11 @@ func TestServeProxiesChatStreamingAndReportsHealth(t *testing.T) {
 		}
 	}
 
-	out, err := exec.Command(custosBin, "status", "--addr", c.addr).CombinedOutput()
+	out, err := exec.Command(bins.Custos, "status", "--addr", c.Addr).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "tiny (default)") || !strings.Contains(string(out), "ready") {
 		t.Fatalf("custos status: %v\n%s", err, out)
 	}
-	out, err = exec.Command(custosBin, "status", "--addr", c.addr, "--json").CombinedOutput()
+	out, err = exec.Command(bins.Custos, "status", "--addr", c.Addr, "--json").CombinedOutput()
 	if err != nil || !json.Valid(out) {
 		t.Fatalf("custos status --json: %v\n%s", err, out)
 	}
@@ -61,15 +61,15 @@ func TestUnknownModelIs404(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
 	r := c.chat(context.Background(), "nope", false)
-	if r.status != 404 || r.errorCode() != "model_not_found" {
-		t.Fatalf("got %d %s", r.status, r.body)
+	if r.Status != 404 || r.ErrorCode() != "model_not_found" {
+		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
 }
 
 func TestGateClosedWhileWarming(t *testing.T) {
 	c := startCustos(t, "readiness: {deadline: 60s}\nmodels:\n"+fastModel("tiny", standinCmd("--load-time", "60s"), ""))
 	var progress float64
-	c.eventually("load progress reported", 20*time.Second, func() bool {
+	c.Eventually("load progress reported", 20*time.Second, func() bool {
 		m := c.modelState("tiny")
 		if m == nil || m["state"] != "starting" {
 			return false
@@ -78,15 +78,15 @@ func TestGateClosedWhileWarming(t *testing.T) {
 		return progress > 0
 	})
 	r := c.chat(context.Background(), "tiny", false)
-	if r.status != 503 || r.header.Get("Retry-After") == "" || r.errorCode() == "" {
-		t.Fatalf("gate closed: got %d %v %s", r.status, r.header, r.body)
+	if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.ErrorCode() == "" {
+		t.Fatalf("gate closed: got %d %v %s", r.Status, r.Header, r.Body)
 	}
-	resp, _ := http.Get(c.url("/readyz"))
+	resp, _ := http.Get(c.URL("/readyz"))
 	resp.Body.Close()
 	if resp.StatusCode != 503 {
 		t.Fatalf("/readyz while warming: %d", resp.StatusCode)
 	}
-	resp, _ = http.Get(c.url("/health"))
+	resp, _ = http.Get(c.URL("/health"))
 	var h map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&h)
 	resp.Body.Close()
@@ -102,7 +102,7 @@ func TestCrashMidRequestIsRetried(t *testing.T) {
 
 	done := make(chan reply, 1)
 	go func() { done <- c.chat(context.Background(), "tiny", false) }()
-	c.eventually("request in flight", 10*time.Second, func() bool {
+	c.Eventually("request in flight", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 1
 	})
@@ -111,8 +111,8 @@ func TestCrashMidRequestIsRetried(t *testing.T) {
 		resp.Body.Close()
 	}
 	r := <-done
-	if r.status != 200 || !strings.Contains(string(r.body), "standin reply") {
-		t.Fatalf("the request was not retried on the restarted backend: %d %s %v", r.status, r.body, r.err)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "standin reply") {
+		t.Fatalf("the request was not retried on the restarted backend: %d %s %v", r.Status, r.Body, r.Err)
 	}
 	if m := c.modelState("tiny"); m["restarts"].(float64) < 1 {
 		t.Fatalf("no restart recorded: %v", m)
@@ -124,7 +124,7 @@ func TestClientDisconnectMidStreamCancelsUpstream(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 
 	ctx, cancel := context.WithCancel(context.Background())
-	req, _ := http.NewRequestWithContext(ctx, "POST", c.url("/v1/chat/completions"),
+	req, _ := http.NewRequestWithContext(ctx, "POST", c.URL("/v1/chat/completions"),
 		strings.NewReader(`{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -142,7 +142,7 @@ func TestClientDisconnectMidStreamCancelsUpstream(t *testing.T) {
 	}
 	cancel()
 	resp.Body.Close()
-	c.eventually("in-flight count back to zero after the client left", 10*time.Second, func() bool {
+	c.Eventually("in-flight count back to zero after the client left", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 0
 	})
@@ -152,11 +152,11 @@ func TestStreamBrokenMidwayEndsWithErrorEvent(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--stream-chunks", "20", "--crash-mid-stream", "3"), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
 	r := c.chat(context.Background(), "tiny", true)
-	if r.err != nil {
-		t.Fatalf("the stream did not close cleanly: %v", r.err)
+	if r.Err != nil {
+		t.Fatalf("the stream did not close cleanly: %v", r.Err)
 	}
-	body := string(r.body)
-	if r.status != 200 || !strings.Contains(body, `"stream_interrupted"`) || strings.Contains(body, "[DONE]") {
-		t.Fatalf("want an SSE error event and no [DONE], got %d:\n%s", r.status, body)
+	body := string(r.Body)
+	if r.Status != 200 || !strings.Contains(body, `"stream_interrupted"`) || strings.Contains(body, "[DONE]") {
+		t.Fatalf("want an SSE error event and no [DONE], got %d:\n%s", r.Status, body)
 	}
 }
