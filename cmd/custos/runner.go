@@ -18,9 +18,31 @@ import (
 // runnerCommand runs the embedded engine, `custos runner`, with llama-server's flag names so that the
 // supervisor starts either the same way. It exits 1 when the model cannot be loaded, 2 on bad flags.
 func runnerCommand(args []string, _, stderr io.Writer) int {
+	cfg, addr, ok := parseRunnerFlags(args, stderr)
+	if !ok {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	llama.SetLogger(log)
+	srv, err := runner.New(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "custos runner: %v\n", err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := srv.ListenAndServe(ctx, addr); err != nil {
+		log.Error("runner failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// parseRunnerFlags reads the runner's command line into its config and listen address (host:port). It
+// reports a usage error on stderr and returns ok false, for exit status 2.
+func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr string, ok bool) {
 	fs := flag.NewFlagSet("runner", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var cfg runner.Config
 	host := fs.String("host", "127.0.0.1", "listen `address`")
 	port := fs.Int("port", 8080, "listen `port`")
 	stringFlag(fs, &cfg.ModelPath, "", "GGUF model `file` to serve (required)", "m", "model")
@@ -34,30 +56,17 @@ func runnerCommand(args []string, _, stderr io.Writer) int {
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")
 	if err := fs.Parse(args); err != nil {
-		return 2
+		return cfg, "", false // the flag package has printed why
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "custos runner: unexpected argument %q\n", fs.Arg(0))
-		return 2
+		return cfg, "", false
 	}
 	if cfg.ModelPath == "" {
 		fmt.Fprintln(stderr, "custos runner: give the model with -m/--model FILE.gguf")
-		return 2
+		return cfg, "", false
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
-	llama.SetLogger(log)
-	srv, err := runner.New(cfg, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "custos runner: %v\n", err)
-		return 2
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := srv.ListenAndServe(ctx, net.JoinHostPort(*host, strconv.Itoa(*port))); err != nil {
-		log.Error("runner failed", "err", err)
-		return 1
-	}
-	return 0
+	return cfg, net.JoinHostPort(*host, strconv.Itoa(*port)), true
 }
 
 // stringFlag registers one string flag under several names (a short and a long one, as llama-server has).

@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"custos/internal/gguf"
 	"custos/internal/llama/llamatest"
+	"custos/internal/runner"
 )
 
 func runRunner(args ...string) (code int, stderr string) {
@@ -35,14 +37,73 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 	}
 }
 
-// A model that cannot be loaded ends the runner with status 1 and the reason in its log.
+// Every flag name, short or long, lands in the runner's config or listen address.
+func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
+	defaults := runner.Config{ModelPath: "m.gguf", CtxSize: 4096, Parallel: 1, NPredict: -1, BatchSize: 2048, Seed: -1}
+	const defaultAddr = "127.0.0.1:8080"
+	for _, c := range []struct {
+		args []string
+		set  func(*runner.Config) // what the args change in defaults
+		addr string               // the listen address, when not defaultAddr
+	}{
+		{[]string{"-m", "a.gguf"}, func(c *runner.Config) { c.ModelPath = "a.gguf" }, ""},
+		{[]string{"--model", "a.gguf"}, func(c *runner.Config) { c.ModelPath = "a.gguf" }, ""},
+		{[]string{"--host", "0.0.0.0"}, nil, "0.0.0.0:8080"},
+		{[]string{"--port", "9001"}, nil, "127.0.0.1:9001"},
+		{[]string{"-c", "512"}, func(c *runner.Config) { c.CtxSize = 512 }, ""},
+		{[]string{"--ctx-size", "512"}, func(c *runner.Config) { c.CtxSize = 512 }, ""},
+		{[]string{"-np", "3"}, func(c *runner.Config) { c.Parallel = 3 }, ""},
+		{[]string{"--parallel", "3"}, func(c *runner.Config) { c.Parallel = 3 }, ""},
+		{[]string{"-t", "2"}, func(c *runner.Config) { c.Threads = 2 }, ""},
+		{[]string{"--threads", "2"}, func(c *runner.Config) { c.Threads = 2 }, ""},
+		{[]string{"--alias", "tiny"}, func(c *runner.Config) { c.Alias = "tiny" }, ""},
+		{[]string{"--embeddings"}, func(c *runner.Config) { c.Embeddings = true }, ""},
+		{[]string{"--seed", "42"}, func(c *runner.Config) { c.Seed = 42 }, ""},
+		{[]string{"-n", "16"}, func(c *runner.Config) { c.NPredict = 16 }, ""},
+		{[]string{"--n-predict", "16"}, func(c *runner.Config) { c.NPredict = 16 }, ""},
+		{[]string{"-b", "256"}, func(c *runner.Config) { c.BatchSize = 256 }, ""},
+		{[]string{"--batch-size", "256"}, func(c *runner.Config) { c.BatchSize = 256 }, ""},
+		{[]string{"--lib-dir", "/opt/llama"}, func(c *runner.Config) { c.LibDir = "/opt/llama" }, ""},
+	} {
+		var stderr bytes.Buffer
+		// The model comes first; a later -m/--model replaces it.
+		cfg, addr, ok := parseRunnerFlags(append([]string{"-m", "m.gguf"}, c.args...), &stderr)
+		want, wantAddr := defaults, defaultAddr
+		if c.set != nil {
+			c.set(&want)
+		}
+		if c.addr != "" {
+			wantAddr = c.addr
+		}
+		if !ok || cfg != want || addr != wantAddr {
+			t.Errorf("%q: ok %v, config %+v at %s (%s); want %+v at %s", c.args, ok, cfg, addr, stderr.String(), want, wantAddr)
+		}
+	}
+}
+
+// A model that cannot be loaded ends the runner with status 1 and the reason, naming the file, in its log.
 func TestRunnerLoadFailureExits1(t *testing.T) {
-	bad := filepath.Join(t.TempDir(), "broken.gguf")
-	if err := os.WriteFile(bad, []byte("not a model"), 0o644); err != nil {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "broken.gguf")
+	if err := os.WriteFile(garbage, []byte("not a model"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	code, stderr := runRunner("-m", bad, "--host", "127.0.0.1", "--port", "0", "--lib-dir", llamatest.LibDir(t))
-	if code != 1 || !strings.Contains(stderr, "broken.gguf") {
-		t.Fatalf("exit %d, stderr %q; want 1 naming the model", code, stderr)
+	// A real model cut short: its header promises tensor data that is not there.
+	truncated := filepath.Join(dir, "truncated.gguf")
+	if err := gguf.GenerateFile(truncated, gguf.GenOptions{Seed: 1}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(truncated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(truncated, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	for _, model := range []string{garbage, truncated} {
+		code, stderr := runRunner("-m", model, "--host", "127.0.0.1", "--port", "0", "--lib-dir", llamatest.LibDir(t))
+		if code != 1 || !strings.Contains(stderr, filepath.Base(model)) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 naming the model", filepath.Base(model), code, stderr)
+		}
 	}
 }

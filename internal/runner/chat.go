@@ -97,7 +97,7 @@ func (c *chatChunker) chunk(delta map[string]any, finish any) map[string]any {
 	}
 }
 
-func (c *chatChunker) text(text string) any {
+func (c *chatChunker) text(text string, _ int) any {
 	delta := map[string]any{"content": text}
 	if !c.sentRole {
 		delta["role"] = "assistant"

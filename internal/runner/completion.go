@@ -75,7 +75,7 @@ func (c *textChunker) chunk(text string, finish any) map[string]any {
 	}
 }
 
-func (c *textChunker) text(text string) any { return c.chunk(text, nil) }
+func (c *textChunker) text(text string, _ int) any { return c.chunk(text, nil) }
 
 func (c *textChunker) final(res *result) any {
 	ch := c.chunk("", res.finishReason)
@@ -115,9 +115,9 @@ type nativeChunker struct {
 	all    strings.Builder // the streamed text so far, for has_new_line
 }
 
-func (c *nativeChunker) text(text string) any {
+func (c *nativeChunker) text(text string, slot int) any {
 	c.all.WriteString(text)
-	return map[string]any{"index": 0, "content": text, "tokens": []int{}, "stop": false, "id_slot": -1}
+	return map[string]any{"index": 0, "content": text, "tokens": []int{}, "stop": false, "id_slot": slot}
 }
 
 func (c *nativeChunker) final(res *result) any {

@@ -42,8 +42,8 @@ const (
 	defaultBatchSize  = 2048
 	defaultQueueLimit = 64
 	// smallMachineCores is the core count up to which one thread is the default: on 2-core machines two
-	// decoding threads collapsed to a few tokens/s whenever anything else ran, while one thread kept
-	// thousands (shared/notes/engine.md). To revisit with the llama binding's 1-vs-2-thread benchmark.
+	// decoding threads lose to one whenever anything else runs (measured in docs/BENCHMARKS.md, "Default
+	// thread count").
 	smallMachineCores = 2
 )
 

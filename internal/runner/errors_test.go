@@ -74,6 +74,9 @@ func TestUnknownPathIs404InOpenAIShape(t *testing.T) {
 
 func TestTokenizeRoundTripsAndInfoEndpoints(t *testing.T) {
 	f := runnerFor(t, false)
+	if status, body := f.get(t, "/health"); status != http.StatusOK || strings.TrimSpace(string(body)) != `{"status":"ok"}` {
+		t.Fatalf("ready /health: %d %s; want 200 {\"status\":\"ok\"}", status, body)
+	}
 	var tok struct {
 		Tokens []int `json:"tokens"`
 	}

@@ -120,13 +120,21 @@ func TestStreamingConcatenatesToTheNonStreamingText(t *testing.T) {
 			t.Fatal("the native stream sent OpenAI's [DONE] marker")
 		}
 		var last nativeReply
+		var slots []int
 		text := streamedText(t, events, func(ev json.RawMessage) (string, bool) {
-			last = nativeReply{}
+			last = nativeReply{IDSlot: -1} // a chunk without id_slot keeps -1 and fails below
 			ok := json.Unmarshal(ev, &last) == nil
+			slots = append(slots, last.IDSlot)
 			return last.Content, ok
 		})
 		if !last.Stop || last.StopType != whole.StopType || last.TokensPredicted != whole.TokensPredicted {
 			t.Fatalf("last event %+v, whole %+v", last, whole)
+		}
+		// llama-server names the generating slot in every chunk, not only in the last.
+		for i, slot := range slots {
+			if slot < 0 || slot >= testParallel || slot != last.IDSlot {
+				t.Fatalf("chunk %d has id_slot %d; every chunk should name the slot %d", i, slot, last.IDSlot)
+			}
 		}
 		if text == "" || text != whole.Content {
 			t.Fatalf("streamed %q, whole %q", text, whole.Content)

@@ -274,6 +274,7 @@ type nativeReply struct {
 	StoppingWord    string `json:"stopping_word"`
 	TokensPredicted int    `json:"tokens_predicted"`
 	TokensEvaluated int    `json:"tokens_evaluated"`
+	IDSlot          int    `json:"id_slot"`
 	Timings         struct {
 		CacheN  int `json:"cache_n"`
 		PromptN int `json:"prompt_n"`

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"custos/internal/gguf"
 	"custos/internal/llama"
 )
 
@@ -110,10 +111,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return loadErr
 }
 
-// load initialises llama.cpp, loads the model (aborting when ctx ends) and starts the scheduler, which runs
-// until schedCtx ends; it publishes the load progress as it goes.
+// load checks the model file, initialises llama.cpp, loads the model (aborting when ctx ends) and starts the
+// scheduler, which runs until schedCtx ends; it publishes the load progress as it goes.
 func (s *Server) load(ctx, schedCtx context.Context, wg *sync.WaitGroup) error {
 	start := time.Now()
+	// The project's GGUF reader bounds every count and offset, so a truncated or hostile file fails here with
+	// an error naming it rather than inside the C loader.
+	if _, err := gguf.ReadFile(s.cfg.ModelPath); err != nil {
+		return fmt.Errorf("runner: not a usable GGUF model: %w", err)
+	}
 	libDir, err := llama.ResolveLibDir(s.cfg.LibDir)
 	if err != nil {
 		return err

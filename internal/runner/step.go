@@ -119,7 +119,7 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token) {
 	}
 	emit, stopped, word := sl.stop.push(sl.joiner.push(s.model.TokenPiece(tok)))
 	if emit != "" {
-		t.events <- event{text: emit}
+		t.events <- event{text: emit, slot: int(sl.id)}
 	}
 	switch {
 	case stopped:
@@ -141,7 +141,7 @@ func (s *scheduler) end(sl *slot, res *result) {
 		res.finishReason, res.stopType, res.stoppingWord = finishStop, stopTypeWord, word
 	}
 	if emit != "" {
-		sl.task.events <- event{text: emit}
+		sl.task.events <- event{text: emit, slot: int(sl.id)}
 	}
 	s.finish(sl, res)
 }

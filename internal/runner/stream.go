@@ -40,9 +40,10 @@ func (s *sse) done() error {
 	return err
 }
 
-// chunker turns a task's events into the JSON chunks of one endpoint's stream: text, then the final result.
+// chunker turns a task's events into the JSON chunks of one endpoint's stream: text (from slot), then the
+// final result.
 type chunker interface {
-	text(text string) any
+	text(text string, slot int) any
 	final(res *result) any
 }
 
@@ -62,7 +63,7 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 	out := startSSE(w)
 	for {
 		if ev.text != "" {
-			if out.write(c.text(ev.text)) != nil {
+			if out.write(c.text(ev.text, ev.slot)) != nil {
 				return // the client is gone; its request context ends the task
 			}
 		}

@@ -22,7 +22,9 @@ type task struct {
 
 // event is one piece of a task's output: text, or, last, the result.
 type event struct {
-	text  string
+	text string
+	// slot is the slot generating the text, which llama-server's native stream reports in every chunk.
+	slot  int
 	final *result
 }
 
