@@ -28,6 +28,7 @@ func main() {
 	fs.BoolVar(&o.HangHealthDuringLoad, "hang-health-during-load", false, "never answer /health while loading")
 	fs.DurationVar(&o.CrashAfter, "crash-after", 0, "exit 1 this long after ready")
 	fs.DurationVar(&o.HangAfter, "hang-after", 0, "stop answering this long after ready")
+	fs.DurationVar(&o.RefuseAfter, "refuse-after", 0, "close the listener this long after ready, refusing connections but staying alive")
 	fs.IntVar(&o.FailStarts, "fail-starts", 0, "the first N starts (counted in --state-file) exit 1")
 	fs.StringVar(&o.StateFile, "state-file", "", "file counting starts for --fail-starts")
 	fs.DurationVar(&o.ResponseDelay, "response-delay", 0, "delay before answering a completion")

@@ -34,6 +34,9 @@ func (s *Server) scheduleFaults() {
 	if o.HangAfter > 0 {
 		s.after(o.LoadTime+o.HangAfter, s.enterHang)
 	}
+	if o.RefuseAfter > 0 {
+		s.after(o.LoadTime+o.RefuseAfter, s.enterRefuse)
+	}
 }
 
 func (s *Server) after(d time.Duration, f func()) {

@@ -1,6 +1,7 @@
 // Package standin is a small llama-server-compatible fake backend used to
-// inject faults (slow loads, crashes, hangs, broken streams) into tests of
-// the supervisor and the gateway, without needing a real model.
+// inject faults (slow loads, crashes, hangs, refused connections, broken
+// streams) into tests of the supervisor and the gateway, without needing a
+// real model.
 package standin
 
 import (
@@ -31,6 +32,10 @@ type Options struct {
 	CrashAfter time.Duration
 	// HangAfter stops answering anything this long after becoming ready (0: never).
 	HangAfter time.Duration
+	// RefuseAfter closes the listener, and each connection once idle, this
+	// long after becoming ready, while the process lives on: new connections
+	// are refused, yet nothing exits for a supervisor to notice (0: never).
+	RefuseAfter time.Duration
 	// FailStarts makes the first FailStarts starts, counted in StateFile, exit 1 at once.
 	FailStarts int
 	// StateFile holds the start counter used by FailStarts.

@@ -50,22 +50,39 @@ func Run(opts Options) error {
 	}
 	s := New(opts)
 	defer s.Close()
-	srv := &http.Server{Handler: s.Handler()}
 	fmt.Fprintf(opts.Stderr, "standin model %q alias %q\n", opts.Model, opts.Alias)
 	fmt.Fprintf(opts.Stdout, "standin listening on %s\n", ln.Addr())
+	return serve(ctx, ln, s)
+}
 
+// serve answers on ln until ctx ends, then shuts down gracefully. Refuse
+// mode closes ln and every connection but keeps waiting for ctx: the
+// process stays alive while each new connection is refused.
+func serve(ctx context.Context, ln net.Listener, s *Server) error {
+	srv := &http.Server{Handler: s.Handler()}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err := <-served:
 		return err
+	case <-s.refuse:
+		fmt.Fprintln(s.opts.Stderr, "standin: refusing connections")
+		shutdown(srv)
+		<-ctx.Done()
+		return nil
 	case <-ctx.Done():
 	}
 	s.Close()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutdown(srv)
+	return nil
+}
+
+// shutdown closes the listener and idle connections at once, lets requests
+// in flight finish within shutdownGrace, then cuts whatever is left.
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
+	if err := srv.Shutdown(ctx); err != nil {
 		srv.Close()
 	}
-	return nil
 }

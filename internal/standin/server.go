@@ -19,10 +19,12 @@ type Server struct {
 	requests atomic.Int64
 	timers   []*time.Timer
 
-	hangOnce  sync.Once
-	hang      chan struct{} // closed when hang mode starts
-	closeOnce sync.Once
-	closed    chan struct{} // closed by Close; releases blocked requests
+	hangOnce   sync.Once
+	hang       chan struct{} // closed when hang mode starts
+	refuseOnce sync.Once
+	refuse     chan struct{} // closed when refuse mode starts; serve acts on it
+	closeOnce  sync.Once
+	closed     chan struct{} // closed by Close; releases blocked requests
 }
 
 // New creates a server with the given options and starts its fake load and
@@ -33,6 +35,7 @@ func New(opts Options) *Server {
 		start:  time.Now(),
 		pid:    strconv.Itoa(os.Getpid()),
 		hang:   make(chan struct{}),
+		refuse: make(chan struct{}),
 		closed: make(chan struct{}),
 	}
 	s.scheduleFaults()
@@ -61,6 +64,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/models", s.handleModels)
 	mux.HandleFunc("POST /_standin/crash", s.handleCrash)
 	mux.HandleFunc("POST /_standin/hang", s.handleHang)
+	mux.HandleFunc("POST /_standin/refuse", s.handleRefuse)
 	mux.HandleFunc("GET /_standin/info", s.handleInfo)
 	return s.wrap(mux)
 }
@@ -101,6 +105,13 @@ func (s *Server) enterHang() {
 	s.hangOnce.Do(func() { close(s.hang) })
 }
 
+// enterRefuse starts refuse mode. Only the owner of the listener can
+// refuse connections, so this merely signals serve; a Server behind
+// httptest keeps answering.
+func (s *Server) enterRefuse() {
+	s.refuseOnce.Do(func() { close(s.refuse) })
+}
+
 // block never answers: it returns only when the client gives up or the
 // server is closed, leaving the socket open meanwhile.
 func (s *Server) block(r *http.Request) {
@@ -137,6 +148,13 @@ func (s *Server) handleCrash(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleHang(w http.ResponseWriter, r *http.Request) {
 	s.enterHang()
 	s.block(r)
+}
+
+// handleRefuse answers, then refuse mode closes this connection with the
+// others once the answer is written.
+func (s *Server) handleRefuse(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]bool{"refusing": true})
+	s.enterRefuse()
 }
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {

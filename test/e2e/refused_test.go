@@ -1,0 +1,70 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// refuses reports whether a new TCP connection to addr is refused.
+func refuses(addr string) bool {
+	conn, err := net.Dial("tcp", addr)
+	if err == nil {
+		conn.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// A backend that stops accepting connections yet stays alive shows no
+// crash: only failing probes reveal it. A request that meets the refused
+// dial has not reached the client in any way, so custos must retry it on
+// the restarted backend rather than drop it.
+func TestConnectionRefusedIsRetriedAfterRestart(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), ""))
+	m := c.waitState("tiny", "ready", 20*time.Second)
+	backendURL, pid := m["url"].(string), m["pid"].(float64)
+	// A first request leaves a kept-alive connection in custos's pool,
+	// which refuse mode must close as well.
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
+		t.Fatalf("chat before refusing: %d %s %v", r.Status, r.Body, r.Err)
+	}
+
+	resp, err := http.Post(backendURL+"/_standin/refuse", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	c.Eventually("the backend refuses connections", 10*time.Second, func() bool {
+		return refuses(strings.TrimPrefix(backendURL, "http://"))
+	})
+
+	r := c.chat(context.Background(), "tiny", false)
+	if r.Status != 200 || !strings.Contains(string(r.Body), "standin reply") {
+		t.Fatalf("the request that met a refused connection was not retried: %d %s %v", r.Status, r.Body, r.Err)
+	}
+	after := c.modelState("tiny")
+	if after["restarts"].(float64) < 1 || after["pid"].(float64) == pid || !strings.Contains(fmt.Sprint(after["last_exit"]), "probe") {
+		t.Fatalf("want the refusing backend killed on its probes and restarted, got %v", after)
+	}
+	if !retriedAfterRefusal(c.Output.String()) {
+		t.Fatalf("no retry after a refused connection in custos's log; the request did not exercise the dial failure")
+	}
+}
+
+// retriedAfterRefusal reports whether the log holds a gateway retry caused
+// by a refused connection.
+func retriedAfterRefusal(log string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "backend failed before answering; retrying") && strings.Contains(line, "connection refused") {
+			return true
+		}
+	}
+	return false
+}
