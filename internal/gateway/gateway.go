@@ -26,8 +26,10 @@ type Gate interface{ Open() bool }
 // Pauser holds requests while inference is paused (the intervention
 // controller implements it).
 type Pauser interface {
-	// Paused reports whether any pause is in effect; it must be cheap.
-	Paused() bool
+	// Blocks reports whether a pause applies to model; it must be cheap
+	// while nothing is paused. Other models' requests keep their own
+	// queue limits.
+	Blocks(model string) bool
 	// Wait holds a request for model until no pause applies to it.
 	Wait(ctx context.Context, model string) error
 }
@@ -182,7 +184,7 @@ const clientClosedRequest = 499
 // serve takes a routed request to its answer and returns the status sent.
 func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *metrics.Route, in inference, start time.Time) int {
 	ctx := r.Context()
-	if g.pause != nil && g.pause.Paused() {
+	if g.pause != nil && g.pause.Blocks(m.cfg.ID) {
 		// Take a place in the model's queue on arrival, so that a resume
 		// grants slots in arrival order.
 		place := m.limiter.reserve()

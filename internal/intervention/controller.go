@@ -96,6 +96,17 @@ func New(cfg Config, journal Journal, restored State, log *slog.Logger) *Control
 // Paused reports whether any pause is in effect.
 func (c *Controller) Paused() bool { return c.paused.Load() }
 
+// Blocks reports whether a pause applies to model. It costs one atomic
+// load while nothing is paused.
+func (c *Controller) Blocks(model string) bool {
+	if !c.cfg.Enabled || !c.paused.Load() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state.blocking(model) != nil
+}
+
 // State returns a copy of the control state.
 func (c *Controller) State() State {
 	c.mu.Lock()
