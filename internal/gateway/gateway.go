@@ -211,6 +211,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 
 	deadline := start.Add(m.cfg.QueueTimeout)
 	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
+	budget := newRetryBudget(m.cfg)
 	for attempts := 0; ; attempts++ {
 		url, snap, err := g.awaitReady(ctx, m, deadline)
 		switch {
@@ -238,14 +239,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		// Nothing reached the client: tell the supervisor and try again
 		// once the backend is back, within a fresh wait budget.
 		m.upstream.ReportFailure(res.err)
-		rm.Retries.Inc()
-		g.log.Warn("backend failed before answering; retrying", "model", m.cfg.ID, "attempt", attempts+1, "err", res.err)
-		if attempts+1 >= maxAttempts(m.cfg) {
+		if !budget.failed(snap.PID) {
+			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
 			e := apiError{status: http.StatusBadGateway, typ: typeServer, code: "backend_failed",
 				message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()}
 			e.write(w)
 			return e.status
 		}
+		rm.Retries.Inc()
+		g.log.Warn("backend failed before answering; retrying", "model", m.cfg.ID, "attempt", attempts+1, "err", res.err)
 		deadline = time.Now().Add(m.cfg.QueueTimeout)
 		if attempts > 0 {
 			// The backend still failing while its snapshot says ready:
@@ -278,10 +280,6 @@ func pausedError(w http.ResponseWriter, err error) int {
 	}
 	return clientClosedRequest
 }
-
-// maxAttempts bounds retries: one more than the restart budget, so a
-// request outlasts a backend that recovers within it.
-func maxAttempts(m *config.Model) int { return m.RestartMax + 2 }
 
 func (g *Gateway) limiterError(w http.ResponseWriter, m *model, err error) int {
 	switch {

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"custos/internal/config"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -69,5 +70,32 @@ func TestBackendErrorStatusPassesThroughUntouched(t *testing.T) {
 	a := f.post("/v1/chat/completions", chatBody)
 	if a.status != 400 || !strings.Contains(a.body, "prompt too long") {
 		t.Fatalf("got %d %s", a.status, a.body)
+	}
+}
+
+// The retry budget waits out the supervisor: a refusing process is tried
+// until its probes can have condemned it, a restarted one is tried again,
+// and a process that fails requests while passing probes is given up on.
+func TestRetryBudgetFollowsBackendProcesses(t *testing.T) {
+	m := &config.Model{RestartMax: 1, UnhealthyAfter: 3}
+	cases := []struct {
+		name  string
+		pids  []int // the process of each failed try
+		again []bool
+	}{
+		{"one process, tried until its probes condemn it", []int{7, 7, 7, 7}, []bool{true, true, true, false}},
+		{"a restart renews the tries", []int{7, 7, 7, 8, 8}, []bool{true, true, true, true, true}},
+		{"restart_max+2 processes at most", []int{7, 8, 9}, []bool{true, true, false}},
+		{"no process id counts as one process", []int{0, 0, 0, 0}, []bool{true, true, true, false}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newRetryBudget(m)
+			for i, pid := range tc.pids {
+				if got := b.failed(pid); got != tc.again[i] {
+					t.Fatalf("failure %d (pid %d): another try %v, want %v", i+1, pid, got, tc.again[i])
+				}
+			}
+		})
 	}
 }

@@ -26,8 +26,19 @@ func refuses(addr string) bool {
 // crash: only failing probes reveal it. A request that meets the refused
 // dial has not reached the client in any way, so custos must retry it on
 // the restarted backend rather than drop it.
+//
+// The supervisor kills the backend only after unhealthy_after failed
+// probes, so the retries must wait for that however many it takes.
 func TestConnectionRefusedIsRetriedAfterRestart(t *testing.T) {
-	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), ""))
+	for _, unhealthyAfter := range []int{3, 6} {
+		t.Run(fmt.Sprintf("unhealthy_after=%d", unhealthyAfter), func(t *testing.T) {
+			connectionRefusedIsRetried(t, fmt.Sprintf("    unhealthy_after: %d\n", unhealthyAfter))
+		})
+	}
+}
+
+func connectionRefusedIsRetried(t *testing.T, extra string) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd(), extra))
 	m := c.waitState("tiny", "ready", 20*time.Second)
 	backendURL, pid := m["url"].(string), m["pid"].(float64)
 	// A first request leaves a kept-alive connection in custos's pool,
