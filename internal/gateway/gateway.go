@@ -58,6 +58,7 @@ type Gateway struct {
 	fallback  *fallback
 	draining  atomic.Bool
 	inFlight  tracker
+	unrouted  map[string]*metrics.Route // by route: requests answered before reaching a model
 }
 
 // model is one configured model's routing state.
@@ -79,7 +80,10 @@ const (
 func New(opts Options) *Gateway {
 	g := &Gateway{
 		cfg: opts.Config, gate: opts.Gate, pause: opts.Pause, log: opts.Logger, startedAt: opts.StartedAt,
-		models: map[string]*model{},
+		models: map[string]*model{}, unrouted: map[string]*metrics.Route{},
+	}
+	for _, r := range []string{routeChat, routeCompletions, routeEmbeddings} {
+		g.unrouted[r] = opts.Metrics.Unrouted(r)
 	}
 	maxConc := 0
 	for i := range opts.Config.Models {
@@ -110,11 +114,11 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/chat/completions", g.inference(routeChat))
 	mux.HandleFunc("POST /v1/completions", g.inference(routeCompletions))
 	mux.HandleFunc("POST /v1/embeddings", g.inference(routeEmbeddings))
-	mux.HandleFunc("GET /v1/models", g.listModels)
-	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/models", g.gated(g.listModels))
+	mux.HandleFunc("/v1/", g.gated(func(w http.ResponseWriter, r *http.Request) {
 		apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "unknown_route",
 			message: r.Method + " " + r.URL.Path + " is not a route custos serves"}.write(w)
-	})
+	}))
 	return mux
 }
 
@@ -141,40 +145,66 @@ func (g *Gateway) Load(id string) Load {
 
 // inference handles one inference route.
 func (g *Gateway) inference(route string) http.HandlerFunc {
+	unrouted := g.unrouted[route]
 	return func(w http.ResponseWriter, r *http.Request) {
 		g.inFlight.enter()
 		defer g.inFlight.leave()
-		if g.draining.Load() {
-			w.Header().Set("Connection", "close")
-			unavailable("shutting_down", "custos is shutting down", 5*time.Second).write(w)
+		in, m, rejected := g.admit(w, r)
+		if rejected != nil {
+			rejected.write(w)
+			unrouted.Count(rejected.status)
 			return
 		}
-		if !g.gate.Open() {
-			unavailable("not_ready", "custos is not ready to serve yet; see /readyz?verbose", 5*time.Second).write(w)
-			return
-		}
-		body, err := readBody(r, g.cfg.MaxBodyBytes)
-		if err != nil {
-			describeBodyError(err, g.cfg.MaxBodyBytes).write(w)
-			return
-		}
-		in, perr := parseInference(body)
-		if perr != nil {
-			perr.write(w)
-			return
-		}
-		mc, ok := g.cfg.Model(in.model)
-		if !ok {
-			apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "model_not_found",
-				message: "the model `" + in.model + "` does not exist; GET /v1/models lists the models"}.write(w)
-			return
-		}
-		m := g.models[mc.ID]
 		rm := m.routes[route]
 		start := time.Now()
 		status := g.serve(w, r, m, rm, in, start)
 		rm.Count(status)
 		rm.Latency.Observe(time.Since(start).Seconds())
+	}
+}
+
+// admit reads and routes an inference request, or says why it is
+// answered before reaching any model.
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *model, *apiError) {
+	if g.draining.Load() {
+		w.Header().Set("Connection", "close")
+		e := unavailable("shutting_down", "custos is shutting down", 5*time.Second)
+		return inference{}, nil, &e
+	}
+	if !g.gate.Open() {
+		e := gateClosed()
+		return inference{}, nil, &e
+	}
+	body, err := readBody(r, g.cfg.MaxBodyBytes)
+	if err != nil {
+		e := describeBodyError(err, g.cfg.MaxBodyBytes)
+		return inference{}, nil, &e
+	}
+	in, perr := parseInference(body)
+	if perr != nil {
+		return inference{}, nil, perr
+	}
+	mc, ok := g.cfg.Model(in.model)
+	if !ok {
+		return inference{}, nil, &apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "model_not_found",
+			message: "the model `" + in.model + "` does not exist; GET /v1/models lists the models"}
+	}
+	return in, g.models[mc.ID], nil
+}
+
+// gateClosed answers a /v1 request while the readiness gate is closed.
+func gateClosed() apiError {
+	return unavailable("not_ready", "custos is not ready to serve yet; see /readyz?verbose", 5*time.Second)
+}
+
+// gated guards a /v1 route that is not inference with the readiness gate.
+func (g *Gateway) gated(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !g.gate.Open() {
+			gateClosed().write(w)
+			return
+		}
+		h(w, r)
 	}
 }
 

@@ -56,9 +56,34 @@ func TestErrorsAreOpenAIShaped(t *testing.T) {
 func TestGateClosedAnswers503WithRetryAfter(t *testing.T) {
 	f := newFixture(t, http.HandlerFunc(ok), nil)
 	f.gate.closed.Store(true)
-	a := f.post("/v1/chat/completions", chatBody)
-	if a.status != 503 || a.header.Get("Retry-After") == "" || !strings.Contains(a.body, "not_ready") {
-		t.Fatalf("got %d %v %s", a.status, a.header, a.body)
+	for _, a := range []answer{f.post("/v1/chat/completions", chatBody), f.get("/v1/models"), f.get("/v1/unknown")} {
+		if a.status != 503 || a.header.Get("Retry-After") == "" || !strings.Contains(a.body, "not_ready") {
+			t.Fatalf("got %d %v %s", a.status, a.header, a.body)
+		}
+	}
+}
+
+// Requests answered before they reach a model still show on /metrics,
+// under one model label, whatever model name they asked for.
+func TestRejectedRequestsAreCounted(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(ok), nil)
+	f.post("/v1/chat/completions", `{"model":"nope-1","messages":[]}`)
+	f.post("/v1/chat/completions", `{"model":"nope-2","messages":[]}`)
+	f.post("/v1/embeddings", `{"model":`)
+	f.gate.closed.Store(true)
+	f.post("/v1/chat/completions", chatBody)
+	got := f.scrape(t)
+	for _, want := range []string{
+		`custos_requests_total{code="404",model="-",route="chat"} 2`,
+		`custos_requests_total{code="400",model="-",route="embeddings"} 1`,
+		`custos_requests_total{code="503",model="-",route="chat"} 1`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if strings.Contains(got, "nope-") {
+		t.Error("an unknown model name became a label")
 	}
 }
 

@@ -61,6 +61,7 @@ type fixture struct {
 	upstream *fakeUpstream
 	gate     *openGate
 	server   *httptest.Server
+	metrics  *metrics.Metrics
 }
 
 // newFixture runs a gateway in front of backend, on a real loopback server.
@@ -72,10 +73,10 @@ func newFixture(t testing.TB, backend http.Handler, edit func(*config.Config)) *
 	if edit != nil {
 		edit(cfg)
 	}
-	f := &fixture{upstream: newUpstream(be.URL), gate: &openGate{}}
+	f := &fixture{upstream: newUpstream(be.URL), gate: &openGate{}, metrics: metrics.New()}
 	f.gw = New(Options{
 		Config: cfg, Upstreams: map[string]Upstream{"tiny": f.upstream}, Gate: f.gate,
-		Metrics: metrics.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), StartedAt: time.Now(),
+		Metrics: f.metrics, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), StartedAt: time.Now(),
 	})
 	f.server = httptest.NewServer(f.gw.Handler())
 	t.Cleanup(f.server.Close)
@@ -115,4 +116,22 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+func (f *fixture) get(path string) answer {
+	resp, err := http.Get(f.server.URL + path)
+	if err != nil {
+		return answer{err: err}
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return answer{status: resp.StatusCode, header: resp.Header, body: string(b), err: err}
+}
+
+// scrape returns the fixture's metrics in the Prometheus text format.
+func (f *fixture) scrape(t *testing.T) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	f.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
 }

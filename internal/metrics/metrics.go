@@ -109,6 +109,19 @@ func (m *Metrics) Route(model, route string) *Route {
 	return r
 }
 
+// UnroutedModel is the model label of requests answered before they
+// reached a model: gate closed, shutting down, a bad body, an unknown
+// model. One label for them all keeps a client sending random model
+// names from creating series.
+const UnroutedModel = "-"
+
+// Unrouted returns the metrics of requests on route answered before they
+// reached a model. Only its Count may be used: such requests have no
+// model whose latency, queue or retries to record.
+func (m *Metrics) Unrouted(route string) *Route {
+	return &Route{model: UnroutedModel, route: route, requests: m.requests}
+}
+
 // Count records one finished request with its status code.
 func (r *Route) Count(code int) {
 	if c, ok := r.codes.Load(code); ok {
