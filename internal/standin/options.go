@@ -54,10 +54,15 @@ type Options struct {
 	CrashOnRequest bool
 	// IgnoreSIGTERM ignores SIGTERM so callers must escalate to SIGKILL.
 	IgnoreSIGTERM bool
+	// LogRequests writes a line per request to Stderr. Off by default:
+	// at benchmark rates the lines would cost the stand-in, and custos
+	// logging them, more than the requests.
+	LogRequests bool
 
 	// Stdout receives the "standin listening on" line (default os.Stdout).
 	Stdout io.Writer
-	// Stderr receives one line per request (default os.Stderr).
+	// Stderr receives the start-up lines and, with LogRequests, one line
+	// per request (default os.Stderr).
 	Stderr io.Writer
 	// Exit ends the process with a status (default os.Exit). In-process
 	// tests replace it to observe crashes; when it returns, the current

@@ -74,7 +74,9 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
-		fmt.Fprintf(s.opts.Stderr, "standin %s %s\n", r.Method, r.URL.Path)
+		if s.opts.LogRequests {
+			fmt.Fprintf(s.opts.Stderr, "standin %s %s\n", r.Method, r.URL.Path)
+		}
 		if s.hanging() {
 			s.block(r)
 			return

@@ -397,7 +397,7 @@ func TestCountStartIncrements(t *testing.T) {
 
 func TestEveryRequestLogsOneLine(t *testing.T) {
 	var log proctest.Buffer
-	s := New(Options{Stderr: &log, Stdout: &log})
+	s := New(Options{Stderr: &log, Stdout: &log, LogRequests: true})
 	defer s.Close()
 	h := s.Handler()
 	for _, path := range []string{"/health", "/v1/models", "/_standin/info"} {

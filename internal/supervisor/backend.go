@@ -153,10 +153,12 @@ func (b *Backend) Stop(ctx context.Context) error {
 	}
 }
 
-// onOutputLine keeps a line of the backend's output and logs it at debug level.
+// onOutputLine keeps a line of the backend's output and logs it, with the
+// model id, at info level: what a backend says is what an operator reads
+// first when it misbehaves. log.level warn silences it.
 func (b *Backend) onOutputLine(stream, line string) {
 	b.logs.add(line)
-	b.log.Debug(line, "stream", stream)
+	b.log.Info(line, "stream", stream)
 }
 
 // enter moves to state and publishes the snapshot.

@@ -1,6 +1,9 @@
 package supervisor
 
 import (
+	"context"
+	"custos/internal/proctest"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -10,7 +13,6 @@ import (
 
 func TestReadyNoticedAndProgressReportedDuringSlowLoad(t *testing.T) {
 	m := standinModel("--load-time", "1500ms")
-	m.LogLines = 10000 // every load probe logs a line; keep them all
 	b, h := runBackend(t, m)
 
 	loading, next := h.await(t, 0, "load progress between 0 and 1", func(s Snapshot) bool {
@@ -34,7 +36,7 @@ func TestReadyNoticedAndProgressReportedDuringSlowLoad(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("backend reported ready but /health answers %d", resp.StatusCode)
 	}
-	for _, want := range []string{"standin listening on", "standin GET /health"} { // stdout, stderr
+	for _, want := range []string{"standin listening on", "standin model"} { // stdout, stderr
 		eventually(t, want+" in the logs", func() bool {
 			return slices.ContainsFunc(b.Logs(), func(l string) bool { return strings.HasPrefix(l, want) })
 		})
@@ -73,4 +75,25 @@ func TestSilentHealthDuringLoadIsKilledByStallTimer(t *testing.T) {
 	if s := b.Snapshot(); s.NotReadySince != first.NotReadySince {
 		t.Fatalf("NotReadySince moved while never ready: %v then %v", first.NotReadySince, s.NotReadySince)
 	}
+}
+
+// A backend's output reaches custos's log at the default level, each line
+// with the model id, so an operator sees what llama-server says.
+func TestBackendOutputIsLoggedWithTheModel(t *testing.T) {
+	var out proctest.Buffer
+	b := NewBackend(standinModel(), Options{Logger: slog.New(slog.NewJSONHandler(&out, nil))})
+	go b.Run(context.Background())
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		_ = b.Stop(ctx)
+	})
+	eventually(t, "the stand-in's first line in the log", func() bool {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.Contains(line, `"level":"INFO"`) && strings.Contains(line, `"msg":"standin listening on`) && strings.Contains(line, `"model":"tiny"`) {
+				return true
+			}
+		}
+		return false
+	})
 }
