@@ -189,15 +189,17 @@ func gateState(gate *readiness.Gate) (bool, map[string]string) {
 }
 
 // openStore opens the durable store. A store that cannot be opened does not
-// stop custos: it serves on with control state in memory, and the gate's
-// state_store subsystem says why (Degraded, or Failed for a corrupt file).
+// stop custos: it serves on with control state in memory, starting from
+// what the file holds if it can be read, and the gate's state_store
+// subsystem says why (Degraded, or Failed for a corrupt file).
 func openStore(cfg *config.Config, log *slog.Logger) (store.Store, intervention.State) {
 	st, restored, err := store.OpenSQLite(cfg.Store.Path)
+	paused := restored.Global != nil || len(restored.Models) > 0
 	if err != nil {
 		state, detail := st.Readiness()
-		log.Error("control-state store unavailable", "path", cfg.Store.Path, "state", state.String(), "detail", detail)
-		return st, intervention.State{}
+		log.Error("control-state store unavailable", "path", cfg.Store.Path, "state", state.String(), "detail", detail, "paused", paused)
+		return st, restored
 	}
-	log.Info("control-state store open", "path", cfg.Store.Path, "paused", restored.Global != nil || len(restored.Models) > 0)
+	log.Info("control-state store open", "path", cfg.Store.Path, "paused", paused)
 	return st, restored
 }

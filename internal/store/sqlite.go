@@ -20,14 +20,23 @@ import (
 // SQLite is the durable store: one file in WAL mode, synchronous=FULL so a
 // change is on disk before it is acknowledged, schema versioned with
 // PRAGMA user_version. It never resets or rewrites a file it cannot read.
+//
+// When the file cannot be written, the store is Degraded: it holds the
+// audit events it could not write, answers Audit from them, and writes
+// them with the next change that succeeds, so an outage loses nothing
+// that custos lives through.
 type SQLite struct {
 	path string
 
-	mu     sync.Mutex
-	db     *sql.DB
-	state  readiness.State
-	detail string
+	mu      sync.Mutex
+	db      *sql.DB
+	state   readiness.State
+	detail  string
+	pending []intervention.Event // audit events not written yet, oldest first
 }
+
+// pendingMax bounds the audit events held while the file cannot be written.
+const pendingMax = 10000
 
 // migrations bring the schema from version i to i+1. Append only.
 var migrations = []string{
@@ -51,55 +60,103 @@ var migrations = []string{
 // cannot be written is returned Degraded and keeps answering from memory;
 // a corrupt file is Failed, and an error says so. The returned store is
 // never nil, so the gate can always report it.
+//
+// A file that can be read but not written still gives its saved control
+// state: custos paused before must not come back unpaused because its
+// disk turned read-only.
 func OpenSQLite(path string) (*SQLite, State, error) {
 	s := &SQLite{path: path, state: readiness.Warming, detail: "opening " + path}
-	st, err := s.open()
+	db, st, err := open(path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case err == nil:
+		s.db = db
 		s.state, s.detail = readiness.Ready, "sqlite "+path
-	case errors.Is(err, errCorrupt):
+	case errors.Is(err, errCorrupt), errors.Is(err, errNewerSchema):
 		s.state, s.detail = readiness.Failed, err.Error()
 	default:
 		s.state, s.detail = readiness.Degraded, fmt.Sprintf("control state held in memory only: %v", err)
+		saved, rerr := readSaved(path)
+		if rerr != nil {
+			s.detail += fmt.Sprintf("; the saved control state could not be read either: %v", rerr)
+		}
+		st = saved
 	}
 	return s, st, err
+}
+
+// readSaved reads the control state of a store that cannot be opened for
+// writing: read-only, or, where SQLite cannot even keep its shared-memory
+// file beside it, as an immutable file. No file is no state.
+func readSaved(path string) (State, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return State{}, nil
+	}
+	var firstErr error
+	for _, dsn := range []string{"file:" + path + "?mode=ro", "file:" + path + "?immutable=1"} {
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return State{}, err
+		}
+		st, err := loadState(db)
+		db.Close()
+		if err == nil {
+			return st, nil
+		}
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	return State{}, firstErr
 }
 
 // State is the control state a store holds.
 type State = intervention.State
 
-var errCorrupt = errors.New("store file is corrupt")
+var (
+	errCorrupt     = errors.New("store file is corrupt")
+	errNewerSchema = errors.New("store file is from a newer custos")
+)
 
-func (s *SQLite) open() (State, error) {
-	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
-		return State{}, fmt.Errorf("creating the store folder: %w", err)
+// open opens the store file for writing, migrating its schema, and reads
+// its control state.
+func open(path string) (*sql.DB, State, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, State{}, fmt.Errorf("creating the store folder: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+s.path)
+	db, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
-		return State{}, err
+		return nil, State{}, err
 	}
 	db.SetMaxOpenConns(1) // one writer; every statement is serialized anyway
+	// The schema version is read before anything is written: a file from a
+	// newer custos is left exactly as it is.
+	var version int
+	err = db.QueryRow("PRAGMA user_version").Scan(&version)
+	if err == nil && version > len(migrations) {
+		err = fmt.Errorf("%w: schema version %d, this custos knows up to %d", errNewerSchema, version, len(migrations))
+	}
+	if err != nil {
+		db.Close()
+		return nil, State{}, classify(err)
+	}
 	for _, pragma := range []string{"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"} {
 		if _, err := db.Exec(pragma); err != nil {
 			db.Close()
-			return State{}, classify(err)
+			return nil, State{}, classify(err)
 		}
 	}
-	if err := migrate(db); err != nil {
+	if err := migrate(db, version); err != nil {
 		db.Close()
-		return State{}, classify(err)
+		return nil, State{}, classify(err)
 	}
 	st, err := loadState(db)
 	if err != nil {
 		db.Close()
-		return State{}, classify(err)
+		return nil, State{}, classify(err)
 	}
-	s.mu.Lock()
-	s.db = db
-	s.mu.Unlock()
-	return st, nil
+	return db, st, nil
 }
 
 // classify tells a corrupt file from one that merely cannot be written.
@@ -111,14 +168,8 @@ func classify(err error) error {
 	return err
 }
 
-func migrate(db *sql.DB) error {
-	var version int
-	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil {
-		return err
-	}
-	if version > len(migrations) {
-		return fmt.Errorf("store schema version %d is newer than this custos knows (%d)", version, len(migrations))
-	}
+// migrate brings the schema from version to the newest.
+func migrate(db *sql.DB, version int) error {
 	for v := version; v < len(migrations); v++ {
 		tx, err := db.Begin()
 		if err != nil {
@@ -167,25 +218,50 @@ func (s *SQLite) Readiness() (readiness.State, string) {
 	return s.state, s.detail
 }
 
-// Record commits the new control state and its audit event in one
-// transaction. A failure turns the store Degraded: the controller keeps
-// the change in memory.
+// Record commits the new control state with its audit event, and any
+// events held from earlier failed writes, in one transaction. A store that
+// could not be opened is opened again first (never one that is corrupt).
+// On failure the store is Degraded and holds the event: the controller
+// keeps the change in memory.
 func (s *SQLite) Record(st State, ev intervention.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.db == nil {
-		return fmt.Errorf("store is not open (%s)", s.detail)
+	err := s.reopen()
+	if err == nil {
+		err = s.record(st, append(s.pending, ev))
 	}
-	err := s.record(st, ev)
 	if err != nil {
-		s.state, s.detail = readiness.Degraded, fmt.Sprintf("last write failed, control state held in memory: %v", err)
-	} else if s.state == readiness.Degraded {
-		s.state, s.detail = readiness.Ready, "sqlite "+s.path
+		if len(s.pending) == pendingMax {
+			s.pending = append(s.pending[:0], s.pending[1:]...)
+		}
+		s.pending = append(s.pending, ev)
+		if s.state != readiness.Failed {
+			s.state, s.detail = readiness.Degraded, fmt.Sprintf("last write failed, control state held in memory (%d audit events waiting): %v", len(s.pending), err)
+		}
+		return err
 	}
-	return err
+	s.pending = nil
+	s.state, s.detail = readiness.Ready, "sqlite "+s.path
+	return nil
 }
 
-func (s *SQLite) record(st State, ev intervention.Event) error {
+// reopen opens a store that could not be opened before. Callers hold mu.
+func (s *SQLite) reopen() error {
+	switch {
+	case s.db != nil:
+		return nil
+	case s.state == readiness.Failed:
+		return fmt.Errorf("store is not open (%s)", s.detail)
+	}
+	db, _, err := open(s.path)
+	if err != nil {
+		return fmt.Errorf("store is not open: %w", err)
+	}
+	s.db = db
+	return nil
+}
+
+func (s *SQLite) record(st State, events []intervention.Event) error {
 	raw, err := json.Marshal(st)
 	if err != nil {
 		return err
@@ -199,26 +275,33 @@ func (s *SQLite) record(st State, ev intervention.Event) error {
 		ON CONFLICT (id) DO UPDATE SET state = excluded.state`, string(raw)); err != nil {
 		return err
 	}
-	if _, err := tx.Exec(`INSERT INTO audit (at, action, scope, old, new, reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		ev.At.UTC().Format(time.RFC3339Nano), ev.Action, ev.Scope, ev.Old, ev.New, ev.Reason, ev.Actor); err != nil {
-		return err
+	for _, ev := range events {
+		if _, err := tx.Exec(`INSERT INTO audit (at, action, scope, old, new, reason, actor) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			ev.At.UTC().Format(time.RFC3339Nano), ev.Action, ev.Scope, ev.Old, ev.New, ev.Reason, ev.Actor); err != nil {
+			return err
+		}
 	}
 	return tx.Commit()
 }
 
-// Audit returns the newest limit events, newest first.
+// Audit returns the newest limit events, newest first: those held in
+// memory, then those in the file. With the file not open, only the held
+// ones.
 func (s *SQLite) Audit(limit int) ([]intervention.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.db == nil {
-		return nil, fmt.Errorf("store is not open (%s)", s.detail)
+	var out []intervention.Event
+	for i := len(s.pending) - 1; i >= 0 && len(out) < limit; i-- {
+		out = append(out, s.pending[i])
 	}
-	rows, err := s.db.Query(`SELECT at, action, scope, old, new, reason, actor FROM audit ORDER BY id DESC LIMIT ?`, limit)
+	if s.db == nil || len(out) == limit {
+		return out, nil
+	}
+	rows, err := s.db.Query(`SELECT at, action, scope, old, new, reason, actor FROM audit ORDER BY id DESC LIMIT ?`, limit-len(out))
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []intervention.Event
 	for rows.Next() {
 		var ev intervention.Event
 		var at string

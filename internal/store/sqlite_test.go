@@ -1,8 +1,12 @@
 package store
 
 import (
+	"database/sql"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,19 +89,15 @@ func TestSQLiteCorruptFileIsFailedAndLeftAlone(t *testing.T) {
 }
 
 func TestSQLiteReadOnlyFolderIsDegraded(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root ignores folder permissions; covered by the e2e test with a file in place of the folder")
-	}
-	dir := filepath.Join(t.TempDir(), "ro")
-	if err := os.Mkdir(dir, 0o500); err != nil {
-		t.Fatal(err)
-	}
-	s, _, err := OpenSQLite(filepath.Join(dir, "custos.db"))
+	dir, mounted := mountFolder(t)
+	freezeFolder(t, dir, mounted)
+	s, st, err := OpenSQLite(filepath.Join(dir, "custos.db"))
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	if state, _ := s.Readiness(); state != readiness.Degraded {
-		t.Fatalf("got %v", state)
+	defer s.Close()
+	if state, _ := s.Readiness(); state != readiness.Degraded || st.Global != nil {
+		t.Fatalf("got %v, state %+v", state, st)
 	}
 }
 
@@ -117,5 +117,176 @@ func TestSQLiteUnwritablePathIsDegraded(t *testing.T) {
 	}
 	if err := s.Record(intervention.State{}, event("pause")); err == nil {
 		t.Fatal("recording into an unopened store must fail")
+	}
+}
+
+// freezeFolder makes dir, with what it holds, unwritable: remounted
+// read-only when running as root (root ignores permission bits), modes
+// 0500 and 0400 otherwise. mounted is true when dir was mounted by
+// mountFolder.
+func freezeFolder(t *testing.T, dir string, mounted bool) {
+	t.Helper()
+	if mounted {
+		if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+			t.Fatalf("remounting read-only: %v\n%s", err, out)
+		}
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if err := os.Chmod(filepath.Join(dir, e.Name()), 0o400); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(dir, 0o500); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mountFolder returns a new folder for a store; as root, a tmpfs of its
+// own that freezeFolder can remount read-only.
+func mountFolder(t *testing.T) (dir string, mounted bool) {
+	t.Helper()
+	dir = filepath.Join(t.TempDir(), "store")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if os.Geteuid() != 0 {
+		return dir, false
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Fatalf("mounting a tmpfs: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", dir).Run() })
+	return dir, true
+}
+
+// A store that turned read-only still gives back its saved pause, so a
+// custos paused before does not come back unpaused; what happens
+// meanwhile is held, not lost.
+func TestSQLiteReadOnlyStoreKeepsTheSavedPause(t *testing.T) {
+	dir, mounted := mountFolder(t)
+	path := filepath.Join(dir, "custos.db")
+	s, _, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	saved := intervention.State{Global: &intervention.Pause{Reason: "why", Since: time.Now().Truncate(time.Millisecond), By: "admin"}}
+	if err := s.Record(saved, event("pause")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	freezeFolder(t, dir, mounted)
+
+	ro, got, err := OpenSQLite(path)
+	if err == nil {
+		t.Fatal("want an error opening a read-only store for writing")
+	}
+	defer ro.Close()
+	if state, detail := ro.Readiness(); state != readiness.Degraded {
+		t.Fatalf("read-only store: %v %s", state, detail)
+	}
+	if got.Global == nil || got.Global.Reason != "why" {
+		t.Fatalf("the saved pause was not restored: %+v", got)
+	}
+	if err := ro.Record(intervention.State{}, event("resume")); err == nil {
+		t.Fatal("a write into a read-only store must fail")
+	}
+	events, err := ro.Audit(10)
+	if err != nil || len(events) != 1 || events[0].Action != "resume" {
+		t.Fatalf("the held event must be in the audit log: %+v %v", events, err)
+	}
+}
+
+// Events recorded while the store cannot be written are written, in
+// order, by the first write that succeeds.
+func TestSQLiteHeldEventsAreWrittenOnceWritable(t *testing.T) {
+	parent := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(parent, nil, 0o600); err != nil { // a file where the folder should be
+		t.Fatal(err)
+	}
+	path := filepath.Join(parent, "custos.db")
+	s, _, err := OpenSQLite(path)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	defer s.Close()
+	if err := s.Record(intervention.State{}, event("pause")); err == nil {
+		t.Fatal("want the write to fail")
+	}
+	if state, detail := s.Readiness(); state != readiness.Degraded || !strings.Contains(detail, "1 audit events waiting") {
+		t.Fatalf("got %v %s", state, detail)
+	}
+	if err := os.Remove(parent); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Record(intervention.State{Wellbeing: intervention.Concerned}, event("wellbeing")); err != nil {
+		t.Fatalf("the store is writable again: %v", err)
+	}
+	if state, _ := s.Readiness(); state != readiness.Ready {
+		t.Fatalf("got %v", state)
+	}
+	s.Close()
+	again, st, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	events, _ := again.Audit(10)
+	if len(events) != 2 || events[0].Action != "wellbeing" || events[1].Action != "pause" || st.Wellbeing != intervention.Concerned {
+		t.Fatalf("events %+v, state %+v", events, st)
+	}
+}
+
+func TestSQLiteIsWALAtTheNewestSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "custos.db")
+	s, _, err := OpenSQLite(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	var version int
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+		t.Fatalf("journal_mode %q %v", mode, err)
+	}
+	if err := db.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != len(migrations) {
+		t.Fatalf("user_version %d %v, want %d", version, err, len(migrations))
+	}
+}
+
+// A file written by a newer custos is not understood: Failed, and left
+// as it is.
+func TestSQLiteNewerSchemaIsFailedAndLeftAlone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "custos.db")
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", len(migrations)+1)); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, _ := os.ReadFile(path)
+	s, _, err := OpenSQLite(path)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	defer s.Close()
+	if state, detail := s.Readiness(); state != readiness.Failed || !strings.Contains(detail, "newer") {
+		t.Fatalf("got %v %s", state, detail)
+	}
+	if err := s.Record(intervention.State{}, event("pause")); err == nil {
+		t.Fatal("a Failed store must not be written")
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Fatal("the file was modified")
 	}
 }
