@@ -132,8 +132,8 @@ func latency(o *options, rep *report, b backend) error {
 }
 
 // throughputs: 8 and 64 clients in closed loops, direct and through
-// custos (and, for the stand-in, through httputil.ReverseProxy in its own
-// process for reference), rounds alternating.
+// custos (and, for the stand-in, through httputil.ReverseProxy and a bare
+// TCP relay, each in its own process, for reference), rounds alternating.
 func throughputs(o *options, rep *report, b backend) error {
 	yaml, err := b.model(o, b.proxyExtra)
 	if err != nil {
@@ -148,7 +148,12 @@ func throughputs(o *options, rep *report, b backend) error {
 				return err
 			}
 			defer rp.stop()
-			targets = append(targets, struct{ name, url string }{"httputil.ReverseProxy", rp.url})
+			relay, err := startReferenceProxy(tcpRelayFlag, m.URL)
+			if err != nil {
+				return err
+			}
+			defer relay.stop()
+			targets = append(targets, struct{ name, url string }{"httputil.ReverseProxy", rp.url}, struct{ name, url string }{"TCP relay", relay.url})
 		}
 		for _, t := range targets {
 			if err := warm(l, t.url); err != nil {
@@ -164,6 +169,9 @@ func throughputs(o *options, rep *report, b backend) error {
 			header = append(header, t.name+", req/s")
 		}
 		header = append(header, "custos ÷ direct", "target")
+		if len(targets) == 4 {
+			header = append(header, "TCP relay ÷ direct")
+		}
 		s := &section{
 			title:  fmt.Sprintf("Throughput, non-streaming (%s, %d × %v per target, alternating)", b.name, rounds, per),
 			header: header,
@@ -203,13 +211,16 @@ func throughputs(o *options, rep *report, b backend) error {
 				target = "≥ 0.40×: " + verdict(x >= 0.4)
 			}
 			row = append(row, ratio(x), target)
+			if len(targets) == 4 {
+				row = append(row, ratio(median(rates[3])/median(rates[0])))
+			}
 			s.row(row...)
 			if failed > 0 {
 				s.note("%d clients: %d requests failed", clients, failed)
 			}
 		}
-		if len(targets) == 3 {
-			s.note("httputil.ReverseProxy with default settings, in a process of its own like custos, for reference.")
+		if len(targets) == 4 {
+			s.note("httputil.ReverseProxy with default settings, and the TCP relay (bytes copied between two sockets, nothing parsed), each in a process of its own like custos, for reference: the relay is the ceiling of any proxy process on this machine.")
 		}
 		rep.add(s)
 		return nil
