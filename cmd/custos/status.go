@@ -109,6 +109,9 @@ func since(t time.Time) string {
 	return time.Since(t).Round(time.Second).String()
 }
 
+// stamp is a moment as an operator compares it with logs: UTC, to the second.
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+
 // writeIntervention shows the wellbeing, every pause with its reason and
 // age, and how many requests wait on it.
 func writeIntervention(w io.Writer, in api.InterventionStatus) {
@@ -122,9 +125,9 @@ func writeIntervention(w io.Writer, in api.InterventionStatus) {
 	}
 	fmt.Fprintf(w, "  waiting %d\n", in.Counters.RequestsWaiting)
 	if g := in.State.Global; g != nil {
-		fmt.Fprintf(w, "PAUSED (all models) by %s for %s: %s\n", g.By, since(g.Since), g.Reason)
+		fmt.Fprintf(w, "PAUSED (all models) by %s since %s (%s): %s\n", g.By, stamp(g.Since), since(g.Since), g.Reason)
 	}
 	for model, p := range in.State.Models {
-		fmt.Fprintf(w, "PAUSED %s by %s for %s: %s\n", model, p.By, since(p.Since), p.Reason)
+		fmt.Fprintf(w, "PAUSED %s by %s since %s (%s): %s\n", model, p.By, stamp(p.Since), since(p.Since), p.Reason)
 	}
 }

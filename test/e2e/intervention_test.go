@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,7 +57,8 @@ func TestPauseHoldsRequestsAndResumeReleasesThem(t *testing.T) {
 	}
 	c.Eventually("requests wait on the pause", 10*time.Second, func() bool { return c.waiting() == n })
 	status := c.cli(t, "status")
-	if !strings.Contains(status, "PAUSED") || !strings.Contains(status, "maintenance window") || !strings.Contains(status, "waiting 5") {
+	since := regexp.MustCompile(`PAUSED \(all models\) by \S+ since \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ`)
+	if !since.MatchString(status) || !strings.Contains(status, "maintenance window") || !strings.Contains(status, "waiting 5") {
 		t.Fatalf("custos status does not show the pause:\n%s", status)
 	}
 	c.cli(t, "resume")
