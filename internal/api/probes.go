@@ -10,7 +10,7 @@ import (
 
 // health answers the seed's snapshot: 200 when the default model is ready.
 func (a *API) health(w http.ResponseWriter, _ *http.Request) {
-	report := health.Build(a.snapshots())
+	report := health.Build(a.snapshots(), a.opts.Config.DefaultModel())
 	status := http.StatusOK
 	if !report.OK() {
 		status = http.StatusServiceUnavailable

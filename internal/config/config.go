@@ -5,6 +5,7 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	"custos/internal/gguf"
@@ -196,6 +197,20 @@ type Log struct {
 }
 
 // Model returns the model with the given id or alias.
+// DefaultModelName is the id or alias that names the default model: the
+// one /health reports on. Without it, the first model is the default.
+const DefaultModelName = "default"
+
+// DefaultModel is the index in Models of the default model.
+func (c *Config) DefaultModel() int {
+	for i := range c.Models {
+		if c.Models[i].ID == DefaultModelName || slices.Contains(c.Models[i].Aliases, DefaultModelName) {
+			return i
+		}
+	}
+	return 0
+}
+
 func (c *Config) Model(name string) (*Model, bool) {
 	for i := range c.Models {
 		m := &c.Models[i]

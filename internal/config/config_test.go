@@ -313,3 +313,19 @@ func TestSecretSourcesMistakes(t *testing.T) {
 		})
 	}
 }
+
+func TestDefaultModelIsTheOneNamedDefault(t *testing.T) {
+	cases := []struct {
+		models []Model
+		want   int
+	}{
+		{[]Model{{ID: "a"}, {ID: "b", Aliases: []string{"x", DefaultModelName}}}, 1},
+		{[]Model{{ID: "a"}, {ID: DefaultModelName}}, 1},
+		{[]Model{{ID: "a"}, {ID: "b"}}, 0},
+	}
+	for _, tc := range cases {
+		if got := (&Config{Models: tc.models}).DefaultModel(); got != tc.want {
+			t.Errorf("%+v: got %d, want %d", tc.models, got, tc.want)
+		}
+	}
+}

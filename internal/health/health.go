@@ -29,13 +29,13 @@ type Model struct {
 	State       string `json:"state"`
 }
 
-// Build makes the report from the models' snapshots; the first is the
-// default model. It is pure, so it is tested without processes.
-func Build(snaps []supervisor.Snapshot) Report {
+// Build makes the report from the models' snapshots; snaps[def] is the
+// default model's. It is pure, so it is tested without processes.
+func Build(snaps []supervisor.Snapshot, def int) Report {
 	r := Report{Status: "starting", WarmUpState: "loading", Models: make([]Model, 0, len(snaps))}
 	for i, s := range snaps {
 		m := Model{Snapshot: s, Status: s.Status(), WarmUpState: s.WarmUpState(), State: s.State.String()}
-		if i == 0 {
+		if i == def {
 			r.Status, r.Model, r.Backend, r.WarmUpState = m.Status, s.Model, s.Backend, m.WarmUpState
 		}
 		r.Models = append(r.Models, m)

@@ -22,7 +22,7 @@ func TestDefaultModelDrivesTheSeedFields(t *testing.T) {
 		r := Build([]supervisor.Snapshot{
 			{Model: "tiny", Backend: supervisor.BackendNameRunner, State: tc.state},
 			{Model: "other", Backend: supervisor.BackendNameLlamaServer, State: supervisor.StateReady},
-		})
+		}, 0)
 		if r.Status != tc.status || r.WarmUpState != tc.warm || r.OK() != tc.ok || r.Model != "tiny" || r.Backend != "custos-runner" {
 			t.Errorf("%v: got %+v", tc.state, r)
 		}
@@ -30,7 +30,7 @@ func TestDefaultModelDrivesTheSeedFields(t *testing.T) {
 }
 
 func TestJSONShape(t *testing.T) {
-	r := Build([]supervisor.Snapshot{{Model: "tiny", Backend: "llama-server", State: supervisor.StateReady, Progress: 1, Restarts: 2, LastExit: "exit status 1"}})
+	r := Build([]supervisor.Snapshot{{Model: "tiny", Backend: "llama-server", State: supervisor.StateReady, Progress: 1, Restarts: 2, LastExit: "exit status 1"}}, 0)
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,18 @@ func TestJSONShape(t *testing.T) {
 }
 
 func TestNoModels(t *testing.T) {
-	if r := Build(nil); r.OK() || r.Status != "starting" {
+	if r := Build(nil, 0); r.OK() || r.Status != "starting" {
+		t.Fatalf("got %+v", r)
+	}
+}
+
+// The default model is the one named by its index, not always the first.
+func TestDefaultModelIsTheOneGiven(t *testing.T) {
+	r := Build([]supervisor.Snapshot{
+		{Model: "big", Backend: supervisor.BackendNameLlamaServer, State: supervisor.StateStarting},
+		{Model: "tiny", Backend: supervisor.BackendNameRunner, State: supervisor.StateReady},
+	}, 1)
+	if r.Model != "tiny" || !r.OK() || len(r.Models) != 2 {
 		t.Fatalf("got %+v", r)
 	}
 }
