@@ -124,6 +124,9 @@ func writeIntervention(w io.Writer, in api.InterventionStatus) {
 		fmt.Fprintf(w, " (%s)", in.State.WellbeingReason)
 	}
 	fmt.Fprintf(w, "  waiting %d\n", in.Counters.RequestsWaiting)
+	if in.Restoring {
+		fmt.Fprintln(w, "HOLDING all requests: the control state is still being read back from the store")
+	}
 	if g := in.State.Global; g != nil {
 		fmt.Fprintf(w, "PAUSED (all models) by %s since %s (%s): %s\n", g.By, stamp(g.Since), since(g.Since), g.Reason)
 	}

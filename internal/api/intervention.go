@@ -18,8 +18,11 @@ const maxReason = 1000
 
 // InterventionStatus is the body of GET /admin/intervention.
 type InterventionStatus struct {
-	Enabled           bool                  `json:"enabled"`
-	Paused            bool                  `json:"paused"`
+	Enabled bool `json:"enabled"`
+	Paused  bool `json:"paused"`
+	// Restoring is true while the control state is read back from the
+	// store: requests wait and changes are refused until it is known.
+	Restoring         bool                  `json:"restoring,omitempty"`
 	PauseOnDistressed bool                  `json:"pause_on_distressed"`
 	PauseOnConcerned  bool                  `json:"pause_on_concerned"`
 	MaxPauseSecs      float64               `json:"max_pause_secs"`
@@ -36,7 +39,7 @@ func (a *API) interventionStatus(w http.ResponseWriter, _ *http.Request) {
 func (a *API) InterventionStatus() InterventionStatus {
 	c, cfg := a.opts.Intervention, a.opts.Config.Intervention
 	return InterventionStatus{
-		Enabled: cfg.Enabled, Paused: c.Paused(),
+		Enabled: cfg.Enabled, Paused: c.Paused(), Restoring: c.Restoring(),
 		PauseOnDistressed: cfg.PauseOnDistressed, PauseOnConcerned: cfg.PauseOnConcerned,
 		MaxPauseSecs: cfg.MaxPause.Seconds(), WaitTimeoutSecs: cfg.WaitTimeout.Seconds(),
 		State: c.State(), Counters: c.Counters(),
@@ -148,6 +151,11 @@ func (a *API) scope(w http.ResponseWriter, model *string) (string, bool) {
 func (a *API) writeResult(w http.ResponseWriter, res intervention.Result, err error) {
 	if errors.Is(err, intervention.ErrDisabled) {
 		writeError(w, http.StatusConflict, "invalid_request_error", "intervention_disabled", err.Error())
+		return
+	}
+	if errors.Is(err, intervention.ErrRestoring) {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "unavailable_error", "state_store_warming", err.Error())
 		return
 	}
 	if err != nil {

@@ -41,10 +41,21 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	log := opts.Logger
 	startedAt := time.Now()
 
-	st, restored := openStore(cfg, log)
-	defer st.Close()
-	pauses := intervention.New(intervention.Config(cfg.Intervention), st, restored, log)
+	// The store opens in the background, behind the gate: custos listens,
+	// answers /livez and says it is warming meanwhile, and the controller
+	// holds every request until it knows whether it is paused.
+	st := store.NewSQLite(cfg.Store.Path)
+	pauses := intervention.NewRestoring(intervention.Config(cfg.Intervention), st, log)
 	defer pauses.Close()
+	storeOpened := make(chan struct{})
+	go func() {
+		defer close(storeOpened)
+		pauses.Restore(openStore(st, cfg, log))
+	}()
+	defer func() {
+		<-storeOpened
+		st.Close()
+	}()
 
 	reg := metrics.New()
 	sup := supervisor.New(cfg, supervisor.Options{Logger: log, Executable: opts.Executable})
@@ -192,14 +203,14 @@ func gateState(gate *readiness.Gate) (bool, map[string]string) {
 // stop custos: it serves on with control state in memory, starting from
 // what the file holds if it can be read, and the gate's state_store
 // subsystem says why (Degraded, or Failed for a corrupt file).
-func openStore(cfg *config.Config, log *slog.Logger) (store.Store, intervention.State) {
-	st, restored, err := store.OpenSQLite(cfg.Store.Path)
+func openStore(st *store.SQLite, cfg *config.Config, log *slog.Logger) intervention.State {
+	restored, err := st.Open()
 	paused := restored.Global != nil || len(restored.Models) > 0
 	if err != nil {
 		state, detail := st.Readiness()
 		log.Error("control-state store unavailable", "path", cfg.Store.Path, "state", state.String(), "detail", detail, "paused", paused)
-		return st, restored
+		return restored
 	}
 	log.Info("control-state store open", "path", cfg.Store.Path, "paused", paused)
-	return st, restored
+	return restored
 }

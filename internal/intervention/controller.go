@@ -24,6 +24,14 @@ type Config struct {
 // ErrDisabled is returned by every change while the controller is disabled.
 var ErrDisabled = errors.New("intervention is disabled (intervention.enabled: false)")
 
+// ErrRestoring is returned by every change while the control state is
+// still being read back: a change made then would be overwritten.
+var ErrRestoring = errors.New("custos is still reading back its control state; try again shortly")
+
+// restoringPause is what holds requests while the control state is read
+// back: custos must not serve before it knows whether it is paused.
+var restoringPause = &Pause{Reason: "custos is reading back its control state", By: "custos"}
+
 // PausedError is what a request gets when it waited wait_timeout and
 // inference is still paused.
 type PausedError struct {
@@ -55,11 +63,13 @@ type Controller struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	// paused mirrors state.anyPause() so the hot path needs no lock.
+	// paused mirrors state.anyPause() || restoring so the hot path needs
+	// no lock.
 	paused atomic.Bool
 
-	mu      sync.Mutex
-	state   State
+	mu        sync.Mutex
+	restoring bool // until Restore: every request is held, every change refused
+	state     State
 	timers  map[string]*time.Timer // max_pause timer per paused scope
 	waiters *list.List             // of *waiter, arrival order
 
@@ -77,12 +87,34 @@ type waiter struct {
 // from the journal's store). A pause restored past its max_pause ends at
 // once; one within it keeps only the time it has left.
 func New(cfg Config, journal Journal, restored State, log *slog.Logger) *Controller {
+	c := NewRestoring(cfg, journal, log)
+	c.Restore(restored)
+	return c
+}
+
+// NewRestoring returns a controller whose state is still being read back
+// from the journal's store: until Restore, it holds every request (they
+// wait, up to wait_timeout, as in a pause) and refuses every change, so
+// custos can listen, and say it is warming, while its store opens.
+func NewRestoring(cfg Config, journal Journal, log *slog.Logger) *Controller {
 	c := &Controller{
 		cfg: cfg, journal: journal, log: log, now: time.Now,
-		state: restored.clone(), timers: map[string]*time.Timer{}, waiters: list.New(),
+		restoring: true, timers: map[string]*time.Timer{}, waiters: list.New(),
 	}
+	c.paused.Store(true)
+	return c
+}
+
+// Restore sets the state read back from the store and lets through the
+// requests it does not pause. Only the first call counts.
+func (c *Controller) Restore(restored State) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.restoring {
+		return
+	}
+	c.restoring = false
+	c.state = restored.clone()
 	if c.state.Global != nil {
 		c.armTimer(GlobalScope, c.state.Global)
 	}
@@ -90,7 +122,23 @@ func New(cfg Config, journal Journal, restored State, log *slog.Logger) *Control
 		c.armTimer(model, p)
 	}
 	c.paused.Store(c.state.anyPause())
-	return c
+	c.releaseLocked()
+}
+
+// blockingLocked is the pause that holds a request for model, if any.
+// Callers hold mu.
+func (c *Controller) blockingLocked(model string) *Pause {
+	if c.restoring {
+		return restoringPause
+	}
+	return c.state.blocking(model)
+}
+
+// Restoring reports whether the control state is still being read back.
+func (c *Controller) Restoring() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.restoring
 }
 
 // Paused reports whether any pause is in effect.
@@ -104,7 +152,7 @@ func (c *Controller) Blocks(model string) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.state.blocking(model) != nil
+	return c.blockingLocked(model) != nil
 }
 
 // State returns a copy of the control state.
@@ -122,6 +170,9 @@ func (c *Controller) Pause(scope, reason, actor string) (Result, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.restoring {
+		return Result{}, ErrRestoring
+	}
 	return c.pauseLocked(scope, reason, actor, false), nil
 }
 
@@ -132,6 +183,9 @@ func (c *Controller) Resume(scope, actor string) (Result, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.restoring {
+		return Result{}, ErrRestoring
+	}
 	return c.resumeLocked(scope, "", actor), nil
 }
 
@@ -144,6 +198,9 @@ func (c *Controller) UpdateWellbeing(w Wellbeing, reason, actor string) (Result,
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.restoring {
+		return Result{}, ErrRestoring
+	}
 	res := Result{Durable: true}
 	if old := c.state.Wellbeing; old != w || c.state.WellbeingReason != reason {
 		next := c.state.clone()
@@ -255,7 +312,7 @@ func (c *Controller) Wait(ctx context.Context, model string) error {
 		return nil
 	}
 	c.mu.Lock()
-	p := c.state.blocking(model)
+	p := c.blockingLocked(model)
 	if p == nil {
 		c.mu.Unlock()
 		return nil
@@ -292,7 +349,7 @@ func (c *Controller) Wait(ctx context.Context, model string) error {
 	c.timedOut.Add(1)
 	reason := "paused"
 	retry := time.Second
-	if p := c.state.blocking(model); p != nil {
+	if p := c.blockingLocked(model); p != nil {
 		reason = p.Reason
 		retry = max(c.cfg.MaxPause-c.now().Sub(p.Since), time.Second)
 	}
@@ -306,7 +363,7 @@ func (c *Controller) releaseLocked() int {
 	for e := c.waiters.Front(); e != nil; {
 		next := e.Next()
 		w := e.Value.(*waiter)
-		if c.state.blocking(w.model) == nil {
+		if c.blockingLocked(w.model) == nil {
 			c.waiters.Remove(e)
 			c.waiting.Add(-1)
 			close(w.released)

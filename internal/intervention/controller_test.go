@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -284,5 +285,55 @@ func TestConcurrentStormCountersAddUp(t *testing.T) {
 	}
 	if uint64(j.count()) != m.InterventionsTotal {
 		t.Fatalf("journal holds %d events, counters say %d interventions", j.count(), m.InterventionsTotal)
+	}
+}
+
+// Until the control state is read back, requests wait and changes are
+// refused: a custos paused before its restart must not serve, and a change
+// made then would be overwritten by the state read back.
+func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
+	c := NewRestoring(defaults(), nil, quiet)
+	defer c.Close()
+	if !c.Blocks("tiny") || !c.Restoring() {
+		t.Fatal("a restoring controller must hold requests")
+	}
+	if _, err := c.Pause(GlobalScope, "x", ActorAdmin); !errors.Is(err, ErrRestoring) {
+		t.Fatalf("pause while restoring: %v", err)
+	}
+	if _, err := c.UpdateWellbeing(Distressed, "x", ActorAdmin); !errors.Is(err, ErrRestoring) {
+		t.Fatalf("wellbeing while restoring: %v", err)
+	}
+	done := make(chan error, 2)
+	go func() { done <- c.Wait(context.Background(), "tiny") }()
+	go func() { done <- c.Wait(context.Background(), "other") }()
+	for c.Counters().RequestsWaiting != 2 {
+		time.Sleep(time.Millisecond)
+	}
+
+	c.Restore(State{Models: map[string]*Pause{"other": {Reason: "kept", Since: time.Now(), By: ActorAdmin}}})
+	if err := <-done; err != nil {
+		t.Fatalf("the request no restored pause holds: %v", err)
+	}
+	if c.Counters().RequestsWaiting != 1 || !c.Blocks("other") || c.Blocks("tiny") {
+		t.Fatalf("the restored pause of `other` must keep holding its request: %+v", c.Counters())
+	}
+	if _, err := c.Resume("other", ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("resumed: %v", err)
+	}
+}
+
+// A request held while restoring that outlasts wait_timeout gets the
+// paused error with the reason, like any held request.
+func TestRestoringTooLongTimesOut(t *testing.T) {
+	cfg := defaults()
+	cfg.WaitTimeout = 10 * time.Millisecond
+	c := NewRestoring(cfg, nil, quiet)
+	defer c.Close()
+	var pe *PausedError
+	if err := c.Wait(context.Background(), "tiny"); !errors.As(err, &pe) || !strings.Contains(pe.Reason, "control state") {
+		t.Fatalf("got %v", err)
 	}
 }

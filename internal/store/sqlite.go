@@ -65,10 +65,24 @@ var migrations = []string{
 // state: custos paused before must not come back unpaused because its
 // disk turned read-only.
 func OpenSQLite(path string) (*SQLite, State, error) {
-	s := &SQLite{path: path, state: readiness.Warming, detail: "opening " + path}
-	db, st, err := open(path)
+	s := NewSQLite(path)
+	st, err := s.Open()
+	return s, st, err
+}
+
+// NewSQLite returns the store at path, not opened yet: Warming until Open
+// returns.
+func NewSQLite(path string) *SQLite {
+	return &SQLite{path: path, state: readiness.Warming, detail: "opening " + path}
+}
+
+// Open opens the file (see OpenSQLite) and returns the control state it
+// holds. Call it once.
+func (s *SQLite) Open() (State, error) {
+	db, st, err := open(s.path)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	path := s.path
 	switch {
 	case err == nil:
 		s.db = db
@@ -83,7 +97,7 @@ func OpenSQLite(path string) (*SQLite, State, error) {
 		}
 		st = saved
 	}
-	return s, st, err
+	return st, err
 }
 
 // readSaved reads the control state of a store that cannot be opened for
@@ -125,7 +139,9 @@ func open(path string) (*sql.DB, State, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, State{}, fmt.Errorf("creating the store folder: %w", err)
 	}
-	db, err := sql.Open("sqlite", "file:"+path)
+	// busy_timeout in the name applies to every connection, from the
+	// first statement: a file another process holds locked is waited for.
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
 	if err != nil {
 		return nil, State{}, err
 	}
@@ -141,7 +157,7 @@ func open(path string) (*sql.DB, State, error) {
 		db.Close()
 		return nil, State{}, classify(err)
 	}
-	for _, pragma := range []string{"PRAGMA busy_timeout = 5000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"} {
+	for _, pragma := range []string{"PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"} {
 		if _, err := db.Exec(pragma); err != nil {
 			db.Close()
 			return nil, State{}, classify(err)
@@ -250,7 +266,7 @@ func (s *SQLite) reopen() error {
 	switch {
 	case s.db != nil:
 		return nil
-	case s.state == readiness.Failed:
+	case s.state == readiness.Failed, s.state == readiness.Warming:
 		return fmt.Errorf("store is not open (%s)", s.detail)
 	}
 	db, _, err := open(s.path)

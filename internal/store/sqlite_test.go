@@ -290,3 +290,17 @@ func TestSQLiteNewerSchemaIsFailedAndLeftAlone(t *testing.T) {
 		t.Fatal("the file was modified")
 	}
 }
+
+func TestNewSQLiteIsWarmingUntilOpened(t *testing.T) {
+	s := NewSQLite(filepath.Join(t.TempDir(), "custos.db"))
+	defer s.Close()
+	if state, _ := s.Readiness(); state != readiness.Warming {
+		t.Fatalf("before Open: %v", state)
+	}
+	if _, err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	if state, _ := s.Readiness(); state != readiness.Ready {
+		t.Fatalf("after Open: %v", state)
+	}
+}
