@@ -73,7 +73,9 @@ bench: build $(MODEL)
 	$(GO) test -run XXX -bench Proxy -benchmem -count 3 ./internal/gateway
 	$(GO) test -run XXX -bench Resume -benchtime 20x -count 3 ./internal/intervention
 	$(GO) test -run XXX -bench 'Decode$$|DecodeFourSequences|PromptProcessing' -benchtime 1s -count 3 ./internal/llama
-	$(GO) test -run XXX -bench DecodeHTTP -benchtime 3x -count 3 ./internal/runner
+	$(GO) test -run XXX -bench DecodeBeyondCache -benchtime 2s -count 2 ./internal/llama
+	$(GO) test -run XXX -bench 'DecodeHTTP$$' -benchtime 3x -count 3 ./internal/runner
+	$(GO) test -run XXX -bench DecodeHTTPBeyondCache -benchtime 3x -count 2 ./internal/runner
 	$(GO) run ./bench -out $(CURDIR)/$(CACHE)/bench-report.md $(BENCH_FLAGS)
 	@echo "report: $(CACHE)/bench-report.md"
 
