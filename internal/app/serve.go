@@ -46,14 +46,16 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// holds every request until it knows whether it is paused.
 	st := store.NewSQLite(cfg.Store.Path)
 	pauses := intervention.NewRestoring(intervention.Config(cfg.Intervention), st, log)
-	defer pauses.Close()
 	storeOpened := make(chan struct{})
 	go func() {
 		defer close(storeOpened)
 		pauses.Restore(openStore(st, cfg, log))
 	}()
 	defer func() {
+		// The controller's timers stop before the store closes, so no
+		// change is written after "stopped".
 		<-storeOpened
+		pauses.Close()
 		st.Close()
 	}()
 

@@ -196,7 +196,6 @@ type Log struct {
 	Format string
 }
 
-// Model returns the model with the given id or alias.
 // DefaultModelName is the id or alias that names the default model: the
 // one /health reports on. Without it, the first model is the default.
 const DefaultModelName = "default"
@@ -211,6 +210,7 @@ func (c *Config) DefaultModel() int {
 	return 0
 }
 
+// Model returns the model with the given id or alias.
 func (c *Config) Model(name string) (*Model, bool) {
 	for i := range c.Models {
 		m := &c.Models[i]

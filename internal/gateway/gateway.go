@@ -269,7 +269,17 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		// Nothing reached the client: tell the supervisor and try again
 		// once the backend is back, within a fresh wait budget.
 		m.upstream.ReportFailure(res.err)
-		if !budget.failed(snap.PID) {
+		v := budget.failed(snap.PID)
+		if v == tryOnNewProcess {
+			// The probes may not have condemned the process yet (a probe
+			// already running when this failure was reported counts once):
+			// give the supervisor the time its regular probes need.
+			grace := m.cfg.HealthInterval*time.Duration(m.cfg.UnhealthyAfter) + m.cfg.HealthTimeout
+			if !waitForNewProcess(ctx, m.upstream, snap.PID, grace) {
+				v = giveUp
+			}
+		}
+		if v == giveUp {
 			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
 			e := apiError{status: http.StatusBadGateway, typ: typeServer, code: "backend_failed",
 				message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()}
@@ -283,6 +293,26 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 			// The backend still failing while its snapshot says ready:
 			// give the supervisor's probe time to see it before retrying.
 			waitForChange(ctx, m.upstream, m.cfg.HealthTimeout)
+		}
+	}
+}
+
+// waitForNewProcess reports whether the upstream's process stops being
+// pid (killed, or replaced) within d.
+func waitForNewProcess(ctx context.Context, u Upstream, pid int, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		snap, changed := u.Watch()
+		if snap.PID != pid {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
 		}
 	}
 }

@@ -2,10 +2,12 @@ package gateway
 
 import (
 	"custos/internal/config"
+	"custos/internal/supervisor"
 	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // hangUp closes the connection without an answer: what a crashing
@@ -81,21 +83,48 @@ func TestRetryBudgetFollowsBackendProcesses(t *testing.T) {
 	cases := []struct {
 		name  string
 		pids  []int // the process of each failed try
-		again []bool
+		after []verdict
 	}{
-		{"one process, tried until its probes condemn it", []int{7, 7, 7, 7}, []bool{true, true, true, false}},
-		{"a restart renews the tries", []int{7, 7, 7, 8, 8}, []bool{true, true, true, true, true}},
-		{"restart_max+2 processes at most", []int{7, 8, 9}, []bool{true, true, false}},
-		{"no process id counts as one process", []int{0, 0, 0, 0}, []bool{true, true, true, false}},
+		{"one process, tried until its probes condemn it", []int{7, 7, 7, 7}, []verdict{tryAgain, tryAgain, tryAgain, tryOnNewProcess}},
+		{"a restart renews the tries", []int{7, 7, 7, 8, 8}, []verdict{tryAgain, tryAgain, tryAgain, tryAgain, tryAgain}},
+		{"restart_max+2 processes at most", []int{7, 8, 9}, []verdict{tryAgain, tryAgain, giveUp}},
+		{"no process id counts as one process", []int{0, 0, 0, 0}, []verdict{tryAgain, tryAgain, tryAgain, tryOnNewProcess}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newRetryBudget(m)
 			for i, pid := range tc.pids {
-				if got := b.failed(pid); got != tc.again[i] {
-					t.Fatalf("failure %d (pid %d): another try %v, want %v", i+1, pid, got, tc.again[i])
+				if got := b.failed(pid); got != tc.after[i] {
+					t.Fatalf("failure %d (pid %d): %v, want %v", i+1, pid, got, tc.after[i])
 				}
 			}
 		})
+	}
+}
+
+// When the tries on a process are spent just before the supervisor
+// replaces it, the request waits for the replacement rather than failing.
+func TestSpentTriesWaitForTheReplacementProcess(t *testing.T) {
+	var calls atomic.Int32
+	var f *fixture
+	f = newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			hangUp(w)
+		case 2:
+			// The second failure spends the tries on this process; the
+			// supervisor replaces it a moment later.
+			time.AfterFunc(20*time.Millisecond, func() { f.upstream.set(func(s *supervisor.Snapshot) { s.PID = 2 }) })
+			hangUp(w)
+		default:
+			ok(w, r)
+		}
+	}), func(c *config.Config) {
+		c.Models[0].UnhealthyAfter, c.Models[0].HealthInterval = 1, time.Second
+	})
+	f.upstream.set(func(s *supervisor.Snapshot) { s.PID = 1 })
+	a := f.post("/v1/chat/completions", chatBody)
+	if a.status != 200 || calls.Load() != 3 {
+		t.Fatalf("got %d %s after %d calls", a.status, a.body, calls.Load())
 	}
 }

@@ -23,13 +23,27 @@ func newRetryBudget(m *config.Model) retryBudget {
 	return retryBudget{processes: m.RestartMax + 2, perProcess: max(m.UnhealthyAfter, 1) + 1}
 }
 
+// verdict is what a failed try leaves a request.
+type verdict int
+
+const (
+	tryAgain          verdict = iota // another try is allowed now
+	tryOnNewProcess                  // the tries on this process are spent; a replacement may still be tried
+	giveUp                           // every try is spent
+)
+
 // failed records a failed try on the backend process pid (0 when the
-// upstream is not a supervised process) and reports whether another try
-// is allowed.
-func (b *retryBudget) failed(pid int) bool {
+// upstream is not a supervised process) and says what is left.
+func (b *retryBudget) failed(pid int) verdict {
 	if b.seen == 0 || pid != b.pid {
 		b.pid, b.seen, b.triesOnIt = pid, b.seen+1, 0
 	}
 	b.triesOnIt++
-	return b.seen < b.processes && b.triesOnIt < b.perProcess
+	switch {
+	case b.seen >= b.processes:
+		return giveUp
+	case b.triesOnIt >= b.perProcess:
+		return tryOnNewProcess
+	}
+	return tryAgain
 }

@@ -141,8 +141,16 @@ func (c *Controller) Restoring() bool {
 	return c.restoring
 }
 
-// Paused reports whether any pause is in effect.
-func (c *Controller) Paused() bool { return c.paused.Load() }
+// Paused reports whether any pause is in effect (not counting the hold
+// while the state is restored).
+func (c *Controller) Paused() bool {
+	if !c.paused.Load() {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state.anyPause()
+}
 
 // Blocks reports whether a pause applies to model. It costs one atomic
 // load while nothing is paused.

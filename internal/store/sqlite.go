@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"custos/internal/intervention"
@@ -28,12 +31,33 @@ import (
 type SQLite struct {
 	path string
 
+	// ready is the subsystem's state, apart from mu so the gate reads it
+	// without waiting on a write or an open in progress.
+	ready atomic.Pointer[storeReadiness]
+
 	mu      sync.Mutex
 	db      *sql.DB
-	state   readiness.State
-	detail  string
+	closed  bool
 	pending []intervention.Event // audit events not written yet, oldest first
+	dropped int                  // held events dropped past pendingMax, oldest first
 }
+
+type storeReadiness struct {
+	state  readiness.State
+	detail string
+}
+
+func (s *SQLite) setReadiness(state readiness.State, detail string) {
+	s.ready.Store(&storeReadiness{state: state, detail: detail})
+}
+
+// busyTimeout is how long a statement waits for a file another connection
+// holds locked; reopenBusyTimeout is the shorter wait of a reopen attempt,
+// which runs while a control change waits for it.
+const (
+	busyTimeout       = 5 * time.Second
+	reopenBusyTimeout = 100 * time.Millisecond
+)
 
 // pendingMax bounds the audit events held while the file cannot be written.
 const pendingMax = 10000
@@ -73,56 +97,94 @@ func OpenSQLite(path string) (*SQLite, State, error) {
 // NewSQLite returns the store at path, not opened yet: Warming until Open
 // returns.
 func NewSQLite(path string) *SQLite {
-	return &SQLite{path: path, state: readiness.Warming, detail: "opening " + path}
+	s := &SQLite{path: path}
+	s.setReadiness(readiness.Warming, "opening "+path)
+	return s
 }
 
 // Open opens the file (see OpenSQLite) and returns the control state it
 // holds. Call it once.
+//
+// A file that cannot be opened for writing and whose saved state cannot
+// be read either is Failed: custos does not serve without knowing whether
+// it was paused.
 func (s *SQLite) Open() (State, error) {
-	db, st, err := open(s.path)
+	db, st, err := open(s.path, busyTimeout)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	path := s.path
 	switch {
 	case err == nil:
 		s.db = db
-		s.state, s.detail = readiness.Ready, "sqlite "+path
+		s.setReadiness(readiness.Ready, "sqlite "+s.path)
 	case errors.Is(err, errCorrupt), errors.Is(err, errNewerSchema):
-		s.state, s.detail = readiness.Failed, err.Error()
+		s.setReadiness(readiness.Failed, err.Error())
 	default:
-		s.state, s.detail = readiness.Degraded, fmt.Sprintf("control state held in memory only: %v", err)
-		saved, rerr := readSaved(path)
+		saved, rerr := readSaved(s.path)
 		if rerr != nil {
-			s.detail += fmt.Sprintf("; the saved control state could not be read either: %v", rerr)
+			s.setReadiness(readiness.Failed, fmt.Sprintf("cannot open the store (%v), nor read the control state saved in it (%v)", err, rerr))
+			return State{}, err
 		}
+		s.setReadiness(readiness.Degraded, fmt.Sprintf("control state held in memory only: %v", err))
 		st = saved
 	}
 	return st, err
 }
 
 // readSaved reads the control state of a store that cannot be opened for
-// writing: read-only, or, where SQLite cannot even keep its shared-memory
-// file beside it, as an immutable file. No file is no state.
+// writing. It reads the file read-only, or, where SQLite cannot do that
+// (a read-only folder with a write-ahead log but no shared-memory file
+// beside it), from a private copy of the file and its log, so that changes
+// still in the log are read too. No file is no state.
 func readSaved(path string) (State, error) {
-	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return State{}, nil
 	}
-	var firstErr error
-	for _, dsn := range []string{"file:" + path + "?mode=ro", "file:" + path + "?immutable=1"} {
-		db, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			return State{}, err
-		}
-		st, err := loadState(db)
-		db.Close()
-		if err == nil {
-			return st, nil
-		}
-		if firstErr == nil {
-			firstErr = err
+	st, err := loadFrom(fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)", path, busyTimeout.Milliseconds()))
+	if err == nil {
+		return st, nil
+	}
+	dir, cerr := os.MkdirTemp("", "custos-store-copy")
+	if cerr != nil {
+		return State{}, err
+	}
+	defer os.RemoveAll(dir)
+	copyPath := filepath.Join(dir, filepath.Base(path))
+	for _, suffix := range []string{"", "-wal"} {
+		if cerr := copyFile(path+suffix, copyPath+suffix); cerr != nil && !(suffix != "" && errors.Is(cerr, os.ErrNotExist)) {
+			return State{}, fmt.Errorf("%v; copying it to read it: %v", err, cerr)
 		}
 	}
-	return State{}, firstErr
+	copied, cerr := loadFrom("file:" + copyPath)
+	if cerr != nil {
+		return State{}, fmt.Errorf("%v; reading a copy: %v", err, cerr)
+	}
+	return copied, nil
+}
+
+func loadFrom(dsn string) (State, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return State{}, err
+	}
+	defer db.Close()
+	return loadState(db)
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // State is the control state a store holds.
@@ -134,14 +196,14 @@ var (
 )
 
 // open opens the store file for writing, migrating its schema, and reads
-// its control state.
-func open(path string) (*sql.DB, State, error) {
+// its control state; statements wait up to busy for a locked file.
+func open(path string, busy time.Duration) (*sql.DB, State, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, State{}, fmt.Errorf("creating the store folder: %w", err)
 	}
 	// busy_timeout in the name applies to every connection, from the
 	// first statement: a file another process holds locked is waited for.
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)", path, busy.Milliseconds()))
 	if err != nil {
 		return nil, State{}, err
 	}
@@ -227,11 +289,10 @@ var _ Store = (*SQLite)(nil)
 // Kind returns "sqlite".
 func (s *SQLite) Kind() string { return "sqlite" }
 
-// Readiness is the state_store subsystem's state.
+// Readiness is the state_store subsystem's state. It never waits.
 func (s *SQLite) Readiness() (readiness.State, string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.state, s.detail
+	r := s.ready.Load()
+	return r.state, r.detail
 }
 
 // Record commits the new control state with its audit event, and any
@@ -249,29 +310,43 @@ func (s *SQLite) Record(st State, ev intervention.Event) error {
 	if err != nil {
 		if len(s.pending) == pendingMax {
 			s.pending = append(s.pending[:0], s.pending[1:]...)
+			s.dropped++
 		}
 		s.pending = append(s.pending, ev)
-		if s.state != readiness.Failed {
-			s.state, s.detail = readiness.Degraded, fmt.Sprintf("last write failed, control state held in memory (%d audit events waiting): %v", len(s.pending), err)
+		if state, _ := s.Readiness(); state != readiness.Failed {
+			detail := fmt.Sprintf("last write failed, control state held in memory (%d audit events waiting", len(s.pending))
+			if s.dropped > 0 {
+				detail += fmt.Sprintf(", %d older ones dropped", s.dropped)
+			}
+			s.setReadiness(readiness.Degraded, detail+"): "+err.Error())
 		}
 		return err
 	}
 	s.pending = nil
-	s.state, s.detail = readiness.Ready, "sqlite "+s.path
+	s.setReadiness(readiness.Ready, "sqlite "+s.path)
 	return nil
 }
 
-// reopen opens a store that could not be opened before. Callers hold mu.
+// reopen opens a store that could not be opened before, waiting only
+// briefly for a locked file. Never one that is closed, still opening, or
+// Failed. Callers hold mu.
 func (s *SQLite) reopen() error {
+	state, detail := s.Readiness()
 	switch {
+	case s.closed:
+		return errors.New("store is closed")
 	case s.db != nil:
 		return nil
-	case s.state == readiness.Failed, s.state == readiness.Warming:
-		return fmt.Errorf("store is not open (%s)", s.detail)
+	case state == readiness.Failed, state == readiness.Warming:
+		return fmt.Errorf("store is not open (%s)", detail)
 	}
-	db, _, err := open(s.path)
+	db, _, err := open(s.path, reopenBusyTimeout)
 	if err != nil {
 		return fmt.Errorf("store is not open: %w", err)
+	}
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+		db.Close()
+		return err
 	}
 	s.db = db
 	return nil
@@ -306,6 +381,9 @@ func (s *SQLite) record(st State, events []intervention.Event) error {
 func (s *SQLite) Audit(limit int) ([]intervention.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if state, detail := s.Readiness(); s.db == nil && state == readiness.Failed {
+		return nil, fmt.Errorf("store is not open (%s)", detail)
+	}
 	var out []intervention.Event
 	for i := len(s.pending) - 1; i >= 0 && len(out) < limit; i-- {
 		out = append(out, s.pending[i])
@@ -330,10 +408,11 @@ func (s *SQLite) Audit(limit int) ([]intervention.Event, error) {
 	return out, rows.Err()
 }
 
-// Close closes the file.
+// Close closes the file; the store is not opened again.
 func (s *SQLite) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.closed = true
 	if s.db == nil {
 		return nil
 	}

@@ -304,3 +304,67 @@ func TestNewSQLiteIsWarmingUntilOpened(t *testing.T) {
 		t.Fatalf("after Open: %v", state)
 	}
 }
+
+// After a crash the newest changes may still be in the write-ahead log. A
+// store that then turned read-only, with no shared-memory file beside it,
+// still reads them: from a private copy of the file and its log.
+func TestSQLiteReadOnlyStoreReadsChangesStillInTheLog(t *testing.T) {
+	live := filepath.Join(t.TempDir(), "custos.db")
+	s, _, err := OpenSQLite(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close() // open until the end, as a killed process would leave it: nothing checkpointed
+	paused := intervention.State{Global: &intervention.Pause{Reason: "in the log", Since: time.Now(), By: "admin"}}
+	if err := s.Record(paused, event("pause")); err != nil {
+		t.Fatal(err)
+	}
+	dir, mounted := mountFolder(t)
+	for _, suffix := range []string{"", "-wal"} {
+		if err := copyFile(live+suffix, filepath.Join(dir, "custos.db"+suffix)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := os.Stat(live + "-wal"); err != nil || st.Size() == 0 {
+		t.Fatalf("the pause must still be in the log for this test: %v", err)
+	}
+	freezeFolder(t, dir, mounted)
+	ro, got, err := OpenSQLite(filepath.Join(dir, "custos.db"))
+	if err == nil {
+		t.Fatal("want an error opening a read-only store for writing")
+	}
+	defer ro.Close()
+	if state, detail := ro.Readiness(); state != readiness.Degraded || got.Global == nil || got.Global.Reason != "in the log" {
+		t.Fatalf("got %v (%s), state %+v: the pause in the log was not read", state, detail, got)
+	}
+}
+
+// A store that can be neither opened nor read is Failed: custos does not
+// serve without knowing whether it was paused.
+func TestSQLiteUnreadableSavedStateIsFailed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "custos.db")
+	if err := os.Mkdir(path, 0o700); err != nil { // a folder where the file should be
+		t.Fatal(err)
+	}
+	s, _, err := OpenSQLite(path)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	defer s.Close()
+	if state, detail := s.Readiness(); state != readiness.Failed {
+		t.Fatalf("got %v %s", state, detail)
+	}
+}
+
+// A closed store is not opened again by a late change (a max_pause timer
+// firing during shutdown).
+func TestSQLiteClosedIsNotReopened(t *testing.T) {
+	s, _, err := OpenSQLite(filepath.Join(t.TempDir(), "custos.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if err := s.Record(intervention.State{}, event("resume")); err == nil {
+		t.Fatal("a closed store accepted a write")
+	}
+}
