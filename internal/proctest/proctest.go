@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -69,6 +70,16 @@ func (b *Binaries) StandinCmd(flags ...string) string {
 		parts = append(parts, fmt.Sprintf("%q", f))
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// Refuses reports whether a new TCP connection to addr is refused.
+func Refuses(addr string) bool {
+	conn, err := net.Dial("tcp", addr)
+	if err == nil {
+		conn.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
 // FreeAddr returns a 127.0.0.1 address that was free a moment ago.

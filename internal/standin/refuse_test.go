@@ -2,6 +2,7 @@ package standin
 
 import (
 	"context"
+	"custos/internal/proctest"
 	"errors"
 	"io"
 	"net"
@@ -12,16 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// refuses reports whether a new TCP connection to addr is refused.
-func refuses(addr string) bool {
-	conn, err := net.Dial("tcp", addr)
-	if err == nil {
-		conn.Close()
-		return false
-	}
-	return errors.Is(err, syscall.ECONNREFUSED)
-}
 
 // servedStandin is a Server run by serve in this process, as Run does.
 type servedStandin struct {
@@ -76,7 +67,7 @@ func TestControlRefuseRefusesNewAndKeptConnectionsButServeLivesOn(t *testing.T) 
 	if m := decode(t, resp); resp.StatusCode != 200 || m["refusing"] != true {
 		t.Fatalf("refuse route: %d %v", resp.StatusCode, m)
 	}
-	eventually(t, "new connections refused", func() bool { return refuses(addr) })
+	eventually(t, "new connections refused", func() bool { return proctest.Refuses(addr) })
 	// The kept connection is closed too, so the client has to dial, and is refused.
 	eventually(t, "the kept client refused", func() bool {
 		resp, err := kept.Get("http://" + addr + "/health")
@@ -97,13 +88,13 @@ func TestControlRefuseRefusesNewAndKeptConnectionsButServeLivesOn(t *testing.T) 
 
 func TestRefuseAfterRefusesOnceReady(t *testing.T) {
 	st := serveInProcess(t, Options{LoadTime: 20 * time.Millisecond, RefuseAfter: 20 * time.Millisecond})
-	eventually(t, "new connections refused", func() bool { return refuses(st.addr) })
+	eventually(t, "new connections refused", func() bool { return proctest.Refuses(st.addr) })
 }
 
 func TestProcessRefuseAfterStaysAliveAndExits0OnSIGTERM(t *testing.T) {
 	p := launch(t, true, "--refuse-after", "50ms")
 	addr := strings.TrimPrefix(p.addr, "http://")
-	eventually(t, "new connections refused", func() bool { return refuses(addr) })
+	eventually(t, "new connections refused", func() bool { return proctest.Refuses(addr) })
 	select {
 	case <-p.exited:
 		t.Fatalf("exited while refusing: %v", p.err)

@@ -2,25 +2,13 @@ package e2e
 
 import (
 	"context"
-	"errors"
+	"custos/internal/proctest"
 	"fmt"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
-
-// refuses reports whether a new TCP connection to addr is refused.
-func refuses(addr string) bool {
-	conn, err := net.Dial("tcp", addr)
-	if err == nil {
-		conn.Close()
-		return false
-	}
-	return errors.Is(err, syscall.ECONNREFUSED)
-}
 
 // A backend that stops accepting connections yet stays alive shows no
 // crash: only failing probes reveal it. A request that meets the refused
@@ -53,7 +41,7 @@ func connectionRefusedIsRetried(t *testing.T, extra string) {
 	}
 	resp.Body.Close()
 	c.Eventually("the backend refuses connections", 10*time.Second, func() bool {
-		return refuses(strings.TrimPrefix(backendURL, "http://"))
+		return proctest.Refuses(strings.TrimPrefix(backendURL, "http://"))
 	})
 
 	r := c.chat(context.Background(), "tiny", false)
