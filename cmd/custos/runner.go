@@ -5,12 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os/signal"
 	"strconv"
 	"syscall"
 
+	"custos/internal/app"
 	"custos/internal/llama"
 	"custos/internal/runner"
 )
@@ -22,7 +22,9 @@ func runnerCommand(args []string, _, stderr io.Writer) int {
 	if !ok {
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// JSON when not on a terminal, as custos serve logs: the supervisor
+	// that runs it reads its lines as records, not as text.
+	log := app.NewLogger(stderr, "info", "auto")
 	llama.SetLogger(log)
 	srv, err := runner.New(cfg, log)
 	if err != nil {

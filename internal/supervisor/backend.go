@@ -158,6 +158,12 @@ func (b *Backend) Stop(ctx context.Context) error {
 // first when it misbehaves. log.level warn silences it.
 func (b *Backend) onOutputLine(stream, line string) {
 	b.logs.add(line)
+	if rec, ok := parseJSONRecord(line); ok {
+		// The record's own attributes go in a group: its keys (a
+		// runner's "model" is a path) must not collide with custos's.
+		b.log.LogAttrs(context.Background(), rec.level, rec.msg, slog.String("stream", stream), slog.Attr{Key: "backend", Value: slog.GroupValue(rec.attrs...)})
+		return
+	}
 	b.log.Info(line, "stream", stream)
 }
 
