@@ -27,9 +27,9 @@ func newRetryBudget(m *config.Model) retryBudget {
 type verdict int
 
 const (
-	tryAgain          verdict = iota // another try is allowed now
-	tryOnNewProcess                  // the tries on this process are spent; a replacement may still be tried
-	giveUp                           // every try is spent
+	tryAgain        verdict = iota // another try is allowed now
+	tryOnNewProcess                // the tries on this process are spent; a replacement may still be tried
+	giveUp                         // every try is spent
 )
 
 // failed records a failed try on the backend process pid (0 when the

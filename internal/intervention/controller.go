@@ -70,8 +70,8 @@ type Controller struct {
 	mu        sync.Mutex
 	restoring bool // until Restore: every request is held, every change refused
 	state     State
-	timers  map[string]*time.Timer // max_pause timer per paused scope
-	waiters *list.List             // of *waiter, arrival order
+	timers    map[string]*time.Timer // max_pause timer per paused scope
+	waiters   *list.List             // of *waiter, arrival order
 
 	interventions, pauses, resumes     atomic.Uint64
 	blocked, waited, timedOut, waiting atomic.Int64
