@@ -24,8 +24,8 @@ type Config struct {
 // ErrDisabled is returned by every change while the controller is disabled.
 var ErrDisabled = errors.New("intervention is disabled (intervention.enabled: false)")
 
-// ErrRestoring is returned by every change while the control state is
-// still being read back: a change made then would be overwritten.
+// ErrRestoring is returned by a change that waited wait_timeout for the
+// control state to be read back: made before, it would be overwritten.
 var ErrRestoring = errors.New("custos is still reading back its control state; try again shortly")
 
 // restoringPause is what holds requests while the control state is read
@@ -67,8 +67,10 @@ type Controller struct {
 	// no lock.
 	paused atomic.Bool
 
+	restored chan struct{} // closed by Restore
+
 	mu        sync.Mutex
-	restoring bool // until Restore: every request is held, every change refused
+	restoring bool // until Restore: every request is held, every change waits
 	state     State
 	timers    map[string]*time.Timer // max_pause timer per paused scope
 	waiters   *list.List             // of *waiter, arrival order
@@ -93,12 +95,12 @@ func New(cfg Config, journal Journal, restored State, log *slog.Logger) *Control
 }
 
 // NewRestoring returns a controller whose state is still being read back
-// from the journal's store: until Restore, it holds every request (they
-// wait, up to wait_timeout, as in a pause) and refuses every change, so
-// custos can listen, and say it is warming, while its store opens.
+// from the journal's store: until Restore, it holds every request and
+// every change (they wait, up to wait_timeout, as in a pause), so custos
+// can listen, and say it is warming, while its store opens.
 func NewRestoring(cfg Config, journal Journal, log *slog.Logger) *Controller {
 	c := &Controller{
-		cfg: cfg, journal: journal, log: log, now: time.Now,
+		cfg: cfg, journal: journal, log: log, now: time.Now, restored: make(chan struct{}),
 		restoring: true, timers: map[string]*time.Timer{}, waiters: list.New(),
 	}
 	c.paused.Store(true)
@@ -114,6 +116,7 @@ func (c *Controller) Restore(restored State) {
 		return
 	}
 	c.restoring = false
+	close(c.restored)
 	c.state = restored.clone()
 	if c.state.Global != nil {
 		c.armTimer(GlobalScope, c.state.Global)
@@ -123,6 +126,24 @@ func (c *Controller) Restore(restored State) {
 	}
 	c.paused.Store(c.state.anyPause())
 	c.releaseLocked()
+}
+
+// awaitRestore waits, up to wait_timeout, until the state is read back: a
+// change applies on top of it, never under it.
+func (c *Controller) awaitRestore() error {
+	select {
+	case <-c.restored:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(c.cfg.WaitTimeout)
+	defer timer.Stop()
+	select {
+	case <-c.restored:
+		return nil
+	case <-timer.C:
+		return ErrRestoring
+	}
 }
 
 // blockingLocked is the pause that holds a request for model, if any.
@@ -176,11 +197,11 @@ func (c *Controller) Pause(scope, reason, actor string) (Result, error) {
 	if !c.cfg.Enabled {
 		return Result{}, ErrDisabled
 	}
+	if err := c.awaitRestore(); err != nil {
+		return Result{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.restoring {
-		return Result{}, ErrRestoring
-	}
 	return c.pauseLocked(scope, reason, actor, false), nil
 }
 
@@ -189,11 +210,11 @@ func (c *Controller) Resume(scope, actor string) (Result, error) {
 	if !c.cfg.Enabled {
 		return Result{}, ErrDisabled
 	}
+	if err := c.awaitRestore(); err != nil {
+		return Result{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.restoring {
-		return Result{}, ErrRestoring
-	}
 	return c.resumeLocked(scope, "", actor), nil
 }
 
@@ -204,11 +225,11 @@ func (c *Controller) UpdateWellbeing(w Wellbeing, reason, actor string) (Result,
 	if !c.cfg.Enabled {
 		return Result{}, ErrDisabled
 	}
+	if err := c.awaitRestore(); err != nil {
+		return Result{}, err
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.restoring {
-		return Result{}, ErrRestoring
-	}
 	res := Result{Durable: true}
 	if old := c.state.Wellbeing; old != w || c.state.WellbeingReason != reason {
 		next := c.state.clone()

@@ -288,20 +288,14 @@ func TestConcurrentStormCountersAddUp(t *testing.T) {
 	}
 }
 
-// Until the control state is read back, requests wait and changes are
-// refused: a custos paused before its restart must not serve, and a change
-// made then would be overwritten by the state read back.
+// Until the control state is read back, requests and changes wait: a
+// custos paused before its restart must not serve, and a change made
+// before the state is read back would be overwritten by it.
 func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
 	c := NewRestoring(defaults(), nil, quiet)
 	defer c.Close()
 	if !c.Blocks("tiny") || !c.Restoring() {
 		t.Fatal("a restoring controller must hold requests")
-	}
-	if _, err := c.Pause(GlobalScope, "x", ActorAdmin); !errors.Is(err, ErrRestoring) {
-		t.Fatalf("pause while restoring: %v", err)
-	}
-	if _, err := c.UpdateWellbeing(Distressed, "x", ActorAdmin); !errors.Is(err, ErrRestoring) {
-		t.Fatalf("wellbeing while restoring: %v", err)
 	}
 	done := make(chan error, 2)
 	go func() { done <- c.Wait(context.Background(), "tiny") }()
@@ -309,12 +303,24 @@ func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
 	for c.Counters().RequestsWaiting != 2 {
 		time.Sleep(time.Millisecond)
 	}
+	paused := make(chan error, 1)
+	go func() { _, err := c.Pause("tiny", "sent during the restore", ActorCLI); paused <- err }()
 
 	c.Restore(State{Models: map[string]*Pause{"other": {Reason: "kept", Since: time.Now(), By: ActorAdmin}}})
-	if err := <-done; err != nil {
-		t.Fatalf("the request no restored pause holds: %v", err)
+	if err := <-paused; err != nil {
+		t.Fatalf("a change sent while restoring: %v", err)
 	}
-	if c.Counters().RequestsWaiting != 1 || !c.Blocks("other") || c.Blocks("tiny") {
+	st := c.State()
+	if st.Models["other"] == nil || st.Models["tiny"] == nil || st.Models["tiny"].Reason != "sent during the restore" {
+		t.Fatalf("the change must apply on top of the restored state: %+v", st)
+	}
+	if _, err := c.Resume("tiny", ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the request for tiny: %v", err)
+	}
+	if c.Counters().RequestsWaiting != 1 || !c.Blocks("other") {
 		t.Fatalf("the restored pause of `other` must keep holding its request: %+v", c.Counters())
 	}
 	if _, err := c.Resume("other", ActorAdmin); err != nil {
@@ -322,6 +328,17 @@ func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("resumed: %v", err)
+	}
+}
+
+// A change that waits longer than wait_timeout for the restore is refused.
+func TestChangeWaitingTooLongForTheRestoreIsRefused(t *testing.T) {
+	cfg := defaults()
+	cfg.WaitTimeout = 10 * time.Millisecond
+	c := NewRestoring(cfg, nil, quiet)
+	defer c.Close()
+	if _, err := c.UpdateWellbeing(Distressed, "x", ActorAdmin); !errors.Is(err, ErrRestoring) {
+		t.Fatalf("got %v", err)
 	}
 }
 
