@@ -41,9 +41,10 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	log := opts.Logger
 	startedAt := time.Now()
 
-	// The store opens in the background, behind the gate: custos listens,
-	// answers /livez and says it is warming meanwhile, and the controller
-	// holds every request until it knows whether it is paused.
+	// The store opens in the background, behind the gate: if it is slow,
+	// custos listens, answers /livez and says it is warming meanwhile, and
+	// the controller holds every request until it knows whether it is
+	// paused.
 	st := store.NewSQLite(cfg.Store.Path)
 	pauses := intervention.NewRestoring(intervention.Config(cfg.Intervention), st, log)
 	storeOpened := make(chan struct{})
@@ -98,6 +99,15 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	mux := http.NewServeMux()
 	endpoints.Register(mux)
 	mux.Handle("/v1/", auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
+
+	// A store opens in milliseconds: wait that long, so custos starts with
+	// its control state known, and listen while warming only when the store
+	// takes longer (a file another process holds locked).
+	select {
+	case <-storeOpened:
+	case <-time.After(storeOpenGrace):
+		log.Warn("control-state store still opening; listening meanwhile, requests wait until it is open", "path", cfg.Store.Path)
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -200,6 +210,10 @@ func gateState(gate *readiness.Gate) (bool, map[string]string) {
 	}
 	return st.Open, subs
 }
+
+// storeOpenGrace is how long custos waits for its store before it listens
+// anyway.
+const storeOpenGrace = time.Second
 
 // openStore opens the durable store. A store that cannot be opened does not
 // stop custos: it serves on with control state in memory, starting from

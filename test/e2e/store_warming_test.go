@@ -60,8 +60,10 @@ func TestStoreStillOpeningIsWarmingAndRequestsWait(t *testing.T) {
 	unlock := lockStore(t, dbPath)
 
 	c := startCustosConfig(t, writeConfig(t, dir, "models:\n"+fastModel("tiny", standinCmd(), "")+"readiness: {deadline: 100ms}\n"))
-	if state, detail := c.storeState(); state != "Warming" {
-		t.Fatalf("state_store = %q (%s) while its file is locked, want Warming", state, detail)
+	// Warming, or Degraded by the gate's deadline (100 ms, past by the
+	// time custos stops waiting for its store and listens) while still opening.
+	if state, detail := c.storeState(); !strings.HasPrefix(detail, "opening ") || (state != "Warming" && state != "Degraded") {
+		t.Fatalf("state_store = %q (%s) while its file is locked, want it still opening", state, detail)
 	}
 	c.waitState("tiny", "ready", 20*time.Second)
 	// Past readiness.deadline the gate counts the warming store as
