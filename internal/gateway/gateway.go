@@ -58,7 +58,7 @@ type Gateway struct {
 	fallback  *fallback
 	draining  atomic.Bool
 	inFlight  tracker
-	unrouted  map[string]*metrics.Route // by route: requests answered before reaching a model
+	metrics   *metrics.Metrics
 }
 
 // model is one configured model's routing state.
@@ -80,10 +80,7 @@ const (
 func New(opts Options) *Gateway {
 	g := &Gateway{
 		cfg: opts.Config, gate: opts.Gate, pause: opts.Pause, log: opts.Logger, startedAt: opts.StartedAt,
-		models: map[string]*model{}, unrouted: map[string]*metrics.Route{},
-	}
-	for _, r := range []string{routeChat, routeCompletions, routeEmbeddings} {
-		g.unrouted[r] = opts.Metrics.Unrouted(r)
+		models: map[string]*model{}, metrics: opts.Metrics,
 	}
 	maxConc := 0
 	for i := range opts.Config.Models {
@@ -145,14 +142,13 @@ func (g *Gateway) Load(id string) Load {
 
 // inference handles one inference route.
 func (g *Gateway) inference(route string) http.HandlerFunc {
-	unrouted := g.unrouted[route]
 	return func(w http.ResponseWriter, r *http.Request) {
 		g.inFlight.enter()
 		defer g.inFlight.leave()
 		in, m, rejected := g.admit(w, r)
 		if rejected != nil {
 			rejected.write(w)
-			unrouted.Count(rejected.status)
+			g.metrics.CountUnrouted(route, rejected.status)
 			return
 		}
 		rm := m.routes[route]

@@ -115,11 +115,11 @@ func (m *Metrics) Route(model, route string) *Route {
 // names from creating series.
 const UnroutedModel = "-"
 
-// Unrouted returns the metrics of requests on route answered before they
-// reached a model. Only its Count may be used: such requests have no
-// model whose latency, queue or retries to record.
-func (m *Metrics) Unrouted(route string) *Route {
-	return &Route{model: UnroutedModel, route: route, requests: m.requests}
+// CountUnrouted records a request on route answered before it reached a
+// model: it has only a status, no model whose latency, queue or retries
+// to record.
+func (m *Metrics) CountUnrouted(route string, code int) {
+	m.requests.WithLabelValues(UnroutedModel, route, strconv.Itoa(code)).Inc()
 }
 
 // Count records one finished request with its status code.
