@@ -6,6 +6,7 @@
 package api
 
 import (
+	"custos/internal/apierror"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -100,5 +101,5 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // writeError writes an OpenAI-shaped error.
 func writeError(w http.ResponseWriter, status int, errType, code, message string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"message": message, "type": errType, "code": code}})
+	apierror.Error{Status: status, Type: errType, Code: code, Message: message}.Write(w)
 }

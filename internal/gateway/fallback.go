@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"custos/internal/apierror"
 	"net/http"
 	"strings"
 	"time"
@@ -49,17 +50,17 @@ func (g *Gateway) serveFallback(w http.ResponseWriter, r *http.Request, m *model
 		return res.status
 	case clientGone:
 		if r.Context().Err() == nil { // our own timeout, not the client
-			e := apiError{status: http.StatusGatewayTimeout, typ: typeServer, code: "fallback_timeout",
-				message: "the fallback did not answer within " + f.cfg.Timeout.String()}
-			e.write(w)
-			return e.status
+			e := apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.TypeServer, Code: "fallback_timeout",
+				Message: "the fallback did not answer within " + f.cfg.Timeout.String()}
+			e.Write(w)
+			return e.Status
 		}
 		return clientClosedRequest
 	}
 	g.log.Warn("fallback failed", "model", m.cfg.ID, "err", res.err)
-	e := apiError{status: http.StatusBadGateway, typ: typeServer, code: "fallback_unavailable",
-		message: "model `" + m.cfg.ID + "` cannot serve and the fallback failed: " + res.err.Error(), retryAfter: 5 * time.Second}
+	e := apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "fallback_unavailable",
+		Message: "model `" + m.cfg.ID + "` cannot serve and the fallback failed: " + res.err.Error(), RetryAfter: 5 * time.Second}
 	w.Header().Set("X-Custos-Backend", "fallback")
-	e.write(w)
-	return e.status
+	e.Write(w)
+	return e.Status
 }

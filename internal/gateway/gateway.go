@@ -8,6 +8,7 @@ package gateway
 
 import (
 	"context"
+	"custos/internal/apierror"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -113,8 +114,8 @@ func (g *Gateway) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/embeddings", g.inference(routeEmbeddings))
 	mux.HandleFunc("GET /v1/models", g.gated(g.listModels))
 	mux.HandleFunc("/v1/", g.gated(func(w http.ResponseWriter, r *http.Request) {
-		apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "unknown_route",
-			message: r.Method + " " + r.URL.Path + " is not a route custos serves"}.write(w)
+		apierror.Error{Status: http.StatusNotFound, Type: apierror.TypeInvalidRequest, Code: "unknown_route",
+			Message: r.Method + " " + r.URL.Path + " is not a route custos serves"}.Write(w)
 	}))
 	return mux
 }
@@ -147,8 +148,8 @@ func (g *Gateway) inference(route string) http.HandlerFunc {
 		defer g.inFlight.leave()
 		in, m, rejected := g.admit(w, r)
 		if rejected != nil {
-			rejected.write(w)
-			g.metrics.CountUnrouted(route, rejected.status)
+			rejected.Write(w)
+			g.metrics.CountUnrouted(route, rejected.Status)
 			return
 		}
 		rm := m.routes[route]
@@ -161,10 +162,10 @@ func (g *Gateway) inference(route string) http.HandlerFunc {
 
 // admit reads and routes an inference request, or says why it is
 // answered before reaching any model.
-func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *model, *apiError) {
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *model, *apierror.Error) {
 	if g.draining.Load() {
 		w.Header().Set("Connection", "close")
-		e := unavailable("shutting_down", "custos is shutting down", 5*time.Second)
+		e := apierror.Unavailable("shutting_down", "custos is shutting down", 5*time.Second)
 		return inference{}, nil, &e
 	}
 	if !g.gate.Open() {
@@ -182,22 +183,22 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *mod
 	}
 	mc, ok := g.cfg.Model(in.model)
 	if !ok {
-		return inference{}, nil, &apiError{status: http.StatusNotFound, typ: typeInvalidRequest, code: "model_not_found",
-			message: "the model `" + in.model + "` does not exist; GET /v1/models lists the models"}
+		return inference{}, nil, &apierror.Error{Status: http.StatusNotFound, Type: apierror.TypeInvalidRequest, Code: "model_not_found",
+			Message: "the model `" + in.model + "` does not exist; GET /v1/models lists the models"}
 	}
 	return in, g.models[mc.ID], nil
 }
 
 // gateClosed answers a /v1 request while the readiness gate is closed.
-func gateClosed() apiError {
-	return unavailable("not_ready", "custos is not ready to serve yet; see /readyz?verbose", 5*time.Second)
+func gateClosed() apierror.Error {
+	return apierror.Unavailable("not_ready", "custos is not ready to serve yet; see /readyz?verbose", 5*time.Second)
 }
 
 // gated guards a /v1 route that is not inference with the readiness gate.
 func (g *Gateway) gated(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !g.gate.Open() {
-			gateClosed().write(w)
+			gateClosed().Write(w)
 			return
 		}
 		h(w, r)
@@ -244,14 +245,14 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		case errors.Is(err, errUseFallback):
 			return g.serveFallback(w, r, m, rm, in, start)
 		case errors.Is(err, errUnhealthy):
-			e := unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
+			e := apierror.Unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
 				max(time.Until(snap.RetryAt), time.Second))
-			e.write(w)
-			return e.status
+			e.Write(w)
+			return e.Status
 		case errors.Is(err, errNotReady):
-			e := unavailable("backend_unavailable", "the backend of model `"+m.cfg.ID+"` did not become ready in time ("+snap.State.String()+")", time.Second)
-			e.write(w)
-			return e.status
+			e := apierror.Unavailable("backend_unavailable", "the backend of model `"+m.cfg.ID+"` did not become ready in time ("+snap.State.String()+")", time.Second)
+			e.Write(w)
+			return e.Status
 		case err != nil:
 			return clientClosedRequest
 		}
@@ -277,10 +278,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		}
 		if v == giveUp {
 			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
-			e := apiError{status: http.StatusBadGateway, typ: typeServer, code: "backend_failed",
-				message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()}
-			e.write(w)
-			return e.status
+			e := apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
+				Message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()}
+			e.Write(w)
+			return e.Status
 		}
 		rm.Retries.Inc()
 		g.log.Warn("backend failed before answering; retrying", "model", m.cfg.ID, "attempt", attempts+1, "err", res.err)
@@ -330,9 +331,9 @@ func waitForChange(ctx context.Context, u Upstream, d time.Duration) {
 func pausedError(w http.ResponseWriter, err error) int {
 	var pe *intervention.PausedError
 	if errors.As(err, &pe) {
-		e := unavailable("inference_paused", "inference is paused: "+pe.Reason, pe.RetryAfter)
-		e.write(w)
-		return e.status
+		e := apierror.Unavailable("inference_paused", "inference is paused: "+pe.Reason, pe.RetryAfter)
+		e.Write(w)
+		return e.Status
 	}
 	return clientClosedRequest
 }
@@ -340,14 +341,14 @@ func pausedError(w http.ResponseWriter, err error) int {
 func (g *Gateway) limiterError(w http.ResponseWriter, m *model, err error) int {
 	switch {
 	case errors.Is(err, errQueueFull):
-		e := apiError{status: http.StatusTooManyRequests, typ: typeRateLimit, code: "queue_full",
-			message: "model `" + m.cfg.ID + "` is at capacity and its queue is full", retryAfter: time.Second}
-		e.write(w)
-		return e.status
+		e := apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "queue_full",
+			Message: "model `" + m.cfg.ID + "` is at capacity and its queue is full", RetryAfter: time.Second}
+		e.Write(w)
+		return e.Status
 	case errors.Is(err, errQueueTimeout):
-		e := unavailable("queue_timeout", "the request waited longer than queue_timeout ("+m.cfg.QueueTimeout.String()+") for model `"+m.cfg.ID+"`", 2*time.Second)
-		e.write(w)
-		return e.status
+		e := apierror.Unavailable("queue_timeout", "the request waited longer than queue_timeout ("+m.cfg.QueueTimeout.String()+") for model `"+m.cfg.ID+"`", 2*time.Second)
+		e.Write(w)
+		return e.Status
 	}
 	return clientClosedRequest
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"custos/internal/apierror"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,20 +47,20 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // parseInference validates the body as one JSON object and picks out its
 // top-level "model" and "stream". A second "model" key is refused: which
 // one a backend would honour is not defined.
-func parseInference(body []byte) (inference, *apiError) {
+func parseInference(body []byte) (inference, *apierror.Error) {
 	in := inference{body: body}
 	if !utf8.Valid(body) {
-		e := badRequest("invalid_json", "the request body is not valid UTF-8")
+		e := apierror.BadRequest("invalid_json", "the request body is not valid UTF-8")
 		return in, &e
 	}
 	if !json.Valid(body) {
-		e := badRequest("invalid_json", "the request body is not valid JSON")
+		e := apierror.BadRequest("invalid_json", "the request body is not valid JSON")
 		return in, &e
 	}
 	s := scanner{b: body}
 	s.space()
 	if !s.consume('{') {
-		e := badRequest("invalid_json", "the request body must be a JSON object")
+		e := apierror.BadRequest("invalid_json", "the request body must be a JSON object")
 		return in, &e
 	}
 	seenModel := false
@@ -82,12 +83,12 @@ func parseInference(body []byte) (inference, *apiError) {
 		switch {
 		case keyIs(key, "model"):
 			if seenModel {
-				e := badRequest("duplicate_model", `the request body has more than one "model"`)
+				e := apierror.BadRequest("duplicate_model", `the request body has more than one "model"`)
 				return in, &e
 			}
 			seenModel = true
 			if len(val) == 0 || val[0] != '"' || json.Unmarshal(val, &in.model) != nil {
-				e := badRequest("invalid_model", `"model" must be a string`)
+				e := apierror.BadRequest("invalid_model", `"model" must be a string`)
 				return in, &e
 			}
 			in.modelStart, in.modelEnd = valStart, s.i
@@ -98,13 +99,13 @@ func parseInference(body []byte) (inference, *apiError) {
 			case "false", "null":
 				in.stream = false
 			default:
-				e := badRequest("invalid_stream", `"stream" must be true or false`)
+				e := apierror.BadRequest("invalid_stream", `"stream" must be true or false`)
 				return in, &e
 			}
 		}
 	}
 	if !seenModel || in.model == "" {
-		e := badRequest("missing_model", `the request body must name a "model"`)
+		e := apierror.BadRequest("missing_model", `the request body must name a "model"`)
 		return in, &e
 	}
 	return in, nil
@@ -206,10 +207,10 @@ func (s *scanner) skipValue() {
 	}
 }
 
-func describeBodyError(err error, limit int64) apiError {
+func describeBodyError(err error, limit int64) apierror.Error {
 	if errors.Is(err, errBodyTooLarge) {
-		return apiError{status: http.StatusRequestEntityTooLarge, typ: typeInvalidRequest, code: "body_too_large",
-			message: fmt.Sprintf("the request body is larger than %d bytes (max_body_bytes)", limit)}
+		return apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.TypeInvalidRequest, Code: "body_too_large",
+			Message: fmt.Sprintf("the request body is larger than %d bytes (max_body_bytes)", limit)}
 	}
-	return badRequest("invalid_body", "reading the request body: "+err.Error())
+	return apierror.BadRequest("invalid_body", "reading the request body: "+err.Error())
 }

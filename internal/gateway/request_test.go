@@ -35,7 +35,7 @@ func TestParseInference(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in, err := parseInference([]byte(tc.body))
 			if tc.code != "" {
-				if err == nil || err.code != tc.code || err.status != 400 {
+				if err == nil || err.Code != tc.code || err.Status != 400 {
 					t.Fatalf("want 400 %s, got %+v", tc.code, err)
 				}
 				return
