@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -139,7 +140,7 @@ func readSaved(path string) (State, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return State{}, nil
 	}
-	st, err := loadFrom(fmt.Sprintf("file:%s?mode=ro&_pragma=busy_timeout(%d)", path, busyTimeout.Milliseconds()))
+	st, err := loadFrom(fileURI(path, url.Values{"mode": {"ro"}, "_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())}}))
 	if err == nil {
 		return st, nil
 	}
@@ -154,11 +155,24 @@ func readSaved(path string) (State, error) {
 			return State{}, fmt.Errorf("%v; copying it to read it: %v", err, cerr)
 		}
 	}
-	copied, cerr := loadFrom("file:" + copyPath)
+	copied, cerr := loadFrom(fileURI(copyPath, nil))
 	if cerr != nil {
 		return State{}, fmt.Errorf("%v; reading a copy: %v", err, cerr)
 	}
 	return copied, nil
+}
+
+// fileURI is the driver's name for the database file at path, with SQLite
+// URI parameters. The driver hands a name starting with "file:" to SQLite
+// whole, as a URI (SQLITE_OPEN_URI), and takes its own parameters
+// (_pragma) from everything after the first '?'; SQLite ends the path at
+// the first '?' or '#' and decodes %HH escapes in it. So the path goes in
+// escaped, and the only bare '?' is the one before the parameters. The
+// host part is left out, "file:/abs" or "file:rel", so that no path can
+// read as an authority; Clean turns a leading "//" into "/".
+func fileURI(path string, params url.Values) string {
+	u := url.URL{Scheme: "file", OmitHost: true, Path: filepath.Clean(path), RawQuery: params.Encode()}
+	return u.String()
 }
 
 func loadFrom(dsn string) (State, error) {
@@ -203,7 +217,7 @@ func open(path string, busy time.Duration) (*sql.DB, State, error) {
 	}
 	// busy_timeout in the name applies to every connection, from the
 	// first statement: a file another process holds locked is waited for.
-	db, err := sql.Open("sqlite", fmt.Sprintf("file:%s?_pragma=busy_timeout(%d)", path, busy.Milliseconds()))
+	db, err := sql.Open("sqlite", fileURI(path, url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", busy.Milliseconds())}}))
 	if err != nil {
 		return nil, State{}, err
 	}
