@@ -150,7 +150,7 @@ func TestLlamaServerDefaultCmd(t *testing.T) {
 	if err := os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := Parse([]byte("models:\n  tiny:\n    backend: llama-server\n    cmd: [./fake-server, --port, \"${PORT}\"]\n"), dir)
+	cfg, err := Parse([]byte("models:\n  tiny:\n    backend: llama-server\n    cmd: [./fake-server, --host, \"${HOST}\", --port, \"${PORT}\"]\n"), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,6 +198,35 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 			}
 			wantProblem(t, err, tc.path, tc.fragment)
 		})
+	}
+}
+
+// A backend listens on loopback only, reachable through the gateway: a
+// llama-server command that is not given custos's ${HOST} could bind every
+// interface, and args naming an address or port would override custos's.
+func TestConfigCannotMakeABackendListenBeyondLoopback(t *testing.T) {
+	cases := []struct {
+		name, yaml, path, fragment string
+	}{
+		{"cmd without host", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --port, \"${PORT}\"]\n", "models.tiny.cmd", "must pass ${HOST}"},
+		{"llama-server args host", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", --port, \"${PORT}\"]\n    args: [--ctx-size, \"512\", --host, 0.0.0.0]\n", "models.tiny.args[2]", "where the backend listens"},
+		{"llama-server args port", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", --port, \"${PORT}\"]\n    args: [--port=9000]\n", "models.tiny.args[0]", "where the backend listens"},
+		{"runner args host", "models:\n  tiny:\n    model: tiny.gguf\n    args: [--host=0.0.0.0]\n", "models.tiny.args[0]", "where the backend listens"},
+		{"runner args port", "models:\n  tiny:\n    model: tiny.gguf\n    args: [-c, \"512\", --port, \"9000\"]\n", "models.tiny.args[2]", "where the backend listens"},
+		{"runner args one-dash host", "models:\n  tiny:\n    model: tiny.gguf\n    args: [-host, \"::\"]\n", "models.tiny.args[0]", "where the backend listens"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.yaml)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			wantProblem(t, err, tc.path, tc.fragment)
+		})
+	}
+	// Flags that only look alike are other flags.
+	if _, err := parse(t, "models:\n  tiny:\n    model: tiny.gguf\n    args: [--hostname, x, --reuse-port]\n"); err != nil {
+		t.Fatalf("args that do not set the address were refused: %v", err)
 	}
 }
 

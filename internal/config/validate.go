@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -84,6 +85,7 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 	default:
 		p.add(path+".backend", "%q is not a backend (want runner or llama-server)", m.Backend)
 	}
+	validateListenArgs(m, path, p)
 	if m.HealthTimeout > m.HealthInterval {
 		p.add(path+".health_timeout", "%v is longer than health_interval (%v)", m.HealthTimeout, m.HealthInterval)
 	}
@@ -104,8 +106,11 @@ func validateCmd(c *Config, m *Model, path string, p *problems) {
 	if usesModel {
 		m.Info = requireModel(path+".model", m.ModelPath, p)
 	}
-	if !containsPortVar(m.Cmd) {
+	if !containsVar(m.Cmd, "${PORT}") {
 		p.add(path+".cmd", "must pass ${PORT} to the backend: custos chooses the port")
+	}
+	if !containsVar(m.Cmd, "${HOST}") {
+		p.add(path+".cmd", "must pass ${HOST} to the backend (--host ${HOST}): custos makes every backend listen on loopback only, reachable through the gateway")
 	}
 	prog := m.Cmd[0]
 	if strings.Contains(prog, "/") {
@@ -121,13 +126,30 @@ func validateCmd(c *Config, m *Model, path string, p *problems) {
 	}
 }
 
-func containsPortVar(argv []string) bool {
+func containsVar(argv []string, v string) bool {
 	for _, a := range argv {
-		if strings.Contains(a, "${PORT}") {
+		if strings.Contains(a, v) {
 			return true
 		}
 	}
 	return false
+}
+
+// listenFlags set where a backend listens: llama-server's --host and --port
+// (it has no short forms), and the runner's, which as Go flags also take
+// one dash. custos gives them itself, on loopback, and a later one in args
+// would win.
+var listenFlags = []string{"--host", "--port", "-host", "-port"}
+
+// validateListenArgs refuses args that choose the backend's address or
+// port: a backend must be reachable only through the gateway.
+func validateListenArgs(m *Model, path string, p *problems) {
+	for i, a := range m.Args {
+		name, _, _ := strings.Cut(a, "=")
+		if slices.Contains(listenFlags, name) {
+			p.add(fmt.Sprintf("%s.args[%d]", path, i), "%q sets where the backend listens: custos chooses a loopback port for it, reachable only through the gateway", a)
+		}
+	}
 }
 
 func validateFallback(c *Config, p *problems) {
