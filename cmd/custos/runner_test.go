@@ -29,6 +29,8 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 		{"stray argument", []string{"-m", "x.gguf", "extra"}, "extra"},
 		{"bad value", []string{"-m", "x.gguf", "-np", "lots"}, "np"},
 		{"negative threads", []string{"--model", "x.gguf", "-t", "-2"}, "threads"},
+		{"body limit not a number", []string{"-m", "x.gguf", "--max-body-bytes", "8MiB"}, `invalid value "8MiB"`},
+		{"negative body limit", []string{"-m", "x.gguf", "--max-body-bytes", "-1"}, "max-body-bytes must not be negative"},
 	} {
 		code, stderr := runRunner(c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
@@ -39,7 +41,7 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 
 // Every flag name, short or long, lands in the runner's config or listen address.
 func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
-	defaults := runner.Config{ModelPath: "m.gguf", CtxSize: 4096, Parallel: 1, NPredict: -1, BatchSize: 2048, Seed: -1}
+	defaults := runner.Config{ModelPath: "m.gguf", CtxSize: 4096, Parallel: 1, NPredict: -1, BatchSize: 2048, Seed: -1, MaxBodyBytes: 8 << 20}
 	const defaultAddr = "127.0.0.1:8080"
 	for _, c := range []struct {
 		args []string
@@ -64,6 +66,7 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		{[]string{"-b", "256"}, func(c *runner.Config) { c.BatchSize = 256 }, ""},
 		{[]string{"--batch-size", "256"}, func(c *runner.Config) { c.BatchSize = 256 }, ""},
 		{[]string{"--lib-dir", "/opt/llama"}, func(c *runner.Config) { c.LibDir = "/opt/llama" }, ""},
+		{[]string{"--max-body-bytes", "33554432"}, func(c *runner.Config) { c.MaxBodyBytes = 32 << 20 }, ""},
 	} {
 		var stderr bytes.Buffer
 		// The model comes first; a later -m/--model replaces it.

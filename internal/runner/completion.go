@@ -15,7 +15,7 @@ func (s *Server) startCompletion(w http.ResponseWriter, r *http.Request, e *engi
 		return nil, nil, false
 	}
 	var req completionRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return nil, nil, false
 	}

@@ -34,6 +34,9 @@ type Config struct {
 	LibDir string
 	// QueueLimit is how many requests may wait for a free slot before more get 503 (default 64).
 	QueueLimit int
+	// MaxBodyBytes is the largest request body read; a larger one gets 400 (default 8 MiB). custos serve
+	// passes its own max_body_bytes, so that a body its gateway accepts is not refused here.
+	MaxBodyBytes int64
 }
 
 // Defaults that are not the zero value.
@@ -41,6 +44,8 @@ const (
 	defaultParallel   = 1
 	defaultBatchSize  = 2048
 	defaultQueueLimit = 64
+	// defaultMaxBodyBytes is above any prompt a default context can hold, far below memory trouble.
+	defaultMaxBodyBytes = 8 << 20
 	// smallMachineCores is the core count up to which one thread is the default: on 2-core machines two
 	// decoding threads lose to one whenever anything else runs (measured in docs/BENCHMARKS.md, "Default
 	// thread count").
@@ -76,6 +81,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.QueueLimit == 0 {
 		c.QueueLimit = defaultQueueLimit
 	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = defaultMaxBodyBytes
+	}
 	for _, f := range []struct {
 		name  string
 		value int
@@ -88,6 +96,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BatchSize < c.Parallel {
 		return c, fmt.Errorf("runner: batch-size %d is smaller than parallel %d: every slot needs a place in each decode",
 			c.BatchSize, c.Parallel)
+	}
+	if c.MaxBodyBytes < 0 {
+		return c, fmt.Errorf("runner: max-body-bytes must not be negative, got %d", c.MaxBodyBytes)
 	}
 	if c.NPredict < -1 {
 		return c, fmt.Errorf("runner: n-predict must be -1 (no limit) or more, got %d", c.NPredict)

@@ -20,7 +20,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *eng
 		return
 	}
 	var req embeddingRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}

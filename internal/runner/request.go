@@ -11,13 +11,10 @@ import (
 	"strings"
 )
 
-// maxBodyBytes bounds a request body: above any prompt a context can hold, far below memory trouble.
-const maxBodyBytes = 8 << 20
-
-// decodeJSON reads r's body as one JSON value into v, answering malformed JSON, wrong field types and
-// trailing data with a 400 that names the problem.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+// decodeJSON reads r's body, up to the configured MaxBodyBytes, as one JSON value into v, answering a
+// larger body, malformed JSON, wrong field types and trailing data with a 400 that names the problem.
+func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) *apiError {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 	if err := dec.Decode(v); err != nil {
 		return describeJSONError(err)
 	}

@@ -9,7 +9,8 @@ import (
 
 func decodeBody(body string, v any) *apiError {
 	r := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
-	return decodeJSON(httptest.NewRecorder(), r, v)
+	s := &Server{cfg: Config{MaxBodyBytes: defaultMaxBodyBytes}}
+	return s.decodeJSON(httptest.NewRecorder(), r, v)
 }
 
 func TestDecodeJSONRejectsMalformedAndMistypedBodies(t *testing.T) {

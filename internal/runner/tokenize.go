@@ -11,7 +11,7 @@ import (
 // "with_pieces" is set (as a string, or as bytes when the piece is not valid UTF-8 on its own).
 func (s *Server) handleTokenize(w http.ResponseWriter, r *http.Request, e *engine) {
 	var req tokenizeRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -47,7 +47,7 @@ func pieceJSON(m *llama.Model, t llama.Token) any {
 // handleDetokenize serves POST /detokenize: {"tokens": [...]} → {"content": text}.
 func (s *Server) handleDetokenize(w http.ResponseWriter, r *http.Request, e *engine) {
 	var req detokenizeRequest
-	if err := decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeJSON(w, r, &req); err != nil {
 		writeError(w, err)
 		return
 	}

@@ -23,6 +23,12 @@ type Options struct {
 	// state change with the new snapshot. It must return quickly: the run
 	// loop waits for it.
 	OnChange func(Snapshot)
+	// MaxBodyBytes is the gateway's request body limit, passed to runner
+	// backends (0: the runner's default). New sets it from the configuration.
+	MaxBodyBytes int64
+	// SecretEnv names the variables holding custos's secrets, which no
+	// backend inherits. New sets it from the configuration.
+	SecretEnv []string
 }
 
 // published is one snapshot together with the channel closed when the next
@@ -52,6 +58,8 @@ type Backend struct {
 	model      config.Model
 	policy     restartPolicy
 	executable string
+	bodyLimit  int64    // Options.MaxBodyBytes
+	secrets    []string // Options.SecretEnv
 	log        *slog.Logger
 	onChange   func(Snapshot)
 	logs       *logRing
@@ -86,6 +94,8 @@ func NewBackend(m config.Model, opts Options) *Backend {
 		model:      m,
 		policy:     restartPolicy{backoff: m.RestartBackoff, restartMax: m.RestartMax, cooldown: m.UnhealthyCooldown, stableAfter: m.StableAfter},
 		executable: executable,
+		bodyLimit:  opts.MaxBodyBytes,
+		secrets:    opts.SecretEnv,
 		log:        logger.With("model", m.ID),
 		onChange:   opts.OnChange,
 		logs:       newLogRing(m.LogLines),

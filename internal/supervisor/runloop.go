@@ -60,7 +60,7 @@ func (b *Backend) runProcess(ctx context.Context) outcome {
 		return b.failed("start: "+err.Error(), 0)
 	}
 	url := fmt.Sprintf("http://%s:%d", backendHost, port)
-	p, err := startProcess(buildArgv(b.model, b.executable, port), buildEnv(b.model), b.onOutputLine)
+	p, err := startProcess(buildArgv(b.model, b.executable, port, b.bodyLimit), buildEnv(b.model, b.secrets), b.onOutputLine)
 	if err != nil {
 		return b.failed("start: "+err.Error(), 0)
 	}

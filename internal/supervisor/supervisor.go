@@ -28,6 +28,7 @@ type Supervisor struct {
 // New prepares one Backend per model of cfg, in configuration order;
 // nothing runs until Start.
 func New(cfg *config.Config, opts Options) *Supervisor {
+	opts.MaxBodyBytes, opts.SecretEnv = cfg.MaxBodyBytes, secretEnv(cfg)
 	s := &Supervisor{byID: make(map[string]*Backend, len(cfg.Models))}
 	for _, m := range cfg.Models {
 		b := NewBackend(m, opts)
