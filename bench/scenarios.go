@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"custos/internal/quickack"
 )
 
 // scenario is one named measurement; -only selects by name.
@@ -29,7 +31,7 @@ func scenarios() []scenario {
 			scenario{b.name + "/crash", func(o *options, r *report) error { return crashToServing(o, r, sized(o, b)) }},
 		)
 	}
-	return append(list, scenario{"custos/memory", memory})
+	return append(list, scenario{"stand-in/no-nodelay", noNoDelay}, scenario{"custos/memory", memory})
 }
 
 func sized(o *options, b backend) backend {
@@ -302,18 +304,7 @@ func readinessLag(o *options, rep *report, b backend) error {
 	var lags []time.Duration
 	skipped := 0
 	for range b.readinessStarts {
-		dir, err := os.MkdirTemp("", "custos-bench-")
-		if err != nil {
-			return err
-		}
-		c, err := startCustos(o.custos, dir, yaml)
-		if err != nil {
-			os.RemoveAll(dir)
-			return err
-		}
-		lag, valid, err := observeReadiness(c)
-		c.stop()
-		os.RemoveAll(dir)
+		lag, valid, err := readinessOnce(o, yaml)
 		if err != nil {
 			return err
 		}
@@ -339,6 +330,22 @@ func readinessLag(o *options, rep *report, b backend) error {
 	return nil
 }
 
+// readinessOnce starts a fresh custos on yaml and times its readiness lag
+// as observeReadiness does.
+func readinessOnce(o *options, yaml string) (lag time.Duration, valid bool, err error) {
+	dir, err := os.MkdirTemp("", "custos-bench-")
+	if err != nil {
+		return 0, false, err
+	}
+	defer os.RemoveAll(dir)
+	c, err := startCustos(o.custos, dir, yaml)
+	if err != nil {
+		return 0, false, err
+	}
+	defer c.stop()
+	return observeReadiness(c)
+}
+
 // observeReadiness polls the starting backend's /health and custos's
 // /readyz until both answer 200. valid is false when the backend was
 // already ready at the first poll.
@@ -350,7 +357,10 @@ func observeReadiness(c *custosProc) (lag time.Duration, valid bool, err error) 
 	}); err != nil {
 		return 0, false, err
 	}
-	client := &http.Client{Timeout: 5 * time.Second}
+	// The poller's connections acknowledge at once, as custos's do, so a
+	// backend without TCP_NODELAY is not seen ready a delayed ACK late.
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: (&quickack.Dialer{}).DialContext}}
+	defer client.CloseIdleConnections()
 	firstOK := func(url string, first *bool) (time.Time, error) {
 		deadline := time.Now().Add(2 * time.Minute)
 		for polls := 0; time.Now().Before(deadline); polls++ {
@@ -388,6 +398,93 @@ func observeReadiness(c *custosProc) (lag time.Duration, valid bool, err error) 
 		return 0, false, healthErr
 	}
 	return readyAt.Sub(healthAt), !readyAtFirst, nil
+}
+
+// noNoDelay: the stand-in with --no-nodelay, which leaves TCP_NODELAY off
+// and writes each answer's head and body apart as Python's http.server
+// does, beside the plain stand-in in the same run: readiness lag on fresh
+// starts, then sequential requests direct and through custos (one custos
+// per stand-in, both running), starts and rounds alternating.
+func noNoDelay(o *options, rep *report) error {
+	b := sized(o, standinBackend)
+	flags := [][]string{nil, {"--no-nodelay"}}
+	lags := make([][]time.Duration, len(flags))
+	skipped := 0
+	for start := range b.readinessStarts {
+		for k := range flags {
+			i := (k + start) % len(flags)
+			yaml, err := b.model(o, "    ready_timeout: 60s\n", append([]string{"--load-time", "300ms"}, flags[i]...)...)
+			if err != nil {
+				return err
+			}
+			lag, valid, err := readinessOnce(o, yaml)
+			if err != nil {
+				return err
+			}
+			if !valid {
+				skipped++
+				continue
+			}
+			lags[i] = append(lags[i], lag)
+		}
+	}
+	if len(lags[0]) == 0 || len(lags[1]) == 0 {
+		return errors.New("no start could be observed: the backend was ready before its URL was known")
+	}
+	yamls := make([]string, len(flags))
+	for i, f := range flags {
+		var err error
+		if yamls[i], err = b.model(o, b.proxyExtra, f...); err != nil {
+			return err
+		}
+	}
+	rounds, per := 4, 50
+	if o.quick {
+		rounds, per = 2, 10
+	}
+	return withCustos(o, yamls[0], func(plain *custosProc, pm modelStatus) error {
+		return withCustos(o, yamls[1], func(nagle *custosProc, nm modelStatus) error {
+			// direct and through custos for the plain stand-in, then for --no-nodelay.
+			targets := []string{pm.URL, "http://" + plain.addr, nm.URL, "http://" + nagle.addr}
+			l := newLoadClient(b.maxTokens)
+			if err := warm(l, targets...); err != nil {
+				return err
+			}
+			got := make([][]time.Duration, len(targets))
+			for round := range rounds {
+				for k := range targets {
+					i := (k + round) % len(targets)
+					ds, err := l.latencies(targets[i], per)
+					if err != nil {
+						return err
+					}
+					got[i] = append(got[i], ds...)
+				}
+			}
+			s := &section{
+				title: fmt.Sprintf("Backend without TCP_NODELAY (stand-in --no-nodelay beside the stand-in, %d starts and %d requests each)",
+					len(lags[1]), len(got[0])),
+				header: []string{"what", "stand-in", "stand-in --no-nodelay", "target"},
+			}
+			s.row("readiness lag, p50", ms(percentile(lags[0], 50)), ms(percentile(lags[1], 50)), "")
+			s.row("readiness lag, max", ms(percentile(lags[0], 100)), ms(percentile(lags[1], 100)),
+				"≤ 20 ms: "+verdict(percentile(lags[1], 100) <= 20*time.Millisecond))
+			through := []time.Duration{percentile(got[1], 50), percentile(got[3], 50)}
+			s.row("request through custos, p50", us(through[0]), us(through[1]),
+				"≤ stand-in's + 1 ms: "+verdict(through[1] <= through[0]+time.Millisecond))
+			s.row("request through custos, p99", us(percentile(got[1], 99)), us(percentile(got[3], 99)), "")
+			s.row("request direct (Go's net/http client), p50", us(percentile(got[0], 50)), us(percentile(got[2], 50)), "")
+			s.note("--no-nodelay does what Python's http.server does: TCP_NODELAY off, head and body in two writes, so Nagle's algorithm sends the body only once the head is acknowledged. " +
+				"A client that delays that ACK (Linux: 40 ms or more) waits as long for every answer, as Go's net/http client does direct; " +
+				"custos's probes and backend connections acknowledge at once (TCP_QUICKACK after every read, internal/quickack).")
+			s.note("Readiness lag as in the readiness table; the bench's /health poller acknowledges at once too, so it sees the backend's turn when it happens.")
+			if skipped > 0 {
+				s.note("%d starts not counted: the backend answered 200 at the first poll, so its turn could not be timed.", skipped)
+			}
+			rep.add(s)
+			return nil
+		})
+	})
 }
 
 // crashToServing: kill -9 the backend, then time the first request that

@@ -37,6 +37,7 @@ func main() {
 	fs.IntVar(&o.CrashMidStream, "crash-mid-stream", 0, "exit after flushing N stream chunks")
 	fs.BoolVar(&o.CrashOnRequest, "crash-on-request", false, "exit when a completion request arrives")
 	fs.BoolVar(&o.IgnoreSIGTERM, "ignore-sigterm", false, "ignore SIGTERM")
+	fs.BoolVar(&o.NoNoDelay, "no-nodelay", false, "leave TCP_NODELAY off and write each answer's head and body apart, like Python's http.server")
 	fs.BoolVar(&o.LogRequests, "log-requests", false, "write a line per request to stderr")
 	fs.Parse(os.Args[1:])
 	if o.Port < 0 {

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"custos/internal/quickack"
 )
 
 // backendClient is the HTTP/1.1 client for supervised backends (plain
@@ -21,10 +23,12 @@ import (
 // http.Transport keeps per connection. Handing every request and
 // response between goroutines costs thread wake-ups, which on small
 // machines were most of what the gateway added to a request's latency
-// (docs/BENCHMARKS.md). The fallback, remote and maybe TLS, keeps
+// (docs/BENCHMARKS.md). Its connections acknowledge at once (package
+// quickack), so a backend without TCP_NODELAY does not hold each answer
+// for a delayed ACK. The fallback, remote and maybe TLS, keeps
 // http.Transport.
 type backendClient struct {
-	dialer      net.Dialer
+	dialer      quickack.Dialer
 	maxIdle     int           // idle connections kept per backend address
 	idleTimeout time.Duration // an idle connection older than this is closed, not reused
 
@@ -35,7 +39,7 @@ type backendClient struct {
 
 func newBackendClient(maxIdlePerHost int) *backendClient {
 	return &backendClient{
-		dialer:      net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second},
+		dialer:      quickack.Dialer{Dialer: net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}},
 		maxIdle:     max(maxIdlePerHost, 64),
 		idleTimeout: 90 * time.Second,
 		idle:        map[string][]*backendConn{},

@@ -54,6 +54,13 @@ type Options struct {
 	CrashOnRequest bool
 	// IgnoreSIGTERM ignores SIGTERM so callers must escalate to SIGKILL.
 	IgnoreSIGTERM bool
+	// NoNoDelay leaves TCP_NODELAY off on accepted connections and writes
+	// each answer's head and body in two writes, as Python's http.server
+	// does: Nagle's algorithm then holds the body until the head is
+	// acknowledged, so a client that delays its ACKs waits for each answer.
+	// TCP_NODELAY is cleared by Run's server; a Server behind httptest
+	// only writes apart.
+	NoNoDelay bool
 	// LogRequests writes a line per request to Stderr. Off by default:
 	// at benchmark rates the lines would cost the stand-in, and custos
 	// logging them, more than the requests.

@@ -3,13 +3,31 @@ package standin
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 )
 
+// writeJSON answers with v and its length, so that a head sent on its own
+// (NoNoDelay) still announces the body as llama-server's answers do.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	w.Write(body)
 }
+
+// splitWriter sends the response head as soon as it is written, in a
+// write of its own, as Python's http.server does (NoNoDelay).
+type splitWriter struct{ http.ResponseWriter }
+
+func (w splitWriter) WriteHeader(status int) {
+	w.ResponseWriter.WriteHeader(status)
+	w.Flush()
+}
+
+// Flush keeps streaming answers streamed through the wrapper.
+func (w splitWriter) Flush() { w.ResponseWriter.(http.Flusher).Flush() }
 
 // writeLoading answers like llama-server does while its model loads.
 func writeLoading(w http.ResponseWriter, progress float64) {

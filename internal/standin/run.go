@@ -60,6 +60,17 @@ func Run(opts Options) error {
 // process stays alive while each new connection is refused.
 func serve(ctx context.Context, ln net.Listener, s *Server) error {
 	srv := &http.Server{Handler: s.Handler()}
+	if s.opts.NoNoDelay {
+		srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+			// Go sets TCP_NODELAY on every connection it accepts.
+			if tc, ok := c.(*net.TCPConn); ok {
+				if err := tc.SetNoDelay(false); err != nil {
+					fmt.Fprintln(s.opts.Stderr, "standin: clearing TCP_NODELAY:", err)
+				}
+			}
+			return ctx
+		}
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {

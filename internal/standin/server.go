@@ -81,6 +81,9 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			s.block(r)
 			return
 		}
+		if s.opts.NoNoDelay {
+			w = splitWriter{w}
+		}
 		w.Header().Set("X-Standin-Pid", s.pid)
 		// Control routes stay usable while loading so tests can crash or
 		// inspect a server that is still loading.

@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"custos/internal/quickack"
 )
 
 // maxHealthBody bounds how much of a /health answer is read: enough for any
@@ -25,8 +27,11 @@ type probeResult struct {
 
 // newProbeClient is the HTTP client of one backend's probes. Timeouts are
 // per probe (probeHealth's context), not on the client, so one place decides.
+// Its connections acknowledge at once (package quickack), so a backend
+// without TCP_NODELAY is not noticed ready a delayed ACK late.
 func newProbeClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{
+		DialContext:         (&quickack.Dialer{}).DialContext,
 		MaxIdleConnsPerHost: 1,
 		IdleConnTimeout:     30 * time.Second,
 	}}
