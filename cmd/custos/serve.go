@@ -56,7 +56,7 @@ func loadServeConfig(configPath, modelPath, listen string, stderr io.Writer) (*c
 		fmt.Fprintln(stderr, "custos serve: give --config or --model, not both")
 		return nil, 2
 	case configPath != "":
-		cfg, err = config.Load(configPath)
+		cfg, err = config.LoadWith(configPath, config.Overrides{Listen: listen})
 	case modelPath != "":
 		addr := listen
 		if addr == "" {
@@ -70,9 +70,6 @@ func loadServeConfig(configPath, modelPath, listen string, stderr io.Writer) (*c
 	if err != nil {
 		fmt.Fprintln(stderr, config.Describe(err))
 		return nil, 2
-	}
-	if listen != "" {
-		cfg.Listen = listen
 	}
 	return cfg, 0
 }

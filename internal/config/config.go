@@ -40,6 +40,18 @@ type Config struct {
 	// request headers, so slow-header clients cannot hold connections
 	// open (default 10s).
 	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds how long a client may take to send a request
+	// body once its headers are in, so a client that declares a large body
+	// and trickles it cannot hold a connection, a goroutine and its bytes
+	// for ever (default 60s).
+	ReadTimeout time.Duration
+	// MetricsListen, when set, serves /metrics on this address without
+	// authentication, for a Prometheus scraper on a private port; /metrics
+	// then leaves the main listener. Unset, /metrics is on the main
+	// listener behind the admin guard.
+	MetricsListen string
+	// CORS is custos's cross-origin policy for browser clients.
+	CORS CORS
 	// Log configures custos's own log output.
 	Log Log
 	// Intervention configures pausing inference (seed 004).
@@ -53,6 +65,9 @@ type Config struct {
 	// Dir is the folder of the configuration file; relative paths in the
 	// file are resolved against it. Not a YAML key.
 	Dir string
+	// listenFrom names where Listen came from in messages: "listen", or
+	// "--listen" when the command line gave it.
+	listenFrom string
 }
 
 // Model is one served model and the backend process that serves it.
@@ -141,6 +156,17 @@ type Readiness struct {
 	Deadline time.Duration
 }
 
+// CORS configures which web pages, by origin, may call custos from a
+// browser. A request that carries an Origin header that is neither listed
+// nor custos's own is refused with 403; a listed one gets the
+// Access-Control-Allow-* headers. Admin routes never answer another
+// origin, whatever this says.
+type CORS struct {
+	// AllowedOrigins are origins such as "https://chat.example.com", or "*"
+	// for any (default: none).
+	AllowedOrigins []string
+}
+
 // Intervention configures the intervention controller (seed 004).
 type Intervention struct {
 	// Enabled turns gating on (default true). Disabled: no request ever waits.
@@ -156,6 +182,12 @@ type Intervention struct {
 	// WaitTimeout is how long a request waits on a pause before it gets
 	// 503 inference_paused (default 60s).
 	WaitTimeout time.Duration
+	// MaxHeld bounds how many requests pauses hold at once; one more
+	// arriving gets 429 with Retry-After (default 1000).
+	MaxHeld int
+	// MaxHeldBytes bounds the bodies of the requests pauses hold (default
+	// 256 MiB); past it, a new request gets 429 too.
+	MaxHeldBytes int64
 }
 
 // Store configures the control-state store.

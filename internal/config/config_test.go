@@ -189,6 +189,14 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 		{"bad size", "max_body_bytes: lots\nmodels:\n  tiny:\n    model: tiny.gguf\n", "max_body_bytes", "not a size"},
 		{"models not a map", "models: [a, b]\n", "models", "mapping"},
 		{"log level", "log: {level: loud}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "log.level", "not one of"},
+		{"read timeout", "read_timeout: 0s\nmodels:\n  tiny:\n    model: tiny.gguf\n", "read_timeout", "greater than zero"},
+		{"metrics listen", "metrics_listen: nowhere\nmodels:\n  tiny:\n    model: tiny.gguf\n", "metrics_listen", "host:port"},
+		{"metrics listen is listen", "listen: 127.0.0.1:9\nmetrics_listen: 127.0.0.1:9\nmodels:\n  tiny:\n    model: tiny.gguf\n", "metrics_listen", "main listen address"},
+		{"cors origin with path", "cors: {allowed_origins: [\"https://a.example/app\"]}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "cors.allowed_origins[0]", "not an origin"},
+		{"cors origin bare host", "cors: {allowed_origins: [a.example]}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "cors.allowed_origins[0]", "not an origin"},
+		{"cors unknown key", "cors: {origins: [\"*\"]}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "cors.origins", "unknown key"},
+		{"max held", "intervention: {max_held: 0}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held", "out of range"},
+		{"max held bytes", "intervention: {max_held_bytes: much}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held_bytes", "not a size"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,6 +332,53 @@ func TestAdminOnNetworkWithoutTokenRefused(t *testing.T) {
 	wantProblem(t, err, "admin", "not a loopback address")
 	if _, err := parse(t, "listen: 127.0.0.1:8080\nmodels:\n  tiny:\n    model: tiny.gguf\n"); err != nil {
 		t.Fatalf("loopback without a token is fine: %v", err)
+	}
+}
+
+// A value given on the command line goes through the same validation as
+// the file's: serve --listen 0.0.0.0:8080 without an admin token is refused
+// as the same listen in the file would be.
+func TestListenFlagIsValidatedLikeTheFile(t *testing.T) {
+	dir := t.TempDir()
+	writeModel(t, dir, "tiny.gguf")
+	path := filepath.Join(dir, "custos.yaml")
+	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:8080\nmodels:\n  tiny:\n    model: tiny.gguf\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadWith(path, Overrides{Listen: "0.0.0.0:8080"})
+	wantProblem(t, err, "admin", "--listen 0.0.0.0:8080 is not a loopback address")
+	_, err = LoadWith(path, Overrides{Listen: "nowhere"})
+	wantProblem(t, err, "--listen", "host:port")
+	cfg, err := LoadWith(path, Overrides{Listen: "127.0.0.1:9999"})
+	if err != nil || cfg.Listen != "127.0.0.1:9999" {
+		t.Fatalf("a loopback --listen: %v, %+v", err, cfg)
+	}
+	_, err = FromModelFile(writeModel(t, dir, "other.gguf"), "0.0.0.0:8080")
+	wantProblem(t, err, "admin", "--listen 0.0.0.0:8080")
+}
+
+func TestHardeningKeys(t *testing.T) {
+	cfg, err := parse(t, `
+read_timeout: 5s
+metrics_listen: 127.0.0.1:9464
+cors: {allowed_origins: ["https://chat.example.com", "http://localhost:3000", "*"]}
+intervention: {max_held: 10, max_held_bytes: 1MiB}
+models:
+  tiny: {model: tiny.gguf}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ReadTimeout != 5*time.Second || cfg.MetricsListen != "127.0.0.1:9464" || len(cfg.CORS.AllowedOrigins) != 3 ||
+		cfg.Intervention.MaxHeld != 10 || cfg.Intervention.MaxHeldBytes != 1<<20 {
+		t.Fatalf("not decoded: %+v", cfg)
+	}
+	d, err := parse(t, "models:\n  tiny: {model: tiny.gguf}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ReadTimeout != DefaultReadTimeout || d.Intervention.MaxHeld != DefaultMaxHeld || d.Intervention.MaxHeldBytes != DefaultMaxHeldBytes || d.MetricsListen != "" {
+		t.Fatalf("defaults: %+v", d)
 	}
 }
 

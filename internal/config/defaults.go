@@ -13,6 +13,7 @@ const (
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultMaxBodyBytes      = 8 << 20
 	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadTimeout       = 60 * time.Second
 	DefaultReadinessDeadline = 30 * time.Second
 	DefaultFallbackTimeout   = 300 * time.Second
 
@@ -30,8 +31,10 @@ const (
 	DefaultQueueTimeout      = 60 * time.Second
 	DefaultLogLines          = 200
 
-	DefaultMaxPause    = 300 * time.Second
-	DefaultWaitTimeout = 60 * time.Second
+	DefaultMaxPause     = 300 * time.Second
+	DefaultWaitTimeout  = 60 * time.Second
+	DefaultMaxHeld      = 1000
+	DefaultMaxHeldBytes = 256 << 20
 )
 
 // DefaultLlamaServerCmd is the argv used for a llama-server backend
@@ -43,11 +46,14 @@ func applyDefaults(c *Config) {
 	setDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
 	setDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setDefault(&c.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.Readiness.Deadline, DefaultReadinessDeadline)
 	setDefault(&c.Log.Level, "info")
 	setDefault(&c.Log.Format, "auto")
 	setDefault(&c.Intervention.MaxPause, DefaultMaxPause)
 	setDefault(&c.Intervention.WaitTimeout, DefaultWaitTimeout)
+	setDefault(&c.Intervention.MaxHeld, DefaultMaxHeld)
+	setDefault(&c.Intervention.MaxHeldBytes, DefaultMaxHeldBytes)
 	setDefault(&c.Store.Path, defaultStorePath())
 	if c.Fallback != nil {
 		setDefault(&c.Fallback.Timeout, DefaultFallbackTimeout)

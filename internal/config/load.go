@@ -12,9 +12,19 @@ import (
 	"custos/internal/gguf"
 )
 
+// Overrides are values given on the command line in place of the file's.
+// They are validated with the rest: a flag is no way around a rule.
+type Overrides struct {
+	// Listen replaces `listen` (serve --listen).
+	Listen string
+}
+
 // Load reads, decodes, fills in defaults and validates the configuration
 // file at path. Every mistake is returned at once in an *Error.
-func Load(path string) (*Config, error) {
+func Load(path string) (*Config, error) { return LoadWith(path, Overrides{}) }
+
+// LoadWith is Load with command-line overrides applied before validation.
+func LoadWith(path string, o Overrides) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, &Error{Problems: []Problem{{Message: err.Error()}}}
@@ -23,7 +33,7 @@ func Load(path string) (*Config, error) {
 	if err != nil {
 		return nil, &Error{File: path, Problems: []Problem{{Message: err.Error()}}}
 	}
-	cfg, err := Parse(data, dir)
+	cfg, err := parseWith(data, dir, o)
 	if e, ok := err.(*Error); ok {
 		e.File = path
 	}
@@ -32,7 +42,9 @@ func Load(path string) (*Config, error) {
 
 // Parse decodes and validates a configuration; relative paths in it are
 // resolved against dir.
-func Parse(data []byte, dir string) (*Config, error) {
+func Parse(data []byte, dir string) (*Config, error) { return parseWith(data, dir, Overrides{}) }
+
+func parseWith(data []byte, dir string, o Overrides) (*Config, error) {
 	var tree any
 	if len(bytes.TrimSpace(data)) > 0 {
 		if err := yaml.UnmarshalWithOptions(data, &tree, yaml.UseOrderedMap()); err != nil {
@@ -42,6 +54,9 @@ func Parse(data []byte, dir string) (*Config, error) {
 	p := &problems{}
 	cfg := decodeConfig(&decoder{p: p}, tree)
 	cfg.Dir = dir
+	if o.Listen != "" {
+		cfg.Listen, cfg.listenFrom = o.Listen, "--listen"
+	}
 	if len(p.list) == 0 {
 		applyDefaults(cfg)
 		validate(cfg, p)
@@ -52,8 +67,8 @@ func Parse(data []byte, dir string) (*Config, error) {
 	return cfg, nil
 }
 
-var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "read_header_timeout", "log",
-	"intervention", "store", "admin", "auth"}
+var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "read_header_timeout",
+	"read_timeout", "metrics_listen", "cors", "log", "intervention", "store", "admin", "auth"}
 
 func decodeConfig(d *decoder, tree any) *Config {
 	cfg := &Config{Intervention: Intervention{Enabled: true}}
@@ -75,6 +90,14 @@ func decodeConfig(d *decoder, tree any) *Config {
 			cfg.MaxBodyBytes = d.size(path, v)
 		case "read_header_timeout":
 			cfg.ReadHeaderTimeout = d.duration(path, v)
+		case "read_timeout":
+			cfg.ReadTimeout = d.duration(path, v)
+		case "metrics_listen":
+			cfg.MetricsListen = d.str(path, v)
+		case "cors":
+			d.fields(path, v, []string{"allowed_origins"}, func(_ string, v any, path string) {
+				cfg.CORS.AllowedOrigins = d.strings(path, v)
+			})
 		case "log":
 			d.fields(path, v, []string{"level", "format"}, func(key string, v any, path string) {
 				if key == "level" {
@@ -183,7 +206,7 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 }
 
 func decodeIntervention(d *decoder, path string, v any, in *Intervention) {
-	keys := []string{"enabled", "pause_on_distressed", "pause_on_concerned", "max_pause", "wait_timeout"}
+	keys := []string{"enabled", "pause_on_distressed", "pause_on_concerned", "max_pause", "wait_timeout", "max_held", "max_held_bytes"}
 	d.fields(path, v, keys, func(key string, v any, path string) {
 		switch key {
 		case "enabled":
@@ -196,6 +219,10 @@ func decodeIntervention(d *decoder, path string, v any, in *Intervention) {
 			in.MaxPause = d.duration(path, v)
 		case "wait_timeout":
 			in.WaitTimeout = d.duration(path, v)
+		case "max_held":
+			in.MaxHeld = d.integer(path, v, 1)
+		case "max_held_bytes":
+			in.MaxHeldBytes = d.size(path, v)
 		}
 	})
 }
@@ -240,6 +267,7 @@ func FromModelFile(path, listen string) (*Config, error) {
 	}
 	cfg := &Config{
 		Listen:       listen,
+		listenFrom:   "--listen",
 		Intervention: Intervention{Enabled: true},
 		Models:       []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1, Info: info}},
 		Dir:          filepath.Dir(abs),

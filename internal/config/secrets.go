@@ -11,8 +11,8 @@ import (
 func validateSecrets(c *Config, p *problems) {
 	c.Admin.Token = readSecret(c, "admin.token_env", c.Admin.TokenEnv, "admin.token_file", c.Admin.TokenFile, p)
 	if c.Admin.Token == "" && c.Admin.TokenEnv == "" && c.Admin.TokenFile == "" && !loopbackListen(c.Listen) {
-		p.add("admin", "listen %s is not a loopback address: set admin.token_env or admin.token_file, "+
-			"or the admin routes would be open to the network", c.Listen)
+		p.add("admin", "%s %s is not a loopback address: set admin.token_env or admin.token_file, "+
+			"or the admin routes would be open to the network", c.listenFrom, c.Listen)
 	}
 	raw := readSecret(c, "auth.api_keys_env", c.Auth.APIKeysEnv, "auth.api_keys_file", c.Auth.APIKeysFile, p)
 	c.Auth.APIKeys = parseKeys(raw)

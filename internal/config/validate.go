@@ -17,7 +17,17 @@ import (
 // validate checks what decoding cannot: references between keys, files on
 // disk, addresses and commands.
 func validate(c *Config, p *problems) {
-	validateListen("listen", c.Listen, p)
+	if c.listenFrom == "" {
+		c.listenFrom = "listen"
+	}
+	validateListen(c.listenFrom, c.Listen, p)
+	if c.MetricsListen != "" {
+		validateListen("metrics_listen", c.MetricsListen, p)
+		if c.MetricsListen == c.Listen {
+			p.add("metrics_listen", "%q is the main listen address; give another port, or leave it unset to serve /metrics there", c.MetricsListen)
+		}
+	}
+	validateOrigins(c.CORS.AllowedOrigins, p)
 	if len(c.Models) == 0 {
 		p.add("models", "at least one model is required")
 	}
@@ -39,6 +49,21 @@ func validate(c *Config, p *problems) {
 	case "auto", "text", "json":
 	default:
 		p.add("log.format", "%q is not one of auto, text, json", c.Log.Format)
+	}
+}
+
+// validateOrigins checks that each allowed origin is "*" or
+// scheme://host[:port], which is all a browser's Origin header holds.
+func validateOrigins(origins []string, p *problems) {
+	for i, o := range origins {
+		path := fmt.Sprintf("cors.allowed_origins[%d]", i)
+		if o == "*" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil || u.Fragment != "" {
+			p.add(path, "%q is not an origin (want \"*\" or scheme://host[:port], such as https://chat.example.com)", o)
+		}
 	}
 }
 
