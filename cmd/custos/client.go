@@ -3,14 +3,18 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
+	"custos/internal/api"
 	"custos/internal/config"
 )
 
@@ -60,24 +64,55 @@ func (t target) resolve() (client, error) {
 	return c, nil
 }
 
-var apiClient = &http.Client{Timeout: 10 * time.Second}
+// requestTimeout bounds one request to custos. It is well above the
+// longest a control change waits on the server (api.ChangeWait), so the
+// CLI hears what happened to every change it sends.
+const requestTimeout = 3 * api.ChangeWait
 
-// call sends a request to a running custos and decodes a JSON answer.
+// retryWithin is how long a change keeps being sent again while custos
+// answers that it cannot take it yet (its store is still opening, or
+// busy): each such answer says the change was not applied.
+const retryWithin = 30 * time.Second
+
+var apiClient = &http.Client{Timeout: requestTimeout}
+
+// call sends a request to a running custos and decodes a JSON answer. A
+// POST always carries a JSON object, as custos's operator routes require.
 func (c client) call(method, path string, in, out any) error {
-	var body io.Reader
+	if in == nil && method == http.MethodPost {
+		in = struct{}{}
+	}
+	var payload []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}
-		body = bytes.NewReader(b)
+		payload = b
+	}
+	giveUp := time.Now().Add(retryWithin)
+	for {
+		status, retryAfter, err := c.send(method, path, payload, out)
+		if status != http.StatusServiceUnavailable || retryAfter <= 0 || time.Now().Add(retryAfter).After(giveUp) {
+			return err
+		}
+		time.Sleep(retryAfter)
+	}
+}
+
+// send makes one request; for a 503 that says when to try again, it
+// returns that delay with the error.
+func (c client) send(method, path string, payload []byte, out any) (int, time.Duration, error) {
+	var body io.Reader
+	if payload != nil {
+		body = bytes.NewReader(payload)
 	}
 	req, err := http.NewRequest(method, "http://"+c.addr+path, body)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	req.Header.Set("X-Custos-Client", "cli")
-	if in != nil {
+	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.token != "" {
@@ -85,21 +120,39 @@ func (c client) call(method, path string, in, out any) error {
 	}
 	resp, err := apiClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("cannot reach custos at %s: %w", c.addr, err)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return 0, 0, fmt.Errorf("custos at %s did not answer within %v: what it did with the request is unknown; see `custos status`", c.addr, requestTimeout)
+		}
+		return 0, 0, fmt.Errorf("cannot reach custos at %s: %w", c.addr, err)
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
-		return err
+		return resp.StatusCode, 0, err
 	}
 	if resp.StatusCode >= 300 {
+		var retry time.Duration
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && resp.StatusCode == http.StatusServiceUnavailable && isNotApplied(answer) {
+			retry = time.Duration(secs) * time.Second
+		}
 		var e struct {
 			Error struct{ Message string } `json:"error"`
 		}
 		if json.Unmarshal(answer, &e) == nil && e.Error.Message != "" {
-			return fmt.Errorf("%s: %s", resp.Status, e.Error.Message)
+			return resp.StatusCode, retry, fmt.Errorf("%s: %s", resp.Status, e.Error.Message)
 		}
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(answer)))
+		return resp.StatusCode, retry, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(answer)))
 	}
-	return json.Unmarshal(answer, out)
+	return resp.StatusCode, 0, json.Unmarshal(answer, out)
+}
+
+// isNotApplied reports whether an error answer says a control change was
+// refused unapplied for now, so sending it again is safe.
+func isNotApplied(answer []byte) bool {
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.Unmarshal(answer, &e)
+	return e.Error.Code == "state_store_warming" || e.Error.Code == "store_busy"
 }

@@ -14,6 +14,7 @@ import (
 
 	"custos/internal/auth"
 	"custos/internal/config"
+	"custos/internal/httpserver"
 	"custos/internal/intervention"
 	"custos/internal/readiness"
 	"custos/internal/store"
@@ -41,10 +42,12 @@ type Options struct {
 	Store    store.Store
 	// Intervention is the pause controller.
 	Intervention *intervention.Controller
-	// AdminKeys guard /admin; empty means loopback clients only.
+	// AdminKeys guard the operator routes; empty means loopback clients only.
 	AdminKeys *auth.Keys
 	// Load reports a model's traffic; nil reports none.
-	Load      func(model string) Load
+	Load func(model string) Load
+	// Metrics serves /metrics behind the admin guard; nil when /metrics
+	// has a listener of its own (metrics_listen).
 	Metrics   http.Handler
 	Version   string
 	StartedAt time.Time
@@ -53,7 +56,8 @@ type Options struct {
 
 // API holds the handlers.
 type API struct {
-	opts Options
+	opts  Options
+	guard *auth.Guard
 }
 
 // New returns the API.
@@ -61,24 +65,31 @@ func New(opts Options) *API {
 	if opts.Load == nil {
 		opts.Load = func(string) Load { return Load{} }
 	}
-	return &API{opts: opts}
+	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys)}
 }
 
-// Register mounts the endpoints on mux.
-func (a *API) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /health", a.health)
-	mux.HandleFunc("GET /livez", a.livez)
-	mux.HandleFunc("GET /readyz", a.readyz)
-	mux.HandleFunc("GET /status", a.status)
-	mux.HandleFunc("POST /admin/models/{model}/restart", a.admin(a.restart))
-	mux.HandleFunc("POST /admin/pause", a.admin(a.pause))
-	mux.HandleFunc("POST /admin/resume", a.admin(a.resume))
-	mux.HandleFunc("POST /admin/wellbeing", a.admin(a.wellbeing))
-	mux.HandleFunc("GET /admin/intervention", a.admin(a.interventionStatus))
-	mux.HandleFunc("GET /admin/audit", a.admin(a.audit))
+// admin guards an operator route (auth.Guard).
+func (a *API) admin(next http.HandlerFunc) http.HandlerFunc { return a.guard.Wrap(next) }
+
+// Register mounts the endpoints on mux. The probes are open: a load
+// balancer or kubelet reads them, and they say only whether custos
+// serves. Everything that shows more (/status: backend output, pause
+// reasons; /metrics; the audit log; the profiler) or changes anything is
+// an operator route behind the guard.
+func (a *API) Register(mux *httpserver.Mux) {
+	mux.HandleFunc("GET", "/health", a.health)
+	mux.HandleFunc("GET", "/livez", a.livez)
+	mux.HandleFunc("GET", "/readyz", a.readyz)
+	mux.HandleFunc("GET", "/status", a.admin(a.status))
+	mux.HandleFunc("POST", "/admin/models/{model}/restart", a.admin(a.restart))
+	mux.HandleFunc("POST", "/admin/pause", a.admin(a.pause))
+	mux.HandleFunc("POST", "/admin/resume", a.admin(a.resume))
+	mux.HandleFunc("POST", "/admin/wellbeing", a.admin(a.wellbeing))
+	mux.HandleFunc("GET", "/admin/intervention", a.admin(a.interventionStatus))
+	mux.HandleFunc("GET", "/admin/audit", a.admin(a.audit))
 	a.registerDebug(mux)
 	if a.opts.Metrics != nil {
-		mux.Handle("GET /metrics", a.opts.Metrics)
+		mux.HandleFunc("GET", "/metrics", a.admin(a.opts.Metrics.ServeHTTP))
 	}
 }
 

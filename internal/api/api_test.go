@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 
 	"custos/internal/auth"
 	"custos/internal/config"
+	"custos/internal/httpserver"
 	"custos/internal/intervention"
 	"custos/internal/readiness"
 	"custos/internal/store"
@@ -58,12 +58,19 @@ func serve(a *API, method, target, remote string) *httptest.ResponseRecorder {
 }
 
 func serveBody(a *API, method, target, remote, body, token string) *httptest.ResponseRecorder {
-	mux := http.NewServeMux()
+	mux := httpserver.NewMux()
 	a.Register(mux)
-	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	if method == "POST" && body == "" {
+		body = "{}"
+	}
+	req := httptest.NewRequest(method, "http://127.0.0.1:8080"+target, strings.NewReader(body))
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
+	req.RemoteAddr = "127.0.0.1:4000"
 	if remote != "" {
 		req.RemoteAddr = remote
 	}

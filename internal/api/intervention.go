@@ -1,15 +1,18 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"custos/internal/apierror"
+	"custos/internal/httpserver"
 	"custos/internal/intervention"
 )
 
@@ -72,7 +75,9 @@ func (a *API) pause(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := a.opts.Intervention.Pause(scope, *req.Reason, actor(r))
+	ctx, cancel := changeContext(r)
+	defer cancel()
+	res, err := a.opts.Intervention.Pause(ctx, scope, *req.Reason, actor(r))
 	a.writeResult(w, res, err)
 }
 
@@ -85,7 +90,9 @@ func (a *API) resume(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	res, err := a.opts.Intervention.Resume(scope, actor(r))
+	ctx, cancel := changeContext(r)
+	defer cancel()
+	res, err := a.opts.Intervention.Resume(ctx, scope, actor(r))
 	a.writeResult(w, res, err)
 }
 
@@ -110,7 +117,9 @@ func (a *API) wellbeing(w http.ResponseWriter, r *http.Request) {
 	if !checkReason(w, reason) {
 		return
 	}
-	res, err := a.opts.Intervention.UpdateWellbeing(state, reason, actor(r))
+	ctx, cancel := changeContext(r)
+	defer cancel()
+	res, err := a.opts.Intervention.UpdateWellbeing(ctx, state, reason, actor(r))
 	a.writeResult(w, res, err)
 }
 
@@ -148,14 +157,31 @@ func (a *API) scope(w http.ResponseWriter, model *string) (string, bool) {
 	return m.ID, true
 }
 
+// ChangeWait is the longest a control change waits for the control state
+// to be read back, or for the change before it to be written, before it
+// is refused unapplied. It is well below the CLI's own timeout, so the CLI
+// always hears what happened to a change.
+const ChangeWait = 5 * time.Second
+
+// changeContext bounds a change by ChangeWait and by the client: a change
+// whose client went away before it could be applied is not applied.
+func changeContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), ChangeWait)
+}
+
 func (a *API) writeResult(w http.ResponseWriter, res intervention.Result, err error) {
-	if errors.Is(err, intervention.ErrDisabled) {
+	switch {
+	case errors.Is(err, intervention.ErrDisabled):
 		writeError(w, http.StatusConflict, "invalid_request_error", "intervention_disabled", err.Error())
 		return
-	}
-	if errors.Is(err, intervention.ErrRestoring) {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "unavailable_error", "state_store_warming", err.Error())
+	case errors.Is(err, intervention.ErrRestoring):
+		apierror.Unavailable("state_store_warming", err.Error(), time.Second).Write(w)
+		return
+	case errors.Is(err, intervention.ErrBusy):
+		apierror.Unavailable("store_busy", err.Error(), time.Second).Write(w)
+		return
+	case errors.Is(err, intervention.ErrClosed):
+		apierror.Unavailable("shutting_down", err.Error(), 5*time.Second).Write(w)
 		return
 	}
 	if err != nil {
@@ -177,19 +203,21 @@ func checkReason(w http.ResponseWriter, reason string) bool {
 	return true
 }
 
-// decodeBody reads a small JSON object; an empty body is an empty object.
+// maxAdminBody bounds an admin request body.
+const maxAdminBody = 64 << 10
+
+// decodeBody reads a small JSON object ({} when there is nothing to say):
+// an empty body is refused, as nothing but a JSON object is an admin
+// request.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10+1))
+	body, err := httpserver.ReadBody(r, maxAdminBody)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_body", "reading the body: "+err.Error())
-		return false
-	}
-	if len(body) > 64<<10 {
-		writeError(w, http.StatusRequestEntityTooLarge, "invalid_request_error", "body_too_large", "admin request bodies are limited to 64 KiB")
+		httpserver.BodyError(err, maxAdminBody, "the admin body limit").Write(w)
 		return false
 	}
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return true
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_json", "the body must be a JSON object ({} for none)")
+		return false
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()

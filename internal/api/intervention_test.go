@@ -1,11 +1,20 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"custos/internal/auth"
+	"custos/internal/httpserver"
+	"custos/internal/intervention"
+	"custos/internal/supervisor"
 )
 
 const local = "127.0.0.1:4000"
@@ -87,7 +96,7 @@ func TestAdminBadRequests(t *testing.T) {
 
 func TestAdminTokenRequiredWhenConfigured(t *testing.T) {
 	a, _, _ := newAPI(0)
-	a.opts.AdminKeys = auth.NewKeys("the-token")
+	a.guard = auth.NewGuard(auth.NewKeys("the-token"))
 	for _, tc := range []struct {
 		token  string
 		remote string
@@ -115,5 +124,70 @@ func TestStatusShowsThePause(t *testing.T) {
 	_ = json.Unmarshal(serve(a, "GET", "/status", "").Body.Bytes(), &st)
 	if st.Intervention == nil || !st.Intervention.Paused || st.Intervention.State.Global.Reason != "maintenance window" {
 		t.Fatalf("status: %+v", st.Intervention)
+	}
+}
+
+// A change sent while the control state is still being read back gets an
+// answer that says it was not applied, within the change's bound — not
+// after the CLI has given up — and it is not applied later.
+func TestChangeWhileRestoringIsAnsweredNotApplied(t *testing.T) {
+	a, _, _ := newAPI(0)
+	ic := intervention.NewRestoring(intervention.Config(a.opts.Config.Intervention), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	defer ic.Close()
+	a.opts.Intervention = ic
+	mux := httpserver.NewMux()
+	a.Register(mux)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req := httptest.NewRequestWithContext(ctx, "POST", "http://127.0.0.1:8080/admin/pause", strings.NewReader(`{"reason":"early"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = local
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, req)
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "state_store_warming") || !strings.Contains(rec.Body.String(), "not applied") || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("got %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	ic.Restore(intervention.State{})
+	if ic.Paused() {
+		t.Fatal("a change answered as not applied was applied after the restore")
+	}
+}
+
+// Every admin POST is a JSON object; an empty body is not one.
+func TestAdminPostNeedsAJSONObject(t *testing.T) {
+	a, _, _ := newAPI(0)
+	mux := httpserver.NewMux()
+	a.Register(mux)
+	for _, path := range []string{"/admin/resume", "/admin/models/tiny/restart"} {
+		req := httptest.NewRequest("POST", "http://127.0.0.1:8080"+path, nil)
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = local
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		if rec.Code != 400 || !strings.Contains(rec.Body.String(), "invalid_json") {
+			t.Errorf("%s with an empty body: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}
+
+// What each route shows, and to whom: the probes are open; /status (it
+// shows backend output and pause reasons) and /metrics are operator
+// routes, behind the admin token when one is configured.
+func TestStatusAndMetricsAreOperatorRoutes(t *testing.T) {
+	a, b, _ := newAPI(supervisor.StateReady)
+	b.logs = []string{"a secret the backend printed"}
+	a.opts.Metrics = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("custos_up 1\n")) })
+	a.guard = auth.NewGuard(auth.NewKeys("the-token"))
+	for path, want := range map[string]int{"/status": 401, "/metrics": 401, "/debug/pprof/": 401, "/health": 200, "/livez": 200, "/readyz": 503} {
+		if rec := serveBody(a, "GET", path, "192.0.2.7:1234", "", ""); rec.Code != want {
+			t.Errorf("GET %s without the token: %d, want %d", path, rec.Code, want)
+		} else if strings.Contains(rec.Body.String(), "secret") {
+			t.Errorf("GET %s without the token shows backend output", path)
+		}
+	}
+	for _, path := range []string{"/status", "/metrics"} {
+		if rec := serveBody(a, "GET", path, "192.0.2.7:1234", "", "the-token"); rec.Code != 200 {
+			t.Errorf("GET %s with the token: %d", path, rec.Code)
+		}
 	}
 }

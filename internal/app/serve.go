@@ -15,7 +15,9 @@ import (
 	"custos/internal/api"
 	"custos/internal/auth"
 	"custos/internal/config"
+	"custos/internal/cors"
 	"custos/internal/gateway"
+	"custos/internal/httpserver"
 	"custos/internal/intervention"
 	"custos/internal/metrics"
 	"custos/internal/readiness"
@@ -86,8 +88,14 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	gw := gateway.New(gateway.Options{
 		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Metrics: reg, Logger: log, StartedAt: startedAt,
 	})
+	// /metrics is an operator route on the main listener, or open on a
+	// listener of its own (metrics_listen) for a scraper on a private port.
+	var guardedMetrics http.Handler
+	if cfg.MetricsListen == "" {
+		guardedMetrics = reg.Handler()
+	}
 	endpoints := api.New(api.Options{
-		Config: cfg, Backends: apiBackends, Gate: gate, Store: st, Metrics: reg.Handler(),
+		Config: cfg, Backends: apiBackends, Gate: gate, Store: st, Metrics: guardedMetrics,
 		Intervention: pauses, AdminKeys: auth.NewKeys(cfg.Admin.Token),
 		Load: func(model string) api.Load {
 			l := gw.Load(model)
@@ -96,9 +104,11 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		Version: opts.Version, StartedAt: startedAt, Logger: log,
 	})
 
-	mux := http.NewServeMux()
+	// The inference routes: custos's CORS policy first (a browser's
+	// preflight carries no API key), then the API keys, then the gateway.
+	mux := httpserver.NewMux()
 	endpoints.Register(mux)
-	mux.Handle("/v1/", auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
+	mux.Handle("", "/v1/", cors.New(cfg.CORS.AllowedOrigins).Wrap(auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler())))
 
 	// A store opens in milliseconds: wait that long, so custos starts with
 	// its control state known, and listen while warming only when the store
@@ -109,19 +119,28 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		log.Warn("control-state store still opening; listening meanwhile, requests wait until it is open", "path", cfg.Store.Path)
 	}
 
+	limits := httpserver.Options{ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout, Logger: log}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return &config.Error{Problems: []config.Problem{{Path: "listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.Listen, err)}}}
 	}
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: cfg.ReadHeaderTimeout, // slow headers must not hold a connection open
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    1 << 20,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	serveErr := make(chan error, 1)
+	srv := httpserver.New(mux, limits)
+	servers := []*http.Server{srv}
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			_ = srv.Close()
+			return &config.Error{Problems: []config.Problem{{Path: "metrics_listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.MetricsListen, err)}}}
+		}
+		metricsMux := httpserver.NewMux()
+		metricsMux.Handle("GET", "/metrics", reg.Handler())
+		msrv := httpserver.New(metricsMux, limits)
+		servers = append(servers, msrv)
+		go func() { serveErr <- msrv.Serve(mln) }()
+		log.Info("metrics listening", "addr", mln.Addr().String())
+	}
 	log.Info("custos listening", "addr", ln.Addr().String(), "models", len(cfg.Models), "version", opts.Version)
 	if opts.Ready != nil {
 		opts.Ready(ln.Addr().String())
@@ -131,18 +150,23 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	defer stopSupervisor()
 	sup.Start(supCtx)
 
+	var failure error
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
-		log.Error("http server failed", "err", err)
+		// custos can no longer be reached: drain what is in flight and
+		// exit with an error, so a service manager restarts it.
+		failure = fmt.Errorf("http server failed: %w", err)
+		log.Error("http server failed; shutting down", "err", err)
 	}
-	return shutdown(cfg, log, gate, gw, srv, sup)
+	shutdown(cfg, log, gate, gw, servers, sup)
+	return failure
 }
 
 // shutdown closes readiness first so load balancers stop sending, lets
 // in-flight requests finish within the shutdown timeout, and only then
 // stops the backends that serve them.
-func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, srv *http.Server, sup *supervisor.Supervisor) error {
+func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, sup *supervisor.Supervisor) {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	gate.Drain()
 	gw.Drain()
@@ -153,8 +177,10 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 	}
 	closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Second)
 	defer cancelClose()
-	if err := srv.Shutdown(closeCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		log.Warn("closing the listener", "err", err)
+	for _, srv := range servers {
+		if err := srv.Shutdown(closeCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			log.Warn("closing the listener", "err", err)
+		}
 	}
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopBudget(cfg))
 	defer cancelStop()
@@ -162,7 +188,6 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 		log.Warn("stopping backends", "err", err)
 	}
 	log.Info("stopped")
-	return nil
 }
 
 // stopBudget is long enough for every backend's SIGTERM grace period plus

@@ -2,12 +2,13 @@ package gateway
 
 import (
 	"context"
-	"custos/internal/apierror"
+	"errors"
 	"net/http"
-	"strings"
 	"time"
 
+	"custos/internal/apierror"
 	"custos/internal/config"
+	"custos/internal/intervention"
 	"custos/internal/metrics"
 )
 
@@ -27,8 +28,14 @@ func newFallback(cfg *config.Fallback) *fallback {
 }
 
 // serveFallback forwards the request to the fallback with the model
-// renamed and the fallback's own key in place of the client's.
-func (g *Gateway) serveFallback(w http.ResponseWriter, r *http.Request, m *model, rm *metrics.Route, in inference, start time.Time) int {
+// renamed and the fallback's own key in place of the client's. A pause
+// holds it first, as any request that has not reached an upstream.
+func (g *Gateway) serveFallback(w http.ResponseWriter, r *http.Request, m *model, rm *metrics.Route, in inference, start time.Time, hold intervention.Hold) result {
+	if g.pause.Blocks(m.cfg.ID) {
+		if err := g.pause.Wait(r.Context(), m.cfg.ID, hold); err != nil {
+			return g.refuse(w, m, err)
+		}
+	}
 	f := g.fallback
 	name := m.cfg.ID
 	if mapped, ok := f.cfg.Models[m.cfg.ID]; ok {
@@ -39,7 +46,7 @@ func (g *Gateway) serveFallback(w http.ResponseWriter, r *http.Request, m *model
 	r.Header.Del("Authorization") // the client's key is for custos, not for the fallback
 	rm.Fallbacks.Inc()
 	res := forward(ctx, w, r, attempt{
-		url:            f.cfg.URL + strings.TrimPrefix(r.URL.Path, "/v1"),
+		url:            upstreamURL(f.cfg.URL, r.URL, "/v1"),
 		body:           in.withModel(name),
 		header:         f.auth,
 		responseHeader: map[string]string{"X-Custos-Backend": "fallback"},
@@ -47,20 +54,19 @@ func (g *Gateway) serveFallback(w http.ResponseWriter, r *http.Request, m *model
 	}, func() { rm.TTFB.Observe(time.Since(start).Seconds()) })
 	switch res.outcome {
 	case delivered:
-		return res.status
+		return res
+	case interrupted:
+		g.log.Warn("fallback failed after the response began", "model", m.cfg.ID, "err", res.err)
+		return res
 	case clientGone:
-		if r.Context().Err() == nil { // our own timeout, not the client
-			e := apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.TypeServer, Code: "fallback_timeout",
-				Message: "the fallback did not answer within " + f.cfg.Timeout.String()}
-			e.Write(w)
-			return e.Status
-		}
-		return clientClosedRequest
+		return result{outcome: clientGone, status: clientClosedRequest}
+	}
+	w.Header().Set("X-Custos-Backend", "fallback")
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return g.answer(w, apierror.Error{Status: http.StatusGatewayTimeout, Type: apierror.TypeServer, Code: "fallback_timeout",
+			Message: "the fallback did not answer within " + f.cfg.Timeout.String()})
 	}
 	g.log.Warn("fallback failed", "model", m.cfg.ID, "err", res.err)
-	e := apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "fallback_unavailable",
-		Message: "model `" + m.cfg.ID + "` cannot serve and the fallback failed: " + res.err.Error(), RetryAfter: 5 * time.Second}
-	w.Header().Set("X-Custos-Backend", "fallback")
-	e.Write(w)
-	return e.Status
+	return g.answer(w, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "fallback_unavailable",
+		Message: "model `" + m.cfg.ID + "` cannot serve and the fallback failed: " + res.err.Error(), RetryAfter: 5 * time.Second})
 }

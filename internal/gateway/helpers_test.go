@@ -118,6 +118,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// receive waits up to 10 s for a value from ch.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out after 10s waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
 func (f *fixture) get(path string) answer {
 	resp, err := http.Get(f.server.URL + path)
 	if err != nil {

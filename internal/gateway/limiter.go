@@ -13,123 +13,110 @@ import (
 var (
 	errQueueFull    = errors.New("queue full")
 	errQueueTimeout = errors.New("queue timeout")
+	// errPauseChanged: the control state changed while a request waited in
+	// line; it must look again whether a pause holds it.
+	errPauseChanged = errors.New("pause changed")
 )
 
-// limiter bounds the requests in flight to one backend and queues the
-// rest in arrival order, up to a maximum. Slots go to the front of the
-// queue only, so no request overtakes another.
+// limiter bounds the requests in flight to one backend and keeps the rest
+// in line, in arrival order. Slots go to the front of the line only, so no
+// request overtakes another, and to nobody while a pause applies to the
+// model: a request already in line when a pause begins stays in its place
+// until the pause ends, like one that arrived during the pause.
 //
-// A request held by a pause takes its place in the queue when it arrives
-// (reserve) and is not granted until the pause lets it go (await). So when
-// a resume releases many held requests at once, they are granted slots in
-// the order they arrived, whatever order their goroutines wake in. Held
-// places do not count against queue_max: a pause makes requests wait, it
-// does not turn them away.
+// A request that arrives while its model is paused joins the line too, on
+// arrival, so that when a resume lets many go at once they are granted
+// slots in the order they came, whatever order their goroutines wake in.
+// Such a request is not refused for queue_max: a pause makes requests
+// wait, and its own bounds (intervention.max_held) limit how many.
 type limiter struct {
 	max, queueMax int
+	// paused reports whether a pause applies to the model now; it is read
+	// under mu, so it must not lock anything (the controller's is one
+	// atomic load).
+	paused        func() bool
 	inFlightGauge prometheus.Gauge
 	queuedGauge   prometheus.Gauge
 
 	mu     sync.Mutex
 	active int
-	held   int       // tickets in the queue still held by a pause
 	queue  list.List // of *ticket, arrival order
 }
 
+// ticket is one request's place in line.
 type ticket struct {
-	granted chan struct{}
+	granted chan struct{} // closed when the request is given a slot
 	elem    *list.Element
-	held    bool // under mu: waiting for a pause to end, not grantable
 	done    bool // under mu: granted a slot
 }
 
-func newLimiter(max, queueMax int, inFlight, queued prometheus.Gauge) *limiter {
-	return &limiter{max: max, queueMax: queueMax, inFlightGauge: inFlight, queuedGauge: queued}
+// grantedAtOnce is the ticket of a request given a slot on arrival; it is
+// shared, as nothing about it changes.
+var grantedAtOnce = func() *ticket {
+	t := &ticket{granted: make(chan struct{}), done: true}
+	close(t.granted)
+	return t
+}()
+
+func newLimiter(max, queueMax int, paused func() bool, inFlight, queued prometheus.Gauge) *limiter {
+	return &limiter{max: max, queueMax: queueMax, paused: paused, inFlightGauge: inFlight, queuedGauge: queued}
 }
 
-// acquire waits for a slot until timeout or until ctx ends.
-func (l *limiter) acquire(ctx context.Context, timeout time.Duration) error {
+// join takes a place in line, or a slot at once when one is free, nobody
+// is ahead and the request is not held by a pause. A request that is not
+// held is refused with errQueueFull when queue_max are in line already.
+func (l *limiter) join(held bool) (*ticket, error) {
 	l.mu.Lock()
-	if l.active < l.max && l.queue.Len() == 0 {
+	defer l.mu.Unlock()
+	if !held && l.active < l.max && l.queue.Len() == 0 {
 		l.active++
 		l.inFlightGauge.Set(float64(l.active))
-		l.mu.Unlock()
-		return nil
+		return grantedAtOnce, nil
 	}
-	if l.queue.Len()-l.held >= l.queueMax {
-		l.mu.Unlock()
-		return errQueueFull
+	if !held && l.queue.Len() >= l.queueMax {
+		return nil, errQueueFull
 	}
-	t := l.pushLocked(false)
-	l.mu.Unlock()
-	return l.wait(ctx, t, timeout)
-}
-
-// reserve takes a place in the queue for a request held by a pause.
-func (l *limiter) reserve() *ticket {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.pushLocked(true)
-}
-
-// await turns a reserved place into a request for a slot and waits for it.
-func (l *limiter) await(ctx context.Context, t *ticket, timeout time.Duration) error {
-	l.mu.Lock()
-	t.held = false
-	l.held--
-	l.dispatchLocked()
-	l.mu.Unlock()
-	return l.wait(ctx, t, timeout)
-}
-
-// cancel gives up a reserved place (the pause timed out or the client left).
-func (l *limiter) cancel(t *ticket) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if t.held {
-		t.held = false
-		l.held--
-	}
-	l.leaveLocked(t)
-}
-
-func (l *limiter) pushLocked(held bool) *ticket {
-	t := &ticket{granted: make(chan struct{}), held: held}
+	t := &ticket{granted: make(chan struct{})}
 	t.elem = l.queue.PushBack(t)
-	if held {
-		l.held++
-	}
 	l.queuedGauge.Set(float64(l.queue.Len()))
-	return t
+	return t, nil
 }
 
-func (l *limiter) wait(ctx context.Context, t *ticket, timeout time.Duration) error {
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	var err error
+// wait waits for t's slot until timeout, until pauseChanged is closed
+// (errPauseChanged: t keeps its place) or until ctx ends. On any error the
+// caller either waits again or gives the place up with leave.
+func (l *limiter) wait(ctx context.Context, t *ticket, timeout time.Duration, pauseChanged <-chan struct{}) error {
 	select {
 	case <-t.granted:
 		return nil
-	case <-timer.C:
-		err = errQueueTimeout
-	case <-ctx.Done():
-		err = ctx.Err()
+	default:
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.leaveLocked(t)
-	return err
+	if timeout <= 0 {
+		return errQueueTimeout
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	select {
+	case <-t.granted:
+		return nil
+	case <-pauseChanged:
+		return errPauseChanged
+	case <-timer.C:
+		return errQueueTimeout
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
-// leaveLocked takes a ticket out: out of the queue if it is still there,
-// or, if it was granted meanwhile, gives its slot back rather than leak it.
-func (l *limiter) leaveLocked(t *ticket) {
+// leave gives a place up: it leaves the line, or, if it was granted a
+// slot meanwhile, gives the slot back rather than leak it.
+func (l *limiter) leave(t *ticket) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if t.done {
 		l.active--
-		l.inFlightGauge.Set(float64(l.active))
 	} else {
 		l.queue.Remove(t.elem)
-		l.queuedGauge.Set(float64(l.queue.Len()))
 	}
 	l.dispatchLocked()
 }
@@ -140,15 +127,20 @@ func (l *limiter) release() {
 	defer l.mu.Unlock()
 	l.active--
 	l.dispatchLocked()
-	l.inFlightGauge.Set(float64(l.active))
 }
 
-// dispatchLocked grants free slots to the front of the queue, stopping at
-// a place still held by a pause: those behind it arrived later.
+// dispatch grants free slots to the front of the line, as after a pause
+// of the model ends.
+func (l *limiter) dispatch() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dispatchLocked()
+}
+
 func (l *limiter) dispatchLocked() {
-	for l.active < l.max {
+	for l.active < l.max && !l.paused() {
 		front := l.queue.Front()
-		if front == nil || front.Value.(*ticket).held {
+		if front == nil {
 			break
 		}
 		t := l.queue.Remove(front).(*ticket)

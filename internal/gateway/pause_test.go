@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,11 +10,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"custos/internal/config"
 	"custos/internal/intervention"
+	"custos/internal/supervisor"
 )
 
 func pausable(f *fixture, waitTimeout time.Duration) *intervention.Controller {
@@ -27,11 +30,11 @@ func TestPausedRequestWaitsAndResumes(t *testing.T) {
 	f := newFixture(t, http.HandlerFunc(ok), nil)
 	c := pausable(f, time.Minute)
 	defer c.Close()
-	_, _ = c.Pause("tiny", "maintenance", intervention.ActorAdmin)
+	_, _ = c.Pause(context.Background(), "tiny", "maintenance", intervention.ActorAdmin)
 	done := make(chan answer, 1)
 	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
 	waitFor(t, "the request to wait", func() bool { return c.Counters().RequestsWaiting == 1 })
-	_, _ = c.Resume("tiny", intervention.ActorAdmin)
+	_, _ = c.Resume(context.Background(), "tiny", intervention.ActorAdmin)
 	if a := <-done; a.status != 200 {
 		t.Fatalf("got %d %s", a.status, a.body)
 	}
@@ -41,7 +44,7 @@ func TestPausedRequestTimesOutWith503(t *testing.T) {
 	f := newFixture(t, http.HandlerFunc(ok), nil)
 	c := pausable(f, 20*time.Millisecond)
 	defer c.Close()
-	_, _ = c.Pause(intervention.GlobalScope, "investigating", intervention.ActorAdmin)
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "investigating", intervention.ActorAdmin)
 	a := f.post("/v1/chat/completions", chatBody)
 	if a.status != 503 || !strings.Contains(a.body, "inference_paused") || !strings.Contains(a.body, "investigating") || a.header.Get("Retry-After") == "" {
 		t.Fatalf("got %d %v %s", a.status, a.header, a.body)
@@ -59,7 +62,7 @@ func TestPauseOfAnotherModelKeepsThisQueueBounded(t *testing.T) {
 		func(c *config.Config) { c.Models[0].MaxConcurrency = 1; c.Models[0].QueueMax = 1 })
 	c := pausable(f, time.Minute)
 	defer c.Close()
-	_, _ = c.Pause("other", "maintenance", intervention.ActorAdmin)
+	_, _ = c.Pause(context.Background(), "other", "maintenance", intervention.ActorAdmin)
 	for range 2 {
 		wg.Add(1)
 		go func() { defer wg.Done(); f.post("/v1/chat/completions", chatBody) }()
@@ -109,7 +112,7 @@ func TestResumeReleasesInArrivalOrderWithinTheLimit(t *testing.T) {
 	}), func(c *config.Config) { c.Models[0].MaxConcurrency = 1; c.Models[0].QueueMax = 1 })
 	c := pausable(f, time.Minute)
 	defer c.Close()
-	_, _ = c.Pause("tiny", "maintenance", intervention.ActorAdmin)
+	_, _ = c.Pause(context.Background(), "tiny", "maintenance", intervention.ActorAdmin)
 	answers := make(chan answer, held)
 	for i := range held {
 		go func() {
@@ -117,7 +120,7 @@ func TestResumeReleasesInArrivalOrderWithinTheLimit(t *testing.T) {
 		}()
 		waitFor(t, "the request to be held", func() bool { return c.Counters().RequestsWaiting == int64(i+1) })
 	}
-	_, _ = c.Resume("tiny", intervention.ActorAdmin)
+	_, _ = c.Resume(context.Background(), "tiny", intervention.ActorAdmin)
 	for range held {
 		if a := <-answers; a.status != 200 {
 			t.Fatalf("a held request got %d %s", a.status, a.body)
@@ -126,5 +129,137 @@ func TestResumeReleasesInArrivalOrderWithinTheLimit(t *testing.T) {
 	want := []string{"r0", "r1", "r2", "r3", "r4", "r5"}
 	if !slices.Equal(order, want) || most != 1 {
 		t.Fatalf("backend saw %v with up to %d at once; want %v one at a time", order, most, want)
+	}
+}
+
+// A request already waiting in line for a slot when a pause begins is held
+// by the pause too: the slot freed during the pause is not given to it,
+// and after the resume it is served before one that arrived later.
+func TestPauseHoldsARequestAlreadyInLine(t *testing.T) {
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var order []string
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Messages []struct{ Content string } `json:"messages"`
+		}
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		order = append(order, req.Messages[0].Content)
+		mu.Unlock()
+		if req.Messages[0].Content == "first" {
+			<-release
+		}
+		ok(w, r)
+	}), func(c *config.Config) { c.Models[0].MaxConcurrency = 1 })
+	c := pausable(f, time.Minute)
+	defer c.Close()
+	body := func(s string) string { return `{"model":"tiny","messages":[{"role":"user","content":"` + s + `"}]}` }
+	answers := make(chan answer, 3)
+	go func() { answers <- f.post("/v1/chat/completions", body("first")) }()
+	waitFor(t, "the first request in flight", func() bool { return f.gw.Load("tiny").InFlight == 1 })
+	go func() { answers <- f.post("/v1/chat/completions", body("queued")) }()
+	waitFor(t, "the second request in line", func() bool { return f.gw.Load("tiny").Queued == 1 })
+
+	_, _ = c.Pause(context.Background(), "tiny", "maintenance", intervention.ActorAdmin)
+	close(release)
+	if a := receive(t, answers, "the first answer"); a.status != 200 {
+		t.Fatalf("the request in flight: %d %s", a.status, a.body)
+	}
+	waitFor(t, "the request in line to be held by the pause", func() bool { return c.Counters().RequestsWaiting == 1 })
+	go func() { answers <- f.post("/v1/chat/completions", body("later")) }()
+	waitFor(t, "the later request to be held", func() bool { return c.Counters().RequestsWaiting == 2 })
+	mu.Lock()
+	seenDuringPause := slices.Clone(order)
+	mu.Unlock()
+	if !slices.Equal(seenDuringPause, []string{"first"}) {
+		t.Fatalf("during the pause the backend saw %v; a request waiting in line was dispatched", seenDuringPause)
+	}
+	_, _ = c.Resume(context.Background(), "tiny", intervention.ActorAdmin)
+	for range 2 {
+		if a := receive(t, answers, "a released request's answer"); a.status != 200 {
+			t.Fatalf("a released request: %d %s", a.status, a.body)
+		}
+	}
+	if !slices.Equal(order, []string{"first", "queued", "later"}) {
+		t.Fatalf("backend saw %v; the request in line must keep its place", order)
+	}
+}
+
+// A request that has its slot but waits for its backend to be ready when
+// a pause begins has not reached the backend: the pause holds it.
+func TestPauseHoldsARequestWaitingForItsBackend(t *testing.T) {
+	var served atomic.Int32
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1); ok(w, r) }), nil)
+	c := pausable(f, time.Minute)
+	defer c.Close()
+	url := f.upstream.snap.URL
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateStarting, "" })
+	done := make(chan answer, 1)
+	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
+	waitFor(t, "the request to hold a slot", func() bool { return f.gw.Load("tiny").InFlight == 1 })
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateReady, url })
+	waitFor(t, "the request to be held by the pause", func() bool { return c.Counters().RequestsWaiting == 1 })
+	if n := served.Load(); n != 0 {
+		t.Fatalf("the backend got %d requests during the pause", n)
+	}
+	_, _ = c.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin)
+	if a := receive(t, done, "the answer"); a.status != 200 || served.Load() != 1 {
+		t.Fatalf("after the resume: %d %s (backend served %d)", a.status, a.body, served.Load())
+	}
+}
+
+// Draining answers every held request at once with 503 shutting_down and
+// Retry-After, so a drain ends with the requests in flight, not after
+// wait_timeout.
+func TestDrainAnswersHeldRequestsAtOnce(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(ok), nil)
+	c := pausable(f, 20*time.Second)
+	defer c.Close()
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
+	const n = 3
+	answers := make(chan answer, n)
+	for range n {
+		go func() { answers <- f.post("/v1/chat/completions", chatBody) }()
+	}
+	waitFor(t, "the requests to be held", func() bool { return c.Counters().RequestsWaiting == n })
+	f.gw.Drain()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.gw.Wait(ctx); err != nil {
+		t.Fatalf("the drain did not end while requests were held: %v", err)
+	}
+	for range n {
+		a := receive(t, answers, "a held request's answer")
+		if a.status != 503 || !strings.Contains(a.body, "shutting_down") || a.header.Get("Retry-After") == "" {
+			t.Fatalf("a held request at drain: %d %v %s", a.status, a.header, a.body)
+		}
+	}
+}
+
+// Pauses hold at most intervention.max_held requests: one more gets 429
+// too_many_held with Retry-After, at once, and the held ones are unharmed.
+func TestHeldRequestsPastTheBoundGet429(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(ok), nil)
+	c := intervention.New(intervention.Config{Enabled: true, MaxPause: time.Hour, WaitTimeout: time.Minute, MaxHeld: 2}, nil,
+		intervention.State{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	f.gw.pause = c
+	defer c.Close()
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
+	answers := make(chan answer, 2)
+	for range 2 {
+		go func() { answers <- f.post("/v1/chat/completions", chatBody) }()
+	}
+	waitFor(t, "two requests held", func() bool { return c.Counters().RequestsWaiting == 2 })
+	a := f.post("/v1/chat/completions", chatBody)
+	if a.status != 429 || !strings.Contains(a.body, "too_many_held") || !strings.Contains(a.body, "max_held") || a.header.Get("Retry-After") == "" {
+		t.Fatalf("past max_held: %d %v %s", a.status, a.header, a.body)
+	}
+	_, _ = c.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin)
+	for range 2 {
+		if a := receive(t, answers, "a held request's answer"); a.status != 200 {
+			t.Fatalf("a held request: %d %s", a.status, a.body)
+		}
 	}
 }

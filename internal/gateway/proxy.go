@@ -6,8 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
+
+	"custos/internal/apierror"
+	"custos/internal/cors"
 )
 
 // newFallbackTransport talks to a remote upstream: the environment's
@@ -24,10 +28,32 @@ var hopHeaders = []string{
 	"Te", "Trailer", "Transfer-Encoding", "Upgrade",
 }
 
-func copyHeaders(dst, src http.Header) {
+// copyRequestHeaders passes a client's headers on to an upstream.
+func copyRequestHeaders(dst, src http.Header) {
 	for k, vv := range src {
 		dst[k] = append(dst[k][:0:0], vv...)
 	}
+	dropHopHeaders(dst, src)
+}
+
+// copyResponseHeaders passes an upstream's headers on to the client, but
+// not its CORS headers: cross-origin access is custos's policy (package
+// cors), whose headers may already be set and are kept, as is a Vary
+// custos set.
+func copyResponseHeaders(dst, src http.Header) {
+	for k, vv := range src {
+		switch {
+		case cors.IsCORSHeader(k):
+		case k == "Vary":
+			dst[k] = append(dst[k], vv...)
+		default:
+			dst[k] = append(dst[k][:0:0], vv...)
+		}
+	}
+	dropHopHeaders(dst, src)
+}
+
+func dropHopHeaders(dst, src http.Header) {
 	if c := src.Get("Connection"); c != "" {
 		for _, f := range strings.Split(c, ",") {
 			dst.Del(strings.TrimSpace(f))
@@ -38,18 +64,33 @@ func copyHeaders(dst, src http.Header) {
 	}
 }
 
+// upstreamURL is base joined with the client's path, less trimPrefix,
+// and its query string, which the upstream must see as the client sent it.
+func upstreamURL(base string, u *url.URL, trimPrefix string) string {
+	s := base + strings.TrimPrefix(u.EscapedPath(), trimPrefix)
+	if u.RawQuery != "" {
+		s += "?" + u.RawQuery
+	}
+	return s
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // outcome is how one attempt to forward a request ended.
 type outcome int
 
 const (
-	// delivered: the response (or an error event) reached the client.
+	// delivered: the whole response reached the client.
 	delivered outcome = iota
 	// retryable: the attempt failed before any byte reached the client.
 	retryable
 	// clientGone: the client went away.
 	clientGone
+	// interrupted: the upstream failed after the response had begun to
+	// reach the client. An event stream was ended with one error event; a
+	// plain body is cut short, and the connection must be aborted so the
+	// client cannot take it for complete.
+	interrupted
 )
 
 // attempt is one forwarding of a request to one upstream.
@@ -65,20 +106,25 @@ type attempt struct {
 // result says what happened, for the caller's retry decision and metrics.
 type result struct {
 	outcome outcome
-	status  int
+	status  int // the status the client got, when the response began
+	sse     bool
 	err     error
 }
 
-// forward sends one attempt and streams the answer back. Headers reach the
-// client only once the first body read has succeeded, so a backend that
-// dies right after its headers still counts as "nothing reached the
-// client" and the request can be retried.
+// forward sends one attempt and streams the answer back. Nothing reaches
+// the client until the first body bytes have: a backend that dies right
+// after its headers counts as "nothing reached the client", and the
+// request can be tried again. An event stream is passed on whole event by
+// whole event (sseFramer), flushed as each arrives.
+//
+// ctx may end before the client's request does (the fallback's timeout):
+// only r's own context ending means the client went away.
 func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a attempt, onFirstByte func()) result {
 	out, err := http.NewRequestWithContext(ctx, r.Method, a.url, bytes.NewReader(a.body))
 	if err != nil {
 		return result{outcome: retryable, err: err}
 	}
-	copyHeaders(out.Header, r.Header)
+	copyRequestHeaders(out.Header, r.Header)
 	for k, vv := range a.header {
 		out.Header[k] = vv
 	}
@@ -87,99 +133,121 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 
 	resp, err := a.transport.RoundTrip(out)
 	if err != nil {
-		if ctx.Err() != nil {
-			return result{outcome: clientGone, err: ctx.Err()}
-		}
-		return result{outcome: retryable, err: err}
+		return failed(r, result{outcome: retryable, err: err})
 	}
 	defer resp.Body.Close()
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	buf := *bp
-	n, readErr := readSome(resp.Body, buf)
-	if n == 0 && readErr != nil && !errors.Is(readErr, io.EOF) {
-		if ctx.Err() != nil {
-			return result{outcome: clientGone, err: ctx.Err()}
-		}
-		return result{outcome: retryable, err: readErr}
+	s := stream{w: w, rc: http.NewResponseController(w), r: r, resp: resp, a: a, onFirstByte: onFirstByte, buf: *bp}
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		s.framer = newSSEFramer()
 	}
+	return s.run()
+}
 
-	h := w.Header()
-	copyHeaders(h, resp.Header)
-	for k, v := range a.responseHeader {
-		h.Set(k, v)
+// failed is res, or clientGone when the client's own request has ended:
+// a failure caused by the client leaving is not the upstream's.
+func failed(r *http.Request, res result) result {
+	if r.Context().Err() != nil {
+		res.outcome, res.err = clientGone, r.Context().Err()
 	}
-	sse := strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream")
-	w.WriteHeader(resp.StatusCode)
-	rc := http.NewResponseController(w)
-	if onFirstByte != nil {
-		onFirstByte()
-	}
-	if n > 0 {
-		if _, err := w.Write(buf[:n]); err != nil {
-			return result{outcome: clientGone, status: resp.StatusCode, err: err}
-		}
-	}
-	if sse {
-		_ = rc.Flush()
-	}
-	for readErr == nil {
-		n, readErr = resp.Body.Read(buf)
+	return res
+}
+
+// stream copies one upstream response to the client.
+type stream struct {
+	w           http.ResponseWriter
+	rc          *http.ResponseController
+	r           *http.Request
+	resp        *http.Response
+	a           attempt
+	onFirstByte func()
+	buf         []byte
+	framer      *sseFramer // nil for a plain body
+	committed   bool       // the status line has been written to the client
+}
+
+func (s *stream) run() result {
+	res := result{status: s.resp.StatusCode, sse: s.framer != nil}
+	for {
+		n, err := s.resp.Body.Read(s.buf)
 		if n > 0 {
-			if _, err := w.Write(buf[:n]); err != nil {
-				return result{outcome: clientGone, status: resp.StatusCode, err: err}
+			out := s.buf[:n]
+			if s.framer != nil {
+				out = s.framer.feed(out)
 			}
-			if sse {
-				if err := rc.Flush(); err != nil {
-					return result{outcome: clientGone, status: resp.StatusCode, err: err}
+			if len(out) > 0 {
+				if werr := s.write(out); werr != nil {
+					res.outcome, res.err = clientGone, werr
+					return res
 				}
 			}
 		}
-	}
-	if errors.Is(readErr, io.EOF) {
-		return result{outcome: delivered, status: resp.StatusCode}
-	}
-	if ctx.Err() != nil {
-		return result{outcome: clientGone, status: resp.StatusCode, err: ctx.Err()}
-	}
-	// The upstream broke after bytes reached the client.
-	if sse {
-		// End the stream with an error event and a clean close, so the
-		// client knows it is incomplete without a protocol error.
-		_, _ = w.Write([]byte("\n\ndata: {\"error\":{\"message\":\"the backend failed in the middle of the stream: " +
-			jsonEscape(readErr.Error()) + "\",\"type\":\"server_error\",\"code\":\"stream_interrupted\"}}\n\n"))
-		_ = rc.Flush()
-		return result{outcome: delivered, status: resp.StatusCode, err: readErr}
-	}
-	// A plain response cut short must not look complete: abort the
-	// connection so the client sees the truncation.
-	panic(http.ErrAbortHandler)
-}
-
-// readSome reads once, retrying the rare empty read a Reader may return,
-// so the first bytes are passed on as soon as they arrive.
-func readSome(r io.Reader, buf []byte) (int, error) {
-	for {
-		n, err := r.Read(buf)
-		if n > 0 || err != nil {
-			return n, err
-		}
-	}
-}
-
-func jsonEscape(s string) string {
-	var b strings.Builder
-	for _, r := range s {
 		switch {
-		case r == '"' || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r < 0x20:
-			b.WriteByte(' ')
-		default:
-			b.WriteRune(r)
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			if s.framer != nil {
+				if rest := s.framer.rest(); len(rest) > 0 {
+					if werr := s.write(rest); werr != nil {
+						res.outcome, res.err = clientGone, werr
+						return res
+					}
+				}
+			}
+			if !s.committed {
+				s.commit() // an empty body
+			}
+			res.outcome = delivered
+			return res
+		case !s.committed:
+			return failed(s.r, result{outcome: retryable, err: err})
 		}
+		res = failed(s.r, result{outcome: interrupted, status: res.status, sse: res.sse, err: err})
+		if res.outcome == interrupted && s.framer != nil {
+			s.endWithError(err)
+		}
+		return res
 	}
-	return b.String()
+}
+
+// commit writes the status line and headers.
+func (s *stream) commit() {
+	h := s.w.Header()
+	copyResponseHeaders(h, s.resp.Header)
+	for k, v := range s.a.responseHeader {
+		h.Set(k, v)
+	}
+	s.w.WriteHeader(s.resp.StatusCode)
+	s.committed = true
+	if s.onFirstByte != nil {
+		s.onFirstByte()
+	}
+}
+
+// write passes bytes on, committing the response first, and flushes an
+// event stream at once.
+func (s *stream) write(p []byte) error {
+	if !s.committed {
+		s.commit()
+	}
+	if _, err := s.w.Write(p); err != nil {
+		return err
+	}
+	if s.framer != nil {
+		return s.rc.Flush()
+	}
+	return nil
+}
+
+// endWithError ends an event stream broken by the upstream with one error
+// event after the last whole event, so the client knows the answer is
+// incomplete without a protocol error.
+func (s *stream) endWithError(err error) {
+	e := apierror.Error{Type: apierror.TypeServer, Code: "stream_interrupted",
+		Message: "the upstream failed in the middle of the stream: " + err.Error()}
+	event := append([]byte("data: "), bytes.TrimSuffix(e.JSON(), []byte("\n"))...)
+	_, _ = s.w.Write(append(event, "\n\n"...))
+	_ = s.rc.Flush()
 }

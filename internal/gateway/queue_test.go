@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,9 +15,32 @@ import (
 	"custos/internal/config"
 )
 
-func newTestLimiter(max, queue int) *limiter {
+// testLimiter is a limiter whose pause the test sets.
+type testLimiter struct {
+	*limiter
+	paused  atomic.Bool
+	changed chan struct{}
+}
+
+func newTestLimiter(max, queue int) *testLimiter {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
-	return newLimiter(max, queue, g, g)
+	tl := &testLimiter{changed: make(chan struct{})}
+	tl.limiter = newLimiter(max, queue, tl.paused.Load, g, g)
+	return tl
+}
+
+// acquire joins the line and waits for a slot, leaving the line if it
+// gives up.
+func (l *testLimiter) acquire(ctx context.Context, timeout time.Duration) error {
+	t, err := l.join(false)
+	if err != nil {
+		return err
+	}
+	if err := l.wait(ctx, t, timeout, nil); err != nil {
+		l.leave(t)
+		return err
+	}
+	return nil
 }
 
 func TestLimiterGrantsInArrivalOrder(t *testing.T) {
@@ -53,6 +77,9 @@ func TestLimiterQueueFull(t *testing.T) {
 	if err := l.acquire(context.Background(), time.Minute); !errors.Is(err, errQueueFull) {
 		t.Fatalf("got %v", err)
 	}
+	if _, err := l.join(true); err != nil {
+		t.Fatalf("a request held by a pause is not refused for queue_max: %v", err)
+	}
 }
 
 func TestLimiterQueueTimeout(t *testing.T) {
@@ -74,7 +101,7 @@ func TestLimiterClientGoneLeavesQueue(t *testing.T) {
 	go func() { done <- l.acquire(ctx, time.Minute) }()
 	waitFor(t, "queued", func() bool { _, q := l.load(); return q == 1 })
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := receive(t, done, "the waiter to give up"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v", err)
 	}
 	l.release()
@@ -86,71 +113,62 @@ func TestLimiterClientGoneLeavesQueue(t *testing.T) {
 func TestLimiterGrantWhileGivingUpPassesTheSlotOn(t *testing.T) {
 	l := newTestLimiter(1, 4)
 	_ = l.acquire(context.Background(), time.Minute)
-	l.mu.Lock()
-	tk := l.pushLocked(false)
-	l.mu.Unlock()
+	tk, err := l.join(false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	l.release() // grants tk
 	if !tk.done {
 		t.Fatal("release must grant the oldest waiter")
 	}
 	// The waiter gives up after being granted: its slot must not leak.
-	l.mu.Lock()
-	l.leaveLocked(tk)
-	l.mu.Unlock()
+	l.leave(tk)
 	if a, q := l.load(); a != 0 || q != 0 {
 		t.Fatalf("active = %d, queued = %d, want 0, 0", a, q)
 	}
 }
 
-func TestHeldPlacesAreGrantedInArrivalOrder(t *testing.T) {
-	l := newTestLimiter(1, 0) // no queue for ordinary requests: held places do not count
-	const n = 6
-	tickets := make([]*ticket, n)
-	for i := range tickets {
-		tickets[i] = l.reserve()
+// While a pause applies, the line does not move: a slot freed during the
+// pause is not granted to the request waiting in line, and a request that
+// arrives with a slot free waits too. When the pause ends they are granted
+// in arrival order.
+func TestLineDoesNotMoveWhileThePauseHolds(t *testing.T) {
+	l := newTestLimiter(1, 4)
+	_ = l.acquire(context.Background(), time.Minute)
+	queued, _ := l.join(false)
+	l.paused.Store(true)
+	l.release()
+	if queued.done {
+		t.Fatal("a request in line was granted a slot during a pause")
 	}
-	order := make(chan int, n)
-	var wg sync.WaitGroup
-	// Released in reverse: the goroutines of later arrivals run first.
-	for i := n - 1; i >= 0; i-- {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := l.await(context.Background(), tickets[i], time.Minute); err != nil {
-				t.Error(err)
-				return
-			}
-			order <- i
-			l.release()
-		}()
-		if i == n-1 {
-			waitFor(t, "the last arrival to be waiting behind the held ones", func() bool {
-				l.mu.Lock()
-				defer l.mu.Unlock()
-				return !tickets[n-1].held
-			})
-		}
+	held, _ := l.join(true)
+	if held.done {
+		t.Fatal("a request held by a pause was granted a slot on arrival")
 	}
-	wg.Wait()
-	close(order)
-	want := 0
-	for got := range order {
-		if got != want {
-			t.Fatalf("request %d was granted in place %d", got, want)
-		}
-		want++
+	l.paused.Store(false)
+	l.dispatch()
+	if !queued.done || held.done {
+		t.Fatalf("after the pause: first in line granted %v, second %v; want true, false", queued.done, held.done)
+	}
+	l.release()
+	if !held.done {
+		t.Fatal("the second in line must be granted next")
 	}
 }
 
-func TestCancelledHeldPlaceDoesNotBlockTheQueue(t *testing.T) {
+// A request waiting in line is told when the control state changes, so it
+// can look whether a pause now holds it, and keeps its place.
+func TestWaitInLineReturnsWhenThePauseChanges(t *testing.T) {
 	l := newTestLimiter(1, 4)
-	first, second := l.reserve(), l.reserve()
-	l.cancel(first)
-	if err := l.await(context.Background(), second, time.Second); err != nil {
-		t.Fatalf("the place behind a cancelled one must be granted: %v", err)
+	_ = l.acquire(context.Background(), time.Minute)
+	tk, _ := l.join(false)
+	changed := make(chan struct{})
+	close(changed)
+	if err := l.wait(context.Background(), tk, time.Minute, changed); !errors.Is(err, errPauseChanged) {
+		t.Fatalf("got %v, want errPauseChanged", err)
 	}
-	if a, q := l.load(); a != 1 || q != 0 {
-		t.Fatalf("active %d queued %d", a, q)
+	if _, q := l.load(); q != 1 {
+		t.Fatal("the request lost its place in line")
 	}
 }
 

@@ -3,12 +3,18 @@ package gateway
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"custos/internal/config"
+	"custos/internal/supervisor"
 )
 
 func sseChunks(n int, interval time.Duration, breakAfter int) http.HandlerFunc {
@@ -116,4 +122,118 @@ func TestClientDisconnectCancelsTheUpstreamRequest(t *testing.T) {
 		t.Fatal("the upstream request was not cancelled when the client left")
 	}
 	waitFor(t, "the slot to be released", func() bool { return f.gw.Load("tiny").InFlight == 0 })
+}
+
+// An upstream that breaks inside an event: the client gets the whole
+// events before it and then one well-formed error event, never the half
+// event, and the metrics count the 200 it got as an interrupted response.
+func TestStreamBrokenInsideAnEventEndsWithOneWholeErrorEvent(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		rc := http.NewResponseController(w)
+		fmt.Fprint(w, "data: {\"chunk\":0}\n\n")
+		_ = rc.Flush()
+		fmt.Fprint(w, "data: {\"chunk\":1,\"half")
+		_ = rc.Flush()
+		hangUp(w)
+	}), nil)
+	a := f.post("/v1/chat/completions", `{"model":"tiny","stream":true}`)
+	if a.err != nil || a.status != 200 {
+		t.Fatalf("got %d %v", a.status, a.err)
+	}
+	events := strings.Split(strings.TrimSuffix(a.body, "\n\n"), "\n\n")
+	if len(events) != 2 || events[0] != `data: {"chunk":0}` || !strings.HasPrefix(events[1], "data: {\"error\":") {
+		t.Fatalf("want the whole event then one error event, got %q", a.body)
+	}
+	var e struct {
+		Error struct{ Message, Type, Code string } `json:"error"`
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(events[1], "data: ")), &e); err != nil || e.Error.Code != "stream_interrupted" {
+		t.Fatalf("the error event is not well formed: %q (%v)", events[1], err)
+	}
+	m := f.scrape(t)
+	if !strings.Contains(m, `custos_requests_total{code="200",model="tiny",route="chat"} 1`) ||
+		!strings.Contains(m, `custos_responses_interrupted_total{model="tiny",route="chat"} 1`) {
+		t.Fatalf("metrics do not count what the client got:\n%s", grepLines(m, "custos_re"))
+	}
+}
+
+// A stream that breaks before its first whole event has sent the client
+// nothing: it is retried like any failure before the first byte.
+func TestStreamBrokenBeforeItsFirstEventIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		if calls.Add(1) == 1 {
+			fmt.Fprint(w, "data: {\"chu")
+			_ = http.NewResponseController(w).Flush()
+			hangUp(w)
+			return
+		}
+		fmt.Fprint(w, "data: {\"chunk\":0}\n\ndata: [DONE]\n\n")
+	}), nil)
+	a := f.post("/v1/chat/completions", `{"model":"tiny","stream":true}`)
+	if a.status != 200 || a.body != "data: {\"chunk\":0}\n\ndata: [DONE]\n\n" || calls.Load() != 2 {
+		t.Fatalf("got %d %q after %d calls", a.status, a.body, calls.Load())
+	}
+}
+
+// The fallback timing out after its first byte reached the client: an
+// event stream ends with one error event (no JSON appended to it), a
+// plain body is cut by closing the connection, and neither is counted as
+// the 504 the client never got.
+func TestFallbackTimeoutAfterTheFirstByte(t *testing.T) {
+	for _, sse := range []bool{true, false} {
+		t.Run(map[bool]string{true: "stream", false: "plain"}[sse], func(t *testing.T) {
+			stop := make(chan struct{})
+			defer close(stop)
+			fb := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if sse {
+					w.Header().Set("Content-Type", "text/event-stream")
+					fmt.Fprint(w, "data: {\"chunk\":0}\n\n")
+				} else {
+					w.Header().Set("Content-Type", "application/json")
+					fmt.Fprint(w, `{"partial":`)
+				}
+				_ = http.NewResponseController(w).Flush()
+				select {
+				case <-stop:
+				case <-r.Context().Done():
+				}
+			}))
+			defer fb.Close()
+			f := newFixture(t, http.HandlerFunc(ok), func(c *config.Config) {
+				withFallback(fb.URL)(c)
+				c.Fallback.Timeout = 200 * time.Millisecond
+			})
+			f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateUnhealthy })
+			a := f.post("/v1/chat/completions", `{"model":"tiny","stream":true}`)
+			if sse {
+				if a.err != nil || a.status != 200 || !strings.HasPrefix(a.body, "data: {\"chunk\":0}\n\ndata: {\"error\":") ||
+					strings.Count(a.body, "data: ") != 2 || !strings.HasSuffix(a.body, "}\n\n") {
+					t.Fatalf("got %d %q %v", a.status, a.body, a.err)
+				}
+			} else if a.err == nil {
+				t.Fatalf("a cut plain body read as complete: %d %q", a.status, a.body)
+			}
+			waitFor(t, "the request to be counted", func() bool {
+				return strings.Contains(f.scrape(t), `custos_responses_interrupted_total{model="tiny",route="chat"} 1`)
+			})
+			m := f.scrape(t)
+			if strings.Contains(m, `code="504"`) || !strings.Contains(m, `custos_requests_total{code="200",model="tiny",route="chat"} 1`) {
+				t.Fatalf("metrics:\n%s", grepLines(m, "custos_re"))
+			}
+		})
+	}
+}
+
+// grepLines is the lines of s that start with prefix.
+func grepLines(s, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -12,6 +12,8 @@ import (
 // moment all 1,000 held requests have been let through, and what each
 // held request costs in heap (the controller's waiter) and stack (the
 // goroutine a held request already has in the HTTP server).
+// A held request is a goroutine waiting on the published state's channel:
+// the controller keeps no list of them.
 func BenchmarkResumeReleases1000Waiters(b *testing.B) {
 	const n = 1000
 	c := New(Config{Enabled: true, MaxPause: time.Hour, WaitTimeout: time.Hour}, nil, State{}, quiet)
@@ -19,7 +21,7 @@ func BenchmarkResumeReleases1000Waiters(b *testing.B) {
 	var heapPerWaiter, stackPerWaiter float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		_, _ = c.Pause(GlobalScope, "bench", ActorAdmin)
+		_, _ = c.Pause(context.Background(), GlobalScope, "bench", ActorAdmin)
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
@@ -28,7 +30,7 @@ func BenchmarkResumeReleases1000Waiters(b *testing.B) {
 		for range n {
 			go func() {
 				defer wg.Done()
-				_ = c.Wait(context.Background(), "tiny")
+				_ = c.Wait(context.Background(), "tiny", Hold{})
 			}()
 		}
 		for c.Counters().RequestsWaiting != n {
@@ -38,7 +40,7 @@ func BenchmarkResumeReleases1000Waiters(b *testing.B) {
 		heapPerWaiter = float64(after.HeapAlloc-before.HeapAlloc) / n
 		stackPerWaiter = float64(after.StackInuse-before.StackInuse) / n
 		b.StartTimer()
-		_, _ = c.Resume(GlobalScope, ActorAdmin)
+		_, _ = c.Resume(context.Background(), GlobalScope, ActorAdmin)
 		wg.Wait()
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/release-1000")

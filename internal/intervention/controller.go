@@ -1,7 +1,6 @@
 package intervention
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -19,14 +18,37 @@ type Config struct {
 	PauseOnConcerned  bool
 	MaxPause          time.Duration
 	WaitTimeout       time.Duration
+	// MaxHeld and MaxHeldBytes bound the requests pauses hold at once, and
+	// their bodies; a request arriving past either bound is refused
+	// (HeldFullError) rather than kept in memory. Zero is no bound.
+	MaxHeld      int
+	MaxHeldBytes int64
 }
 
-// ErrDisabled is returned by every change while the controller is disabled.
-var ErrDisabled = errors.New("intervention is disabled (intervention.enabled: false)")
+// policyPauses reports whether the wellbeing policy pauses inference at w.
+// Each setting is a threshold: pausing at concerned pauses at anything
+// worse too, so a worse report never lifts a pause a better one imposed.
+func (c Config) policyPauses(w Wellbeing) bool {
+	return (c.PauseOnDistressed && w >= Distressed) || (c.PauseOnConcerned && w >= Concerned)
+}
 
-// ErrRestoring is returned by a change that waited wait_timeout for the
-// control state to be read back: made before, it would be overwritten.
-var ErrRestoring = errors.New("custos is still reading back its control state; try again shortly")
+var (
+	// ErrDisabled is returned by a pause or a wellbeing report while the
+	// controller is disabled.
+	ErrDisabled = errors.New("intervention is disabled (intervention.enabled: false)")
+	// ErrRestoring is returned by a change that could not wait any longer
+	// for the control state to be read back; made before, it would be
+	// overwritten, so it was not applied.
+	ErrRestoring = errors.New("custos is still reading back its control state; the change was not applied, try again shortly")
+	// ErrBusy is returned by a change that could not wait any longer for
+	// the change before it to be written; it was not applied.
+	ErrBusy = errors.New("another control change is still being written to the store; this one was not applied, try again")
+	// ErrClosed is returned by a change after Close.
+	ErrClosed = errors.New("custos is shutting down; the change was not applied")
+	// ErrShuttingDown is what a held request gets when custos drains: a
+	// pause would hold it past the end of the process.
+	ErrShuttingDown = errors.New("custos is shutting down")
+)
 
 // restoringPause is what holds requests while the control state is read
 // back: custos must not serve before it knows whether it is paused.
@@ -44,6 +66,18 @@ func (e *PausedError) Error() string {
 	return fmt.Sprintf("inference is paused: %s (waited %v)", e.Reason, e.Waited.Round(time.Millisecond))
 }
 
+// HeldFullError is what a request arriving during a pause gets when pauses
+// already hold as many requests, or as many bytes of them, as allowed.
+type HeldFullError struct {
+	Reason     string // the pause's
+	Limit      string // which bound, in the configuration's words
+	RetryAfter time.Duration
+}
+
+func (e *HeldFullError) Error() string {
+	return fmt.Sprintf("inference is paused (%s) and no more requests can be held: %s reached", e.Reason, e.Limit)
+}
+
 // Result says what a change did.
 type Result struct {
 	// Changed is false when the change was already in effect (idempotent).
@@ -54,35 +88,57 @@ type Result struct {
 	State   State `json:"state"`
 }
 
-// Controller owns the control state. Changes are serialized by its mutex
-// and journaled while it is held, so the journal's order is the order in
-// which changes took effect.
+// view is one published control state. It is never modified once
+// published; the next change replaces it and closes changed.
+type view struct {
+	state     State
+	restoring bool
+	anyPause  bool // restoring or any pause: the one check of the hot path
+	changed   chan struct{}
+}
+
+// blocking is the pause that holds a request for model, if any.
+func (v *view) blocking(model string) *Pause {
+	if !v.anyPause {
+		return nil
+	}
+	if v.restoring {
+		return restoringPause
+	}
+	return v.state.blocking(model)
+}
+
+// Controller owns the control state. Requests read it without a lock, from
+// an immutable published view; changes are serialized by a lock that is
+// never taken on the request path, and journaled while it is held, so the
+// journal's order is the order in which changes took effect and a slow
+// disk delays only the change being written, never a request.
+//
+// A change takes effect when it is published, before it is journaled: a
+// pause holds requests at once, and the answer to the operator waits for
+// the journal and says whether the change is durable.
 type Controller struct {
 	cfg     Config
 	journal Journal
 	log     *slog.Logger
 	now     func() time.Time
+	// afterFunc starts a max_pause timer (time.AfterFunc; tests replace it).
+	afterFunc func(time.Duration, func()) *time.Timer
 
-	// paused mirrors state.anyPause() || restoring so the hot path needs
-	// no lock.
-	paused atomic.Bool
-
+	current  atomic.Pointer[view]
 	restored chan struct{} // closed by Restore
+	draining chan struct{} // closed by Drain
+	drain    sync.Once
 
-	mu        sync.Mutex
-	restoring bool // until Restore: every request is held, every change waits
-	state     State
-	timers    map[string]*time.Timer // max_pause timer per paused scope
-	waiters   *list.List             // of *waiter, arrival order
+	// changeLock is the change lock, a channel so a change can give up
+	// waiting for it. The fields below belong to its holder.
+	changeLock chan struct{}
+	closed     bool
+	timers     map[string]*time.Timer // max_pause timer per paused scope
 
 	interventions, pauses, resumes     atomic.Uint64
-	blocked, waited, timedOut, waiting atomic.Int64
-}
-
-type waiter struct {
-	model    string
-	released chan struct{}
-	elem     *list.Element
+	blocked, waited, timedOut, refused atomic.Int64
+	held, heldBytes                    atomic.Int64
 }
 
 // New returns a controller that starts from restored (the state read back
@@ -95,202 +151,195 @@ func New(cfg Config, journal Journal, restored State, log *slog.Logger) *Control
 }
 
 // NewRestoring returns a controller whose state is still being read back
-// from the journal's store: until Restore, it holds every request and
-// every change (they wait, up to wait_timeout, as in a pause), so custos
-// can listen, and say it is warming, while its store opens.
+// from the journal's store: until Restore, it holds every request, and
+// changes wait for it, so custos can listen, and say it is warming, while
+// its store opens.
 func NewRestoring(cfg Config, journal Journal, log *slog.Logger) *Controller {
 	c := &Controller{
-		cfg: cfg, journal: journal, log: log, now: time.Now, restored: make(chan struct{}),
-		restoring: true, timers: map[string]*time.Timer{}, waiters: list.New(),
+		cfg: cfg, journal: journal, log: log, now: time.Now, afterFunc: time.AfterFunc,
+		restored: make(chan struct{}), draining: make(chan struct{}),
+		changeLock: make(chan struct{}, 1), timers: map[string]*time.Timer{},
 	}
-	c.paused.Store(true)
+	c.current.Store(&view{restoring: true, anyPause: true, changed: make(chan struct{})})
 	return c
 }
+
+// publish makes next the state requests see and wakes everything waiting
+// for a change. Callers hold the change lock.
+func (c *Controller) publish(next State, restoring bool) {
+	v := &view{state: next, restoring: restoring, anyPause: restoring || next.anyPause(), changed: make(chan struct{})}
+	close(c.current.Swap(v).changed)
+}
+
+// lock takes the change lock, giving up when ctx ends.
+func (c *Controller) lock(ctx context.Context) error {
+	select {
+	case c.changeLock <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ErrBusy
+	}
+}
+
+func (c *Controller) unlock() { <-c.changeLock }
 
 // Restore sets the state read back from the store and lets through the
 // requests it does not pause. Only the first call counts.
 func (c *Controller) Restore(restored State) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.restoring {
+	_ = c.lock(context.Background())
+	defer c.unlock()
+	if !c.current.Load().restoring || c.closed {
 		return
 	}
-	c.restoring = false
-	close(c.restored)
-	c.state = restored.clone()
-	if c.state.Global != nil {
-		c.armTimer(GlobalScope, c.state.Global)
+	st := restored.clone()
+	if st.Global != nil {
+		c.armTimer(GlobalScope, st.Global)
 	}
-	for model, p := range c.state.Models {
+	for model, p := range st.Models {
 		c.armTimer(model, p)
 	}
-	c.paused.Store(c.state.anyPause())
-	c.releaseLocked()
-}
-
-// awaitRestore waits, up to wait_timeout, until the state is read back: a
-// change applies on top of it, never under it.
-func (c *Controller) awaitRestore() error {
-	select {
-	case <-c.restored:
-		return nil
-	default:
-	}
-	timer := time.NewTimer(c.cfg.WaitTimeout)
-	defer timer.Stop()
-	select {
-	case <-c.restored:
-		return nil
-	case <-timer.C:
-		return ErrRestoring
-	}
-}
-
-// blockingLocked is the pause that holds a request for model, if any.
-// Callers hold mu.
-func (c *Controller) blockingLocked(model string) *Pause {
-	if c.restoring {
-		return restoringPause
-	}
-	return c.state.blocking(model)
+	c.publish(st, false)
+	close(c.restored)
 }
 
 // Restoring reports whether the control state is still being read back.
-func (c *Controller) Restoring() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.restoring
-}
+func (c *Controller) Restoring() bool { return c.current.Load().restoring }
 
 // Paused reports whether any pause is in effect (not counting the hold
 // while the state is restored).
-func (c *Controller) Paused() bool {
-	if !c.paused.Load() {
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state.anyPause()
+func (c *Controller) Paused() bool { return c.current.Load().state.anyPause() }
+
+// Blocks reports whether a pause applies to model now. It takes no lock
+// and costs one atomic load while nothing is paused.
+func (c *Controller) Blocks(model string) bool {
+	return c.cfg.Enabled && c.current.Load().blocking(model) != nil
 }
 
-// Blocks reports whether a pause applies to model. It costs one atomic
-// load while nothing is paused.
-func (c *Controller) Blocks(model string) bool {
-	if !c.cfg.Enabled || !c.paused.Load() {
-		return false
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.blockingLocked(model) != nil
-}
+// Changed returns a channel closed at the next change of the control
+// state. Take it before Blocks, so no change falls between the two.
+func (c *Controller) Changed() <-chan struct{} { return c.current.Load().changed }
 
 // State returns a copy of the control state.
-func (c *Controller) State() State {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state.clone()
+func (c *Controller) State() State { return c.current.Load().state.clone() }
+
+// beginChange waits, within ctx, until the control state is known and no
+// other change is being made; then the caller holds the change lock. A
+// change that gives up is never applied later.
+func (c *Controller) beginChange(ctx context.Context) error {
+	select {
+	case <-c.restored:
+	case <-ctx.Done():
+		return ErrRestoring
+	}
+	if err := c.lock(ctx); err != nil {
+		return err
+	}
+	if c.closed {
+		c.unlock()
+		return ErrClosed
+	}
+	return nil
 }
 
 // Pause pauses scope (GlobalScope or a model id). Idempotent: pausing a
 // paused scope changes nothing, not even the reason.
-func (c *Controller) Pause(scope, reason, actor string) (Result, error) {
+func (c *Controller) Pause(ctx context.Context, scope, reason, actor string) (Result, error) {
 	if !c.cfg.Enabled {
 		return Result{}, ErrDisabled
 	}
-	if err := c.awaitRestore(); err != nil {
+	if err := c.beginChange(ctx); err != nil {
 		return Result{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	return c.pauseLocked(scope, reason, actor, false), nil
 }
 
-// Resume ends the pause of scope. Idempotent.
-func (c *Controller) Resume(scope, actor string) (Result, error) {
-	if !c.cfg.Enabled {
-		return Result{}, ErrDisabled
-	}
-	if err := c.awaitRestore(); err != nil {
+// Resume ends the pause of scope. Idempotent. It works while intervention
+// is disabled too, so that a pause stored before it was disabled can be
+// cleared.
+func (c *Controller) Resume(ctx context.Context, scope, actor string) (Result, error) {
+	if err := c.beginChange(ctx); err != nil {
 		return Result{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
 	return c.resumeLocked(scope, "", actor), nil
 }
 
 // UpdateWellbeing records a wellbeing report and applies the policy: it
 // pauses everything when the new state calls for it, and ends a policy
 // pause when it no longer does. An operator's pause is left alone.
-func (c *Controller) UpdateWellbeing(w Wellbeing, reason, actor string) (Result, error) {
+func (c *Controller) UpdateWellbeing(ctx context.Context, w Wellbeing, reason, actor string) (Result, error) {
 	if !c.cfg.Enabled {
 		return Result{}, ErrDisabled
 	}
-	if err := c.awaitRestore(); err != nil {
+	if err := c.beginChange(ctx); err != nil {
 		return Result{}, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	defer c.unlock()
+	cur := c.current.Load().state
 	res := Result{Durable: true}
-	if old := c.state.Wellbeing; old != w || c.state.WellbeingReason != reason {
-		next := c.state.clone()
+	if old := cur.Wellbeing; old != w || cur.WellbeingReason != reason {
+		next := cur.clone()
 		next.Wellbeing, next.WellbeingReason = w, reason
 		res = c.commit(next, Event{Action: "wellbeing", Scope: "global", Old: old.String(), New: w.String(), Reason: reason, Actor: actor})
 	}
-	wantPause := (w == Distressed && c.cfg.PauseOnDistressed) || (w == Concerned && c.cfg.PauseOnConcerned)
-	g := c.state.Global
-	switch {
-	case wantPause && g == nil:
+	g := c.current.Load().state.Global
+	switch want := c.cfg.policyPauses(w); {
+	case want && g == nil:
 		if reason == "" {
 			reason = "wellbeing is " + w.String()
 		}
 		r := c.pauseLocked(GlobalScope, reason, ActorPolicy, true)
 		res.Changed, res.Durable = true, res.Durable && r.Durable
-	case !wantPause && g != nil && g.Policy:
+	case !want && g != nil && g.Policy:
 		r := c.resumeLocked(GlobalScope, "wellbeing is "+w.String(), ActorPolicy)
 		res.Changed, res.Durable = true, res.Durable && r.Durable
 	}
-	res.State = c.state.clone()
+	res.State = c.State()
 	return res, nil
 }
 
 func (c *Controller) pauseLocked(scope, reason, actor string, policy bool) Result {
-	if c.state.pause(scope) != nil {
-		return Result{Durable: true, State: c.state.clone()}
+	cur := c.current.Load().state
+	if cur.pause(scope) != nil {
+		return Result{Durable: true, State: cur.clone()}
 	}
 	p := &Pause{Reason: reason, Since: c.now(), By: actor, Policy: policy}
-	next := c.state.clone()
+	next := cur.clone()
 	next.setPause(scope, p)
-	res := c.commit(next, Event{Action: "pause", Scope: scopeName(scope), Old: "running", New: "paused", Reason: reason, Actor: actor})
-	c.pauses.Add(1)
 	c.armTimer(scope, p)
+	c.pauses.Add(1)
 	c.log.Warn("inference paused", "scope", scopeName(scope), "reason", reason, "by", actor, "max_pause", c.cfg.MaxPause)
-	return res
+	return c.commit(next, Event{Action: "pause", Scope: scopeName(scope), Old: "running", New: "paused", Reason: reason, Actor: actor})
 }
 
 func (c *Controller) resumeLocked(scope, reason, actor string) Result {
-	p := c.state.pause(scope)
+	cur := c.current.Load().state
+	p := cur.pause(scope)
 	if p == nil {
-		return Result{Durable: true, State: c.state.clone()}
+		return Result{Durable: true, State: cur.clone()}
 	}
-	next := c.state.clone()
+	next := cur.clone()
 	next.setPause(scope, nil)
-	res := c.commit(next, Event{Action: "resume", Scope: scopeName(scope), Old: "paused", New: "running", Reason: reason, Actor: actor})
-	c.resumes.Add(1)
 	if t := c.timers[scope]; t != nil {
 		t.Stop()
 		delete(c.timers, scope)
 	}
-	released := c.releaseLocked()
+	c.resumes.Add(1)
 	c.log.Info("inference resumed", "scope", scopeName(scope), "by", actor,
-		"paused_for", c.now().Sub(p.Since).Round(time.Millisecond), "released", released)
-	return res
+		"paused_for", c.now().Sub(p.Since).Round(time.Millisecond), "held", c.held.Load())
+	return c.commit(next, Event{Action: "resume", Scope: scopeName(scope), Old: "paused", New: "running", Reason: reason, Actor: actor})
 }
 
-// commit journals next and the event, then makes next the state. A
-// journal failure does not stop the change — custos keeps serving with
-// the state in memory — but the result says it is not durable.
+// commit publishes next, then journals it with its event. A journal
+// failure does not undo the change — custos keeps serving with the state
+// in memory — but the result says it is not durable. Callers hold the
+// change lock.
 func (c *Controller) commit(next State, ev Event) Result {
 	ev.At = c.now()
+	c.publish(next, false)
+	c.interventions.Add(1)
+	c.log.Info("intervention", "action", ev.Action, "scope", ev.Scope, "old", ev.Old, "new", ev.New, "reason", ev.Reason, "by", ev.Actor)
 	durable := true
 	if c.journal != nil {
 		if err := c.journal.Record(next, ev); err != nil {
@@ -298,107 +347,148 @@ func (c *Controller) commit(next State, ev Event) Result {
 			c.log.Error("intervention not recorded durably; holding it in memory", "err", err, "action", ev.Action, "scope", ev.Scope)
 		}
 	}
-	c.state = next
-	c.paused.Store(next.anyPause())
-	c.interventions.Add(1)
-	c.log.Info("intervention", "action", ev.Action, "scope", ev.Scope, "old", ev.Old, "new", ev.New, "reason", ev.Reason, "by", ev.Actor)
 	return Result{Changed: true, Durable: durable, State: next.clone()}
 }
 
 // armTimer enforces max_pause with a timer, so a pause ends on time even
-// when no request arrives to notice it.
+// when no request arrives to notice it. Callers hold the change lock.
 func (c *Controller) armTimer(scope string, p *Pause) {
 	remaining := c.cfg.MaxPause - c.now().Sub(p.Since)
 	since := p.Since
-	c.timers[scope] = time.AfterFunc(max(remaining, 0), func() { c.expire(scope, since) })
+	c.timers[scope] = c.afterFunc(max(remaining, 0), func() { c.expire(scope, since) })
 }
 
+// expire ends the pause of scope that began at since, unless it ended
+// meanwhile or the controller is closed: after Close nothing is journaled.
 func (c *Controller) expire(scope string, since time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if p := c.state.pause(scope); p == nil || !p.Since.Equal(since) {
+	_ = c.lock(context.Background())
+	defer c.unlock()
+	if c.closed {
+		return
+	}
+	if p := c.current.Load().state.pause(scope); p == nil || !p.Since.Equal(since) {
 		return // resumed, or paused again, meanwhile
 	}
 	delete(c.timers, scope)
 	c.resumeLocked(scope, fmt.Sprintf("max_pause %v reached", c.cfg.MaxPause), ActorTimer)
 }
 
-// Close stops the max_pause timers.
+// Close stops the max_pause timers and refuses every later change, so the
+// journal's store can be closed after it. A change being written finishes
+// first.
 func (c *Controller) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	_ = c.lock(context.Background())
+	defer c.unlock()
+	c.closed = true
 	for scope, t := range c.timers {
 		t.Stop()
 		delete(c.timers, scope)
 	}
 }
 
-// Wait lets a request for model through, or holds it while a pause is in
-// effect: it returns nil once resumed, a *PausedError after wait_timeout,
-// or ctx's error when the client gives up first.
-func (c *Controller) Wait(ctx context.Context, model string) error {
-	if !c.cfg.Enabled || !c.paused.Load() {
-		return nil
-	}
-	c.mu.Lock()
-	p := c.blockingLocked(model)
-	if p == nil {
-		c.mu.Unlock()
-		return nil
-	}
-	w := &waiter{model: model, released: make(chan struct{})}
-	w.elem = c.waiters.PushBack(w)
-	c.blocked.Add(1)
-	c.waiting.Add(1)
-	c.mu.Unlock()
+// Drain answers every request held now, and every one that would be held
+// from now on, with ErrShuttingDown: a drain must not wait for a pause.
+func (c *Controller) Drain() { c.drain.Do(func() { close(c.draining) }) }
 
+// Hold is how a request waits on a pause.
+type Hold struct {
+	// Bytes is the size of the request's body, counted against
+	// MaxHeldBytes while it is held.
+	Bytes int64
+	// Admitted is true for a request custos had already accepted before a
+	// pause caught it (one waiting in a queue): it keeps its place and is
+	// never refused by the bounds on held requests.
+	Admitted bool
+}
+
+// Wait lets a request for model through, or holds it while a pause
+// applies to it: it returns nil once no pause does, a *PausedError after
+// wait_timeout, a *HeldFullError at once when too many requests are held
+// already, ErrShuttingDown when custos drains, or ctx's error when the
+// client gives up first.
+func (c *Controller) Wait(ctx context.Context, model string, h Hold) error {
+	if !c.cfg.Enabled {
+		return nil
+	}
+	v := c.current.Load()
+	p := v.blocking(model)
+	if p == nil {
+		return nil
+	}
+	if err := c.takeHold(h, p); err != nil {
+		return err
+	}
+	defer c.dropHold(h)
+	c.blocked.Add(1)
 	start := c.now()
 	timer := time.NewTimer(c.cfg.WaitTimeout)
 	defer timer.Stop()
-	select {
-	case <-w.released:
-		c.waited.Add(1)
-		return nil
-	case <-timer.C:
-	case <-ctx.Done():
+	for {
+		select {
+		case <-v.changed:
+		case <-timer.C:
+			v = c.current.Load()
+			if p := v.blocking(model); p != nil {
+				c.timedOut.Add(1)
+				return &PausedError{Reason: p.Reason, RetryAfter: c.retryAfter(p), Waited: c.now().Sub(start)}
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.draining:
+			return ErrShuttingDown
+		}
+		v = c.current.Load()
+		if v.blocking(model) == nil {
+			c.waited.Add(1)
+			return nil
+		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	select {
-	case <-w.released: // released while the timer fired: let it through
-		c.waited.Add(1)
-		return nil
-	default:
-	}
-	c.waiters.Remove(w.elem)
-	c.waiting.Add(-1)
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	c.timedOut.Add(1)
-	reason := "paused"
-	retry := time.Second
-	if p := c.blockingLocked(model); p != nil {
-		reason = p.Reason
-		retry = max(c.cfg.MaxPause-c.now().Sub(p.Since), time.Second)
-	}
-	return &PausedError{Reason: reason, RetryAfter: retry, Waited: c.now().Sub(start)}
 }
 
-// releaseLocked lets through, in arrival order, every waiter no pause
-// holds any more.
-func (c *Controller) releaseLocked() int {
-	n := 0
-	for e := c.waiters.Front(); e != nil; {
-		next := e.Next()
-		w := e.Value.(*waiter)
-		if c.blockingLocked(w.model) == nil {
-			c.waiters.Remove(e)
-			c.waiting.Add(-1)
-			close(w.released)
-			n++
-		}
-		e = next
+// takeHold counts a request as held, refusing a new one past the bounds.
+func (c *Controller) takeHold(h Hold, p *Pause) error {
+	select {
+	case <-c.draining:
+		return ErrShuttingDown
+	default:
 	}
-	return n
+	if h.Admitted {
+		c.held.Add(1)
+		c.heldBytes.Add(h.Bytes)
+		return nil
+	}
+	for {
+		n := c.held.Load()
+		if c.cfg.MaxHeld > 0 && n >= int64(c.cfg.MaxHeld) {
+			return c.refuse(p, fmt.Sprintf("intervention.max_held (%d requests)", c.cfg.MaxHeld))
+		}
+		if c.held.CompareAndSwap(n, n+1) {
+			break
+		}
+	}
+	if b := c.heldBytes.Add(h.Bytes); c.cfg.MaxHeldBytes > 0 && b > c.cfg.MaxHeldBytes && h.Bytes > 0 {
+		c.held.Add(-1)
+		c.heldBytes.Add(-h.Bytes)
+		return c.refuse(p, fmt.Sprintf("intervention.max_held_bytes (%d bytes of bodies)", c.cfg.MaxHeldBytes))
+	}
+	return nil
+}
+
+func (c *Controller) refuse(p *Pause, limit string) error {
+	c.refused.Add(1)
+	return &HeldFullError{Reason: p.Reason, Limit: limit, RetryAfter: c.retryAfter(p)}
+}
+
+func (c *Controller) dropHold(h Hold) {
+	c.held.Add(-1)
+	c.heldBytes.Add(-h.Bytes)
+}
+
+// retryAfter is when a client might try again: when max_pause ends p at
+// the latest, and at least a second from now.
+func (c *Controller) retryAfter(p *Pause) time.Duration {
+	if p.Since.IsZero() {
+		return time.Second
+	}
+	return max(c.cfg.MaxPause-c.now().Sub(p.Since), time.Second)
 }

@@ -2,7 +2,8 @@ package intervention
 
 import "time"
 
-// Counters are seed 004's metrics plus the number of requests waiting now.
+// Counters are seed 004's metrics plus what pauses hold now and what they
+// refused.
 type Counters struct {
 	InterventionsTotal       uint64 `json:"interventions_total"`
 	PausesTotal              uint64 `json:"pauses_total"`
@@ -11,23 +12,24 @@ type Counters struct {
 	RequestsWaited           int64  `json:"requests_waited"`
 	RequestsTimedOut         int64  `json:"requests_timed_out"`
 	RequestsWaiting          int64  `json:"requests_waiting"`
+	RequestsRefused          int64  `json:"requests_refused"`
+	HeldBytes                int64  `json:"held_bytes"`
 	CurrentPauseDurationSecs uint64 `json:"current_pause_duration_secs"`
 }
 
 // Counters returns the counters now. The current pause duration is the
 // age of the oldest pause in effect.
 func (c *Controller) Counters() Counters {
-	c.mu.Lock()
+	st := c.current.Load().state
 	var oldest time.Time
-	if c.state.Global != nil {
-		oldest = c.state.Global.Since
+	if st.Global != nil {
+		oldest = st.Global.Since
 	}
-	for _, p := range c.state.Models {
+	for _, p := range st.Models {
 		if oldest.IsZero() || p.Since.Before(oldest) {
 			oldest = p.Since
 		}
 	}
-	c.mu.Unlock()
 	var current uint64
 	if !oldest.IsZero() {
 		current = uint64(c.now().Sub(oldest) / time.Second)
@@ -39,7 +41,9 @@ func (c *Controller) Counters() Counters {
 		RequestsBlocked:          c.blocked.Load(),
 		RequestsWaited:           c.waited.Load(),
 		RequestsTimedOut:         c.timedOut.Load(),
-		RequestsWaiting:          c.waiting.Load(),
+		RequestsWaiting:          c.held.Load(),
+		RequestsRefused:          c.refused.Load(),
+		HeldBytes:                c.heldBytes.Load(),
 		CurrentPauseDurationSecs: current,
 	}
 }

@@ -18,13 +18,14 @@ import (
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	ttfb      *prometheus.HistogramVec
-	queued    *prometheus.GaugeVec
-	inFlight  *prometheus.GaugeVec
-	retries   *prometheus.CounterVec
-	fallbacks *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	ttfb        *prometheus.HistogramVec
+	queued      *prometheus.GaugeVec
+	inFlight    *prometheus.GaugeVec
+	retries     *prometheus.CounterVec
+	fallbacks   *prometheus.CounterVec
+	interrupted *prometheus.CounterVec
 
 	mu     sync.Mutex
 	routes map[routeKey]*Route
@@ -60,9 +61,13 @@ func New() *Metrics {
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "custos_fallback_requests_total", Help: "Requests served by the fallback upstream.",
 		}, []string{"model"}),
+		interrupted: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "custos_responses_interrupted_total",
+			Help: "Responses the upstream broke off after they had begun to reach the client (counted under their status in custos_requests_total too): an event stream ended with an error event, a plain body cut short.",
+		}, []string{"model", "route"}),
 		routes: map[routeKey]*Route{},
 	}
-	m.reg.MustRegister(m.requests, m.latency, m.ttfb, m.queued, m.inFlight, m.retries, m.fallbacks,
+	m.reg.MustRegister(m.requests, m.latency, m.ttfb, m.queued, m.inFlight, m.retries, m.fallbacks, m.interrupted,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -86,6 +91,7 @@ type Route struct {
 	InFlight     prometheus.Gauge
 	Retries      prometheus.Counter
 	Fallbacks    prometheus.Counter
+	Interrupted  prometheus.Counter
 }
 
 // Route returns the metrics of a model and route.
@@ -98,12 +104,13 @@ func (m *Metrics) Route(model, route string) *Route {
 	}
 	r := &Route{
 		model: model, route: route, requests: m.requests,
-		Latency:   m.latency.WithLabelValues(model, route),
-		TTFB:      m.ttfb.WithLabelValues(model, route),
-		Queued:    m.queued.WithLabelValues(model),
-		InFlight:  m.inFlight.WithLabelValues(model),
-		Retries:   m.retries.WithLabelValues(model),
-		Fallbacks: m.fallbacks.WithLabelValues(model),
+		Latency:     m.latency.WithLabelValues(model, route),
+		TTFB:        m.ttfb.WithLabelValues(model, route),
+		Queued:      m.queued.WithLabelValues(model),
+		InFlight:    m.inFlight.WithLabelValues(model),
+		Retries:     m.retries.WithLabelValues(model),
+		Fallbacks:   m.fallbacks.WithLabelValues(model),
+		Interrupted: m.interrupted.WithLabelValues(model, route),
 	}
 	m.routes[k] = r
 	return r

@@ -35,24 +35,33 @@ func TestStormThroughSQLiteLosesNothing(t *testing.T) {
 				scope := [...]string{intervention.GlobalScope, "a", "b"}[(w+i)%3]
 				switch (w + i) % 4 {
 				case 0:
-					_, _ = c.Pause(scope, "storm", intervention.ActorAdmin)
+					_, _ = c.Pause(context.Background(), scope, "storm", intervention.ActorAdmin)
 				case 1:
-					_, _ = c.Resume(scope, intervention.ActorCLI)
+					_, _ = c.Resume(context.Background(), scope, intervention.ActorCLI)
 				case 2:
-					_, _ = c.UpdateWellbeing(intervention.Distressed, "storm", intervention.ActorAdmin)
+					_, _ = c.UpdateWellbeing(context.Background(), intervention.Distressed, "storm", intervention.ActorAdmin)
 				case 3:
-					_, _ = c.UpdateWellbeing(intervention.Healthy, "calm", intervention.ActorAdmin)
+					_, _ = c.UpdateWellbeing(context.Background(), intervention.Healthy, "calm", intervention.ActorAdmin)
 				}
 			}
 		}()
 		go func() {
 			defer wg.Done()
 			for i := range rounds {
-				_ = c.Wait(context.Background(), [...]string{"a", "b"}[i%2])
+				_ = c.Wait(context.Background(), [...]string{"a", "b"}[i%2], intervention.Hold{})
 			}
 		}()
 	}
-	wg.Wait()
+	stormed := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(stormed)
+	}()
+	select {
+	case <-stormed:
+	case <-time.After(60 * time.Second):
+		t.Fatalf("the storm's workers and waiters not done within 60s; counters %+v", c.Counters())
+	}
 	final := c.State()
 	counters := c.Counters()
 	c.Close()

@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"custos/internal/apierror"
+	"custos/internal/intervention"
+	"custos/internal/metrics"
+	"custos/internal/supervisor"
+)
+
+// clientClosedRequest is the status recorded when the client went away.
+const clientClosedRequest = 499
+
+// serve takes a routed request to its answer and says what the client got.
+func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *metrics.Route, in inference, start time.Time) result {
+	ctx := r.Context()
+	held := g.pause.Blocks(m.cfg.ID)
+	hold := intervention.Hold{Bytes: int64(len(in.body)), Admitted: !held}
+	if !held {
+		if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
+			return g.serveFallback(w, r, m, rm, in, start, hold)
+		}
+	}
+	t, err := m.limiter.join(held)
+	if err != nil {
+		return g.refuse(w, m, err)
+	}
+	if err := g.awaitSlot(ctx, m, t, &hold); err != nil {
+		m.limiter.leave(t)
+		if errors.Is(err, errUseFallback) {
+			return g.serveFallback(w, r, m, rm, in, start, hold)
+		}
+		return g.refuse(w, m, err)
+	}
+	defer m.limiter.release()
+
+	deadline := start.Add(m.cfg.QueueTimeout)
+	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
+	budget := newRetryBudget(m.cfg)
+	for attempts := 0; ; attempts++ {
+		url, snap, err := g.backendFor(ctx, m, &deadline, hold)
+		switch {
+		case errors.Is(err, errUseFallback):
+			return g.serveFallback(w, r, m, rm, in, start, hold)
+		case errors.Is(err, errUnhealthy):
+			return g.answer(w, apierror.Unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
+				max(time.Until(snap.RetryAt), time.Second)))
+		case errors.Is(err, errNotReady):
+			return g.answer(w, apierror.Unavailable("backend_unavailable", "the backend of model `"+m.cfg.ID+"` did not become ready in time ("+snap.State.String()+")", time.Second))
+		case err != nil:
+			return g.refuse(w, m, err)
+		}
+		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends}, onFirstByte)
+		switch res.outcome {
+		case delivered, interrupted:
+			if res.outcome == interrupted {
+				g.log.Warn("backend failed after the response began", "model", m.cfg.ID, "err", res.err)
+			}
+			return res
+		case clientGone:
+			return result{outcome: clientGone, status: clientClosedRequest}
+		}
+		// Nothing reached the client: tell the supervisor and try again
+		// once the backend is back, within a fresh wait budget.
+		m.upstream.ReportFailure(res.err)
+		v := budget.failed(snap.PID)
+		if v == tryOnNewProcess {
+			// The probes may not have condemned the process yet (a probe
+			// already running when this failure was reported counts once):
+			// give the supervisor the time its regular probes need.
+			grace := m.cfg.HealthInterval*time.Duration(m.cfg.UnhealthyAfter) + m.cfg.HealthTimeout
+			if !waitForNewProcess(ctx, m.upstream, snap.PID, grace) {
+				v = giveUp
+			}
+		}
+		if v == giveUp {
+			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
+			return g.answer(w, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
+				Message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()})
+		}
+		rm.Retries.Inc()
+		g.log.Warn("backend failed before answering; retrying", "model", m.cfg.ID, "attempt", attempts+1, "err", res.err)
+		deadline = time.Now().Add(m.cfg.QueueTimeout)
+		if attempts > 0 {
+			// The backend still failing while its snapshot says ready:
+			// give the supervisor's probe time to see it before retrying.
+			waitForChange(ctx, m.upstream, m.cfg.HealthTimeout)
+		}
+	}
+}
+
+// awaitSlot waits until the request's place in line is granted a slot.
+// While a pause applies to the model the request waits on the pause
+// (wait_timeout), keeping its place; otherwise it waits in line
+// (queue_timeout, of which time held by a pause is not part). A request
+// released from a pause whose model should now go to the fallback leaves
+// the line with errUseFallback.
+func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *intervention.Hold) error {
+	queueLeft := m.cfg.QueueTimeout
+	for {
+		changed := g.pause.Changed()
+		if g.pause.Blocks(m.cfg.ID) {
+			err := g.pause.Wait(ctx, m.cfg.ID, *hold)
+			hold.Admitted = true
+			if err != nil {
+				return err
+			}
+			if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
+				return errUseFallback
+			}
+			m.limiter.dispatch()
+			continue
+		}
+		begin := time.Now()
+		err := m.limiter.wait(ctx, t, queueLeft, changed)
+		queueLeft -= time.Since(begin)
+		if !errors.Is(err, errPauseChanged) {
+			return err
+		}
+	}
+}
+
+// backendFor waits until the model's backend is ready and no pause holds
+// the request, and returns where to send it: a pause that began after the
+// request got its slot holds it too, as it has not reached the backend.
+// Time held by the pause moves deadline later, as it is not time spent
+// waiting for the backend.
+func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold) (string, supervisor.Snapshot, error) {
+	hold.Admitted = true
+	for {
+		url, snap, err := g.awaitReady(ctx, m, *deadline)
+		if err != nil || !g.pause.Blocks(m.cfg.ID) {
+			return url, snap, err
+		}
+		begin := time.Now()
+		if err := g.pause.Wait(ctx, m.cfg.ID, hold); err != nil {
+			return "", snap, err
+		}
+		*deadline = deadline.Add(time.Since(begin))
+	}
+}
+
+// answer writes e and returns what the client got.
+func (g *Gateway) answer(w http.ResponseWriter, e apierror.Error) result {
+	e.Write(w)
+	return result{outcome: delivered, status: e.Status}
+}
+
+// refuse answers a request that waited and may not go on: the pause or
+// the queue turned it away, custos is draining, or the client left.
+func (g *Gateway) refuse(w http.ResponseWriter, m *model, err error) result {
+	var paused *intervention.PausedError
+	var full *intervention.HeldFullError
+	switch {
+	case errors.As(err, &paused):
+		return g.answer(w, apierror.Unavailable("inference_paused", "inference is paused: "+paused.Reason, paused.RetryAfter))
+	case errors.As(err, &full):
+		return g.answer(w, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "too_many_held",
+			Message: full.Error(), RetryAfter: full.RetryAfter})
+	case errors.Is(err, intervention.ErrShuttingDown):
+		return g.answer(w, shuttingDown(w))
+	case errors.Is(err, errQueueFull):
+		return g.answer(w, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "queue_full",
+			Message: "model `" + m.cfg.ID + "` is at capacity and its queue is full", RetryAfter: time.Second})
+	case errors.Is(err, errQueueTimeout):
+		return g.answer(w, apierror.Unavailable("queue_timeout", "the request waited longer than queue_timeout ("+m.cfg.QueueTimeout.String()+") for model `"+m.cfg.ID+"`", 2*time.Second))
+	}
+	return result{outcome: clientGone, status: clientClosedRequest}
+}
+
+// waitForNewProcess reports whether the upstream's process stops being
+// pid (killed, or replaced) within d.
+func waitForNewProcess(ctx context.Context, u Upstream, pid int, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		snap, changed := u.Watch()
+		if snap.PID != pid {
+			return true
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// waitForChange returns at the upstream's next state change, after d, or
+// when ctx ends.
+func waitForChange(ctx context.Context, u Upstream, d time.Duration) {
+	_, changed := u.Watch()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-changed:
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
