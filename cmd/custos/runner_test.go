@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"custos/internal/gguf"
 	"custos/internal/llama/llamatest"
@@ -103,10 +104,25 @@ func TestRunnerLoadFailureExits1(t *testing.T) {
 	if err := os.Truncate(truncated, st.Size()/2); err != nil {
 		t.Fatal(err)
 	}
+	libDir := llamatest.LibDir(t)
+	type outcome struct {
+		code   int
+		stderr string
+	}
 	for _, model := range []string{garbage, truncated} {
-		code, stderr := runRunner("-m", model, "--host", "127.0.0.1", "--port", "0", "--lib-dir", llamatest.LibDir(t))
-		if code != 1 || !strings.Contains(stderr, filepath.Base(model)) {
-			t.Errorf("%s: exit %d, stderr %q; want 1 naming the model", filepath.Base(model), code, stderr)
+		// A runner that serves on instead of failing would never return.
+		done := make(chan outcome, 1)
+		go func() {
+			code, stderr := runRunner("-m", model, "--host", "127.0.0.1", "--port", "0", "--lib-dir", libDir)
+			done <- outcome{code, stderr}
+		}()
+		select {
+		case o := <-done:
+			if o.code != 1 || !strings.Contains(o.stderr, filepath.Base(model)) {
+				t.Errorf("%s: exit %d, stderr %q; want 1 naming the model", filepath.Base(model), o.code, o.stderr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: custos runner still running 30s after it was given a model it cannot load", filepath.Base(model))
 		}
 	}
 }

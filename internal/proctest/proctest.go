@@ -72,6 +72,36 @@ func (b *Binaries) StandinCmd(flags ...string) string {
 	return "[" + strings.Join(parts, ", ") + "]"
 }
 
+// Client is for the tests' own short requests to custos and its backends
+// (status, admin routes, probes): its timeout makes a process that stops
+// answering a failed request, not a hung test, and is short enough for a
+// poll inside Eventually to keep to its deadline.
+var Client = &http.Client{Timeout: 10 * time.Second}
+
+// Receive returns the next value from ch (the zero value once ch is
+// closed), failing the test if none comes within the given time.
+func Receive[T any](t testing.TB, what string, within time.Duration, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(within):
+		t.Fatalf("timed out after %v waiting for: %s", within, what)
+		var zero T
+		return zero
+	}
+}
+
+// Done returns a channel closed once wg's counter is zero, for Receive.
+func Done(wg *sync.WaitGroup) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	return done
+}
+
 // Refuses reports whether a new TCP connection to addr is refused.
 func Refuses(addr string) bool {
 	conn, err := net.Dial("tcp", addr)
@@ -150,6 +180,9 @@ func Start(t testing.TB, bin, cfgPath string) *Custos {
 	c := &Custos{T: t, Addr: addr, Output: &Buffer{}, exited: make(chan struct{})}
 	c.Cmd = exec.Command(bin, "serve", "--config", cfgPath)
 	c.Cmd.Stdout, c.Cmd.Stderr = c.Output, c.Output
+	// Once custos has exited, its output is waited for no longer than
+	// this, even if a process it left behind still holds the pipe.
+	c.Cmd.WaitDelay = 10 * time.Second
 	if err := c.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +194,7 @@ func Start(t testing.TB, bin, cfgPath string) *Custos {
 			t.Fatalf("custos exited at start: %v\n%s", c.err, c.Output.String())
 		default:
 		}
-		resp, err := http.Get(c.URL("/livez"))
+		resp, err := Client.Get(c.URL("/livez"))
 		if err != nil {
 			return false
 		}
@@ -183,7 +216,9 @@ func (c *Custos) Stop() {
 	_ = c.Cmd.Process.Signal(syscall.SIGTERM)
 	if _, ok := c.Wait(30 * time.Second); !ok {
 		_ = c.Cmd.Process.Kill()
-		<-c.exited
+		if _, ok := c.Wait(30 * time.Second); !ok {
+			c.T.Errorf("custos (pid %d) not reaped within 30s of SIGKILL", c.Cmd.Process.Pid)
+		}
 	}
 	if c.T.Failed() {
 		c.T.Logf("custos output (last 16 KiB):\n%s", Tail(c.Output.String(), 16<<10))

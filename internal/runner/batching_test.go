@@ -82,7 +82,12 @@ func TestFullQueueAnswers503(t *testing.T) {
 	if len(s.pending) != 1 {
 		t.Fatalf("%d pending, want the queue bounded at 1", len(s.pending))
 	}
-	ev := <-refused.events
+	var ev event
+	select {
+	case ev = <-refused.events: // admit answers at once, on the task's buffered channel
+	default:
+		t.Fatal("the refused task got no answer from admit")
+	}
 	if ev.final == nil || ev.final.err == nil || ev.final.err.Status != http.StatusServiceUnavailable {
 		t.Fatalf("refused task got %+v, want a 503", ev)
 	}

@@ -51,7 +51,14 @@ func benchmarkDecodeHTTP(b *testing.B, o gguf.GenOptions, tokensPerStream int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ctx, ln) }()
-	defer func() { cancel(); <-served }()
+	defer func() {
+		cancel()
+		select {
+		case <-served:
+		case <-time.After(waitLimit):
+			b.Errorf("Serve did not return within %v of its context's end", waitLimit)
+		}
+	}()
 	base := "http://" + ln.Addr().String()
 	if err := waitReady(base, 60*time.Second); err != nil {
 		b.Fatal(err)
@@ -99,7 +106,7 @@ func runStreams(b *testing.B, base string, n, tokensPerStream int) int {
 func streamCompletion(base string, seed, tokens int) (int, error) {
 	body, _ := json.Marshal(map[string]any{"prompt": "Benchmark", "n_predict": tokens,
 		"ignore_eos": true, "stream": true, "seed": seed, "temperature": 0})
-	resp, err := http.Post(base+"/completion", "application/json", bytes.NewReader(body))
+	resp, err := testClient.Post(base+"/completion", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return 0, err
 	}

@@ -16,7 +16,7 @@ func TestCancelledStreamFreesItsSlot(t *testing.T) {
 	f := runnerFor(t, false)
 	busy, cancel := f.openStream(t, `{"prompt":"go on forever","stream":true,"ignore_eos":true,"n_predict":-1}`)
 	cancel()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for {
 		s := f.slots(t)[busy]
 		if !s.IsProcessing {
@@ -26,7 +26,7 @@ func TestCancelledStreamFreesItsSlot(t *testing.T) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("slot %d still processing 20 s after the client left", busy)
+			t.Fatalf("slot %d still processing %v after the client left", busy, waitLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -42,12 +42,18 @@ func (f *fixture) openStream(t *testing.T, body string) (int, func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The stream lives as long as the test needs it; only the wait for its
+	// first event is bounded, by cancelling the request.
+	firstEvent := time.AfterFunc(waitLimit, cancel)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	line, err := bufio.NewReader(resp.Body).ReadBytes('\n')
+	if !firstEvent.Stop() {
+		t.Fatalf("no first event within %v: %q %v", waitLimit, line, err)
+	}
 	if err != nil || !bytes.HasPrefix(line, []byte("data: {\"content\"")) {
 		t.Fatalf("first event: %q %v", line, err)
 	}
@@ -63,10 +69,10 @@ func (f *fixture) openStream(t *testing.T, body string) (int, func()) {
 // waitIdle waits until no slot is processing.
 func (f *fixture) waitIdle(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for f.metric(t, "llamacpp:requests_processing") > 0 {
 		if time.Now().After(deadline) {
-			t.Fatal("requests still processing after 20 s")
+			t.Fatalf("requests still processing after %v", waitLimit)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -48,12 +48,35 @@ func TestMain(m *testing.M) {
 	testCtx = ctx
 	code := m.Run()
 	cancel()
-	served.Wait()
+	stopped := make(chan struct{})
+	go func() {
+		served.Wait()
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(waitLimit):
+		fmt.Fprintf(os.Stderr, "the shared runners' Serve did not return within %v of their context's end\n", waitLimit)
+		code = 1
+	}
 	if tempDir != "" {
 		_ = os.RemoveAll(tempDir)
 	}
 	os.Exit(code)
 }
+
+// waitLimit bounds the tests' waits for the runner: generous, because the
+// machines running them are shared and noisy.
+const waitLimit = 20 * time.Second
+
+// testClient is for the tests' requests to a runner; its timeout, long
+// enough for any generation here on a loaded machine, makes a runner that
+// stops answering a failed request rather than a hung test.
+var testClient = &http.Client{Timeout: time.Minute}
+
+// probeClient is for the polls of /health: one unanswered poll must not
+// outlast the poll's deadline.
+var probeClient = &http.Client{Timeout: 2 * time.Second}
 
 // testCtx bounds the shared runners' lives: TestMain cancels it when the tests are done.
 var testCtx context.Context
@@ -120,7 +143,7 @@ func testModel() (string, error) { return modelOnce() }
 func waitReady(base string, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(base + "/health")
+		resp, err := probeClient.Get(base + "/health")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -144,7 +167,7 @@ func (f *fixture) post(t *testing.T, path string, body any) (int, []byte) {
 			t.Fatal(err)
 		}
 	}
-	resp, err := http.Post(f.base+path, "application/json", bytes.NewReader(raw))
+	resp, err := testClient.Post(f.base+path, "application/json", bytes.NewReader(raw))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +194,7 @@ func (f *fixture) postOK(t *testing.T, path string, body, v any) {
 // get fetches path and returns the status and body.
 func (f *fixture) get(t *testing.T, path string) (int, []byte) {
 	t.Helper()
-	resp, err := http.Get(f.base + path)
+	resp, err := testClient.Get(f.base + path)
 	if err != nil {
 		t.Fatal(err)
 	}

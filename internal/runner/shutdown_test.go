@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -36,7 +35,7 @@ func TestStopLetsAnInFlightStreamFinish(t *testing.T) {
 	if err := waitReady(base, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Post(base+"/completion", "application/json",
+	resp, err := testClient.Post(base+"/completion", "application/json",
 		strings.NewReader(`{"prompt":"finish me","stream":true,"ignore_eos":true,"n_predict":400}`))
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,14 @@ import (
 	"time"
 )
 
+// waitLimit bounds every wait of these tests; generous because the
+// machines running them are shared and noisy.
+const waitLimit = 20 * time.Second
+
+// testClient is for the tests' requests that must be answered: a server
+// that stops answering fails the request instead of hanging the test.
+var testClient = &http.Client{Timeout: waitLimit}
+
 // exitRecorder replaces os.Exit in in-process tests.
 type exitRecorder chan int
 
@@ -27,8 +35,8 @@ func (e exitRecorder) waitExit(t *testing.T) int {
 	select {
 	case code := <-e:
 		return code
-	case <-time.After(20 * time.Second):
-		t.Fatal("no exit within 20s")
+	case <-time.After(waitLimit):
+		t.Fatalf("no exit within %v", waitLimit)
 		return 0
 	}
 }
@@ -51,7 +59,7 @@ func startInProcess(t *testing.T, o Options) (string, exitRecorder) {
 func post(t *testing.T, c *http.Client, url, body string) (*http.Response, error) {
 	t.Helper()
 	if c == nil {
-		c = http.DefaultClient
+		c = testClient
 	}
 	return c.Post(url, "application/json", strings.NewReader(body))
 }
@@ -78,13 +86,13 @@ func readEvents(body io.Reader) []string {
 	return events
 }
 
-// eventually polls cond every few ms until it holds or 20s pass.
+// eventually polls cond every few ms until it holds or waitLimit passes.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(waitLimit)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within 20s", what)
+			t.Fatalf("%s: not within %v", what, waitLimit)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

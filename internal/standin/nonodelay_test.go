@@ -2,9 +2,11 @@ package standin
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,14 +57,26 @@ func heldExchanges(t *testing.T, addr string, n int) (int, []time.Duration) {
 // and the head written apart from the body, the body waits for the head's
 // acknowledgement, which a client delays, so nearly every answer on a
 // keep-alive connection is held for the delayed-ACK timer; without it none is.
+//
+// Load only lengthens an exchange, so "most held" needs no allowance for a
+// busy machine, while "few held" may be belied by one: a held exchange is
+// held whatever the load, so one round with most exchanges fast proves the
+// answers are not held, and a busy round is given up to two more.
 func TestNoNoDelayHoldsAnswersForAClientsDelayedACK(t *testing.T) {
-	const n = 20
+	const n, rounds = 20, 3
 	if held, took := heldExchanges(t, serveInProcess(t, Options{NoNoDelay: true}).addr, n); held < n/2 {
 		t.Fatalf("with NoNoDelay, %d of %d exchanges took ≥ %v, want most: %v", held, n, stall, took)
 	}
-	if held, took := heldExchanges(t, serveInProcess(t, Options{}).addr, n); held >= n/2 {
-		t.Fatalf("without NoNoDelay, %d of %d exchanges took ≥ %v, want few: %v", held, n, stall, took)
+	addr := serveInProcess(t, Options{}).addr
+	var tries []string
+	for range rounds {
+		held, took := heldExchanges(t, addr, n)
+		if held < n/2 {
+			return
+		}
+		tries = append(tries, fmt.Sprintf("%d of %d: %v", held, n, took))
 	}
+	t.Fatalf("without NoNoDelay, most exchanges took ≥ %v in each of %d rounds, want few:\n%s", stall, rounds, strings.Join(tries, "\n"))
 }
 
 // The head is sent apart, yet streamed answers still stream and end.

@@ -2,9 +2,9 @@ package standin
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,7 +72,11 @@ func launch(t *testing.T, listens bool, args ...string) *proc {
 	}()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		<-p.exited
+		select {
+		case <-p.exited:
+		case <-time.After(waitLimit):
+			t.Errorf("standin %d not reaped within %v of SIGKILL", cmd.Process.Pid, waitLimit)
+		}
 	})
 	if !listens {
 		return p
@@ -86,8 +90,8 @@ func launch(t *testing.T, listens bool, args ...string) *proc {
 		p.addr = "http://" + addr
 	case <-p.exited:
 		t.Fatalf("exited before listening: %v", p.err)
-	case <-time.After(20 * time.Second):
-		t.Fatal("not listening within 20s")
+	case <-time.After(waitLimit):
+		t.Fatalf("not listening within %v", waitLimit)
 	}
 	return p
 }
@@ -98,8 +102,8 @@ func (p *proc) exitCode(t *testing.T) int {
 	t.Helper()
 	select {
 	case <-p.exited:
-	case <-time.After(20 * time.Second):
-		t.Fatal("process did not exit within 20s")
+	case <-time.After(waitLimit):
+		t.Fatalf("process did not exit within %v", waitLimit)
 	}
 	var ee *exec.ExitError
 	if p.err == nil {
@@ -128,7 +132,7 @@ func TestProcessCrashAfterExits1(t *testing.T) {
 
 func TestProcessCrashOnRequestExits1(t *testing.T) {
 	p := launch(t, true, "--crash-on-request")
-	if resp, err := http.Post(p.addr+"/v1/chat/completions", "application/json", strings.NewReader(chatBody)); err == nil {
+	if resp, err := testClient.Post(p.addr+"/v1/chat/completions", "application/json", strings.NewReader(chatBody)); err == nil {
 		resp.Body.Close()
 		t.Errorf("answered %d", resp.StatusCode)
 	}
@@ -139,7 +143,7 @@ func TestProcessCrashOnRequestExits1(t *testing.T) {
 
 func TestProcessCrashMidStreamExits1AfterNChunks(t *testing.T) {
 	p := launch(t, true, "--crash-mid-stream", "2", "--stream-chunks", "6")
-	resp, err := http.Post(p.addr+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true,"messages":[]}`))
+	resp, err := testClient.Post(p.addr+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true,"messages":[]}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +158,7 @@ func TestProcessCrashMidStreamExits1AfterNChunks(t *testing.T) {
 
 func TestProcessControlCrashExits1(t *testing.T) {
 	p := launch(t, true)
-	if resp, err := http.Post(p.addr+"/_standin/crash", "", nil); err == nil {
+	if resp, err := testClient.Post(p.addr+"/_standin/crash", "", nil); err == nil {
 		resp.Body.Close()
 	}
 	if code := p.exitCode(t); code != 1 {
@@ -171,7 +175,7 @@ func TestProcessFailStartsCountsInStateFile(t *testing.T) {
 		}
 	}
 	p := launch(t, true, "--fail-starts", "2", "--state-file", state)
-	resp, err := http.Get(p.addr + "/health")
+	resp, err := testClient.Get(p.addr + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,7 +207,7 @@ func TestProcessIgnoreSIGTERMNeedsSIGKILL(t *testing.T) {
 		t.Fatalf("exited on SIGTERM: %v", p.err)
 	case <-time.After(500 * time.Millisecond):
 	}
-	resp, err := http.Get(p.addr + "/health")
+	resp, err := testClient.Get(p.addr + "/health")
 	if err != nil {
 		t.Fatalf("not serving after SIGTERM: %v", err)
 	}
@@ -216,9 +220,15 @@ func TestProcessIgnoreSIGTERMNeedsSIGKILL(t *testing.T) {
 
 func TestProcessPrintsModelAndRequestLines(t *testing.T) {
 	var stderr strings.Builder
-	cmd := exec.Command(binary, "--port", "0", "-m", "/models/x.gguf", "--crash-after", "100ms")
+	// --crash-after ends the process; the context, a hang of the test.
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "--port", "0", "-m", "/models/x.gguf", "--crash-after", "100ms")
 	cmd.Stderr = &stderr
 	out, _ := cmd.Output()
+	if ctx.Err() != nil {
+		t.Fatalf("standin --crash-after 100ms still running after %v; stdout %q", waitLimit, out)
+	}
 	if !strings.HasPrefix(string(out), "standin listening on 127.0.0.1:") {
 		t.Errorf("stdout %q", out)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"custos/internal/proctest"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -40,7 +41,11 @@ func serveInProcess(t *testing.T, o Options) *servedStandin {
 	}()
 	st.stop = sync.OnceValue(func() error {
 		cancel()
-		<-st.finished
+		select {
+		case <-st.finished:
+		case <-time.After(waitLimit):
+			return fmt.Errorf("serve did not return within %v of its context's end", waitLimit)
+		}
 		s.Close()
 		return served
 	})
@@ -52,7 +57,7 @@ func TestControlRefuseRefusesNewAndKeptConnectionsButServeLivesOn(t *testing.T) 
 	st := serveInProcess(t, Options{})
 	addr := st.addr
 	// One client keeps its connection alive across requests, as the gateway does.
-	kept := &http.Client{Transport: &http.Transport{}}
+	kept := &http.Client{Timeout: waitLimit, Transport: &http.Transport{}}
 	resp, err := kept.Get("http://" + addr + "/health")
 	if err != nil {
 		t.Fatal(err)

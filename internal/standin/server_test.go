@@ -38,7 +38,7 @@ func TestPhaseAtRisesLinearlyThenReady(t *testing.T) {
 
 func TestHealthReportsLoadingWithProgress(t *testing.T) {
 	url, _ := startInProcess(t, Options{LoadTime: time.Hour})
-	resp, err := http.Get(url + "/health")
+	resp, err := testClient.Get(url + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestHealthReportsLoadingWithProgress(t *testing.T) {
 func TestHealthBecomesReadyAfterLoad(t *testing.T) {
 	url, _ := startInProcess(t, Options{LoadTime: 50 * time.Millisecond})
 	eventually(t, "health 200", func() bool {
-		resp, err := http.Get(url + "/health")
+		resp, err := testClient.Get(url + "/health")
 		if err != nil {
 			return false
 		}
@@ -78,7 +78,7 @@ func TestLoadingGatesEveryOtherRoute(t *testing.T) {
 			t.Errorf("%s: status %d body %v, want loading 503", path, resp.StatusCode, m)
 		}
 	}
-	resp, err := http.Get(url + "/v1/models")
+	resp, err := testClient.Get(url + "/v1/models")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestLoadingGatesEveryOtherRoute(t *testing.T) {
 	if resp.StatusCode != 503 {
 		t.Errorf("/v1/models: status %d, want 503", resp.StatusCode)
 	}
-	resp, err = http.Get(url + "/_standin/info")
+	resp, err = testClient.Get(url + "/_standin/info")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,14 +134,33 @@ func TestHangAfterStopsAnswering(t *testing.T) {
 
 func TestControlHangStopsAnswering(t *testing.T) {
 	url, _ := startInProcess(t, Options{})
-	c := &http.Client{Timeout: 200 * time.Millisecond}
-	if resp, err := post(t, c, url+"/_standin/hang", ""); err == nil {
+	// The hang route never answers: it is left waiting until the server
+	// closes at the end of the test.
+	answered := make(chan int, 1)
+	go func() {
+		if resp, err := post(t, nil, url+"/_standin/hang", ""); err == nil {
+			resp.Body.Close()
+			answered <- resp.StatusCode
+		}
+	}()
+	c := &http.Client{Timeout: time.Second}
+	eventually(t, "info to stop answering after the hang route", func() bool {
+		select {
+		case status := <-answered:
+			t.Fatalf("hang route answered %d", status)
+		default:
+		}
+		resp, err := c.Get(url + "/_standin/info")
+		if err != nil {
+			return true
+		}
 		resp.Body.Close()
-		t.Fatalf("hang route answered %d", resp.StatusCode)
-	}
-	if resp, err := c.Get(url + "/_standin/info"); err == nil {
-		resp.Body.Close()
-		t.Fatalf("info answered %d after hang", resp.StatusCode)
+		return false
+	})
+	select {
+	case status := <-answered:
+		t.Fatalf("hang route answered %d", status)
+	default:
 	}
 }
 
@@ -352,7 +371,7 @@ func TestEmbeddingsOneVectorPerInput(t *testing.T) {
 
 func TestModelsReportsAlias(t *testing.T) {
 	url, _ := startInProcess(t, Options{Alias: "m1"})
-	resp, err := http.Get(url + "/v1/models")
+	resp, err := testClient.Get(url + "/v1/models")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -366,13 +385,13 @@ func TestModelsReportsAlias(t *testing.T) {
 func TestInfoCountsRequests(t *testing.T) {
 	url, _ := startInProcess(t, Options{})
 	for range 3 {
-		resp, err := http.Get(url + "/health")
+		resp, err := testClient.Get(url + "/health")
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
 	}
-	resp, err := http.Get(url + "/_standin/info")
+	resp, err := testClient.Get(url + "/_standin/info")
 	if err != nil {
 		t.Fatal(err)
 	}

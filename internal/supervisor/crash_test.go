@@ -81,7 +81,7 @@ func TestRunnerBackendRunsTheExecutable(t *testing.T) {
 	h := &history{}
 	b := NewBackend(m, Options{Logger: testLogger(), Executable: script, OnChange: h.add})
 	go b.Run(context.Background())
-	t.Cleanup(func() { b.Stop(context.Background()) })
+	t.Cleanup(func() { stopBackend(t, b) })
 
 	ready, _ := h.await(t, 0, "ready", func(s Snapshot) bool { return s.State == StateReady || s.LastExit != "" })
 	if ready.State != StateReady || ready.Backend != BackendNameRunner {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,6 +24,10 @@ var standinPath string
 // waitLimit bounds every wait for a condition; generous because the
 // machines running the tests are shared and noisy.
 const waitLimit = 20 * time.Second
+
+// testClient is for the tests' own requests to a backend: a backend that
+// stops answering fails the request instead of hanging the test.
+var testClient = &http.Client{Timeout: waitLimit}
 
 func TestMain(m *testing.M) {
 	if os.Getenv(parentDeathHelperEnv) != "" {
@@ -120,14 +125,18 @@ func runBackend(t *testing.T, m config.Model) (*Backend, *history) {
 	h := &history{}
 	b := NewBackend(m, Options{Logger: testLogger(), OnChange: h.add})
 	go b.Run(context.Background())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		if err := b.Stop(ctx); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
+	t.Cleanup(func() { stopBackend(t, b) })
 	return b, h
+}
+
+// stopBackend stops b, failing the test if that takes longer than waitLimit.
+func stopBackend(t *testing.T, b *Backend) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if err := b.Stop(ctx); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
 }
 
 // testLogger shows the supervisor's logs with SUPERVISOR_TEST_LOG=1; they

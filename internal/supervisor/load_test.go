@@ -28,7 +28,7 @@ func TestReadyNoticedAndProgressReportedDuringSlowLoad(t *testing.T) {
 	if ready.PID != loading.PID || ready.Restarts != 0 || ready.ConsecutiveFailures != 0 {
 		t.Fatalf("backend restarted during a healthy load: loading %+v, ready %+v", loading, ready)
 	}
-	resp, err := http.Get(ready.URL + "/health")
+	resp, err := testClient.Get(ready.URL + "/health")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,11 +83,7 @@ func TestBackendOutputIsLoggedWithTheModel(t *testing.T) {
 	var out proctest.Buffer
 	b := NewBackend(standinModel(), Options{Logger: slog.New(slog.NewJSONHandler(&out, nil))})
 	go b.Run(context.Background())
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-		defer cancel()
-		_ = b.Stop(ctx)
-	})
+	t.Cleanup(func() { stopBackend(t, b) })
 	eventually(t, "the stand-in's first line in the log", func() bool {
 		for _, line := range strings.Split(out.String(), "\n") {
 			if strings.Contains(line, `"level":"INFO"`) && strings.Contains(line, `"msg":"standin listening on`) && strings.Contains(line, `"model":"tiny"`) {

@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"testing"
+	"time"
 
 	"custos/internal/config"
 )
@@ -47,8 +48,12 @@ func TestWatchIsWokenByTheNextChange(t *testing.T) {
 		t.Fatalf("initial snapshot: %+v", before)
 	}
 	go b.Run(context.Background())
-	t.Cleanup(func() { b.Stop(context.Background()) })
-	<-changed
+	t.Cleanup(func() { stopBackend(t, b) })
+	select {
+	case <-changed:
+	case <-time.After(waitLimit):
+		t.Fatalf("Watch's channel not closed within %v of Run; snapshot %+v", waitLimit, b.Snapshot())
+	}
 	if s := b.Snapshot(); s.State == StateStopped {
 		t.Fatalf("Watch woke without a change: %+v", s)
 	}

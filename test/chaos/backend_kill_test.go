@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 // killInterval is how often the backend is killed in the kill -9 scenario.
@@ -53,7 +55,7 @@ func testKill9Backend(t *testing.T, readiness string, steady bool) {
 			judgeChat(ta, cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)))
 		}
 	})
-	n := <-kills
+	n := proctest.Receive(t, "the killer to stop", time.Until(until)+killInterval+30*time.Second, kills)
 	report(t, ta, c.retries(), fmt.Sprintf("%d kills; a quarter of the clients stream", n))
 	if n == 0 {
 		t.Fatal("the backend was never killed")

@@ -68,7 +68,7 @@ func TestSIGSTOPBackendIsReplaced(t *testing.T) {
 		}
 		pid = next.PID
 	}
-	<-done
+	c.clientsDone(cl, until, done)
 	report(t, ta, c.retries(), fmt.Sprintf("%d SIGSTOPs, each replaced within %v", stops, bound.Round(time.Millisecond)))
 	if ta.failed.Load() != 0 {
 		t.Fatalf("%d requests failed, e.g. %q", ta.failed.Load(), ta.failures())

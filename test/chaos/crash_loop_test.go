@@ -98,7 +98,7 @@ models:
 		})
 	}()
 	m := c.waitState("tiny", "unhealthy", 30*time.Second)
-	<-done
+	c.clientsDone(cl, until, done)
 	report(t, ta, c.retries(), fmt.Sprintf("unhealthy after %d restarts; %d answered by the fallback; %d client waits on 503 not_ready + Retry-After before the model was unhealthy",
 		m.Restarts, fromFallback.Load(), gateWaits.Load()))
 	if ta.failed.Load() != 0 {

@@ -4,12 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 // pauseReason is the operator's reason the restarted custos must remember.
@@ -31,7 +32,7 @@ type intervention struct {
 func (c *custos) intervention() intervention {
 	c.T.Helper()
 	var out intervention
-	resp, err := http.Get(c.URL("/admin/intervention"))
+	resp, err := proctest.Client.Get(c.URL("/admin/intervention"))
 	if err != nil {
 		c.T.Fatalf("/admin/intervention: %v", err)
 	}
@@ -44,7 +45,7 @@ func (c *custos) intervention() intervention {
 
 func (c *custos) admin(path, body string) {
 	c.T.Helper()
-	resp, err := http.Post(c.URL(path), "application/json", strings.NewReader(body))
+	resp, err := proctest.Client.Post(c.URL(path), "application/json", strings.NewReader(body))
 	if err != nil {
 		c.T.Fatalf("POST %s: %v", path, err)
 	}
@@ -94,8 +95,10 @@ func TestKill9CustosWhilePausedComesBackPaused(t *testing.T) {
 	if err := c.Cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	<-c.Exited()
-	<-held
+	if _, ok := c.Wait(30 * time.Second); !ok {
+		t.Fatal("custos not reaped within 30s of SIGKILL")
+	}
+	proctest.Receive(t, "the held requests to end with the killed custos", cl.http.Timeout+30*time.Second, held)
 
 	c2 := startCustos(t, cfg)
 	st := c2.intervention()
@@ -119,7 +122,7 @@ func TestKill9CustosWhilePausedComesBackPaused(t *testing.T) {
 		return c2.intervention().Counters.Waiting == clients
 	})
 	c2.admin("/admin/resume", `{}`)
-	<-done
+	c2.clientsDone(cl, until, done)
 	report(t, ta, c2.retries(), fmt.Sprintf("came back paused (%q); %d held requests died with the killed process", pauseReason, lost.Load()))
 	if ta.failed.Load() != 0 {
 		t.Fatalf("%d requests failed, e.g. %q", ta.failed.Load(), ta.failures())

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 const (
@@ -80,7 +82,7 @@ func TestFloodPastQueueMax(t *testing.T) {
 				}
 			}()
 		}
-		wg.Wait()
+		proctest.Receive(t, fmt.Sprintf("the %d requests of wave %d", floodSize, waves+1), cl.http.Timeout+30*time.Second, proctest.Done(&wg))
 	}
 	if r := cl.post(context.Background(), c.URL("/v1/chat/completions"), chatBody("tiny", 16, false)); r.Status != 200 {
 		t.Fatalf("after the flood: %s", r)

@@ -102,7 +102,7 @@ type modelStatus struct {
 // model reads one model's entry from /status; ok is false when custos did
 // not answer.
 func (c *custos) model(id string) (m modelStatus, ok bool) {
-	resp, err := http.Get(c.URL("/status"))
+	resp, err := proctest.Client.Get(c.URL("/status"))
 	if err != nil {
 		return m, false
 	}
@@ -135,7 +135,7 @@ func (c *custos) waitState(id, state string, within time.Duration) modelStatus {
 // draining reports whether custos has begun its shutdown: /readyz says so,
 // or the listener is already closed.
 func (c *custos) draining() bool {
-	resp, err := http.Get(c.URL("/readyz?verbose"))
+	resp, err := proctest.Client.Get(c.URL("/readyz?verbose"))
 	if err != nil {
 		return errors.Is(err, syscall.ECONNREFUSED)
 	}
@@ -147,7 +147,7 @@ func (c *custos) draining() bool {
 // retries reads custos_retries_total, summed over models, from /metrics.
 func (c *custos) retries() int {
 	c.T.Helper()
-	resp, err := http.Get(c.URL("/metrics"))
+	resp, err := proctest.Client.Get(c.URL("/metrics"))
 	if err != nil {
 		c.T.Fatalf("/metrics: %v", err)
 	}
@@ -200,6 +200,14 @@ func (cl *client) post(ctx context.Context, url, body string) reply {
 
 func (cl *client) close() { cl.http.CloseIdleConnections() }
 
+// clientsDone waits for runClients, run until the deadline on cl, to return
+// (done closed): its clients' last requests may start just before the
+// deadline and take up to cl's timeout.
+func (c *custos) clientsDone(cl *client, until time.Time, done <-chan struct{}) {
+	c.T.Helper()
+	proctest.Receive(c.T, "the clients' last requests", time.Until(until)+cl.http.Timeout+30*time.Second, done)
+}
+
 // steadyReadiness is the configuration line that ends the readiness gate's
 // start-up window after one second. Within that window a model restarting
 // after a crash counts as Warming and closes the gate (see
@@ -211,7 +219,7 @@ const steadyReadiness = "readiness: {deadline: 1s}\n"
 // from /status, has passed.
 func (c *custos) waitPastReadinessDeadline() {
 	c.T.Helper()
-	resp, err := http.Get(c.URL("/status"))
+	resp, err := proctest.Client.Get(c.URL("/status"))
 	if err != nil {
 		c.T.Fatalf("/status: %v", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 // TestSIGTERMWhileBusyDrains keeps 32 clients busy with long generations,
@@ -77,8 +79,8 @@ func TestSIGTERMWhileBusyDrains(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
-	afterWG.Wait()
+	proctest.Receive(t, "the requests in custos at SIGTERM to be answered", cl.http.Timeout+30*time.Second, proctest.Done(&wg))
+	proctest.Receive(t, "the requests after SIGTERM to be answered", after.http.Timeout+30*time.Second, proctest.Done(&afterWG))
 	exitErr, exited := c.Wait(90 * time.Second)
 	if !exited {
 		t.Fatal("custos did not exit after SIGTERM")

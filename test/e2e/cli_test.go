@@ -15,7 +15,9 @@ import (
 )
 
 func TestVersionPrintsAVersionAndExits0(t *testing.T) {
-	out, err := exec.Command(bins.Custos, "version").Output()
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bins.Custos, "version").Output()
 	if err != nil {
 		t.Fatalf("custos version: %v", err)
 	}
@@ -38,6 +40,8 @@ func TestServeModelFlagAnswersChatAndExits0OnSIGTERM(t *testing.T) {
 	cmd.Env = append(os.Environ(), "CUSTOS_LLAMA_LIB_DIR="+llamatest.LibDir(t), "XDG_STATE_HOME="+t.TempDir())
 	output := &proctest.Buffer{}
 	cmd.Stdout, cmd.Stderr = output, output
+	// Once custos has exited, its output is waited for no longer than this.
+	cmd.WaitDelay = 10 * time.Second
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +51,11 @@ func TestServeModelFlagAnswersChatAndExits0OnSIGTERM(t *testing.T) {
 	t.Cleanup(func() {
 		if !reaped {
 			cmd.Process.Kill()
-			<-exited
+			select {
+			case <-exited:
+			case <-time.After(30 * time.Second):
+				t.Errorf("custos (pid %d) not reaped within 30s of SIGKILL", cmd.Process.Pid)
+			}
 		}
 		if t.Failed() {
 			t.Logf("custos output (last 16 KiB):\n%s", proctest.Tail(output.String(), 16<<10))
@@ -67,7 +75,7 @@ func TestServeModelFlagAnswersChatAndExits0OnSIGTERM(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	r := proctest.Post(context.Background(), http.DefaultClient, "http://"+addr+"/v1/chat/completions",
+	r := proctest.Post(context.Background(), inferenceClient, "http://"+addr+"/v1/chat/completions",
 		`{"model":"default","max_tokens":8,"messages":[{"role":"user","content":"hello there"}]}`)
 	if r.Err != nil || r.Status != 200 || !strings.Contains(string(r.Body), `"choices"`) {
 		t.Fatalf("chat: %v", r)
@@ -89,7 +97,7 @@ func TestServeModelFlagAnswersChatAndExits0OnSIGTERM(t *testing.T) {
 
 // answers reports whether GET path on addr answers 200.
 func answers(addr, path string) bool {
-	resp, err := http.Get("http://" + addr + path)
+	resp, err := proctest.Client.Get("http://" + addr + path)
 	if err != nil {
 		return false
 	}

@@ -13,6 +13,7 @@ import (
 
 	"custos/internal/gguf"
 	"custos/internal/llama/llamatest"
+	"custos/internal/proctest"
 )
 
 // engineModel generates a small model once per test binary.
@@ -113,7 +114,7 @@ func TestEngineKilledMidRequestIsRestartedAndRetried(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	r := <-done
+	r := proctest.Receive(t, "the answer to the request in flight at the kill", answerWithin, done)
 	if r.Status != 200 {
 		t.Fatalf("the request was lost with the engine: %d %s", r.Status, r.Body)
 	}

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 // fallbackServer is an OpenAI-compatible upstream that records what it got.
@@ -59,12 +61,11 @@ func TestCrashDuringLoadRestartsThenUnhealthy(t *testing.T) {
 	if m["restarts"].(float64) < 2 || !strings.Contains(fmt.Sprint(m["last_exit"]), "exit status 1") {
 		t.Fatalf("want restarts and the exit reason, got %v", m)
 	}
-	resp, _ := http.Get(c.URL("/health"))
+	status, body := c.get("/health")
 	var h map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&h)
-	resp.Body.Close()
-	if resp.StatusCode != 503 || h["status"] != "unhealthy" || h["warm_up_state"] != "unhealthy" {
-		t.Fatalf("/health: %d %v", resp.StatusCode, h)
+	_ = json.Unmarshal(body, &h)
+	if status != 503 || h["status"] != "unhealthy" || h["warm_up_state"] != "unhealthy" {
+		t.Fatalf("/health: %d %v", status, h)
 	}
 }
 
@@ -83,10 +84,8 @@ func TestCrashLoopGoesUnhealthyThenFallbackServes(t *testing.T) {
 	if model != "remote-tiny" || auth != "Bearer fallback-secret" {
 		t.Fatalf("fallback got model %q auth %q", model, auth)
 	}
-	resp, _ := http.Get(c.URL("/readyz"))
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("with a fallback serving, the gate must be open (Degraded); /readyz = %d", resp.StatusCode)
+	if status, _ := c.get("/readyz"); status != 200 {
+		t.Fatalf("with a fallback serving, the gate must be open (Degraded); /readyz = %d", status)
 	}
 }
 
@@ -127,11 +126,7 @@ func TestHealthNeverAnsweringDuringLoadDoesNotWedge(t *testing.T) {
 		return m != nil && m["restarts"].(float64) >= 1
 	})
 	start := time.Now()
-	resp, err := http.Get(c.URL("/status"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	c.get("/status")
 	if time.Since(start) > 5*time.Second {
 		t.Fatalf("/status took %v while a backend hangs", time.Since(start))
 	}
@@ -149,7 +144,9 @@ func TestLoadPastDeadlineGoesToFallback(t *testing.T) {
 }
 
 func TestQueueFullGets429(t *testing.T) {
-	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "2s"), "    max_concurrency: 1\n    queue_max: 1\n"))
+	// The queue must still be full when the third request comes: the first
+	// request's delay leaves seconds for that on a loaded machine.
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "5s"), "    max_concurrency: 1\n    queue_max: 1\n"))
 	c.waitState("tiny", "ready", 20*time.Second)
 	var wg sync.WaitGroup
 	replies := make(chan reply, 3)
@@ -165,7 +162,7 @@ func TestQueueFullGets429(t *testing.T) {
 	if r.Status != 429 || r.Header.Get("Retry-After") == "" || r.ErrorCode() == "" {
 		t.Fatalf("want 429 with Retry-After, got %d %v %s", r.Status, r.Header, r.Body)
 	}
-	wg.Wait()
+	proctest.Receive(t, "the admitted requests' answers", answerWithin, proctest.Done(&wg))
 	close(replies)
 	for r := range replies {
 		if r.Status != 200 {
@@ -175,7 +172,10 @@ func TestQueueFullGets429(t *testing.T) {
 }
 
 func TestQueueTimeoutGets503(t *testing.T) {
-	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "3s"), "    max_concurrency: 1\n    queue_timeout: 300ms\n"))
+	// The first request must still hold the only slot when the second has
+	// waited its queue_timeout: its delay leaves seconds for that on a
+	// loaded machine.
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "6s"), "    max_concurrency: 1\n    queue_timeout: 300ms\n"))
 	c.waitState("tiny", "ready", 20*time.Second)
 	first := make(chan reply, 1)
 	go func() { first <- c.chat(context.Background(), "tiny", false) }()
@@ -187,7 +187,7 @@ func TestQueueTimeoutGets503(t *testing.T) {
 	if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.ErrorCode() == "" {
 		t.Fatalf("want 503 with Retry-After, got %d %v %s", r.Status, r.Header, r.Body)
 	}
-	if r := <-first; r.Status != 200 {
+	if r := proctest.Receive(t, "the first request's answer", answerWithin, first); r.Status != 200 {
 		t.Fatalf("the first request failed: %d %s", r.Status, r.Body)
 	}
 }

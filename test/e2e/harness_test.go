@@ -7,7 +7,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,29 @@ import (
 var bins *proctest.Binaries
 
 func TestMain(m *testing.M) { proctest.Main(m, "custos-e2e-bin", &bins) }
+
+// inferenceClient sends the tests' inference requests: its timeout, long
+// enough for any request here that waits on a pause, a queue or a restart,
+// makes a custos that never answers a failed request, not a hung test.
+var inferenceClient = &http.Client{Timeout: 2 * time.Minute}
+
+// answerWithin bounds the wait for a reply sent in the background.
+const answerWithin = 2*time.Minute + 30*time.Second
+
+// cliTimeout bounds a run of the custos CLI.
+const cliTimeout = time.Minute
+
+// runCustos runs the custos CLI and returns its combined output; a run
+// past cliTimeout is killed and returns an error saying so.
+func runCustos(args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), cliTimeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bins.Custos, args...).CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("custos %s: still running after %v (%v)", strings.Join(args, " "), cliTimeout, err)
+	}
+	return string(out), err
+}
 
 // custos is a running `custos serve` process with this suite's helpers.
 type custos struct{ *proctest.Custos }
@@ -53,7 +78,7 @@ func startCustosConfig(t *testing.T, cfgPath string) *custos {
 // modelState reads one model's state from /status.
 func (c *custos) modelState(model string) map[string]any {
 	c.T.Helper()
-	resp, err := http.Get(c.URL("/status"))
+	resp, err := proctest.Client.Get(c.URL("/status"))
 	if err != nil {
 		return nil
 	}
@@ -88,7 +113,33 @@ func (c *custos) chat(ctx context.Context, model string, stream bool) reply {
 }
 
 func (c *custos) post(ctx context.Context, path, body string) reply {
-	return proctest.Post(ctx, http.DefaultClient, c.URL(path), body)
+	return proctest.Post(ctx, inferenceClient, c.URL(path), body)
+}
+
+// get fetches path, failing the test if custos does not answer, and
+// returns the status and body.
+func (c *custos) get(path string) (int, []byte) {
+	c.T.Helper()
+	resp, err := proctest.Client.Get(c.URL(path))
+	if err != nil {
+		c.T.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		c.T.Fatalf("GET %s: reading the answer: %v", path, err)
+	}
+	return resp.StatusCode, body
+}
+
+// getStatus is GET path's status, or 0 if custos did not answer.
+func (c *custos) getStatus(path string) int {
+	resp, err := proctest.Client.Get(c.URL(path))
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // fastModel is a model block with short timings so failures show

@@ -80,7 +80,7 @@ func TestGigabyteBodyIsRefusedWithoutReadingIt(t *testing.T) {
 			req.ContentLength = 1 << 30
 		}
 		start := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := inferenceClient.Do(req)
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -128,7 +128,7 @@ func TestSlowHeadersAreCutOff(t *testing.T) {
 func TestSlowStreamReaderGetsEveryChunk(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--stream-chunks", "200"), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
-	resp, err := http.Post(c.URL("/v1/chat/completions"), "application/json",
+	resp, err := inferenceClient.Post(c.URL("/v1/chat/completions"), "application/json",
 		strings.NewReader(`{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	if err != nil {
 		t.Fatal(err)

@@ -13,12 +13,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 // intervention reads GET /admin/intervention.
 func (c *custos) intervention() map[string]any {
 	c.T.Helper()
-	resp, err := http.Get(c.URL("/admin/intervention"))
+	resp, err := proctest.Client.Get(c.URL("/admin/intervention"))
 	if err != nil {
 		c.T.Fatal(err)
 	}
@@ -36,11 +38,11 @@ func (c *custos) waiting() float64 {
 
 func (c *custos) cli(t *testing.T, args ...string) string {
 	t.Helper()
-	out, err := exec.Command(bins.Custos, append(args, "--addr", c.Addr)...).CombinedOutput()
+	out, err := runCustos(append(args, "--addr", c.Addr)...)
 	if err != nil {
 		t.Fatalf("custos %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out)
+	return out
 }
 
 func TestPauseHoldsRequestsAndResumeReleasesThem(t *testing.T) {
@@ -62,7 +64,7 @@ func TestPauseHoldsRequestsAndResumeReleasesThem(t *testing.T) {
 		t.Fatalf("custos status does not show the pause:\n%s", status)
 	}
 	c.cli(t, "resume")
-	wg.Wait()
+	proctest.Receive(t, "the released requests' answers", answerWithin, proctest.Done(&wg))
 	close(replies)
 	for r := range replies {
 		if r.Status != 200 {
@@ -122,7 +124,9 @@ func TestRestartWhilePausedComesBackPaused(t *testing.T) {
 func TestKill9WhilePausedComesBackPaused(t *testing.T) {
 	testComesBackPaused(t, func(c *custos) {
 		_ = c.Cmd.Process.Kill()
-		<-c.Exited()
+		if _, ok := c.Wait(30 * time.Second); !ok {
+			t.Fatal("custos not reaped within 30s of SIGKILL")
+		}
 	})
 }
 
@@ -133,26 +137,29 @@ func TestAdminTokenAndAPIKeys(t *testing.T) {
 	}
 	t.Setenv("CUSTOS_E2E_ADMIN_TOKEN", "admin-secret")
 	c := startCustosConfig(t, writeConfig(t, dir, "admin: {token_env: CUSTOS_E2E_ADMIN_TOKEN}\nauth: {api_keys_file: "+filepath.Join(dir, "keys")+"}\nmodels:\n"+fastModel("tiny", standinCmd(), "")))
-	c.waitState("tiny", "ready", 20*time.Second)
+	// /status is an operator route now: the open /health says when tiny is ready.
+	c.Eventually("/health to say tiny is ready", 20*time.Second, func() bool { code, _ := c.get("/health"); return code == 200 })
 
-	for token, want := range map[string]int{"": 401, "wrong": 401, "admin-secret": 200} {
-		req, _ := http.NewRequest("GET", c.URL("/admin/intervention"), nil)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("admin token %q: got %d, want %d", token, resp.StatusCode, want)
+	for _, path := range []string{"/admin/intervention", "/status", "/metrics"} {
+		for token, want := range map[string]int{"": 401, "wrong": 401, "admin-secret": 200} {
+			req, _ := http.NewRequest("GET", c.URL(path), nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := proctest.Client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%s with admin token %q: got %d, want %d", path, token, resp.StatusCode, want)
+			}
 		}
 	}
-	if out, err := exec.Command(bins.Custos, "pause", "--reason", "x", "--addr", c.Addr).CombinedOutput(); err == nil {
+	if out, err := runCustos("pause", "--reason", "x", "--addr", c.Addr); err == nil {
 		t.Fatalf("the CLI without a token must be refused:\n%s", out)
 	}
-	if out, err := exec.Command(bins.Custos, "pause", "--reason", "x", "--addr", c.Addr, "--token", "admin-secret").CombinedOutput(); err != nil {
+	if out, err := runCustos("pause", "--reason", "x", "--addr", c.Addr, "--token", "admin-secret"); err != nil {
 		t.Fatalf("the CLI with the token: %v\n%s", err, out)
 	}
 	c.cli(t, "resume", "--token", "admin-secret")
@@ -163,7 +170,7 @@ func TestAdminTokenAndAPIKeys(t *testing.T) {
 		if key != "" {
 			req.Header.Set("Authorization", "Bearer "+key)
 		}
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := inferenceClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -179,7 +186,7 @@ func TestAdminTokenAndAPIKeys(t *testing.T) {
 
 // storeState reads the state_store subsystem from /status.
 func (c *custos) storeState() (state, detail string) {
-	resp, err := http.Get(c.URL("/status"))
+	resp, err := proctest.Client.Get(c.URL("/status"))
 	if err != nil {
 		return "", ""
 	}
@@ -210,10 +217,8 @@ func TestCorruptStoreFileIsFailedAndLeftAlone(t *testing.T) {
 	if state, _ := c.storeState(); state != "Failed" {
 		t.Fatalf("state_store = %q, want Failed", state)
 	}
-	resp, _ := http.Get(c.URL("/readyz"))
-	resp.Body.Close()
-	if resp.StatusCode != 503 {
-		t.Fatalf("/readyz with a corrupt store: %d", resp.StatusCode)
+	if status, _ := c.get("/readyz"); status != 503 {
+		t.Fatalf("/readyz with a corrupt store: %d", status)
 	}
 	c.Stop()
 	if after, _ := os.ReadFile(db); string(after) != string(garbage) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,13 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-func runCustos(args ...string) (string, error) {
-	cmd := exec.Command(bins.Custos, args...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
-}
+	"custos/internal/proctest"
+)
 
 func exitCode(err error) int {
 	var ee *exec.ExitError
@@ -32,7 +27,10 @@ func exitCode(err error) int {
 }
 
 func TestSIGTERMWithRequestsInFlight(t *testing.T) {
-	c := startCustos(t, "shutdown_timeout: 20s\nmodels:\n"+fastModel("tiny", standinCmd("--response-delay", "1500ms"), "    max_concurrency: 4\n"))
+	// The requests in flight must still be so while /readyz is polled and a
+	// new request is refused after the signal: their delay leaves seconds
+	// for that on a loaded machine.
+	c := startCustos(t, "shutdown_timeout: 20s\nmodels:\n"+fastModel("tiny", standinCmd("--response-delay", "5s"), "    max_concurrency: 4\n"))
 	m := c.waitState("tiny", "ready", 20*time.Second)
 	backendPID := int(m["pid"].(float64))
 
@@ -47,19 +45,12 @@ func TestSIGTERMWithRequestsInFlight(t *testing.T) {
 	if err := c.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	c.Eventually("/readyz turns 503 while draining", 5*time.Second, func() bool {
-		resp, err := http.Get(c.URL("/readyz"))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 503
-	})
+	c.Eventually("/readyz turns 503 while draining", 5*time.Second, func() bool { return c.getStatus("/readyz") == 503 })
 	if r := c.chat(context.Background(), "tiny", false); r.Status != 503 || r.ErrorCode() != "shutting_down" {
 		t.Fatalf("a new request while draining: %d %s", r.Status, r.Body)
 	}
 	for range 3 {
-		if r := <-inflight; r.Status != 200 {
+		if r := proctest.Receive(t, "an in-flight request's answer", answerWithin, inflight); r.Status != 200 {
 			t.Fatalf("an in-flight request did not finish: %d %s %v", r.Status, r.Body, r.Err)
 		}
 	}
@@ -80,7 +71,9 @@ func TestKilledCustosTakesItsBackendsDown(t *testing.T) {
 	m := c.waitState("tiny", "ready", 20*time.Second)
 	pid := int(m["pid"].(float64))
 	_ = c.Cmd.Process.Kill()
-	<-c.Exited()
+	if _, ok := c.Wait(30 * time.Second); !ok {
+		t.Fatal("custos not reaped within 30s of SIGKILL")
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"custos/internal/proctest"
 	"fmt"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -35,7 +34,7 @@ func connectionRefusedIsRetried(t *testing.T, extra string) {
 		t.Fatalf("chat before refusing: %d %s %v", r.Status, r.Body, r.Err)
 	}
 
-	resp, err := http.Post(backendURL+"/_standin/refuse", "application/json", nil)
+	resp, err := proctest.Client.Post(backendURL+"/_standin/refuse", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

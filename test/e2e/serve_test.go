@@ -4,12 +4,12 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"custos/internal/proctest"
 )
 
 func TestServeProxiesChatStreamingAndReportsHealth(t *testing.T) {
@@ -25,34 +25,25 @@ func TestServeProxiesChatStreamingAndReportsHealth(t *testing.T) {
 		t.Fatalf("stream: %d %q %s", r.Status, r.Header.Get("Content-Type"), r.Body)
 	}
 
-	resp, err := http.Get(c.URL("/health"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	status, body := c.get("/health")
 	var h map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&h)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || h["status"] != "ok" || h["warm_up_state"] != "ready" || h["backend"] != "llama-server" || h["model"] != "tiny" {
-		t.Fatalf("/health: %d %v", resp.StatusCode, h)
+	_ = json.Unmarshal(body, &h)
+	if status != 200 || h["status"] != "ok" || h["warm_up_state"] != "ready" || h["backend"] != "llama-server" || h["model"] != "tiny" {
+		t.Fatalf("/health: %d %v", status, h)
 	}
 	for path, want := range map[string]string{"/readyz": "ok", "/livez": "ok", "/v1/models": `"default"`, "/metrics": "custos_"} {
-		resp, err := http.Get(c.URL(path))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), want) {
-			t.Errorf("%s: %d, want %q in %.300s", path, resp.StatusCode, want, body)
+		status, body := c.get(path)
+		if status != 200 || !strings.Contains(string(body), want) {
+			t.Errorf("%s: %d, want %q in %.300s", path, status, want, body)
 		}
 	}
 
-	out, err := exec.Command(bins.Custos, "status", "--addr", c.Addr).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "tiny (default)") || !strings.Contains(string(out), "ready") {
+	out, err := runCustos("status", "--addr", c.Addr)
+	if err != nil || !strings.Contains(out, "tiny (default)") || !strings.Contains(out, "ready") {
 		t.Fatalf("custos status: %v\n%s", err, out)
 	}
-	out, err = exec.Command(bins.Custos, "status", "--addr", c.Addr, "--json").CombinedOutput()
-	if err != nil || !json.Valid(out) {
+	out, err = runCustos("status", "--addr", c.Addr, "--json")
+	if err != nil || !json.Valid([]byte(out)) {
 		t.Fatalf("custos status --json: %v\n%s", err, out)
 	}
 }
@@ -81,22 +72,21 @@ func TestGateClosedWhileWarming(t *testing.T) {
 	if r.Status != 503 || r.Header.Get("Retry-After") == "" || r.ErrorCode() == "" {
 		t.Fatalf("gate closed: got %d %v %s", r.Status, r.Header, r.Body)
 	}
-	resp, _ := http.Get(c.URL("/readyz"))
-	resp.Body.Close()
-	if resp.StatusCode != 503 {
-		t.Fatalf("/readyz while warming: %d", resp.StatusCode)
+	if status, _ := c.get("/readyz"); status != 503 {
+		t.Fatalf("/readyz while warming: %d", status)
 	}
-	resp, _ = http.Get(c.URL("/health"))
+	status, body := c.get("/health")
 	var h map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&h)
-	resp.Body.Close()
-	if resp.StatusCode != 503 || h["warm_up_state"] != "loading" {
-		t.Fatalf("/health while warming: %d %v", resp.StatusCode, h)
+	_ = json.Unmarshal(body, &h)
+	if status != 503 || h["warm_up_state"] != "loading" {
+		t.Fatalf("/health while warming: %d %v", status, h)
 	}
 }
 
 func TestCrashMidRequestIsRetried(t *testing.T) {
-	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "1500ms"), ""))
+	// The crash must come while the request is in flight: its delay leaves
+	// seconds for that on a loaded machine.
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--response-delay", "5s"), ""))
 	m := c.waitState("tiny", "ready", 20*time.Second)
 	backendURL := m["url"].(string)
 
@@ -106,11 +96,11 @@ func TestCrashMidRequestIsRetried(t *testing.T) {
 		m := c.modelState("tiny")
 		return m != nil && m["in_flight"].(float64) == 1
 	})
-	resp, err := http.Post(backendURL+"/_standin/crash", "application/json", nil)
+	resp, err := proctest.Client.Post(backendURL+"/_standin/crash", "application/json", nil)
 	if err == nil {
 		resp.Body.Close()
 	}
-	r := <-done
+	r := proctest.Receive(t, "the answer to the request in flight at the crash", answerWithin, done)
 	if r.Status != 200 || !strings.Contains(string(r.Body), "standin reply") {
 		t.Fatalf("the request was not retried on the restarted backend: %d %s %v", r.Status, r.Body, r.Err)
 	}
@@ -123,7 +113,9 @@ func TestClientDisconnectMidStreamCancelsUpstream(t *testing.T) {
 	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--stream-chunks", "2000", "--chunk-interval", "10ms"), ""))
 	c.waitState("tiny", "ready", 20*time.Second)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	// The test disconnects after two chunks; the timeout bounds the wait for them.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", c.URL("/v1/chat/completions"),
 		strings.NewReader(`{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	resp, err := http.DefaultClient.Do(req)

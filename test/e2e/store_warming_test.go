@@ -3,13 +3,13 @@ package e2e
 import (
 	"context"
 	"database/sql"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"custos/internal/intervention"
+	"custos/internal/proctest"
 	"custos/internal/store"
 
 	_ "modernc.org/sqlite"
@@ -68,14 +68,7 @@ func TestStoreStillOpeningIsWarmingAndRequestsWait(t *testing.T) {
 	c.waitState("tiny", "ready", 20*time.Second)
 	// Past readiness.deadline the gate counts the warming store as
 	// Degraded and opens: the controller is what holds requests then.
-	c.Eventually("the gate to open past its deadline", 10*time.Second, func() bool {
-		resp, err := http.Get(c.URL("/readyz"))
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
+	c.Eventually("the gate to open past its deadline", 10*time.Second, func() bool { return c.getStatus("/readyz") == 200 })
 	answered := make(chan reply, 1)
 	go func() { answered <- c.chat(context.Background(), "tiny", false) }()
 	c.Eventually("the request to be held", 10*time.Second, func() bool {
@@ -96,7 +89,7 @@ func TestStoreStillOpeningIsWarmingAndRequestsWait(t *testing.T) {
 		t.Fatalf("after the store opened, the restored pause must hold the request: %v", st)
 	}
 	c.cli(t, "resume")
-	if r := <-answered; r.Status != 200 {
+	if r := proctest.Receive(t, "the held request's answer after resume", answerWithin, answered); r.Status != 200 {
 		t.Fatalf("the held request after resume: %d %s", r.Status, r.Body)
 	}
 }
