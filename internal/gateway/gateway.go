@@ -177,9 +177,6 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *mod
 	body, err := httpserver.ReadBody(r, g.cfg.MaxBodyBytes)
 	if err != nil {
 		e := httpserver.BodyError(err, g.cfg.MaxBodyBytes, "max_body_bytes")
-		if e.Status == http.StatusRequestTimeout {
-			w.Header().Set("Connection", "close")
-		}
 		return inference{}, nil, &e
 	}
 	in, perr := parseInference(body)

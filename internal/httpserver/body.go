@@ -31,15 +31,16 @@ func BodyDeadline(readTimeout time.Duration, next http.Handler) http.Handler {
 			next.ServeHTTP(w, r) // not a connection with deadlines (a test recorder)
 			return
 		}
-		body := &deadlineBody{body: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }, timeout: readTimeout}
-		r.Body = body
-		defer body.done()
+		r.Body = &deadlineBody{body: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }, timeout: readTimeout}
 		next.ServeHTTP(w, r)
 	})
 }
 
 // deadlineBody lifts the connection's read deadline once the body has
-// been read to its end, or has failed, or is closed.
+// been read to its end, or is closed. A body that timed out keeps it: what
+// is left of it on the connection must not be waited for again (net/http
+// reads a small remainder before it answers, to keep the connection), so
+// the answer goes out at once and the connection closes after it.
 type deadlineBody struct {
 	body    io.ReadCloser
 	lift    func()
@@ -49,20 +50,17 @@ type deadlineBody struct {
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.body.Read(p)
-	if err != nil {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
 		b.done()
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			err = &SlowBodyError{Timeout: b.timeout}
-		}
+	case errors.As(err, &ne) && ne.Timeout():
+		err = &SlowBodyError{Timeout: b.timeout}
 	}
 	return n, err
 }
 
-func (b *deadlineBody) Close() error {
-	b.done()
-	return b.body.Close()
-}
+func (b *deadlineBody) Close() error { return b.body.Close() }
 
 func (b *deadlineBody) done() { b.once.Do(b.lift) }
 
