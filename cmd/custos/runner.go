@@ -57,6 +57,7 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 	fs.BoolVar(&cfg.Embeddings, "embeddings", false, "serve /v1/embeddings instead of completions")
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")
+	intFlag(fs, &cfg.TimeoutSecs, 600, "`seconds` a client has to send a request body after its headers", "to", "timeout")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 8<<20,
 		"largest request body in `bytes`, larger ones get 400 (custos's own flag: custos serve passes its max_body_bytes)")
 	if err := fs.Parse(args); err != nil {

@@ -42,7 +42,7 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 
 // Every flag name, short or long, lands in the runner's config or listen address.
 func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
-	defaults := runner.Config{ModelPath: "m.gguf", CtxSize: 4096, Parallel: 1, NPredict: -1, BatchSize: 2048, Seed: -1, MaxBodyBytes: 8 << 20}
+	defaults := runner.Config{ModelPath: "m.gguf", CtxSize: 4096, Parallel: 1, NPredict: -1, BatchSize: 2048, Seed: -1, MaxBodyBytes: 8 << 20, TimeoutSecs: 600}
 	const defaultAddr = "127.0.0.1:8080"
 	for _, c := range []struct {
 		args []string
@@ -68,6 +68,8 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		{[]string{"--batch-size", "256"}, func(c *runner.Config) { c.BatchSize = 256 }, ""},
 		{[]string{"--lib-dir", "/opt/llama"}, func(c *runner.Config) { c.LibDir = "/opt/llama" }, ""},
 		{[]string{"--max-body-bytes", "33554432"}, func(c *runner.Config) { c.MaxBodyBytes = 32 << 20 }, ""},
+		{[]string{"-to", "30"}, func(c *runner.Config) { c.TimeoutSecs = 30 }, ""},
+		{[]string{"--timeout", "45"}, func(c *runner.Config) { c.TimeoutSecs = 45 }, ""},
 	} {
 		var stderr bytes.Buffer
 		// The model comes first; a later -m/--model replaces it.

@@ -37,6 +37,9 @@ type Config struct {
 	// MaxBodyBytes is the largest request body read; a larger one gets 400 (default 8 MiB). custos serve
 	// passes its own max_body_bytes, so that a body its gateway accepts is not refused here.
 	MaxBodyBytes int64
+	// TimeoutSecs is how long a client may take to send its request body after its headers, as
+	// llama-server's --timeout bounds its reads (default 600).
+	TimeoutSecs int
 }
 
 // Defaults that are not the zero value.
@@ -46,6 +49,7 @@ const (
 	defaultQueueLimit = 64
 	// defaultMaxBodyBytes is above any prompt a default context can hold, far below memory trouble.
 	defaultMaxBodyBytes = 8 << 20
+	defaultTimeoutSecs  = 600
 	// smallMachineCores is the core count up to which one thread is the default: on 2-core machines two
 	// decoding threads lose to one whenever anything else runs (measured in docs/BENCHMARKS.md, "Default
 	// thread count").
@@ -84,11 +88,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = defaultMaxBodyBytes
 	}
+	if c.TimeoutSecs == 0 {
+		c.TimeoutSecs = defaultTimeoutSecs
+	}
 	for _, f := range []struct {
 		name  string
 		value int
 	}{{"ctx-size", c.CtxSize}, {"parallel", c.Parallel}, {"threads", c.Threads}, {"batch-size", c.BatchSize},
-		{"queue limit", c.QueueLimit}} {
+		{"queue limit", c.QueueLimit}, {"timeout", c.TimeoutSecs}} {
 		if f.value < 0 {
 			return c, fmt.Errorf("runner: %s must not be negative, got %d", f.name, f.value)
 		}

@@ -12,8 +12,12 @@ import (
 	"time"
 
 	"custos/internal/gguf"
+	"custos/internal/httpserver"
 	"custos/internal/llama"
 )
+
+// readHeaderTimeout bounds how long a client may take to send its request headers.
+const readHeaderTimeout = 30 * time.Second
 
 // shutdownGrace is how long in-flight requests get to finish when the server stops; streams still running
 // after it end with an error event.
@@ -71,7 +75,9 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // It returns nil after a clean stop, or the load error, after which nothing is served any more.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info("runner listening", "addr", ln.Addr().String(), "model", s.cfg.ModelPath)
-	httpSrv := &http.Server{Handler: s.routes(), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// The same limits as custos serve's own listener: a client that trickles its body is cut off.
+	httpSrv := httpserver.New(s.routes(), httpserver.Options{ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout: time.Duration(s.cfg.TimeoutSecs) * time.Second})
 	served := make(chan error, 1)
 	go func() { served <- httpSrv.Serve(ln) }()
 
