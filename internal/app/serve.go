@@ -34,6 +34,9 @@ type Options struct {
 	Executable string
 	// Ready, if set, is called once the listener is open, with its address.
 	Ready func(addr string)
+	// Listener, if set, is a listener already open, served instead of one
+	// on cfg.Listen (a socket handed over by a service manager; tests).
+	Listener net.Listener
 }
 
 // Serve runs custos with cfg until ctx ends, then drains and stops. A
@@ -120,9 +123,12 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 
 	limits := httpserver.Options{ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout, Logger: log}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return &config.Error{Problems: []config.Problem{{Path: "listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.Listen, err)}}}
+	ln := opts.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return &config.Error{Problems: []config.Problem{{Path: "listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.Listen, err)}}}
+		}
 	}
 	srv := httpserver.New(mux, limits)
 	servers := []*http.Server{srv}

@@ -1,0 +1,53 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"custos/internal/config"
+)
+
+// failingListener accepts nothing: its Accept fails for good, as a
+// listening socket closed under custos would.
+type failingListener struct{ net.Listener }
+
+func (l failingListener) Accept() (net.Conn, error) { return nil, errors.New("the listening socket is gone") }
+
+// When its HTTP server fails, custos can no longer be reached: Serve
+// shuts down and returns an error, so the process exits non-zero and a
+// service manager restarts it, instead of exiting 0 as after SIGTERM.
+func TestServeReturnsAnErrorWhenTheHTTPServerFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := t.TempDir()
+	cfg, err := config.Parse([]byte("listen: "+ln.Addr().String()+"\nstore: {path: "+filepath.Join(dir, "custos.db")+"}\n"+
+		"models:\n  tiny:\n    backend: llama-server\n    cmd: [sleep, \"3600\", \"${HOST}\", \"${PORT}\"]\n    stop_timeout: 1s\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listener: failingListener{ln}})
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("Serve returned nil after its HTTP server failed")
+		}
+		var cerr *config.Error
+		if errors.As(err, &cerr) {
+			t.Fatalf("a failed server is not a configuration error: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Serve kept running for 30s after its HTTP server failed")
+	}
+}
