@@ -85,6 +85,9 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			w = splitWriter{w}
 		}
 		w.Header().Set("X-Standin-Pid", s.pid)
+		// llama-server echoes the request's Origin (empty without one) on
+		// its answers: a proxy in front must not pass that on.
+		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
 		// Control routes stay usable while loading so tests can crash or
 		// inspect a server that is still loading.
 		if r.URL.Path != "/health" && !strings.HasPrefix(r.URL.Path, "/_standin/") {

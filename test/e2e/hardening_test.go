@@ -239,3 +239,63 @@ func TestSlowBodyClientsCostWhatTheySentAndAreCutOff(t *testing.T) {
 		}
 	}
 }
+
+// With metrics_listen, a Prometheus scraper reads /metrics on its own
+// port without the admin token, and /metrics leaves the main listener,
+// where the operator routes need the token.
+func TestMetricsListenServesMetricsOpenOnItsOwnPort(t *testing.T) {
+	t.Setenv("CUSTOS_E2E_ADMIN_TOKEN", "admin-secret")
+	metricsAddr := proctest.FreeAddr(t)
+	c := startCustos(t, "admin: {token_env: CUSTOS_E2E_ADMIN_TOKEN}\nmetrics_listen: "+metricsAddr+"\nmodels:\n"+fastModel("tiny", standinCmd(), ""))
+	resp, err := proctest.Client.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "custos_requests_total") && !strings.Contains(string(body), "go_goroutines") {
+		t.Fatalf("metrics_listen /metrics: %d %.200s", resp.StatusCode, body)
+	}
+	if code, body := c.get("/metrics"); code != 404 {
+		t.Fatalf("/metrics on the main listener with metrics_listen set: %d %.200s", code, body)
+	}
+}
+
+// custos's CORS policy, not a backend's: a listed origin gets
+// Access-Control-Allow-Origin and its preflight answered; another origin
+// is refused; llama-server's own CORS headers never reach the client.
+func TestCORSIsCustosPolicy(t *testing.T) {
+	c := startCustos(t, "cors: {allowed_origins: [\"https://chat.example.com\"]}\nmodels:\n"+fastModel("tiny", standinCmd(), ""))
+	c.waitState("tiny", "ready", 20*time.Second)
+	send := func(method, origin string, header map[string]string) *http.Response {
+		body := `{"model":"tiny","messages":[{"role":"user","content":"hi"}]}`
+		req, _ := http.NewRequest(method, c.URL("/v1/chat/completions"), strings.NewReader(body))
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := inferenceClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	pre := send("OPTIONS", "https://chat.example.com", map[string]string{"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+	if pre.StatusCode != 204 || pre.Header.Get("Access-Control-Allow-Origin") != "https://chat.example.com" {
+		t.Fatalf("preflight of a listed origin: %d %v", pre.StatusCode, pre.Header)
+	}
+	ok := send("POST", "https://chat.example.com", map[string]string{"Content-Type": "application/json"})
+	if ok.StatusCode != 200 || ok.Header.Values("Access-Control-Allow-Origin")[0] != "https://chat.example.com" || len(ok.Header.Values("Access-Control-Allow-Origin")) != 1 {
+		t.Fatalf("a listed origin: %d %v", ok.StatusCode, ok.Header)
+	}
+	if no := send("POST", "https://evil.example", nil); no.StatusCode != 403 || no.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatalf("an origin not listed: %d %v", no.StatusCode, no.Header)
+	}
+	if plain := send("POST", "", nil); plain.StatusCode != 200 || len(plain.Header.Values("Access-Control-Allow-Origin")) != 0 {
+		t.Fatalf("a client without Origin got the backend's CORS header: %d %v", plain.StatusCode, plain.Header)
+	}
+}
