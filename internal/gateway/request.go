@@ -2,13 +2,10 @@ package gateway
 
 import (
 	"bytes"
-	"custos/internal/apierror"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"unicode/utf8"
+
+	"custos/internal/apierror"
 )
 
 // inference is what the gateway needs from a request body: the model it
@@ -20,28 +17,6 @@ type inference struct {
 	modelStart int // byte span of the model's JSON string in body
 	modelEnd   int
 	stream     bool
-}
-
-var errBodyTooLarge = errors.New("body too large")
-
-// readBody reads at most limit bytes; more is errBodyTooLarge.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, errBodyTooLarge
-	}
-	size := 512
-	if r.ContentLength > 0 {
-		size = int(r.ContentLength)
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size))
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, errBodyTooLarge
-	}
-	return buf.Bytes(), nil
 }
 
 // parseInference validates the body as one JSON object and picks out its
@@ -205,12 +180,4 @@ func (s *scanner) skipValue() {
 			s.i++
 		}
 	}
-}
-
-func describeBodyError(err error, limit int64) apierror.Error {
-	if errors.Is(err, errBodyTooLarge) {
-		return apierror.Error{Status: http.StatusRequestEntityTooLarge, Type: apierror.TypeInvalidRequest, Code: "body_too_large",
-			Message: fmt.Sprintf("the request body is larger than %d bytes (max_body_bytes)", limit)}
-	}
-	return apierror.BadRequest("invalid_body", "reading the request body: "+err.Error())
 }

@@ -207,9 +207,6 @@ func Start(t testing.TB, bin, cfgPath string) *Custos {
 // URL is the address of path on this custos.
 func (c *Custos) URL(path string) string { return "http://" + c.Addr + path }
 
-// Exited is closed once the process has exited.
-func (c *Custos) Exited() <-chan struct{} { return c.exited }
-
 // Stop sends SIGTERM and waits, killing the process after 30 s; on test
 // failure it logs the end of custos's output.
 func (c *Custos) Stop() {
