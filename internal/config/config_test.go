@@ -159,10 +159,25 @@ func TestLlamaServerDefaultCmd(t *testing.T) {
 	}
 }
 
+// badConfig is a configuration that must be refused with a problem at
+// path whose message holds fragment.
+type badConfig struct{ name, yaml, path, fragment string }
+
+func runBadConfigs(t *testing.T, cases []badConfig) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.yaml)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			wantProblem(t, err, tc.path, tc.fragment)
+		})
+	}
+}
+
 func TestBadConfigsNameTheKey(t *testing.T) {
-	cases := []struct {
-		name, yaml, path, fragment string
-	}{
+	cases := []badConfig{
 		{"unknown top key", "listn: x\nmodels:\n  tiny:\n    model: tiny.gguf\n", "listn", "unknown key"},
 		{"unknown model key", "models:\n  tiny:\n    model: tiny.gguf\n    ready_timout: 1s\n", "models.tiny.ready_timout", "unknown key"},
 		{"bad duration", "models:\n  tiny:\n    model: tiny.gguf\n    ready_timeout: 12x\n", "models.tiny.ready_timeout", "not a duration"},
@@ -198,24 +213,14 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 		{"max held", "intervention: {max_held: 0}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held", "out of range"},
 		{"max held bytes", "intervention: {max_held_bytes: much}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held_bytes", "not a size"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := parse(t, tc.yaml)
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			wantProblem(t, err, tc.path, tc.fragment)
-		})
-	}
+	runBadConfigs(t, cases)
 }
 
 // A backend listens on loopback only, reachable through the gateway: a
 // llama-server command that is not given custos's ${HOST} could bind every
 // interface, and args naming an address or port would override custos's.
 func TestConfigCannotMakeABackendListenBeyondLoopback(t *testing.T) {
-	cases := []struct {
-		name, yaml, path, fragment string
-	}{
+	cases := []badConfig{
 		{"cmd without host", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --port, \"${PORT}\"]\n", "models.tiny.cmd", "must pass ${HOST}"},
 		{"llama-server args host", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", --port, \"${PORT}\"]\n    args: [--ctx-size, \"512\", --host, 0.0.0.0]\n", "models.tiny.args[2]", "where the backend listens"},
 		{"llama-server args port", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", --port, \"${PORT}\"]\n    args: [--port=9000]\n", "models.tiny.args[0]", "where the backend listens"},
@@ -223,15 +228,7 @@ func TestConfigCannotMakeABackendListenBeyondLoopback(t *testing.T) {
 		{"runner args port", "models:\n  tiny:\n    model: tiny.gguf\n    args: [-c, \"512\", --port, \"9000\"]\n", "models.tiny.args[2]", "where the backend listens"},
 		{"runner args one-dash host", "models:\n  tiny:\n    model: tiny.gguf\n    args: [-host, \"::\"]\n", "models.tiny.args[0]", "where the backend listens"},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := parse(t, tc.yaml)
-			if err == nil {
-				t.Fatal("want an error")
-			}
-			wantProblem(t, err, tc.path, tc.fragment)
-		})
-	}
+	runBadConfigs(t, cases)
 	// Flags that only look alike are other flags.
 	if _, err := parse(t, "models:\n  tiny:\n    model: tiny.gguf\n    args: [--hostname, x, --reuse-port]\n"); err != nil {
 		t.Fatalf("args that do not set the address were refused: %v", err)

@@ -14,9 +14,9 @@ import (
 // waits at least 40 ms); anything faster was not held.
 const stall = 35 * time.Millisecond
 
-// splitServer answers each line it reads with a head and a body in two
-// writes, TCP_NODELAY as given: off, it is the backend of the issue.
-func splitServer(tb testing.TB, nodelay bool) string {
+// serveConns listens on loopback and runs handle on each connection, in a
+// goroutine of its own, closing it afterwards.
+func serveConns(tb testing.TB, handle func(*net.TCPConn)) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -29,27 +29,35 @@ func splitServer(tb testing.TB, nodelay bool) string {
 			if err != nil {
 				return
 			}
-			if err := c.(*net.TCPConn).SetNoDelay(nodelay); err != nil {
-				panic(err)
-			}
 			go func() {
 				defer c.Close()
-				r := bufio.NewReader(c)
-				for {
-					if _, err := r.ReadString('\n'); err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, "head\n"); err != nil {
-						return
-					}
-					if _, err := io.WriteString(c, "body\n"); err != nil {
-						return
-					}
-				}
+				handle(c.(*net.TCPConn))
 			}()
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// splitServer answers each line it reads with a head and a body in two
+// writes, TCP_NODELAY as given: off, it is the backend of the issue.
+func splitServer(tb testing.TB, nodelay bool) string {
+	return serveConns(tb, func(c *net.TCPConn) {
+		if err := c.SetNoDelay(nodelay); err != nil {
+			panic(err)
+		}
+		r := bufio.NewReader(c)
+		for {
+			if _, err := r.ReadString('\n'); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, "head\n"); err != nil {
+				return
+			}
+			if _, err := io.WriteString(c, "body\n"); err != nil {
+				return
+			}
+		}
+	})
 }
 
 // exchange sends a line and reads the two-line answer.
@@ -153,28 +161,12 @@ func BenchmarkRead(b *testing.B) {
 
 // streamServer writes to each connection as fast as it can until it closes.
 func streamServer(tb testing.TB) string {
-	tb.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { ln.Close() })
-	go func() {
+	return serveConns(tb, func(c *net.TCPConn) {
+		buf := make([]byte, 64<<10)
 		for {
-			c, err := ln.Accept()
-			if err != nil {
+			if _, err := c.Write(buf); err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				buf := make([]byte, 64<<10)
-				for {
-					if _, err := c.Write(buf); err != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	return ln.Addr().String()
+	})
 }

@@ -1,16 +1,12 @@
 package runner
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"custos/internal/llama/llamatest"
 )
 
 // paddedTokenize is a /tokenize body of exactly size bytes: JSON white
@@ -24,34 +20,8 @@ func paddedTokenize(size int) string {
 // to that limit, so a body custos's gateway accepts is not refused by its
 // backend, and still refuses a larger one.
 func TestRunnerBodyLimitIsMaxBodyBytesNotAFixed8MiB(t *testing.T) {
-	model, err := testModel()
-	if err != nil {
-		t.Fatal(err)
-	}
 	const limit = 12 << 20
-	srv, err := New(Config{ModelPath: model, CtxSize: 512, LibDir: llamatest.LibDir(t), MaxBodyBytes: limit}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	defer func() {
-		stop()
-		select {
-		case <-served:
-		case <-time.After(20 * time.Second):
-			t.Error("Serve did not return within 20s of the stop")
-		}
-	}()
-	base := "http://" + ln.Addr().String()
-	if err := waitReady(base, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	base := serveRunner(t, Config{CtxSize: 512, MaxBodyBytes: limit})
 	client := &http.Client{Timeout: 30 * time.Second}
 	post := func(size int) (int, string) {
 		t.Helper()

@@ -136,6 +136,42 @@ var modelOnce = sync.OnceValues(func() (string, error) {
 	return path, gguf.GenerateFile(path, gguf.GenOptions{Seed: 1})
 })
 
+// serveRunner runs a runner of its own on the test model, with cfg's
+// settings on top (ModelPath and LibDir are filled in), until the test
+// ends, and returns its base URL once it is ready.
+func serveRunner(t *testing.T, cfg Config) string {
+	t.Helper()
+	model, err := testModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ModelPath, cfg.LibDir = model, llamatest.LibDir(t)
+	srv, err := New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("Serve did not return within 20s of the stop")
+		}
+	})
+	base := "http://" + ln.Addr().String()
+	if err := waitReady(base, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
 // testModel generates the small test model once.
 func testModel() (string, error) { return modelOnce() }
 

@@ -2,47 +2,20 @@ package runner
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
-
-	"custos/internal/llama/llamatest"
 )
 
 // A client that declares a body and trickles it is cut off after the
 // runner's --timeout, as by custos serve's own listener, instead of
 // holding a connection and a goroutine for ever.
 func TestRunnerCutsOffATrickledBody(t *testing.T) {
-	model, err := testModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{ModelPath: model, CtxSize: 512, LibDir: llamatest.LibDir(t), TimeoutSecs: 1}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	defer func() {
-		stop()
-		select {
-		case <-served:
-		case <-time.After(20 * time.Second):
-			t.Error("Serve did not return within 20s of the stop")
-		}
-	}()
-	if err := waitReady("http://"+ln.Addr().String(), 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+	base := serveRunner(t, Config{CtxSize: 512, TimeoutSecs: 1})
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(base, "http://"), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
