@@ -18,6 +18,7 @@ import (
 
 // fakeUpstream is a supervised backend whose state the test sets.
 type fakeUpstream struct {
+	model    config.Model // the retry budget's settings
 	mu       sync.Mutex
 	snap     supervisor.Snapshot
 	changed  chan struct{}
@@ -35,6 +36,10 @@ func (u *fakeUpstream) Watch() (supervisor.Snapshot, <-chan struct{}) {
 }
 
 func (u *fakeUpstream) ReportFailure(error) { u.failures.Add(1) }
+
+func (u *fakeUpstream) RetryBudget() *supervisor.RetryBudget {
+	return supervisor.NewRetryBudget(&u.model)
+}
 
 func (u *fakeUpstream) set(f func(*supervisor.Snapshot)) {
 	u.mu.Lock()
@@ -74,6 +79,7 @@ func newFixture(t testing.TB, backend http.Handler, edit func(*config.Config)) *
 		edit(cfg)
 	}
 	f := &fixture{upstream: newUpstream(be.URL), gate: &openGate{}, metrics: metrics.New()}
+	f.upstream.model = cfg.Models[0]
 	f.gw = New(Options{
 		Config: cfg, Upstreams: map[string]Upstream{"tiny": f.upstream}, Gate: f.gate,
 		Metrics: f.metrics, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), StartedAt: time.Now(),

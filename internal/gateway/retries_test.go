@@ -75,33 +75,6 @@ func TestBackendErrorStatusPassesThroughUntouched(t *testing.T) {
 	}
 }
 
-// The retry budget waits out the supervisor: a refusing process is tried
-// until its probes can have condemned it, a restarted one is tried again,
-// and a process that fails requests while passing probes is given up on.
-func TestRetryBudgetFollowsBackendProcesses(t *testing.T) {
-	m := &config.Model{RestartMax: 1, UnhealthyAfter: 3}
-	cases := []struct {
-		name  string
-		pids  []int // the process of each failed try
-		after []verdict
-	}{
-		{"one process, tried until its probes condemn it", []int{7, 7, 7, 7}, []verdict{tryAgain, tryAgain, tryAgain, tryOnNewProcess}},
-		{"a restart renews the tries", []int{7, 7, 7, 8, 8}, []verdict{tryAgain, tryAgain, tryAgain, tryAgain, tryAgain}},
-		{"restart_max+2 processes at most", []int{7, 8, 9}, []verdict{tryAgain, tryAgain, giveUp}},
-		{"no process id counts as one process", []int{0, 0, 0, 0}, []verdict{tryAgain, tryAgain, tryAgain, tryOnNewProcess}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b := newRetryBudget(m)
-			for i, pid := range tc.pids {
-				if got := b.failed(pid); got != tc.after[i] {
-					t.Fatalf("failure %d (pid %d): %v, want %v", i+1, pid, got, tc.after[i])
-				}
-			}
-		})
-	}
-}
-
 // When the tries on a process are spent just before the supervisor
 // replaces it, the request waits for the replacement rather than failing.
 func TestSpentTriesWaitForTheReplacementProcess(t *testing.T) {

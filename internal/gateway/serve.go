@@ -40,7 +40,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 
 	deadline := start.Add(m.cfg.QueueTimeout)
 	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
-	budget := newRetryBudget(m.cfg)
+	budget := m.upstream.RetryBudget()
 	for attempts := 0; ; attempts++ {
 		url, snap, err := g.backendFor(ctx, m, &deadline, hold)
 		switch {
@@ -67,17 +67,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		// Nothing reached the client: tell the supervisor and try again
 		// once the backend is back, within a fresh wait budget.
 		m.upstream.ReportFailure(res.err)
-		v := budget.failed(snap.PID)
-		if v == tryOnNewProcess {
-			// The probes may not have condemned the process yet (a probe
-			// already running when this failure was reported counts once):
-			// give the supervisor the time its regular probes need.
-			grace := m.cfg.HealthInterval*time.Duration(m.cfg.UnhealthyAfter) + m.cfg.HealthTimeout
-			if !waitForNewProcess(ctx, m.upstream, snap.PID, grace) {
-				v = giveUp
-			}
+		v := budget.Failed(snap.PID)
+		if v == supervisor.TryOnNewProcess && !waitForNewProcess(ctx, m.upstream, snap.PID, budget.ReplacementWait()) {
+			// The probes have had the time they need and the process
+			// still stands: it fails requests while passing them.
+			v = supervisor.GiveUp
 		}
-		if v == giveUp {
+		if v == supervisor.GiveUp {
 			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
 			return g.answer(w, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
 				Message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()})
