@@ -43,12 +43,12 @@ func (g *Gateway) serveFallback(w http.ResponseWriter, r *http.Request, m *model
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), f.cfg.Timeout)
 	defer cancel()
-	r.Header.Del("Authorization") // the client's key is for custos, not for the fallback
 	rm.Fallbacks.Inc()
 	res := forward(ctx, w, r, attempt{
 		url:            upstreamURL(f.cfg.URL, r.URL, "/v1"),
 		body:           in.withModel(name),
 		header:         f.auth,
+		dropHeaders:    clientCredentials, // the client's key is for custos, not for the fallback
 		responseHeader: map[string]string{"X-Custos-Backend": "fallback"},
 		transport:      f.transport,
 	}, func() { rm.TTFB.Observe(time.Since(start).Seconds()) })

@@ -50,6 +50,16 @@ type ticket struct {
 	done    bool // under mu: granted a slot
 }
 
+// isGranted reports whether the ticket has its slot.
+func (t *ticket) isGranted() bool {
+	select {
+	case <-t.granted:
+		return true
+	default:
+		return false
+	}
+}
+
 // grantedAtOnce is the ticket of a request given a slot on arrival; it is
 // shared, as nothing about it changes.
 var grantedAtOnce = func() *ticket {

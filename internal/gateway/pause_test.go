@@ -199,8 +199,9 @@ func TestPauseHoldsARequestWaitingForItsBackend(t *testing.T) {
 	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
 	waitFor(t, "the request to hold a slot", func() bool { return f.gw.Load("tiny").InFlight == 1 })
 	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
+	// Held while its backend is still loading, not only once it is ready.
+	waitFor(t, "the request to be held by the pause while its backend loads", func() bool { return c.Counters().RequestsWaiting == 1 })
 	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateReady, url })
-	waitFor(t, "the request to be held by the pause", func() bool { return c.Counters().RequestsWaiting == 1 })
 	if n := served.Load(); n != 0 {
 		t.Fatalf("the backend got %d requests during the pause", n)
 	}
@@ -261,5 +262,55 @@ func TestHeldRequestsPastTheBoundGet429(t *testing.T) {
 		if a := receive(t, answers, "a held request's answer"); a.status != 200 {
 			t.Fatalf("a held request: %d %s", a.status, a.body)
 		}
+	}
+}
+
+// scriptedPause is a Pauser whose first Blocks says paused and every
+// later one not: a resume that lands between a request's arrival and its
+// first look at the line.
+type scriptedPause struct{ calls atomic.Int32 }
+
+func (p *scriptedPause) Blocks(string) bool                                    { return p.calls.Add(1) == 1 }
+func (p *scriptedPause) Changed() <-chan struct{}                              { return nil }
+func (p *scriptedPause) Wait(context.Context, string, intervention.Hold) error { return nil }
+func (p *scriptedPause) Drain()                                                {}
+
+// A request that arrives paused joins the line even with slots free; if
+// the pause ends before anyone waits on it, the line must still move: the
+// request is served at once, not after queue_timeout.
+func TestResumeBeforeTheFirstLookAtTheLineDoesNotStallIt(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(ok), func(c *config.Config) { c.Models[0].QueueTimeout = 10 * time.Second })
+	f.gw.pause = &scriptedPause{}
+	done := make(chan answer, 1)
+	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
+	select {
+	case a := <-done:
+		if a.status != 200 {
+			t.Fatalf("got %d %s", a.status, a.body)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request was left in line with every slot free")
+	}
+}
+
+// Time held by a pause is not time waiting for the backend: a request
+// held longer than queue_timeout, released while its backend loads, waits
+// for the backend instead of failing at once.
+func TestTimeHeldByAPauseDoesNotCountAgainstTheWaitForTheBackend(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(ok), func(c *config.Config) { c.Models[0].QueueTimeout = time.Second })
+	c := pausable(f, time.Minute)
+	defer c.Close()
+	url := f.upstream.snap.URL
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateStarting, "" })
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
+	done := make(chan answer, 1)
+	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
+	waitFor(t, "the request to be held", func() bool { return c.Counters().RequestsWaiting == 1 })
+	time.Sleep(1200 * time.Millisecond) // held past queue_timeout
+	_, _ = c.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin)
+	time.Sleep(100 * time.Millisecond) // the backend is still loading when the pause ends
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateReady, url })
+	if a := receive(t, done, "the answer"); a.status != 200 {
+		t.Fatalf("a request held past queue_timeout, released while its backend loads: %d %s", a.status, a.body)
 	}
 }

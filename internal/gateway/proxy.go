@@ -36,6 +36,10 @@ func copyRequestHeaders(dst, src http.Header) {
 	dropHopHeaders(dst, src)
 }
 
+// clientCredentials are the headers that carry a client's key for
+// custos: no upstream is given them.
+var clientCredentials = []string{"Authorization"}
+
 // copyResponseHeaders passes an upstream's headers on to the client, but
 // not its CORS headers: cross-origin access is custos's policy (package
 // cors), whose headers may already be set and are kept, as is a Vary
@@ -98,6 +102,8 @@ type attempt struct {
 	url    string
 	body   []byte
 	header http.Header // extra headers for the upstream (fallback auth)
+	// dropHeaders are client headers the upstream must not see.
+	dropHeaders []string
 	// responseHeader is set on the client's response before it is committed.
 	responseHeader map[string]string
 	transport      http.RoundTripper
@@ -125,6 +131,9 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 		return result{outcome: retryable, err: err}
 	}
 	copyRequestHeaders(out.Header, r.Header)
+	for _, h := range a.dropHeaders {
+		out.Header.Del(h)
+	}
 	for k, vv := range a.header {
 		out.Header[k] = vv
 	}

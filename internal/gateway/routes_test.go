@@ -74,3 +74,31 @@ func TestBackendCORSHeadersNeverReachTheClient(t *testing.T) {
 		t.Fatalf("Vary: %q", a.header.Get("Vary"))
 	}
 }
+
+// The client's key is for custos: neither the backend nor the fallback
+// sees it (the fallback gets its own).
+func TestClientKeyNeverReachesAnUpstream(t *testing.T) {
+	auths := make(chan string, 2)
+	record := func(w http.ResponseWriter, r *http.Request) { auths <- r.Header.Get("Authorization"); ok(w, r) }
+	fb := httptest.NewServer(http.HandlerFunc(record))
+	defer fb.Close()
+	f := newFixture(t, http.HandlerFunc(record), withFallback(fb.URL))
+	send := func() {
+		req, _ := http.NewRequest("POST", f.server.URL+"/v1/chat/completions", strings.NewReader(chatBody))
+		req.Header.Set("Authorization", "Bearer client-key")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	send()
+	if got := receive(t, auths, "the backend's request"); got != "" {
+		t.Fatalf("the backend saw Authorization %q", got)
+	}
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateUnhealthy })
+	send()
+	if got := receive(t, auths, "the fallback's request"); got != "Bearer fb-key" {
+		t.Fatalf("the fallback saw Authorization %q, want its own key", got)
+	}
+}

@@ -29,7 +29,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	if err != nil {
 		return g.refuse(w, m, err)
 	}
-	if err := g.awaitSlot(ctx, m, t, &hold); err != nil {
+	heldFor, err := g.awaitSlot(ctx, m, t, &hold)
+	if err != nil {
 		m.limiter.leave(t)
 		if errors.Is(err, errUseFallback) {
 			return g.serveFallback(w, r, m, rm, in, start, hold)
@@ -38,7 +39,9 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	}
 	defer m.limiter.release()
 
-	deadline := start.Add(m.cfg.QueueTimeout)
+	// queue_timeout bounds the wait for a slot and a ready backend
+	// together; time held by a pause is not part of it.
+	deadline := start.Add(m.cfg.QueueTimeout + heldFor)
 	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
 	budget := m.upstream.RetryBudget()
 	for attempts := 0; ; attempts++ {
@@ -54,7 +57,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		case err != nil:
 			return g.refuse(w, m, err)
 		}
-		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends}, onFirstByte)
+		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends, dropHeaders: clientCredentials}, onFirstByte)
 		switch res.outcome {
 		case delivered, interrupted:
 			if res.outcome == interrupted {
@@ -89,33 +92,40 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	}
 }
 
-// awaitSlot waits until the request's place in line is granted a slot.
-// While a pause applies to the model the request waits on the pause
-// (wait_timeout), keeping its place; otherwise it waits in line
-// (queue_timeout, of which time held by a pause is not part). A request
-// released from a pause whose model should now go to the fallback leaves
-// the line with errUseFallback.
-func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *intervention.Hold) error {
+// awaitSlot waits until the request's place in line is granted a slot,
+// and returns how long a pause held it meanwhile. While a pause applies to
+// the model the request waits on the pause (wait_timeout), keeping its
+// place; otherwise it waits in line (queue_timeout, of which time held by
+// a pause is not part). A request released from a pause whose model
+// should now go to the fallback leaves the line with errUseFallback.
+func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *intervention.Hold) (time.Duration, error) {
 	queueLeft := m.cfg.QueueTimeout
+	var heldFor time.Duration
 	for {
 		changed := g.pause.Changed()
 		if g.pause.Blocks(m.cfg.ID) {
+			begin := time.Now()
 			err := g.pause.Wait(ctx, m.cfg.ID, *hold)
+			heldFor += time.Since(begin)
 			hold.Admitted = true
 			if err != nil {
-				return err
+				return heldFor, err
 			}
 			if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
-				return errUseFallback
+				return heldFor, errUseFallback
 			}
+		}
+		// No pause applies now: a pause that ended while nobody of this
+		// line was waiting on it (or before this request looked) left
+		// slots ungranted, so grant them before waiting.
+		if !t.isGranted() {
 			m.limiter.dispatch()
-			continue
 		}
 		begin := time.Now()
 		err := m.limiter.wait(ctx, t, queueLeft, changed)
 		queueLeft -= time.Since(begin)
 		if !errors.Is(err, errPauseChanged) {
-			return err
+			return heldFor, err
 		}
 	}
 }
@@ -128,15 +138,20 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold) (string, supervisor.Snapshot, error) {
 	hold.Admitted = true
 	for {
-		url, snap, err := g.awaitReady(ctx, m, *deadline)
-		if err != nil || !g.pause.Blocks(m.cfg.ID) {
-			return url, snap, err
+		changed := g.pause.Changed()
+		if g.pause.Blocks(m.cfg.ID) {
+			begin := time.Now()
+			if err := g.pause.Wait(ctx, m.cfg.ID, hold); err != nil {
+				return "", supervisor.Snapshot{}, err
+			}
+			*deadline = deadline.Add(time.Since(begin))
+			continue
 		}
-		begin := time.Now()
-		if err := g.pause.Wait(ctx, m.cfg.ID, hold); err != nil {
-			return "", snap, err
+		url, snap, err := g.awaitReady(ctx, m, *deadline, changed)
+		if errors.Is(err, errPauseChanged) {
+			continue
 		}
-		*deadline = deadline.Add(time.Since(begin))
+		return url, snap, err
 	}
 }
 

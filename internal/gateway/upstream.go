@@ -28,10 +28,11 @@ var (
 
 // awaitReady waits until the backend is ready and returns its URL, or
 // decides that the request belongs to the fallback, or gives up at
-// deadline. It wakes on every state change, and also at the moment a
-// loading model passes the readiness deadline, when the fallback takes
-// over.
-func (g *Gateway) awaitReady(ctx context.Context, m *model, deadline time.Time) (string, supervisor.Snapshot, error) {
+// deadline. It wakes on every state change, at the moment a loading model
+// passes the readiness deadline, when the fallback takes over, and when
+// pauseChanged is closed (errPauseChanged: the caller looks whether a
+// pause now holds the request).
+func (g *Gateway) awaitReady(ctx context.Context, m *model, deadline time.Time, pauseChanged <-chan struct{}) (string, supervisor.Snapshot, error) {
 	for {
 		snap, changed := m.upstream.Watch()
 		now := time.Now()
@@ -57,6 +58,9 @@ func (g *Gateway) awaitReady(ctx context.Context, m *model, deadline time.Time) 
 		select {
 		case <-changed:
 		case <-timer.C:
+		case <-pauseChanged:
+			timer.Stop()
+			return "", snap, errPauseChanged
 		case <-ctx.Done():
 			timer.Stop()
 			return "", snap, ctx.Err()
