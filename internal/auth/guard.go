@@ -61,7 +61,7 @@ func (g *Guard) check(r *http.Request) (apierror.Error, bool) {
 			return apierror.Forbidden("admin_loopback_only", "operator routes accept requests from the loopback interface only (no admin token is configured)"), true
 		case relayed(r):
 			return apierror.Forbidden("admin_loopback_only", "operator routes do not answer requests relayed by a proxy unless an admin token is configured"), true
-		case !loopbackHost(r.Host):
+		case !LoopbackHost(r.Host):
 			return apierror.Forbidden("admin_host_refused", "operator routes answer only a Host that names loopback (localhost, 127.0.0.1, [::1]) unless an admin token is configured"), true
 		}
 	}
@@ -132,11 +132,11 @@ func relayed(r *http.Request) bool {
 	return false
 }
 
-// loopbackHost reports whether a Host header names this machine's
+// LoopbackHost reports whether a Host header names this machine's
 // loopback: localhost (or a name under .localhost, which resolvers keep on
 // loopback) or a loopback address. A page's own domain name, rebound to
 // 127.0.0.1, is neither.
-func loopbackHost(hostport string) bool {
+func LoopbackHost(hostport string) bool {
 	host := hostport
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		host = h

@@ -60,3 +60,38 @@ func TestIsCORSHeader(t *testing.T) {
 		}
 	}
 }
+
+// A page that rebinds its own domain name to 127.0.0.1 is same-origin to
+// the browser (Origin and Host both name it), and a same-origin GET
+// carries no Origin at all: neither may use /v1 unless its origin is
+// listed. custos's own loopback origin, and a listed public one (behind a
+// reverse proxy), pass.
+func TestRebindingPageIsNotCustosOwnOrigin(t *testing.T) {
+	h := New([]string{"https://chat.example.com"}).Wrap(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }))
+	for _, tc := range []struct {
+		name, host, origin, site string
+		want                     int
+	}{
+		{"rebound POST", "evil.example:8080", "http://evil.example:8080", "same-origin", 403},
+		{"rebound GET without Origin", "evil.example:8080", "", "same-origin", 403},
+		{"custos's own page on loopback", "127.0.0.1:8080", "http://127.0.0.1:8080", "same-origin", 200},
+		{"localhost", "localhost:8080", "http://localhost:8080", "same-origin", 200},
+		{"a listed public origin behind a proxy", "chat.example.com", "https://chat.example.com", "same-origin", 200},
+		{"the address bar", "evil.example:8080", "", "none", 200},
+		{"curl", "evil.example:8080", "", "", 200},
+	} {
+		r := httptest.NewRequest("GET", "http://"+tc.host+"/v1/models", nil)
+		r.Host = tc.host
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.site != "" {
+			r.Header.Set("Sec-Fetch-Site", tc.site)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, rec.Code, tc.want)
+		}
+	}
+}
