@@ -16,6 +16,7 @@ import (
 
 	"custos/internal/api"
 	"custos/internal/config"
+	"custos/internal/store"
 )
 
 // target says which running custos to talk to, and with which admin token.
@@ -65,9 +66,11 @@ func (t target) resolve() (client, error) {
 }
 
 // requestTimeout bounds one request to custos. It is well above the
-// longest a control change waits on the server (api.ChangeWait), so the
-// CLI hears what happened to every change it sends.
-const requestTimeout = 3 * api.ChangeWait
+// longest a control change takes on the server — its wait for its turn
+// (api.ChangeWait), then one journal write, which waits for a store file
+// another process holds locked up to store.BusyTimeout — so the CLI hears
+// what happened to every change it sends.
+const requestTimeout = 2 * (api.ChangeWait + store.BusyTimeout)
 
 // retryWithin is how long a change keeps being sent again while custos
 // answers that it cannot take it yet (its store is still opening, or

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"custos/internal/api"
@@ -57,13 +58,15 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		defer close(storeOpened)
 		pauses.Restore(openStore(st, cfg, log))
 	}()
-	defer func() {
-		// The controller's timers stop before the store closes, so no
-		// change is written after "stopped".
+	// The controller closes before the store, so that no change (a
+	// max_pause timer) is written to a closed store; shutdown closes both
+	// once no request can reach them, and an early return closes them too.
+	closeControl := sync.OnceFunc(func() {
 		<-storeOpened
 		pauses.Close()
 		st.Close()
-	}()
+	})
+	defer closeControl()
 
 	reg := metrics.New()
 	sup := supervisor.New(cfg, supervisor.Options{Logger: log, Executable: opts.Executable})
@@ -165,14 +168,14 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		failure = fmt.Errorf("http server failed: %w", err)
 		log.Error("http server failed; shutting down", "err", err)
 	}
-	shutdown(cfg, log, gate, gw, servers, sup)
+	shutdown(cfg, log, gate, gw, servers, closeControl, sup)
 	return failure
 }
 
 // shutdown closes readiness first so load balancers stop sending, lets
 // in-flight requests finish within the shutdown timeout, and only then
 // stops the backends that serve them.
-func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, sup *supervisor.Supervisor) {
+func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor) {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	gate.Drain()
 	gw.Drain()
@@ -188,6 +191,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 			log.Warn("closing the listener", "err", err)
 		}
 	}
+	closeControl()
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopBudget(cfg))
 	defer cancelStop()
 	if err := sup.Stop(stopCtx); err != nil {

@@ -17,7 +17,9 @@ import (
 // listening socket closed under custos would.
 type failingListener struct{ net.Listener }
 
-func (l failingListener) Accept() (net.Conn, error) { return nil, errors.New("the listening socket is gone") }
+func (l failingListener) Accept() (net.Conn, error) {
+	return nil, errors.New("the listening socket is gone")
+}
 
 // When its HTTP server fails, custos can no longer be reached: Serve
 // shuts down and returns an error, so the process exits non-zero and a

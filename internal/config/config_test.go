@@ -226,6 +226,8 @@ func TestConfigCannotMakeABackendListenBeyondLoopback(t *testing.T) {
 		{"llama-server args port", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", --port, \"${PORT}\"]\n    args: [--port=9000]\n", "models.tiny.args[0]", "where the backend listens"},
 		{"runner args host", "models:\n  tiny:\n    model: tiny.gguf\n    args: [--host=0.0.0.0]\n", "models.tiny.args[0]", "where the backend listens"},
 		{"runner args port", "models:\n  tiny:\n    model: tiny.gguf\n    args: [-c, \"512\", --port, \"9000\"]\n", "models.tiny.args[2]", "where the backend listens"},
+		{"cmd host overridden", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", --host, 0.0.0.0, --port, \"${PORT}\"]\n", "models.tiny.cmd[3]", "--host must be given ${HOST}"},
+		{"cmd port inline", "models:\n  tiny:\n    backend: llama-server\n    cmd: [sh, --host, \"${HOST}\", \"--port=9000\", \"${PORT}\"]\n", "models.tiny.cmd[3]", "--port must be given ${PORT}"},
 		{"runner args one-dash host", "models:\n  tiny:\n    model: tiny.gguf\n    args: [-host, \"::\"]\n", "models.tiny.args[0]", "where the backend listens"},
 	}
 	runBadConfigs(t, cases)

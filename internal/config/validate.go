@@ -137,6 +137,7 @@ func validateCmd(c *Config, m *Model, path string, p *problems) {
 	if !containsVar(m.Cmd, "${HOST}") {
 		p.add(path+".cmd", "must pass ${HOST} to the backend (--host ${HOST}): custos makes every backend listen on loopback only, reachable through the gateway")
 	}
+	validateListenCmd(m, path, p)
 	prog := m.Cmd[0]
 	if strings.Contains(prog, "/") {
 		m.Cmd[0] = resolve(c.Dir, prog)
@@ -165,6 +166,28 @@ func containsVar(argv []string, v string) bool {
 // one dash. custos gives them itself, on loopback, and a later one in args
 // would win.
 var listenFlags = []string{"--host", "--port", "-host", "-port"}
+
+// validateListenCmd refuses a cmd that gives the backend an address or a
+// port other than custos's: each --host must be given ${HOST}, each
+// --port ${PORT} (a later one would win over custos's).
+func validateListenCmd(m *Model, path string, p *problems) {
+	for i, a := range m.Cmd {
+		name, value, inline := strings.Cut(a, "=")
+		if !slices.Contains(listenFlags, name) {
+			continue
+		}
+		if !inline && i+1 < len(m.Cmd) {
+			value = m.Cmd[i+1]
+		}
+		want := "${PORT}"
+		if strings.HasSuffix(name, "host") {
+			want = "${HOST}"
+		}
+		if value != want {
+			p.add(fmt.Sprintf("%s.cmd[%d]", path, i), "%s must be given %s: custos chooses where the backend listens, on loopback", name, want)
+		}
+	}
+}
 
 // validateListenArgs refuses args that choose the backend's address or
 // port: a backend must be reachable only through the gateway.

@@ -35,7 +35,7 @@ func TestPausedRequestWaitsAndResumes(t *testing.T) {
 	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
 	waitFor(t, "the request to wait", func() bool { return c.Counters().RequestsWaiting == 1 })
 	_, _ = c.Resume(context.Background(), "tiny", intervention.ActorAdmin)
-	if a := <-done; a.status != 200 {
+	if a := receive(t, done, "the released request's answer"); a.status != 200 {
 		t.Fatalf("got %d %s", a.status, a.body)
 	}
 }
@@ -122,7 +122,7 @@ func TestResumeReleasesInArrivalOrderWithinTheLimit(t *testing.T) {
 	}
 	_, _ = c.Resume(context.Background(), "tiny", intervention.ActorAdmin)
 	for range held {
-		if a := <-answers; a.status != 200 {
+		if a := receive(t, answers, "a held request's answer"); a.status != 200 {
 			t.Fatalf("a held request got %d %s", a.status, a.body)
 		}
 	}

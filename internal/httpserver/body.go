@@ -37,7 +37,8 @@ func BodyDeadline(readTimeout time.Duration, next http.Handler) http.Handler {
 }
 
 // deadlineBody lifts the connection's read deadline once the body has
-// been read to its end, or is closed. A body that timed out keeps it: what
+// been read to its end. A body closed before that, or one that timed out,
+// keeps it: what
 // is left of it on the connection must not be waited for again (net/http
 // reads a small remainder before it answers, to keep the connection), so
 // the answer goes out at once and the connection closes after it.

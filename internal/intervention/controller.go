@@ -267,7 +267,8 @@ func (c *Controller) Resume(ctx context.Context, scope, actor string) (Result, e
 
 // UpdateWellbeing records a wellbeing report and applies the policy: it
 // pauses everything when the new state calls for it, and ends a policy
-// pause when it no longer does. An operator's pause is left alone.
+// pause when it no longer does. An operator's pause is left alone. The
+// report and what the policy does with it are one change, one write.
 func (c *Controller) UpdateWellbeing(ctx context.Context, w Wellbeing, reason, actor string) (Result, error) {
 	if !c.cfg.Enabled {
 		return Result{}, ErrDisabled
@@ -277,26 +278,25 @@ func (c *Controller) UpdateWellbeing(ctx context.Context, w Wellbeing, reason, a
 	}
 	defer c.unlock()
 	cur := c.current.Load().state
-	res := Result{Durable: true}
+	next := cur.clone()
+	var events []Event
 	if old := cur.Wellbeing; old != w || cur.WellbeingReason != reason {
-		next := cur.clone()
 		next.Wellbeing, next.WellbeingReason = w, reason
-		res = c.commit(next, Event{Action: "wellbeing", Scope: "global", Old: old.String(), New: w.String(), Reason: reason, Actor: actor})
+		events = append(events, Event{Action: "wellbeing", Scope: "global", Old: old.String(), New: w.String(), Reason: reason, Actor: actor})
 	}
-	g := c.current.Load().state.Global
 	switch want := c.cfg.policyPauses(w); {
-	case want && g == nil:
+	case want && next.Global == nil:
 		if reason == "" {
 			reason = "wellbeing is " + w.String()
 		}
-		r := c.pauseLocked(GlobalScope, reason, ActorPolicy, true)
-		res.Changed, res.Durable = true, res.Durable && r.Durable
-	case !want && g != nil && g.Policy:
-		r := c.resumeLocked(GlobalScope, "wellbeing is "+w.String(), ActorPolicy)
-		res.Changed, res.Durable = true, res.Durable && r.Durable
+		events = append(events, c.addPause(&next, GlobalScope, reason, ActorPolicy, true))
+	case !want && next.Global != nil && next.Global.Policy:
+		events = append(events, c.removePause(&next, GlobalScope, "wellbeing is "+w.String(), ActorPolicy))
 	}
-	res.State = c.State()
-	return res, nil
+	if len(events) == 0 {
+		return Result{Durable: true, State: cur.clone()}, nil
+	}
+	return c.commit(next, events...), nil
 }
 
 func (c *Controller) pauseLocked(scope, reason, actor string, policy bool) Result {
@@ -304,22 +304,34 @@ func (c *Controller) pauseLocked(scope, reason, actor string, policy bool) Resul
 	if cur.pause(scope) != nil {
 		return Result{Durable: true, State: cur.clone()}
 	}
-	p := &Pause{Reason: reason, Since: c.now(), By: actor, Policy: policy}
 	next := cur.clone()
-	next.setPause(scope, p)
-	c.armTimer(scope, p)
-	c.pauses.Add(1)
-	c.log.Warn("inference paused", "scope", scopeName(scope), "reason", reason, "by", actor, "max_pause", c.cfg.MaxPause)
-	return c.commit(next, Event{Action: "pause", Scope: scopeName(scope), Old: "running", New: "paused", Reason: reason, Actor: actor})
+	return c.commit(next, c.addPause(&next, scope, reason, actor, policy))
 }
 
 func (c *Controller) resumeLocked(scope, reason, actor string) Result {
 	cur := c.current.Load().state
-	p := cur.pause(scope)
-	if p == nil {
+	if cur.pause(scope) == nil {
 		return Result{Durable: true, State: cur.clone()}
 	}
 	next := cur.clone()
+	return c.commit(next, c.removePause(&next, scope, reason, actor))
+}
+
+// addPause pauses scope in next, arms its max_pause timer, and returns the
+// event. Callers hold the change lock.
+func (c *Controller) addPause(next *State, scope, reason, actor string, policy bool) Event {
+	p := &Pause{Reason: reason, Since: c.now(), By: actor, Policy: policy}
+	next.setPause(scope, p)
+	c.armTimer(scope, p)
+	c.pauses.Add(1)
+	c.log.Warn("inference paused", "scope", scopeName(scope), "reason", reason, "by", actor, "max_pause", c.cfg.MaxPause)
+	return Event{Action: "pause", Scope: scopeName(scope), Old: "running", New: "paused", Reason: reason, Actor: actor}
+}
+
+// removePause ends the pause of scope in next, stops its timer, and
+// returns the event. Callers hold the change lock.
+func (c *Controller) removePause(next *State, scope, reason, actor string) Event {
+	p := next.pause(scope)
 	next.setPause(scope, nil)
 	if t := c.timers[scope]; t != nil {
 		t.Stop()
@@ -328,23 +340,28 @@ func (c *Controller) resumeLocked(scope, reason, actor string) Result {
 	c.resumes.Add(1)
 	c.log.Info("inference resumed", "scope", scopeName(scope), "by", actor,
 		"paused_for", c.now().Sub(p.Since).Round(time.Millisecond), "held", c.held.Load())
-	return c.commit(next, Event{Action: "resume", Scope: scopeName(scope), Old: "paused", New: "running", Reason: reason, Actor: actor})
+	return Event{Action: "resume", Scope: scopeName(scope), Old: "paused", New: "running", Reason: reason, Actor: actor}
 }
 
-// commit publishes next, then journals it with its event. A journal
-// failure does not undo the change — custos keeps serving with the state
-// in memory — but the result says it is not durable. Callers hold the
-// change lock.
-func (c *Controller) commit(next State, ev Event) Result {
-	ev.At = c.now()
+// commit publishes next, then journals it with its events in one write.
+// A journal failure does not undo the change — custos keeps serving with
+// the state in memory — but the result says it is not durable. Callers
+// hold the change lock.
+func (c *Controller) commit(next State, events ...Event) Result {
+	now := c.now()
+	for i := range events {
+		events[i].At = now
+	}
 	c.publish(next, false)
-	c.interventions.Add(1)
-	c.log.Info("intervention", "action", ev.Action, "scope", ev.Scope, "old", ev.Old, "new", ev.New, "reason", ev.Reason, "by", ev.Actor)
+	for _, ev := range events {
+		c.interventions.Add(1)
+		c.log.Info("intervention", "action", ev.Action, "scope", ev.Scope, "old", ev.Old, "new", ev.New, "reason", ev.Reason, "by", ev.Actor)
+	}
 	durable := true
 	if c.journal != nil {
-		if err := c.journal.Record(next, ev); err != nil {
+		if err := c.journal.Record(next, events...); err != nil {
 			durable = false
-			c.log.Error("intervention not recorded durably; holding it in memory", "err", err, "action", ev.Action, "scope", ev.Scope)
+			c.log.Error("intervention not recorded durably; holding it in memory", "err", err, "action", events[0].Action, "scope", events[0].Scope)
 		}
 	}
 	return Result{Changed: true, Durable: durable, State: next.clone()}

@@ -16,6 +16,19 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 var bg = context.Background()
 
+// receive waits up to 10 s for a value from ch.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out after 10s waiting for %s", what)
+	}
+	var zero T
+	return zero
+}
+
 // waitUntil polls cond until it holds, failing the test after 10 s.
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -36,17 +49,19 @@ func defaults() Config {
 type memJournal struct {
 	mu     sync.Mutex
 	events []Event
+	writes int
 	last   State
 	fail   bool
 }
 
-func (j *memJournal) Record(st State, ev Event) error {
+func (j *memJournal) Record(st State, events ...Event) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.fail {
 		return errors.New("disk full")
 	}
-	j.events = append(j.events, ev)
+	j.events = append(j.events, events...)
+	j.writes++
 	j.last = st.clone()
 	return nil
 }
@@ -157,7 +172,7 @@ func TestModelPauseHoldsOnlyThatModel(t *testing.T) {
 	go func() { done <- c.Wait(context.Background(), "big", Hold{}) }()
 	waitUntil(t, "the request to be held", func() bool { return c.Counters().RequestsWaiting == 1 })
 	_, _ = c.Resume(bg, "big", ActorAdmin)
-	if err := <-done; err != nil {
+	if err := receive(t, done, "the held request to return"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -185,7 +200,7 @@ func TestClientGoneLeavesTheQueue(t *testing.T) {
 	go func() { done <- c.Wait(ctx, "tiny", Hold{}) }()
 	waitUntil(t, "the request to be held", func() bool { return c.Counters().RequestsWaiting == 1 })
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
+	if err := receive(t, done, "the held request to return"); !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v", err)
 	}
 	if c.Counters().RequestsWaiting != 0 {
@@ -314,7 +329,7 @@ func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
 	go func() { _, err := c.Pause(bg, "tiny", "sent during the restore", ActorCLI); paused <- err }()
 
 	c.Restore(State{Models: map[string]*Pause{"other": {Reason: "kept", Since: time.Now(), By: ActorAdmin}}})
-	if err := <-paused; err != nil {
+	if err := receive(t, paused, "the pause to return"); err != nil {
 		t.Fatalf("a change sent while restoring: %v", err)
 	}
 	st := c.State()
@@ -324,7 +339,7 @@ func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
 	if _, err := c.Resume(bg, "tiny", ActorAdmin); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	if err := receive(t, done, "the held request to return"); err != nil {
 		t.Fatalf("the request for tiny: %v", err)
 	}
 	if c.Counters().RequestsWaiting != 1 || !c.Blocks("other") {
@@ -333,7 +348,7 @@ func TestRestoringHoldsRequestsUntilTheStateIsKnown(t *testing.T) {
 	if _, err := c.Resume(bg, "other", ActorAdmin); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-done; err != nil {
+	if err := receive(t, done, "the held request to return"); err != nil {
 		t.Fatalf("resumed: %v", err)
 	}
 }
@@ -399,7 +414,7 @@ func newBlockingJournal() *blockingJournal {
 	return &blockingJournal{entered: make(chan struct{}), release: make(chan struct{})}
 }
 
-func (j *blockingJournal) Record(State, Event) error {
+func (j *blockingJournal) Record(State, ...Event) error {
 	j.once.Do(func() { close(j.entered) })
 	<-j.release
 	return nil
@@ -434,7 +449,7 @@ func TestSlowJournalNeverStallsTheRequestPath(t *testing.T) {
 	_ = c.Counters()
 	_ = c.State()
 	close(j.release)
-	if err := <-paused; err != nil {
+	if err := receive(t, paused, "the pause to return"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -447,14 +462,14 @@ func TestChangeGivingUpBehindASlowWriteIsNotApplied(t *testing.T) {
 	defer c.Close()
 	first := make(chan error, 1)
 	go func() { _, err := c.Pause(bg, "big", "slow disk", ActorAdmin); first <- err }()
-	<-j.entered
+	receive(t, j.entered, "the first change to reach the journal")
 	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
 	defer cancel()
 	if _, err := c.Pause(ctx, "tiny", "behind it", ActorAdmin); !errors.Is(err, ErrBusy) {
 		t.Fatalf("got %v, want ErrBusy", err)
 	}
 	close(j.release)
-	<-first
+	receive(t, first, "the first change to return")
 	if c.Blocks("tiny") {
 		t.Fatal("a change refused as busy was applied")
 	}
@@ -559,7 +574,7 @@ func TestHeldRequestsAreBoundedInNumberAndBytes(t *testing.T) {
 	}
 	_, _ = c.Resume(bg, GlobalScope, ActorAdmin)
 	for range 3 {
-		if err := <-done; err != nil {
+		if err := receive(t, done, "the held request to return"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -578,5 +593,25 @@ func TestResumeClearsAStoredPauseWhileDisabled(t *testing.T) {
 	}
 	if _, err := c.Pause(bg, GlobalScope, "x", ActorAdmin); !errors.Is(err, ErrDisabled) {
 		t.Fatalf("a pause while disabled: got %v", err)
+	}
+}
+
+// A wellbeing report and the pause its policy makes are one change: one
+// journal write, so a crash cannot keep the report and lose the pause, and
+// the change waits on a slow disk once.
+func TestWellbeingAndItsPolicyPauseAreOneWrite(t *testing.T) {
+	cfg := defaults()
+	cfg.PauseOnDistressed = true
+	j := &memJournal{}
+	c := New(cfg, j, State{}, quiet)
+	defer c.Close()
+	if _, err := c.UpdateWellbeing(bg, Distressed, "overloaded", ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	if j.writes != 1 || len(j.events) != 2 || j.events[0].Action != "wellbeing" || j.events[1].Action != "pause" || j.last.Global == nil {
+		t.Fatalf("%d writes of %+v, last state %+v; want one write of the report and the pause", j.writes, j.events, j.last)
+	}
+	if m := c.Counters(); m.InterventionsTotal != 2 || m.PausesTotal != 1 {
+		t.Fatalf("counters: %+v", m)
 	}
 }

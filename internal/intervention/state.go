@@ -96,8 +96,9 @@ func scopeName(scope string) string {
 	return "model:" + scope
 }
 
-// Journal durably records a new control state together with the event that
-// produced it. The controller calls it before acknowledging a change.
+// Journal durably records a new control state together with the events
+// that produced it, in one write. The controller calls it before
+// acknowledging a change.
 type Journal interface {
-	Record(st State, ev Event) error
+	Record(st State, events ...Event) error
 }

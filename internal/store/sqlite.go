@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,11 +53,11 @@ func (s *SQLite) setReadiness(state readiness.State, detail string) {
 	s.ready.Store(&storeReadiness{state: state, detail: detail})
 }
 
-// busyTimeout is how long a statement waits for a file another connection
+// BusyTimeout is how long a statement waits for a file another connection
 // holds locked; reopenBusyTimeout is the shorter wait of a reopen attempt,
 // which runs while a control change waits for it.
 const (
-	busyTimeout       = 5 * time.Second
+	BusyTimeout       = 5 * time.Second
 	reopenBusyTimeout = 100 * time.Millisecond
 )
 
@@ -110,7 +111,7 @@ func NewSQLite(path string) *SQLite {
 // be read either is Failed: custos does not serve without knowing whether
 // it was paused.
 func (s *SQLite) Open() (State, error) {
-	db, st, err := open(s.path, busyTimeout)
+	db, st, err := open(s.path, BusyTimeout)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
@@ -140,7 +141,7 @@ func readSaved(path string) (State, error) {
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
 		return State{}, nil
 	}
-	st, err := loadFrom(fileURI(path, url.Values{"mode": {"ro"}, "_pragma": {fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds())}}))
+	st, err := loadFrom(fileURI(path, url.Values{"mode": {"ro"}, "_pragma": {fmt.Sprintf("busy_timeout(%d)", BusyTimeout.Milliseconds())}}))
 	if err == nil {
 		return st, nil
 	}
@@ -309,24 +310,26 @@ func (s *SQLite) Readiness() (readiness.State, string) {
 	return r.state, r.detail
 }
 
-// Record commits the new control state with its audit event, and any
+// Record commits the new control state with its audit events, and any
 // events held from earlier failed writes, in one transaction. A store that
 // could not be opened is opened again first (never one that is corrupt).
-// On failure the store is Degraded and holds the event: the controller
+// On failure the store is Degraded and holds the events: the controller
 // keeps the change in memory.
-func (s *SQLite) Record(st State, ev intervention.Event) error {
+func (s *SQLite) Record(st State, events ...intervention.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	err := s.reopen()
 	if err == nil {
-		err = s.record(st, append(s.pending, ev))
+		err = s.record(st, append(slices.Clone(s.pending), events...))
 	}
 	if err != nil {
-		if len(s.pending) == pendingMax {
-			s.pending = append(s.pending[:0], s.pending[1:]...)
-			s.dropped++
+		for _, ev := range events {
+			if len(s.pending) == pendingMax {
+				s.pending = append(s.pending[:0], s.pending[1:]...)
+				s.dropped++
+			}
+			s.pending = append(s.pending, ev)
 		}
-		s.pending = append(s.pending, ev)
 		if state, _ := s.Readiness(); state != readiness.Failed {
 			detail := fmt.Sprintf("last write failed, control state held in memory (%d audit events waiting", len(s.pending))
 			if s.dropped > 0 {
@@ -358,7 +361,7 @@ func (s *SQLite) reopen() error {
 	if err != nil {
 		return fmt.Errorf("store is not open: %w", err)
 	}
-	if _, err := db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", busyTimeout.Milliseconds())); err != nil {
+	if _, err := db.Exec(fmt.Sprintf("PRAGMA busy_timeout = %d", BusyTimeout.Milliseconds())); err != nil {
 		db.Close()
 		return err
 	}

@@ -18,8 +18,8 @@ type Store interface {
 	Kind() string
 	// Readiness is the state_store subsystem's state and a short detail.
 	Readiness() (readiness.State, string)
-	// Record durably commits a control state with the event that made it.
-	Record(st intervention.State, ev intervention.Event) error
+	// Record durably commits a control state with the events that made it.
+	Record(st intervention.State, events ...intervention.Event) error
 	// Audit returns the newest limit events, newest first.
 	Audit(limit int) ([]intervention.Event, error)
 	// Close releases the store.
@@ -46,14 +46,16 @@ func (*Memory) Readiness() (readiness.State, string) {
 	return readiness.Ready, "in-memory control state (not durable)"
 }
 
-// Record keeps the event; the state itself lives in the controller.
-func (m *Memory) Record(_ intervention.State, ev intervention.Event) error {
+// Record keeps the events; the state itself lives in the controller.
+func (m *Memory) Record(_ intervention.State, events ...intervention.Event) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if len(m.events) == memoryAuditMax {
-		m.events = append(m.events[:0], m.events[1:]...)
+	for _, ev := range events {
+		if len(m.events) == memoryAuditMax {
+			m.events = append(m.events[:0], m.events[1:]...)
+		}
+		m.events = append(m.events, ev)
 	}
-	m.events = append(m.events, ev)
 	return nil
 }
 
