@@ -19,6 +19,9 @@ Usage:
   custos check   --config FILE                       validate a configuration
   custos status  [--addr HOST:PORT] [--json]         show a running custos's state
   custos restart [--addr HOST:PORT] MODEL            restart a model's backend
+  custos load    [--addr HOST:PORT] MODEL            load a model now (if it fits)
+  custos unload  [--addr HOST:PORT] MODEL            unload a model once its requests are done
+  custos ps      [--addr HOST:PORT] [--json]         the models, their memory and when they unload
   custos pause   [--model M] --reason TEXT           pause inference (requests wait)
   custos resume  [--model M]                         resume inference
   custos wellbeing STATE --reason TEXT               report wellbeing (healthy|cautious|concerned|distressed)
@@ -53,8 +56,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return checkCommand(args[1:], stdout, stderr)
 	case "status":
 		return statusCommand(args[1:], stdout, stderr)
-	case "restart":
-		return restartCommand(args[1:], stdout, stderr)
+	case "restart", "load", "unload":
+		return modelActionCommand(cmd, args[1:], stdout, stderr)
+	case "ps":
+		return psCommand(args[1:], stdout, stderr)
 	case "pause":
 		return pauseCommand(args[1:], stdout, stderr)
 	case "resume":

@@ -13,31 +13,45 @@ import (
 )
 
 func statusCommand(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	tgt := targetFlags(fs)
-	asJSON := fs.Bool("json", false, "print the raw JSON of GET /status")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	st, asJSON, code := fetchStatus("status", "print the raw JSON of GET /status", args, stderr)
+	if code >= 0 {
+		return code
 	}
-	c, err := tgt.resolve()
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return 2
-	}
-	var st api.Status
-	if err := c.call("GET", "/status", nil, &st); err != nil {
-		fmt.Fprintln(stderr, "custos status:", err)
-		return 1
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(st)
+	if asJSON {
+		printJSON(stdout, st)
 		return 0
 	}
 	writeStatus(stdout, st)
 	return 0
+}
+
+// fetchStatus parses the flags of a command that reads GET /status (verb
+// names it in messages) and fetches it; code is the exit status to end
+// with, or -1 to go on.
+func fetchStatus(verb, jsonUsage string, args []string, stderr io.Writer) (st api.Status, asJSON bool, code int) {
+	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	tgt := targetFlags(fs)
+	jsonFlag := fs.Bool("json", false, jsonUsage)
+	if err := fs.Parse(args); err != nil {
+		return st, false, 2
+	}
+	c, err := tgt.resolve()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return st, false, 2
+	}
+	if err := c.call("GET", "/status", nil, &st); err != nil {
+		fmt.Fprintf(stderr, "custos %s: %v\n", verb, err)
+		return st, false, 1
+	}
+	return st, *jsonFlag, -1
+}
+
+func printJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }
 
 // writeStatus renders the status as a table an operator reads at a glance.

@@ -39,6 +39,7 @@ func main() {
 	fs.BoolVar(&o.IgnoreSIGTERM, "ignore-sigterm", false, "ignore SIGTERM")
 	fs.BoolVar(&o.NoNoDelay, "no-nodelay", false, "leave TCP_NODELAY off and write each answer's head and body apart, like Python's http.server")
 	fs.BoolVar(&o.LogRequests, "log-requests", false, "write a line per request to stderr")
+	fs.Int64Var(&o.HoldMemory, "hold-memory", 0, "allocate and keep this many `bytes` resident, as a loaded model is")
 	fs.Parse(os.Args[1:])
 	if o.Port < 0 {
 		fmt.Fprintln(os.Stderr, "standin: --port is required")

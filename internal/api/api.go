@@ -6,17 +6,19 @@
 package api
 
 import (
-	"custos/internal/apierror"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"custos/internal/apierror"
 	"custos/internal/auth"
 	"custos/internal/config"
 	"custos/internal/httpserver"
 	"custos/internal/intervention"
 	"custos/internal/readiness"
+	"custos/internal/scheduler"
 	"custos/internal/store"
 	"custos/internal/supervisor"
 )
@@ -26,6 +28,15 @@ type Backend interface {
 	Snapshot() supervisor.Snapshot
 	Restart()
 	Logs() []string
+}
+
+// Placer is the model scheduler as the API uses it (*scheduler.Scheduler).
+type Placer interface {
+	Load(ctx context.Context, id string) error
+	Unload(ctx context.Context, id, actor string) error
+	Info(id string) (scheduler.Info, bool)
+	Budget() int64
+	Resident() int64
 }
 
 // Load is a model's current traffic, as the gateway counts it.
@@ -44,6 +55,9 @@ type Options struct {
 	Intervention *intervention.Controller
 	// AdminKeys guard the operator routes; empty means loopback clients only.
 	AdminKeys *auth.Keys
+	// Models loads and unloads models on an operator's request and says
+	// where each stands in the memory budget; nil: none of that.
+	Models Placer
 	// Load reports a model's traffic; nil reports none.
 	Load func(model string) Load
 	// Metrics serves /metrics behind the admin guard; nil when /metrics
@@ -82,6 +96,8 @@ func (a *API) Register(mux *httpserver.Mux) {
 	mux.HandleFunc("GET", "/readyz", a.readyz)
 	mux.HandleFunc("GET", "/status", a.admin(a.status))
 	mux.HandleFunc("POST", "/admin/models/{model}/restart", a.admin(a.restart))
+	mux.HandleFunc("POST", "/admin/models/{model}/load", a.admin(a.load))
+	mux.HandleFunc("POST", "/admin/models/{model}/unload", a.admin(a.unload))
 	mux.HandleFunc("POST", "/admin/pause", a.admin(a.pause))
 	mux.HandleFunc("POST", "/admin/resume", a.admin(a.resume))
 	mux.HandleFunc("POST", "/admin/wellbeing", a.admin(a.wellbeing))

@@ -80,7 +80,7 @@ func serveBody(a *API, method, target, remote, body, token string) *httptest.Res
 }
 
 func TestHealthIs503UntilReady(t *testing.T) {
-	a, b, _ := newAPI(supervisor.StateStarting)
+	a, b, _ := newAPI(supervisor.StateLoading)
 	rec := serve(a, "GET", "/health", "")
 	if rec.Code != 503 {
 		t.Fatalf("loading: got %d", rec.Code)
@@ -101,7 +101,7 @@ func TestHealthIs503UntilReady(t *testing.T) {
 }
 
 func TestReadyzFollowsTheGate(t *testing.T) {
-	a, _, eng := newAPI(supervisor.StateStarting)
+	a, _, eng := newAPI(supervisor.StateLoading)
 	if rec := serve(a, "GET", "/readyz", ""); rec.Code != 503 {
 		t.Fatalf("warming: got %d", rec.Code)
 	}

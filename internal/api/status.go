@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"custos/internal/readiness"
+	"custos/internal/scheduler"
 	"custos/internal/supervisor"
 )
 
@@ -16,9 +17,17 @@ type Status struct {
 	Gate      readiness.Status `json:"gate"`
 	Store     StoreStatus      `json:"store"`
 	Fallback  *FallbackStatus  `json:"fallback,omitempty"`
+	// Memory is the budget the loaded models fit in, and what they take.
+	Memory *MemoryStatus `json:"memory,omitempty"`
 	// Intervention is the pause controller's state and counters.
 	Intervention *InterventionStatus `json:"intervention,omitempty"`
 	Models       []ModelStatus       `json:"models"`
+}
+
+// MemoryStatus is the memory budget and its use.
+type MemoryStatus struct {
+	Budget   int64 `json:"budget"`
+	Resident int64 `json:"resident"`
 }
 
 // StoreStatus describes the control-state store.
@@ -40,7 +49,9 @@ type ModelStatus struct {
 	WarmUpState string   `json:"warm_up_state"`
 	Aliases     []string `json:"aliases,omitempty"`
 	Load
-	LogTail []string `json:"log_tail,omitempty"`
+	// Placement is where the model stands in the memory budget.
+	Placement *scheduler.Info `json:"placement,omitempty"`
+	LogTail   []string        `json:"log_tail,omitempty"`
 }
 
 // statusLogTail is how many backend output lines /status shows per model.
@@ -63,6 +74,9 @@ func (a *API) Status() Status {
 		is := a.InterventionStatus()
 		st.Intervention = &is
 	}
+	if p := a.opts.Models; p != nil {
+		st.Memory = &MemoryStatus{Budget: p.Budget(), Resident: p.Resident()}
+	}
 	if f := a.opts.Config.Fallback; f != nil {
 		st.Fallback = &FallbackStatus{URL: f.URL}
 	}
@@ -72,7 +86,14 @@ func (a *API) Status() Status {
 		if len(logs) > statusLogTail {
 			logs = logs[len(logs)-statusLogTail:]
 		}
+		var placement *scheduler.Info
+		if p := a.opts.Models; p != nil {
+			if in, ok := p.Info(s.Model); ok {
+				placement = &in
+			}
+		}
 		st.Models = append(st.Models, ModelStatus{
+			Placement:   placement,
 			Snapshot:    s,
 			State:       s.State.String(),
 			Status:      s.Status(),

@@ -22,6 +22,7 @@ import (
 	"custos/internal/intervention"
 	"custos/internal/metrics"
 	"custos/internal/readiness"
+	"custos/internal/scheduler"
 	"custos/internal/store"
 	"custos/internal/supervisor"
 )
@@ -91,8 +92,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		upstreams[cfg.Models[i].ID] = b
 		apiBackends[i] = b
 	}
+	sched := newScheduler(cfg, backends, reg, log)
 	gw := gateway.New(gateway.Options{
-		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Metrics: reg, Logger: log, StartedAt: startedAt,
+		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Logger: log, StartedAt: startedAt,
 	})
 	// /metrics is an operator route on the main listener, or open on a
 	// listener of its own (metrics_listen) for a scraper on a private port.
@@ -102,7 +104,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	}
 	endpoints := api.New(api.Options{
 		Config: cfg, Backends: apiBackends, Gate: gate, Store: st, Metrics: guardedMetrics,
-		Intervention: pauses, AdminKeys: auth.NewKeys(cfg.Admin.Token),
+		Intervention: pauses, AdminKeys: auth.NewKeys(cfg.Admin.Token), Models: sched,
 		Load: func(model string) api.Load {
 			l := gw.Load(model)
 			return api.Load{InFlight: l.InFlight, Queued: l.Queued}
@@ -158,6 +160,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	supCtx, stopSupervisor := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSupervisor()
 	sup.Start(supCtx)
+	go sched.Run(supCtx)
 
 	var failure error
 	select {
@@ -200,6 +203,22 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 	log.Info("stopped")
 }
 
+// newScheduler places the models in the memory budget, each counted at
+// its configured override or its estimate until measured.
+func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metrics.Metrics, log *slog.Logger) *scheduler.Scheduler {
+	models := make([]scheduler.Model, len(cfg.Models))
+	ids := make([]string, len(cfg.Models))
+	for i := range cfg.Models {
+		m := &cfg.Models[i]
+		need, _, _ := m.Footprint()
+		models[i] = scheduler.Model{ID: m.ID, Startup: m.Load == config.LoadStartup, Pinned: m.Pinned, TTL: m.TTL, Memory: need, Backend: backends[i]}
+		ids[i] = m.ID
+	}
+	sched := scheduler.New(cfg.Resources.Memory, models, reg.NewModels(), log)
+	reg.MustRegister(metrics.NewMemoryCollector(sched, ids))
+	return sched
+}
+
 // stopBudget is long enough for every backend's SIGTERM grace period plus
 // the SIGKILL that follows it.
 func stopBudget(cfg *config.Config) time.Duration {
@@ -227,6 +246,8 @@ func engineSource(backends []*supervisor.Backend, fallback bool) readiness.Sourc
 			switch {
 			case s.State == supervisor.StateReady:
 				m.Ready++
+			case s.State == supervisor.StateUnloaded:
+				m.Unloaded++
 			case s.State == supervisor.StateUnhealthy:
 				m.Unhealthy++
 			case !s.LastReady.IsZero():

@@ -11,6 +11,15 @@ import (
 	"custos/internal/gguf"
 )
 
+// When a model's backend is started.
+const (
+	// LoadStartup starts the backend with custos and keeps it loaded
+	// unless ttl, eviction or an operator unloads it.
+	LoadStartup = "startup"
+	// LoadOnDemand starts the backend when a request names the model.
+	LoadOnDemand = "on_demand"
+)
+
 // Backend kinds a model can run on.
 const (
 	// BackendRunner is custos's embedded engine, `custos runner`.
@@ -62,6 +71,8 @@ type Config struct {
 	Admin Admin
 	// Auth configures API keys for the inference routes.
 	Auth Auth
+	// Resources is the machine's budget that loaded models must fit in.
+	Resources Resources
 	// Dir is the folder of the configuration file; relative paths in the
 	// file are resolved against it. Not a YAML key.
 	Dir string
@@ -126,9 +137,37 @@ type Model struct {
 	// LogLines is how many lines of the backend's output are kept in memory
 	// for /status and diagnostics (default 200).
 	LogLines int
+	// Load is LoadStartup (default: the backend starts with custos, as a
+	// readiness probe expects of a model that is configured) or
+	// LoadOnDemand (it starts when a request names the model).
+	Load string
+	// TTL unloads the backend after it has been idle this long; 0 (default)
+	// never does.
+	TTL time.Duration
+	// Pinned keeps the backend loaded: never evicted for another model
+	// nor unloaded for idleness (default false).
+	Pinned bool
+	// Memory overrides the estimate of the backend's memory from its GGUF
+	// file, until it is measured (0: estimate).
+	Memory int64
 	// Info is the GGUF metadata of ModelPath, read at load time when the
 	// backend uses the file. Not a YAML key.
 	Info *gguf.Info
+}
+
+// Resources is what the models loaded at once may use.
+type Resources struct {
+	// Memory is the budget of the backends' resident memory in bytes:
+	// "auto" (default) is the machine's memory less a headroom for the
+	// system and custos; a size such as 20GiB sets it.
+	Memory int64
+	// MemoryAuto is true when Memory is to be derived from the machine.
+	// Not a YAML value of its own: "auto".
+	MemoryAuto bool
+	// GPUMemory is the budget of memory on GPUs, for backends that
+	// offload layers. Not enforced yet: a configuration that sets it is
+	// refused, rather than have it silently ignored.
+	GPUMemory int64
 }
 
 // Fallback is an OpenAI-compatible upstream that takes a model's traffic

@@ -210,6 +210,13 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 		{"cors origin with path", "cors: {allowed_origins: [\"https://a.example/app\"]}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "cors.allowed_origins[0]", "not an origin"},
 		{"cors origin bare host", "cors: {allowed_origins: [a.example]}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "cors.allowed_origins[0]", "not an origin"},
 		{"cors unknown key", "cors: {origins: [\"*\"]}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "cors.origins", "unknown key"},
+		{"load", "models:\n  tiny:\n    model: tiny.gguf\n    load: lazily\n", "models.tiny.load", "not one of startup, on_demand"},
+		{"ttl", "models:\n  tiny:\n    model: tiny.gguf\n    ttl: soon\n", "models.tiny.ttl", "not a duration"},
+		{"pinned with ttl", "models:\n  tiny:\n    model: tiny.gguf\n    pinned: true\n    ttl: 5m\n", "models.tiny.ttl", "pinned"},
+		{"larger than the budget", "resources: {memory: 1GiB}\nmodels:\n  tiny:\n    model: tiny.gguf\n    memory: 2GiB\n", "models.tiny", "needs 2.0 GiB, more than the whole memory budget (resources.memory: 1.0 GiB)"},
+		{"startup models together", "resources: {memory: 3GiB}\nmodels:\n  a:\n    model: tiny.gguf\n    memory: 2GiB\n  b:\n    model: tiny.gguf\n    memory: 2GiB\n", "resources.memory", "(a, b) need 4.0 GiB together"},
+		{"gpu budget", "resources: {gpu_memory: 8GiB}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "resources.gpu_memory", "not enforced yet"},
+		{"bad budget", "resources: {memory: plenty}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "resources.memory", "not a size"},
 		{"max held", "intervention: {max_held: 0}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held", "out of range"},
 		{"max held bytes", "intervention: {max_held_bytes: much}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held_bytes", "not a size"},
 	}
@@ -378,6 +385,39 @@ models:
 	}
 	if d.ReadTimeout != DefaultReadTimeout || d.Intervention.MaxHeld != DefaultMaxHeld || d.Intervention.MaxHeldBytes != DefaultMaxHeldBytes || d.MetricsListen != "" {
 		t.Fatalf("defaults: %+v", d)
+	}
+}
+
+func TestManyModelKeys(t *testing.T) {
+	cfg, err := parse(t, `
+resources: {memory: 20GiB}
+models:
+  chat: {model: tiny.gguf}
+  coder: {model: tiny.gguf, load: on_demand, ttl: 10m, memory: 3GiB}
+  embed: {model: tiny.gguf, load: on_demand, pinned: true, ttl: 0}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat, coder, embed := cfg.Models[0], cfg.Models[1], cfg.Models[2]
+	if cfg.Resources.Memory != 20<<30 || cfg.Resources.MemoryAuto {
+		t.Errorf("resources: %+v", cfg.Resources)
+	}
+	if chat.Load != LoadStartup || chat.TTL != 0 || chat.Pinned {
+		t.Errorf("defaults: %+v", chat)
+	}
+	if coder.Load != LoadOnDemand || coder.TTL != 10*time.Minute || coder.Memory != 3<<30 || !embed.Pinned || embed.TTL != 0 {
+		t.Errorf("decoded: %+v %+v", coder, embed)
+	}
+	if need, detail, ok := coder.Footprint(); !ok || need != 3<<30 || !strings.Contains(detail, "memory: in the configuration") {
+		t.Errorf("override: %d %q %v", need, detail, ok)
+	}
+	if need, detail, ok := chat.Footprint(); !ok || need <= chat.Info.Size || !strings.Contains(detail, "KV cache") {
+		t.Errorf("estimate: %d %q %v", need, detail, ok)
+	}
+	auto, err := parse(t, "models:\n  tiny: {model: tiny.gguf}\n")
+	if err != nil || !auto.Resources.MemoryAuto || auto.Resources.Memory <= 0 {
+		t.Fatalf("resources.memory auto: %+v, %v", auto.Resources, err)
 	}
 }
 

@@ -109,6 +109,25 @@ func (d *decoder) duration(path string, v any) time.Duration {
 	return dur
 }
 
+// durationOrZero is duration where 0 (or "0") means "never".
+func (d *decoder) durationOrZero(path string, v any) time.Duration {
+	switch x := v.(type) {
+	case uint64:
+		if x == 0 {
+			return 0
+		}
+	case int64:
+		if x == 0 {
+			return 0
+		}
+	case string:
+		if x == "0" || x == "0s" {
+			return 0
+		}
+	}
+	return d.duration(path, v)
+}
+
 // size accepts a byte count or a string with a unit: "8MiB", "512KiB", "1GB".
 func (d *decoder) size(path string, v any) int64 {
 	switch x := v.(type) {

@@ -55,6 +55,9 @@ func applyDefaults(c *Config) {
 	setDefault(&c.Intervention.MaxHeld, DefaultMaxHeld)
 	setDefault(&c.Intervention.MaxHeldBytes, DefaultMaxHeldBytes)
 	setDefault(&c.Store.Path, defaultStorePath())
+	if c.Resources.Memory == 0 {
+		c.Resources.MemoryAuto = true
+	}
 	if c.Fallback != nil {
 		setDefault(&c.Fallback.Timeout, DefaultFallbackTimeout)
 	}
@@ -79,6 +82,7 @@ func applyDefaults(c *Config) {
 		}
 		setDefault(&m.QueueTimeout, DefaultQueueTimeout)
 		setDefault(&m.LogLines, DefaultLogLines)
+		setDefault(&m.Load, LoadStartup)
 	}
 }
 

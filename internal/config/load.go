@@ -68,7 +68,7 @@ func parseWith(data []byte, dir string, o Overrides) (*Config, error) {
 }
 
 var topKeys = []string{"listen", "models", "fallback", "readiness", "shutdown_timeout", "max_body_bytes", "read_header_timeout",
-	"read_timeout", "metrics_listen", "cors", "log", "intervention", "store", "admin", "auth"}
+	"read_timeout", "metrics_listen", "cors", "log", "intervention", "store", "admin", "auth", "resources"}
 
 func decodeConfig(d *decoder, tree any) *Config {
 	cfg := &Config{Intervention: Intervention{Enabled: true}}
@@ -108,6 +108,16 @@ func decodeConfig(d *decoder, tree any) *Config {
 			})
 		case "intervention":
 			decodeIntervention(d, path, v, &cfg.Intervention)
+		case "resources":
+			d.fields(path, v, []string{"memory", "gpu_memory"}, func(key string, v any, path string) {
+				if key == "gpu_memory" {
+					cfg.Resources.GPUMemory = d.size(path, v)
+				} else if v == "auto" {
+					cfg.Resources.MemoryAuto = true
+				} else {
+					cfg.Resources.Memory = d.size(path, v)
+				}
+			})
 		case "store":
 			d.fields(path, v, []string{"path"}, func(_ string, v any, path string) {
 				cfg.Store.Path = d.str(path, v)
@@ -138,6 +148,7 @@ var modelKeys = []string{
 	"ready_timeout", "health_interval", "health_timeout", "unhealthy_after",
 	"restart_max", "restart_backoff", "unhealthy_cooldown", "stable_after", "stop_timeout",
 	"max_concurrency", "queue_max", "queue_timeout", "log_lines",
+	"load", "ttl", "pinned", "memory",
 }
 
 func decodeModels(d *decoder, path string, v any) []Model {
@@ -200,6 +211,14 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 			m.QueueTimeout = d.duration(path, v)
 		case "log_lines":
 			m.LogLines = d.integer(path, v, 1)
+		case "load":
+			m.Load = d.str(path, v)
+		case "ttl":
+			m.TTL = d.durationOrZero(path, v)
+		case "pinned":
+			m.Pinned = d.boolean(path, v)
+		case "memory":
+			m.Memory = d.size(path, v)
 		}
 	})
 	return m

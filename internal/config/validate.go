@@ -39,6 +39,7 @@ func validate(c *Config, p *problems) {
 		validateFallback(c, p)
 	}
 	c.Store.Path = resolve(c.Dir, c.Store.Path)
+	validateBudget(c, p)
 	validateSecrets(c, p)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
@@ -111,6 +112,11 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 		p.add(path+".backend", "%q is not a backend (want runner or llama-server)", m.Backend)
 	}
 	validateListenArgs(m, path, p)
+	switch m.Load {
+	case LoadStartup, LoadOnDemand:
+	default:
+		p.add(path+".load", "%q is not one of startup, on_demand", m.Load)
+	}
 	if m.HealthTimeout > m.HealthInterval {
 		p.add(path+".health_timeout", "%v is longer than health_interval (%v)", m.HealthTimeout, m.HealthInterval)
 	}

@@ -56,7 +56,7 @@ func TestLoadingPastTheDeadlineGoesToTheFallback(t *testing.T) {
 		withFallback(fb.URL)(c)
 		c.Readiness.Deadline = 50 * time.Millisecond
 	})
-	f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateStarting; s.NotReadySince = time.Now() })
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateLoading; s.NotReadySince = time.Now() })
 	// The request arrives while the deadline has not passed yet: it waits,
 	// and moves to the fallback the moment the deadline passes.
 	a := f.post("/v1/chat/completions", chatBody)

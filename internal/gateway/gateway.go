@@ -18,6 +18,7 @@ import (
 	"custos/internal/config"
 	"custos/internal/httpserver"
 	"custos/internal/metrics"
+	"custos/internal/scheduler"
 )
 
 // Gate is the readiness gate.
@@ -29,6 +30,9 @@ type Options struct {
 	Upstreams map[string]Upstream // by model id
 	Gate      Gate
 	Pause     Pauser // optional: nil never holds a request
+	// Scheduler loads models on demand within the memory budget; nil
+	// keeps every model as its backend is.
+	Scheduler *scheduler.Scheduler
 	Metrics   *metrics.Metrics
 	Logger    *slog.Logger
 	StartedAt time.Time
@@ -39,6 +43,7 @@ type Gateway struct {
 	cfg       *config.Config
 	gate      Gate
 	pause     Pauser
+	sched     *scheduler.Scheduler
 	log       *slog.Logger
 	startedAt time.Time
 	models    map[string]*model
@@ -68,7 +73,7 @@ const (
 // New returns the gateway.
 func New(opts Options) *Gateway {
 	g := &Gateway{
-		cfg: opts.Config, gate: opts.Gate, pause: opts.Pause, log: opts.Logger, startedAt: opts.StartedAt,
+		cfg: opts.Config, gate: opts.Gate, pause: opts.Pause, sched: opts.Scheduler, log: opts.Logger, startedAt: opts.StartedAt,
 		models: map[string]*model{}, metrics: opts.Metrics,
 	}
 	if g.pause == nil {

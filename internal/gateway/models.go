@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 )
 
 // modelEntry is one item of GET /v1/models, with custos's state added.
@@ -15,12 +16,15 @@ type modelEntry struct {
 }
 
 type modelDetails struct {
-	Model       string `json:"model"`
-	AliasOf     string `json:"alias_of,omitempty"`
-	Status      string `json:"status"`
-	State       string `json:"state"`
-	WarmUpState string `json:"warm_up_state"`
-	Backend     string `json:"backend"`
+	Model   string `json:"model"`
+	AliasOf string `json:"alias_of,omitempty"`
+	Status  string `json:"status"`
+	State   string `json:"state"`
+	// Reason says why the model is in State, and Since since when.
+	Reason      string    `json:"reason,omitempty"`
+	Since       time.Time `json:"since"`
+	WarmUpState string    `json:"warm_up_state"`
+	Backend     string    `json:"backend"`
 	// From the GGUF file, when custos read it.
 	Architecture  string `json:"architecture,omitempty"`
 	Parameters    uint64 `json:"parameters,omitempty"`
@@ -33,7 +37,8 @@ func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
 	data := make([]modelEntry, 0, len(g.order))
 	for _, m := range g.order {
 		snap, _ := m.upstream.Watch()
-		d := modelDetails{Model: m.cfg.ID, Status: snap.Status(), State: snap.State.String(), WarmUpState: snap.WarmUpState(), Backend: snap.Backend}
+		d := modelDetails{Model: m.cfg.ID, Status: snap.Status(), State: snap.State.String(), Reason: snap.Reason, Since: snap.Since,
+			WarmUpState: snap.WarmUpState(), Backend: snap.Backend}
 		if in := m.cfg.Info; in != nil {
 			d.Architecture, d.Parameters, d.ContextLength, d.FileType = in.Architecture, in.ParameterCount, in.ContextLength, in.FileType
 		}

@@ -194,7 +194,7 @@ func TestPauseHoldsARequestWaitingForItsBackend(t *testing.T) {
 	c := pausable(f, time.Minute)
 	defer c.Close()
 	url := f.upstream.snap.URL
-	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateStarting, "" })
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateLoading, "" })
 	done := make(chan answer, 1)
 	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
 	waitFor(t, "the request to hold a slot", func() bool { return f.gw.Load("tiny").InFlight == 1 })
@@ -301,7 +301,7 @@ func TestTimeHeldByAPauseDoesNotCountAgainstTheWaitForTheBackend(t *testing.T) {
 	c := pausable(f, time.Minute)
 	defer c.Close()
 	url := f.upstream.snap.URL
-	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateStarting, "" })
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateLoading, "" })
 	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
 	done := make(chan answer, 1)
 	go func() { done <- f.post("/v1/chat/completions", chatBody) }()

@@ -29,10 +29,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	if err != nil {
 		return g.refuse(w, m, err)
 	}
-	heldFor, err := g.awaitSlot(ctx, m, t, &hold)
+	place := &placement{sched: g.sched, model: m.cfg.ID}
+	defer place.drop()
+	heldFor, err := g.awaitSlot(ctx, m, t, &hold, place)
 	if err != nil {
 		m.limiter.leave(t)
-		if errors.Is(err, errUseFallback) {
+		if errors.Is(err, errUseFallback) || (errors.Is(err, errNotPlaced) && g.fallback != nil) {
+			place.drop()
 			return g.serveFallback(w, r, m, rm, in, start, hold)
 		}
 		return g.refuse(w, m, err)
@@ -45,7 +48,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
 	budget := m.upstream.RetryBudget()
 	for attempts := 0; ; attempts++ {
-		url, snap, err := g.backendFor(ctx, m, &deadline, hold)
+		url, snap, err := g.backendFor(ctx, m, &deadline, hold, place)
 		switch {
 		case errors.Is(err, errUseFallback):
 			return g.serveFallback(w, r, m, rm, in, start, hold)
@@ -98,12 +101,13 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 // place; otherwise it waits in line (queue_timeout, of which time held by
 // a pause is not part). A request released from a pause whose model
 // should now go to the fallback leaves the line with errUseFallback.
-func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *intervention.Hold) (time.Duration, error) {
+func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *intervention.Hold, place *placement) (time.Duration, error) {
 	queueLeft := m.cfg.QueueTimeout
 	var heldFor time.Duration
 	for {
 		changed := g.pause.Changed()
 		if g.pause.Blocks(m.cfg.ID) {
+			place.drop()
 			begin := time.Now()
 			err := g.pause.Wait(ctx, m.cfg.ID, *hold)
 			heldFor += time.Since(begin)
@@ -115,6 +119,12 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 				return heldFor, errUseFallback
 			}
 		}
+		// A request in line keeps its model loaded, and loads it if need be.
+		waited, err := place.claim(ctx, queueLeft)
+		queueLeft -= waited
+		if err != nil {
+			return heldFor, err
+		}
 		// No pause applies now: a pause that ended while nobody of this
 		// line was waiting on it (or before this request looked) left
 		// slots ungranted, so grant them before waiting.
@@ -122,7 +132,7 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 			m.limiter.dispatch()
 		}
 		begin := time.Now()
-		err := m.limiter.wait(ctx, t, queueLeft, changed)
+		err = m.limiter.wait(ctx, t, queueLeft, changed)
 		queueLeft -= time.Since(begin)
 		if !errors.Is(err, errPauseChanged) {
 			return heldFor, err
@@ -135,17 +145,21 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 // request got its slot holds it too, as it has not reached the backend.
 // Time held by the pause moves deadline later, as it is not time spent
 // waiting for the backend.
-func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold) (string, supervisor.Snapshot, error) {
+func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold, place *placement) (string, supervisor.Snapshot, error) {
 	hold.Admitted = true
 	for {
 		changed := g.pause.Changed()
 		if g.pause.Blocks(m.cfg.ID) {
+			place.drop()
 			begin := time.Now()
 			if err := g.pause.Wait(ctx, m.cfg.ID, hold); err != nil {
 				return "", supervisor.Snapshot{}, err
 			}
 			*deadline = deadline.Add(time.Since(begin))
 			continue
+		}
+		if _, err := place.claim(ctx, time.Until(*deadline)); err != nil {
+			return "", supervisor.Snapshot{}, err
 		}
 		url, snap, err := g.awaitReady(ctx, m, *deadline, changed)
 		if errors.Is(err, errPauseChanged) {
@@ -177,6 +191,9 @@ func (g *Gateway) refuse(w http.ResponseWriter, m *model, err error) result {
 	case errors.Is(err, errQueueFull):
 		return g.answer(w, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "queue_full",
 			Message: "model `" + m.cfg.ID + "` is at capacity and its queue is full", RetryAfter: time.Second})
+	case errors.Is(err, errNotPlaced):
+		return g.answer(w, apierror.Unavailable("model_not_loaded", "model `"+m.cfg.ID+"` could not be loaded within queue_timeout ("+
+			m.cfg.QueueTimeout.String()+"): the memory budget is held by models that cannot be unloaded yet; see /status", 5*time.Second))
 	case errors.Is(err, errQueueTimeout):
 		return g.answer(w, apierror.Unavailable("queue_timeout", "the request waited longer than queue_timeout ("+m.cfg.QueueTimeout.String()+") for model `"+m.cfg.ID+"`", 2*time.Second))
 	}

@@ -15,7 +15,7 @@ type Report struct {
 	Model string `json:"model"`
 	// Backend is "llama-server" or "custos-runner".
 	Backend string `json:"backend"`
-	// WarmUpState is loading, ready or unhealthy.
+	// WarmUpState is loading, ready, unhealthy or unloaded.
 	WarmUpState string `json:"warm_up_state"`
 	// Models holds every model's snapshot, in configuration order.
 	Models []Model `json:"models"`
@@ -43,5 +43,6 @@ func Build(snaps []supervisor.Snapshot, def int) Report {
 	return r
 }
 
-// OK reports whether /health answers 200: the default model is ready.
+// OK reports whether /health answers 200: the default model is ready, or
+// unloaded and loaded when a request names it.
 func (r Report) OK() bool { return r.Status == "ok" }

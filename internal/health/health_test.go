@@ -13,7 +13,8 @@ func TestDefaultModelDrivesTheSeedFields(t *testing.T) {
 		status, warm string
 		ok           bool
 	}{
-		{supervisor.StateStarting, "starting", "loading", false},
+		{supervisor.StateLoading, "starting", "loading", false},
+		{supervisor.StateUnloaded, "ok", "unloaded", true},
 		{supervisor.StateBackoff, "starting", "loading", false},
 		{supervisor.StateReady, "ok", "ready", true},
 		{supervisor.StateUnhealthy, "unhealthy", "unhealthy", false},
@@ -61,7 +62,7 @@ func TestNoModels(t *testing.T) {
 // The default model is the one named by its index, not always the first.
 func TestDefaultModelIsTheOneGiven(t *testing.T) {
 	r := Build([]supervisor.Snapshot{
-		{Model: "big", Backend: supervisor.BackendNameLlamaServer, State: supervisor.StateStarting},
+		{Model: "big", Backend: supervisor.BackendNameLlamaServer, State: supervisor.StateLoading},
 		{Model: "tiny", Backend: supervisor.BackendNameRunner, State: supervisor.StateReady},
 	}, 1)
 	if r.Model != "tiny" || !r.OK() || len(r.Models) != 2 {

@@ -15,7 +15,7 @@ type stateCollector struct {
 }
 
 var (
-	backendStates   = []supervisor.State{supervisor.StateStopped, supervisor.StateStarting, supervisor.StateReady, supervisor.StateBackoff, supervisor.StateUnhealthy, supervisor.StateStopping}
+	backendStates   = []supervisor.State{supervisor.StateStopped, supervisor.StateLoading, supervisor.StateReady, supervisor.StateBackoff, supervisor.StateUnhealthy, supervisor.StateStopping}
 	readinessStates = []string{"Warming", "Ready", "Degraded", "Failed"}
 )
 

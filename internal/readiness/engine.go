@@ -3,9 +3,11 @@ package readiness
 import "fmt"
 
 // Models counts an engine's models by condition. Recovering models have
-// been ready before and are restarting: requests wait for them.
+// been ready before and are restarting: requests wait for them. Unloaded
+// models are loaded when a request names them: they can serve, as ready
+// ones can, only later.
 type Models struct {
-	Total, Ready, Unhealthy, Recovering int
+	Total, Ready, Unloaded, Unhealthy, Recovering int
 }
 
 // EngineState derives the engine subsystem's state from its models: all
@@ -18,14 +20,18 @@ type Models struct {
 // close the gate during the readiness deadline and turn requests that
 // could wait for the restart into 503s.
 func EngineState(m Models, fallback bool) (State, string) {
-	n, ready, unhealthy := m.Total, m.Ready, m.Unhealthy
+	n, ready, unhealthy := m.Total, m.Ready+m.Unloaded, m.Unhealthy
+	detail := fmt.Sprintf("%d of %d models ready", m.Ready, n)
+	if m.Unloaded > 0 {
+		detail += fmt.Sprintf(", %d unloaded (loaded on demand)", m.Unloaded)
+	}
 	switch {
 	case n == 0:
 		return Failed, "no models configured"
 	case ready == n:
-		return Ready, fmt.Sprintf("%d of %d models ready", ready, n)
+		return Ready, detail
 	case ready > 0:
-		return Degraded, fmt.Sprintf("%d of %d models ready", ready, n)
+		return Degraded, detail
 	case m.Recovering > 0:
 		return Degraded, fmt.Sprintf("no model ready; %d restarting", m.Recovering)
 	case fallback:

@@ -111,6 +111,11 @@ func TestEngineState(t *testing.T) {
 		{"starting up with a fallback", Models{Total: 1}, true, Degraded},
 		{"restarting after serving", Models{Total: 1, Recovering: 1}, false, Degraded},
 		{"no models", Models{}, false, Failed},
+		// A readiness probe must not fail because a model idled out: an
+		// unloaded model is loaded when a request names it.
+		{"every model unloaded", Models{Total: 2, Unloaded: 2}, false, Ready},
+		{"one ready, one unloaded", Models{Total: 2, Ready: 1, Unloaded: 1}, false, Ready},
+		{"one unloaded, one starting", Models{Total: 2, Unloaded: 1}, false, Degraded},
 	}
 	for _, tc := range cases {
 		if got, _ := EngineState(tc.m, tc.fallback); got != tc.want {

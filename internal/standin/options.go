@@ -61,6 +61,10 @@ type Options struct {
 	// TCP_NODELAY is cleared by Run's server; a Server behind httptest
 	// only writes apart.
 	NoNoDelay bool
+	// HoldMemory allocates and touches this many bytes at start and keeps
+	// them, so the process is resident as a loaded model is (for tests of
+	// a memory budget).
+	HoldMemory int64
 	// LogRequests writes a line per request to Stderr. Off by default:
 	// at benchmark rates the lines would cost the stand-in, and custos
 	// logging them, more than the requests.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -35,6 +36,8 @@ func Run(opts Options) error {
 			return fmt.Errorf("failing start %d", n)
 		}
 	}
+	held := holdMemory(opts.HoldMemory)
+	defer runtime.KeepAlive(held)
 	stopSignals := []os.Signal{os.Interrupt, syscall.SIGTERM}
 	if opts.IgnoreSIGTERM {
 		// Notify would re-enable SIGTERM, so it must stay out of the set.
@@ -96,4 +99,17 @@ func shutdown(srv *http.Server) {
 	if err := srv.Shutdown(ctx); err != nil {
 		srv.Close()
 	}
+}
+
+// holdMemory allocates n bytes and touches every page, so they are
+// resident for as long as the result is kept.
+func holdMemory(n int64) []byte {
+	if n <= 0 {
+		return nil
+	}
+	b := make([]byte, n)
+	for i := 0; i < len(b); i += 4096 {
+		b[i] = 1
+	}
+	return b
 }

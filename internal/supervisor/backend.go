@@ -48,7 +48,16 @@ const (
 	outcomeRestart
 	// outcomeStopped: Stop or the end of Run's context; do not start again.
 	outcomeStopped
+	// outcomeUnloaded: the model was unloaded; start again when loaded.
+	outcomeUnloaded
 )
+
+// desire is whether the model is to be loaded, and why it is not: set by
+// Load and Unload, read by the run loop whenever desireCh signals.
+type desire struct {
+	loaded bool
+	reason string
+}
 
 // Backend supervises one model's backend process. Its state belongs to the
 // goroutine running Run; every other method only reads the published
@@ -66,6 +75,8 @@ type Backend struct {
 	client     *http.Client
 
 	current   atomic.Pointer[published]
+	desired   atomic.Pointer[desire]
+	desireCh  chan struct{}
 	restartCh chan struct{}
 	failureCh chan error
 	stopCtx   context.Context
@@ -100,6 +111,7 @@ func NewBackend(m config.Model, opts Options) *Backend {
 		onChange:   opts.OnChange,
 		logs:       newLogRing(m.LogLines),
 		client:     newProbeClient(),
+		desireCh:   make(chan struct{}, 1),
 		restartCh:  make(chan struct{}, 1),
 		failureCh:  make(chan error, 1),
 		stopCtx:    stopCtx,
@@ -107,6 +119,7 @@ func NewBackend(m config.Model, opts Options) *Backend {
 		done:       make(chan struct{}),
 	}
 	b.snap = Snapshot{Model: m.ID, Backend: backendName(m), State: StateStopped, Progress: -1, Since: time.Now()}
+	b.desired.Store(&desire{loaded: m.Load != config.LoadOnDemand, reason: ReasonNeverLoaded})
 	b.current.Store(&published{snap: b.snap, changed: make(chan struct{})})
 	return b
 }
@@ -137,9 +150,27 @@ func (b *Backend) ReportFailure(err error) {
 	}
 }
 
+// Load asks for the model to be loaded: an unloaded backend starts; any
+// other carries on. Whoever decides what fits in memory calls it (package
+// scheduler); the backend only does it.
+func (b *Backend) Load() { b.setDesire(desire{loaded: true}) }
+
+// Unload asks for the model to be unloaded, for reason: its process is
+// stopped gracefully and not started again until Load. Requests in flight
+// are the caller's to wait for.
+func (b *Backend) Unload(reason string) { b.setDesire(desire{reason: reason}) }
+
+func (b *Backend) setDesire(d desire) {
+	b.desired.Store(&d)
+	select {
+	case b.desireCh <- struct{}{}:
+	default: // the run loop has a signal waiting; it reads the latest desire
+	}
+}
+
 // Restart asks for the process to be stopped gracefully and started again
 // at once, with a fresh failure budget. An unhealthy or backing-off backend
-// starts at once.
+// starts at once; an unloaded one stays unloaded.
 func (b *Backend) Restart() {
 	select {
 	case b.restartCh <- struct{}{}:
@@ -177,9 +208,9 @@ func (b *Backend) onOutputLine(stream, line string) {
 	b.log.Info(line, "stream", stream)
 }
 
-// enter moves to state and publishes the snapshot.
-func (b *Backend) enter(state State) {
-	b.snap.State, b.snap.Since = state, time.Now()
+// enter moves to state, for reason, and publishes the snapshot.
+func (b *Backend) enter(state State, reason string) {
+	b.snap.State, b.snap.Since, b.snap.Reason = state, time.Now(), reason
 	b.publish()
 }
 

@@ -14,12 +14,12 @@ import (
 func TestCrashDuringLoadIsRestarted(t *testing.T) {
 	_, h := runBackend(t, standinModel("--load-time", "400ms", "--crash-during-load"))
 
-	first, _ := h.await(t, 0, "starting", func(s Snapshot) bool { return s.State == StateStarting })
+	first, _ := h.await(t, 0, "loading", func(s Snapshot) bool { return s.State == StateLoading })
 	crashed, next := h.await(t, 0, "a crash", func(s Snapshot) bool { return s.LastExit != "" })
 	if crashed.LastExit != "exit status 1" || crashed.State != StateBackoff || crashed.ConsecutiveFailures != 1 || crashed.RetryAt.IsZero() {
 		t.Fatalf("after the crash: %+v", crashed)
 	}
-	again, _ := h.await(t, next, "a restart", func(s Snapshot) bool { return s.State == StateStarting })
+	again, _ := h.await(t, next, "a restart", func(s Snapshot) bool { return s.State == StateLoading })
 	if again.PID == first.PID || again.Restarts != 1 {
 		t.Fatalf("restart: first %+v, then %+v", first, again)
 	}

@@ -16,7 +16,7 @@ func TestReadyNoticedAndProgressReportedDuringSlowLoad(t *testing.T) {
 	b, h := runBackend(t, m)
 
 	loading, next := h.await(t, 0, "load progress between 0 and 1", func(s Snapshot) bool {
-		return s.State == StateStarting && s.Progress > 0 && s.Progress < 1
+		return s.State == StateLoading && s.Progress > 0 && s.Progress < 1
 	})
 	if loading.NotReadySince.IsZero() || loading.URL == "" || loading.PID == 0 {
 		t.Fatalf("loading snapshot lacks NotReadySince, URL or PID: %+v", loading)
@@ -65,13 +65,13 @@ func TestSilentHealthDuringLoadIsKilledByStallTimer(t *testing.T) {
 	m.ReadyTimeout = 300 * time.Millisecond
 	b, h := runBackend(t, m)
 
-	first, _ := h.await(t, 0, "starting", func(s Snapshot) bool { return s.State == StateStarting })
+	first, _ := h.await(t, 0, "loading", func(s Snapshot) bool { return s.State == StateLoading })
 	killed, next := h.await(t, 0, "a stall kill", func(s Snapshot) bool { return s.LastExit != "" })
 	if killed.LastExit != "killed: no load progress for 300ms" || killed.State != StateBackoff || killed.ConsecutiveFailures != 1 {
 		t.Fatalf("after the stall: %+v", killed)
 	}
 	eventually(t, "the stalled process to be gone", func() bool { return processGone(first.PID) })
-	h.await(t, next, "a new start", func(s Snapshot) bool { return s.State == StateStarting && s.Restarts == 1 })
+	h.await(t, next, "a new start", func(s Snapshot) bool { return s.State == StateLoading && s.Restarts == 1 })
 	if s := b.Snapshot(); s.NotReadySince != first.NotReadySince {
 		t.Fatalf("NotReadySince moved while never ready: %v then %v", first.NotReadySince, s.NotReadySince)
 	}

@@ -79,7 +79,7 @@ func probeGapsDuringLoad(t *testing.T) (held int, gaps []time.Duration, err stri
 		if r.snap.LastExit != "" {
 			return 0, nil, fmt.Sprintf("the backend failed while loading: %q", r.snap.LastExit)
 		}
-		if r.snap.State == StateReady || (r.snap.State == StateStarting && r.snap.Progress >= 0) {
+		if r.snap.State == StateReady || (r.snap.State == StateLoading && r.snap.Progress >= 0) {
 			probed = append(probed, r)
 		}
 	}

@@ -31,9 +31,18 @@ func (b *Backend) Run(ctx context.Context) {
 		cancel()
 	}
 
-	b.snap.NotReadySince = time.Now()
 loop:
 	for ctx.Err() == nil {
+		if d := b.desired.Load(); !d.loaded {
+			b.snap.RetryAt, b.snap.NotReadySince = time.Time{}, time.Time{}
+			b.enter(StateUnloaded, d.reason)
+			if !b.waitToLoad(ctx) {
+				break loop
+			}
+		}
+		if b.snap.NotReadySince.IsZero() {
+			b.snap.NotReadySince = time.Now()
+		}
 		switch b.runProcess(ctx) {
 		case outcomeStopped:
 			break loop
@@ -41,12 +50,30 @@ loop:
 			if !b.waitToRestart(ctx) {
 				break loop
 			}
-		case outcomeRestart: // start again at once
+		case outcomeRestart, outcomeUnloaded: // start again at once, or wait to be loaded
 		}
 	}
 	b.snap.RetryAt = time.Time{}
-	b.enter(StateStopped)
+	b.enter(StateStopped, ReasonShutdown)
 	b.log.Info("backend stopped", "last_exit", b.snap.LastExit)
+}
+
+// waitToLoad waits, unloaded, until the model is to be loaded; it reports
+// false when the backend is to stop instead.
+func (b *Backend) waitToLoad(ctx context.Context) bool {
+	for {
+		select {
+		case <-b.desireCh:
+			if b.desired.Load().loaded {
+				b.snap.ConsecutiveFailures = 0 // a load is a fresh start
+				return true
+			}
+		case <-b.restartCh: // nothing runs to restart
+		case <-b.failureCh:
+		case <-ctx.Done():
+			return false
+		}
+	}
 }
 
 // runProcess starts one backend process and supervises it until it ends.
@@ -66,7 +93,7 @@ func (b *Backend) runProcess(ctx context.Context) outcome {
 	}
 	b.log.Info("backend started", "pid", p.pid, "url", url)
 	b.snap.URL, b.snap.PID, b.snap.Progress, b.snap.RetryAt = url, p.pid, -1, time.Time{}
-	b.enter(StateStarting)
+	b.enter(StateLoading, ReasonStarted)
 	return b.supervise(ctx, p, url)
 }
 
@@ -103,11 +130,17 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 		case err := <-p.exited:
 			return b.ended(p, exitReason(err), readyAt)
 		case <-ctx.Done():
-			b.stopProcess(p)
+			b.stopProcess(p, StateStopping, ReasonShutdown)
 			return outcomeStopped
+		case <-b.desireCh:
+			if d := b.desired.Load(); !d.loaded {
+				b.log.Info("unloading", "reason", d.reason)
+				b.stopProcess(p, StateUnloading, d.reason)
+				return outcomeUnloaded
+			}
 		case <-b.restartCh:
 			b.log.Info("restart requested")
-			b.stopProcess(p)
+			b.stopProcess(p, StateStopping, ReasonRestart)
 			b.snap.ConsecutiveFailures = 0
 			return outcomeRestart
 		case err := <-b.failureCh:
@@ -119,14 +152,14 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 			probe()
 		case r := <-results:
 			probing = false
-			if b.snap.State == StateStarting {
+			if b.snap.State == StateLoading {
 				if r.ok {
 					readyAt = time.Now()
 					stall.Stop()
 					stable.Reset(b.model.StableAfter)
 					loadTime := readyAt.Sub(b.snap.Since)
 					b.snap.Progress, b.snap.NotReadySince, b.snap.LastReady = 1, time.Time{}, readyAt
-					b.enter(StateReady)
+					b.enter(StateReady, ReasonProbesOK)
 					b.log.Info("backend ready", "pid", p.pid, "load_time", loadTime.Round(time.Millisecond).String())
 					nextProbe.Reset(b.model.HealthInterval)
 					continue
@@ -200,7 +233,7 @@ func (b *Backend) failed(reason string, readyFor time.Duration) outcome {
 	s.ConsecutiveFailures++
 	plan := b.policy.afterFailure(s.ConsecutiveFailures, now)
 	s.LastExit, s.URL, s.PID, s.Progress, s.RetryAt = reason, "", 0, -1, plan.retryAt
-	b.enter(plan.state)
+	b.enter(plan.state, reason)
 	if plan.state == StateUnhealthy {
 		b.log.Error("backend unhealthy", "reason", reason, "consecutive_failures", s.ConsecutiveFailures, "retry_at", plan.retryAt)
 	} else {
@@ -224,6 +257,10 @@ func (b *Backend) waitToRestart(ctx context.Context) bool {
 			return true
 		case <-b.failureCh:
 			// Nothing runs to probe; the planned start stands.
+		case <-b.desireCh:
+			if !b.desired.Load().loaded {
+				return true // the run loop unloads it
+			}
 		case <-ctx.Done():
 			return false
 		}
@@ -238,14 +275,14 @@ func (b *Backend) kill(p *process) {
 	<-p.exited
 }
 
-// stopProcess stops the process gracefully: SIGTERM to the group, SIGKILL
-// after StopTimeout, then SIGKILL to whatever of the group outlived the
-// leader.
-func (b *Backend) stopProcess(p *process) {
+// stopProcess stops the process gracefully, in state (StateStopping or
+// StateUnloading) for reason: SIGTERM to the group, SIGKILL after
+// StopTimeout, then SIGKILL to whatever of the group outlived the leader.
+func (b *Backend) stopProcess(p *process, state State, reason string) {
 	if b.snap.State == StateReady {
 		b.snap.NotReadySince = time.Now()
 	}
-	b.enter(StateStopping)
+	b.enter(state, reason)
 	if err := p.signalGroup(syscall.SIGTERM); err != nil {
 		b.log.Error("stopping backend", "pid", p.pid, "err", err)
 	}

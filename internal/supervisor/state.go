@@ -9,19 +9,25 @@ type State int
 const (
 	// StateStopped: not running and not about to be (before Run, after Stop).
 	StateStopped State = iota
-	// StateStarting: the process is running and loading; /health is not 200 yet.
-	StateStarting
+	// StateLoading: the process is running and loading; /health is not 200 yet.
+	StateLoading
 	// StateReady: /health answered 200 and probes keep passing.
 	StateReady
 	// StateBackoff: the last start failed or the process died; waiting to restart.
 	StateBackoff
 	// StateUnhealthy: RestartMax consecutive failures; retried after a cool-down.
 	StateUnhealthy
-	// StateStopping: SIGTERM sent to the process group, waiting for it to exit.
+	// StateStopping: SIGTERM sent to the process group (a restart, or
+	// custos stopping), waiting for it to exit.
 	StateStopping
+	// StateUnloaded: no process, and none until the model is loaded; the
+	// snapshot's Reason says why (never loaded, idle, evicted, asked).
+	StateUnloaded
+	// StateUnloading: SIGTERM sent to the process group to unload the model.
+	StateUnloading
 )
 
-var stateNames = [...]string{"stopped", "starting", "ready", "backoff", "unhealthy", "stopping"}
+var stateNames = [...]string{"stopped", "loading", "ready", "backoff", "unhealthy", "stopping", "unloaded", "unloading"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {
@@ -29,6 +35,15 @@ func (s State) String() string {
 	}
 	return "unknown"
 }
+
+// Reasons a state is entered for, where the supervisor itself decides.
+const (
+	ReasonNeverLoaded = "never loaded"
+	ReasonStarted     = "started"
+	ReasonRestart     = "restart asked"
+	ReasonShutdown    = "custos stopping"
+	ReasonProbesOK    = "health probe answered 200"
+)
 
 // Backend names reported in /health (seed 000).
 const (
@@ -60,6 +75,9 @@ type Snapshot struct {
 	LastExit string `json:"last_exit,omitempty"`
 	// Since is when State was entered.
 	Since time.Time `json:"since"`
+	// Reason says why State was entered, in a few words ("never loaded",
+	// "idle for 5m0s", "asked by admin", "exit status 1").
+	Reason string `json:"reason,omitempty"`
 	// NotReadySince is when the backend last stopped being ready (or was
 	// first started); zero while ready. The gateway compares it with the
 	// readiness deadline to decide on the fallback.
@@ -74,9 +92,11 @@ type Snapshot struct {
 }
 
 // Status is the seed's status field: ok, starting or unhealthy.
+// An unloaded model is ok: it can serve, it loads when a request names it,
+// and a readiness probe must not fail because a model idled out.
 func (s Snapshot) Status() string {
 	switch s.State {
-	case StateReady:
+	case StateReady, StateUnloaded:
 		return "ok"
 	case StateUnhealthy:
 		return "unhealthy"
@@ -85,13 +105,16 @@ func (s Snapshot) Status() string {
 	}
 }
 
-// WarmUpState is the seed's warm_up_state field: ready, loading or unhealthy.
+// WarmUpState is the seed's warm_up_state field: ready, loading or
+// unhealthy, and unloaded for a model that loads when asked for.
 func (s Snapshot) WarmUpState() string {
 	switch s.State {
 	case StateReady:
 		return "ready"
 	case StateUnhealthy:
 		return "unhealthy"
+	case StateUnloaded:
+		return "unloaded"
 	default:
 		return "loading"
 	}

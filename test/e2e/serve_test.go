@@ -62,7 +62,7 @@ func TestGateClosedWhileWarming(t *testing.T) {
 	var progress float64
 	c.Eventually("load progress reported", 20*time.Second, func() bool {
 		m := c.modelState("tiny")
-		if m == nil || m["state"] != "starting" {
+		if m == nil || m["state"] != "loading" {
 			return false
 		}
 		progress, _ = m["progress"].(float64)
