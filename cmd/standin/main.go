@@ -36,6 +36,7 @@ func main() {
 	fs.DurationVar(&o.ChunkInterval, "chunk-interval", 0, "delay between stream chunks")
 	fs.IntVar(&o.CrashMidStream, "crash-mid-stream", 0, "exit after flushing N stream chunks")
 	fs.BoolVar(&o.CrashOnRequest, "crash-on-request", false, "exit when a completion request arrives")
+	fs.BoolVar(&o.FailInference, "fail-inference", false, "answer every completion and embedding 500 while /health says 200")
 	fs.BoolVar(&o.IgnoreSIGTERM, "ignore-sigterm", false, "ignore SIGTERM")
 	fs.BoolVar(&o.NoNoDelay, "no-nodelay", false, "leave TCP_NODELAY off and write each answer's head and body apart, like Python's http.server")
 	fs.BoolVar(&o.LogRequests, "log-requests", false, "write a line per request to stderr")

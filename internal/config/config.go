@@ -11,6 +11,12 @@ import (
 	"custos/internal/gguf"
 )
 
+// How a ready backend is probed.
+const (
+	HealthCheckHealth   = "health"
+	HealthCheckGenerate = "generate"
+)
+
 // When a model's backend is started.
 const (
 	// LoadStartup starts the backend with custos and keeps it loaded
@@ -137,6 +143,17 @@ type Model struct {
 	// LogLines is how many lines of the backend's output are kept in memory
 	// for /status and diagnostics (default 200).
 	LogLines int
+	// HealthCheck is how a ready backend is probed: HealthCheckHealth
+	// (default: GET /health) or HealthCheckGenerate (a one-token
+	// generation, or an embedding for an embeddings model, which costs a
+	// token per health_interval and catches a backend that answers /health
+	// and fails every inference).
+	HealthCheck string
+	// UnhealthyAfterErrors is how many consecutive 5xx answers to real
+	// requests get a ready backend checked at once with a generation; if
+	// that fails too it is restarted, under the usual budget (default 10;
+	// 0: never).
+	UnhealthyAfterErrors int
 	// Load is LoadStartup (default: the backend starts with custos, as a
 	// readiness probe expects of a model that is configured) or
 	// LoadOnDemand (it starts when a request names the model).

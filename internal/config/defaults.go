@@ -17,19 +17,20 @@ const (
 	DefaultReadinessDeadline = 30 * time.Second
 	DefaultFallbackTimeout   = 300 * time.Second
 
-	DefaultReadyTimeout      = 120 * time.Second
-	DefaultHealthInterval    = 2 * time.Second
-	DefaultHealthTimeout     = time.Second
-	DefaultUnhealthyAfter    = 3
-	DefaultRestartMax        = 3
-	DefaultRestartBackoff    = time.Second
-	DefaultUnhealthyCooldown = 60 * time.Second
-	DefaultStableAfter       = 30 * time.Second
-	DefaultStopTimeout       = 10 * time.Second
-	DefaultMaxConcurrency    = 4
-	DefaultQueueMax          = 64
-	DefaultQueueTimeout      = 60 * time.Second
-	DefaultLogLines          = 200
+	DefaultReadyTimeout         = 120 * time.Second
+	DefaultHealthInterval       = 2 * time.Second
+	DefaultHealthTimeout        = time.Second
+	DefaultUnhealthyAfter       = 3
+	DefaultRestartMax           = 3
+	DefaultRestartBackoff       = time.Second
+	DefaultUnhealthyCooldown    = 60 * time.Second
+	DefaultStableAfter          = 30 * time.Second
+	DefaultStopTimeout          = 10 * time.Second
+	DefaultMaxConcurrency       = 4
+	DefaultQueueMax             = 64
+	DefaultQueueTimeout         = 60 * time.Second
+	DefaultLogLines             = 200
+	DefaultUnhealthyAfterErrors = 10
 
 	DefaultMaxPause     = 300 * time.Second
 	DefaultWaitTimeout  = 60 * time.Second
@@ -83,6 +84,10 @@ func applyDefaults(c *Config) {
 		setDefault(&m.QueueTimeout, DefaultQueueTimeout)
 		setDefault(&m.LogLines, DefaultLogLines)
 		setDefault(&m.Load, LoadStartup)
+		setDefault(&m.HealthCheck, HealthCheckHealth)
+		if m.UnhealthyAfterErrors < 0 {
+			m.UnhealthyAfterErrors = DefaultUnhealthyAfterErrors
+		}
 	}
 }
 

@@ -148,7 +148,7 @@ var modelKeys = []string{
 	"ready_timeout", "health_interval", "health_timeout", "unhealthy_after",
 	"restart_max", "restart_backoff", "unhealthy_cooldown", "stable_after", "stop_timeout",
 	"max_concurrency", "queue_max", "queue_timeout", "log_lines",
-	"load", "ttl", "pinned", "memory",
+	"load", "ttl", "pinned", "memory", "health_check", "unhealthy_after_errors",
 }
 
 func decodeModels(d *decoder, path string, v any) []Model {
@@ -169,8 +169,8 @@ func decodeModels(d *decoder, path string, v any) []Model {
 }
 
 func decodeModel(d *decoder, path, id string, v any) Model {
-	// QueueMax -1 marks "not given": 0 is a meaningful value (no queue).
-	m := Model{ID: id, QueueMax: -1}
+	// -1 marks "not given" where 0 is a meaningful value (no queue, never).
+	m := Model{ID: id, QueueMax: -1, UnhealthyAfterErrors: -1}
 	d.fields(path, v, modelKeys, func(key string, v any, path string) {
 		switch key {
 		case "backend":
@@ -213,6 +213,10 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 			m.LogLines = d.integer(path, v, 1)
 		case "load":
 			m.Load = d.str(path, v)
+		case "health_check":
+			m.HealthCheck = d.str(path, v)
+		case "unhealthy_after_errors":
+			m.UnhealthyAfterErrors = d.integer(path, v, 0)
 		case "ttl":
 			m.TTL = d.durationOrZero(path, v)
 		case "pinned":
@@ -288,7 +292,7 @@ func FromModelFile(path, listen string) (*Config, error) {
 		Listen:       listen,
 		listenFrom:   "--listen",
 		Intervention: Intervention{Enabled: true},
-		Models:       []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1, Info: info}},
+		Models:       []Model{{ID: id, Backend: BackendRunner, ModelPath: abs, QueueMax: -1, UnhealthyAfterErrors: -1, Info: info}},
 		Dir:          filepath.Dir(abs),
 	}
 	if id != "default" {

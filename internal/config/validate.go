@@ -117,6 +117,11 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 	default:
 		p.add(path+".load", "%q is not one of startup, on_demand", m.Load)
 	}
+	switch m.HealthCheck {
+	case HealthCheckHealth, HealthCheckGenerate:
+	default:
+		p.add(path+".health_check", "%q is not one of health, generate", m.HealthCheck)
+	}
 	if m.HealthTimeout > m.HealthInterval {
 		p.add(path+".health_timeout", "%v is longer than health_interval (%v)", m.HealthTimeout, m.HealthInterval)
 	}

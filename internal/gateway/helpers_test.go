@@ -23,6 +23,7 @@ type fakeUpstream struct {
 	snap     supervisor.Snapshot
 	changed  chan struct{}
 	failures atomic.Int32
+	answers  atomic.Int32
 }
 
 func newUpstream(url string) *fakeUpstream {
@@ -36,6 +37,8 @@ func (u *fakeUpstream) Watch() (supervisor.Snapshot, <-chan struct{}) {
 }
 
 func (u *fakeUpstream) ReportFailure(error) { u.failures.Add(1) }
+
+func (u *fakeUpstream) ReportAnswer(status int) { u.answers.Add(1) }
 
 func (u *fakeUpstream) RetryBudget() *supervisor.RetryBudget {
 	return supervisor.NewRetryBudget(&u.model)

@@ -63,6 +63,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends, dropHeaders: clientCredentials}, onFirstByte)
 		switch res.outcome {
 		case delivered, interrupted:
+			m.upstream.ReportAnswer(res.status)
 			if res.outcome == interrupted {
 				g.log.Warn("backend failed after the response began", "model", m.cfg.ID, "err", res.err)
 			}

@@ -15,6 +15,9 @@ type Upstream interface {
 	Watch() (supervisor.Snapshot, <-chan struct{})
 	// ReportFailure tells the supervisor a connection to the backend failed.
 	ReportFailure(err error)
+	// ReportAnswer tells the supervisor the status the backend answered a
+	// request with: a streak of 5xx gets it checked.
+	ReportAnswer(status int)
 	// RetryBudget is a fresh budget for one request: the supervisor's
 	// rules say how often, and how long, a failing backend is worth trying.
 	RetryBudget() *supervisor.RetryBudget

@@ -70,6 +70,10 @@ func (s *Server) handleCompletion(k kind) http.HandlerFunc {
 		if s.opts.CrashOnRequest {
 			s.crash()
 		}
+		if s.opts.FailInference {
+			writeError(w, http.StatusInternalServerError, "server_error", "standin: failing every inference (--fail-inference)")
+			return
+		}
 		var req completionRequest
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
 			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON body: "+err.Error())
@@ -129,6 +133,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
+	if s.opts.FailInference {
+		writeError(w, http.StatusInternalServerError, "server_error", "standin: failing every inference (--fail-inference)")
+		return
+	}
 	var req struct {
 		Input json.RawMessage `json:"input"`
 	}

@@ -52,6 +52,10 @@ type Options struct {
 	CrashMidStream int
 	// CrashOnRequest exits when a completion request arrives, before answering.
 	CrashOnRequest bool
+	// FailInference answers every completion and embedding request 500
+	// while /health keeps answering 200: a backend that looks healthy and
+	// serves nothing.
+	FailInference bool
 	// IgnoreSIGTERM ignores SIGTERM so callers must escalate to SIGKILL.
 	IgnoreSIGTERM bool
 	// NoNoDelay leaves TCP_NODELAY off on accepted connections and writes

@@ -431,3 +431,26 @@ func TestEveryRequestLogsOneLine(t *testing.T) {
 		t.Errorf("log lines %q, want one per request", lines)
 	}
 }
+
+// --fail-inference: /health says 200, every completion and embedding 500.
+func TestFailInferenceLooksHealthyAndServesNothing(t *testing.T) {
+	url, _ := startInProcess(t, Options{FailInference: true})
+	resp, err := testClient.Get(url + "/health")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/health: %d", resp.StatusCode)
+	}
+	for _, path := range []string{"/v1/chat/completions", "/completion", "/v1/embeddings"} {
+		resp, err := post(t, nil, url+path, `{"prompt":"a","input":"a","messages":[{"role":"user","content":"a"}]}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 500 {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+	}
+}

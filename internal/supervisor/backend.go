@@ -79,10 +79,15 @@ type Backend struct {
 	desireCh  chan struct{}
 	restartCh chan struct{}
 	failureCh chan error
-	stopCtx   context.Context
-	stop      context.CancelFunc
-	running   atomic.Bool
-	done      chan struct{}
+	// errorStreak counts consecutive 5xx answers to real requests
+	// (ReportAnswer); verifyCh asks the run loop to check the backend
+	// with a generation when it reaches UnhealthyAfterErrors.
+	errorStreak atomic.Int64
+	verifyCh    chan struct{}
+	stopCtx     context.Context
+	stop        context.CancelFunc
+	running     atomic.Bool
+	done        chan struct{}
 
 	// Owned by the run loop.
 	snap    Snapshot
@@ -114,6 +119,7 @@ func NewBackend(m config.Model, opts Options) *Backend {
 		desireCh:   make(chan struct{}, 1),
 		restartCh:  make(chan struct{}, 1),
 		failureCh:  make(chan error, 1),
+		verifyCh:   make(chan struct{}, 1),
 		stopCtx:    stopCtx,
 		stop:       stop,
 		done:       make(chan struct{}),
@@ -165,6 +171,28 @@ func (b *Backend) setDesire(d desire) {
 	select {
 	case b.desireCh <- struct{}{}:
 	default: // the run loop has a signal waiting; it reads the latest desire
+	}
+}
+
+// ReportAnswer tells the backend the status of an answer it gave a real
+// request. UnhealthyAfterErrors 5xx answers in a row get it checked at
+// once with a generation, and restarted if that fails too: a backend that
+// answers /health and fails every inference is caught, and one that merely
+// refused bad requests is not restarted for them.
+func (b *Backend) ReportAnswer(status int) {
+	if status < 500 {
+		if b.errorStreak.Load() != 0 {
+			b.errorStreak.Store(0)
+		}
+		return
+	}
+	n := b.model.UnhealthyAfterErrors
+	if n > 0 && b.errorStreak.Add(1) >= int64(n) {
+		b.errorStreak.Store(0)
+		select {
+		case b.verifyCh <- struct{}{}:
+		default:
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -75,4 +76,39 @@ func parseProgress(body []byte) float64 {
 		return p
 	}
 	return -1
+}
+
+// generationBody asks for one token, or, for an embeddings model, one
+// embedding: the least work that proves the backend can infer.
+var (
+	generationBody = []byte(`{"prompt":"ok","n_predict":1,"cache_prompt":false}`)
+	embeddingBody  = []byte(`{"input":"ok"}`)
+)
+
+// probeGeneration asks the backend for one token (POST /completion, which
+// llama-server and custos runner both serve) or one embedding (POST
+// /v1/embeddings) and gives up after timeout: a backend that answers
+// /health but fails every inference fails this.
+func probeGeneration(ctx context.Context, client *http.Client, baseURL string, timeout time.Duration, embeddings bool) probeResult {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	path, body := "/completion", generationBody
+	if embeddings {
+		path, body = "/v1/embeddings", embeddingBody
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+path, bytes.NewReader(body))
+	if err != nil {
+		return probeResult{progress: -1, err: err}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return probeResult{progress: -1, err: fmt.Errorf("generation probe: %w", err)}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxHealthBody))
+	if resp.StatusCode != http.StatusOK {
+		return probeResult{progress: -1, err: fmt.Errorf("generation probe: status %d", resp.StatusCode)}
+	}
+	return probeResult{ok: true, progress: -1}
 }

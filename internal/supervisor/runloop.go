@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"syscall"
 	"time"
+
+	"custos/internal/config"
 )
 
 // loadProbeInterval is the probe period while a backend loads: short, so
@@ -93,6 +95,7 @@ func (b *Backend) runProcess(ctx context.Context) outcome {
 	}
 	b.log.Info("backend started", "pid", p.pid, "url", url)
 	b.snap.URL, b.snap.PID, b.snap.Progress, b.snap.RetryAt = url, p.pid, -1, time.Time{}
+	b.errorStreak.Store(0) // a new process starts with a clean record
 	b.enter(StateLoading, ReasonStarted)
 	return b.supervise(ctx, p, url)
 }
@@ -107,13 +110,24 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 	defer b.client.CloseIdleConnections()
 	results := make(chan probeResult, 1)
 	probing := false
-	probe := func() {
+	verifying := false // the probe running checks a streak of 5xx answers
+	embeddings := hasFlag(b.model.Args, "--embeddings", "--embedding")
+	probe := func(generate bool) {
 		if probing {
 			return
 		}
 		probing = true
-		go func() { results <- probeHealth(probeCtx, b.client, url, b.model.HealthTimeout) }()
+		go func() {
+			if generate {
+				results <- probeGeneration(probeCtx, b.client, url, b.model.HealthTimeout, embeddings)
+			} else {
+				results <- probeHealth(probeCtx, b.client, url, b.model.HealthTimeout)
+			}
+		}()
 	}
+	// Once ready, the regular probe is the configured one; while loading
+	// it is always /health, which reports load progress.
+	regular := func() bool { return b.snap.State == StateReady && b.model.HealthCheck == config.HealthCheckGenerate }
 
 	nextProbe := time.NewTimer(0)
 	defer nextProbe.Stop()
@@ -146,12 +160,27 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 		case err := <-b.failureCh:
 			if b.snap.State == StateReady {
 				b.log.Debug("request failed, probing now", "err", err)
-				probe()
+				probe(regular())
+			}
+		case <-b.verifyCh:
+			if b.snap.State == StateReady && !probing {
+				b.log.Warn("consecutive 5xx answers to requests; checking with a generation", "errors", b.model.UnhealthyAfterErrors)
+				verifying = true
+				probe(true)
 			}
 		case <-nextProbe.C:
-			probe()
+			probe(regular())
 		case r := <-results:
 			probing = false
+			if verifying {
+				verifying = false
+				if !r.ok {
+					b.kill(p)
+					return b.ended(p, fmt.Sprintf("killed: %d consecutive 5xx answers and a failed %v", b.model.UnhealthyAfterErrors, r.err), readyAt)
+				}
+				nextProbe.Reset(b.model.HealthInterval)
+				continue
+			}
 			if b.snap.State == StateLoading {
 				if r.ok {
 					readyAt = time.Now()

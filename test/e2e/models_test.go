@@ -139,3 +139,23 @@ func TestUnloadDuringAStreamWaitsForIt(t *testing.T) {
 		t.Fatalf("custos load: %s", out)
 	}
 }
+
+// A backend that answers /health and fails every inference is caught by
+// the answers it gives: unhealthy_after_errors 5xx in a row get it checked
+// with a generation, which fails, and it is restarted under its budget.
+func TestBackendFailingEveryInferenceIsCaughtAndRestarted(t *testing.T) {
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--fail-inference"), "    unhealthy_after_errors: 3\n    health_interval: 1h\n    health_timeout: 1s\n"))
+	first := c.waitState("tiny", "ready", 20*time.Second)
+	for range 3 {
+		if r := c.chat(context.Background(), "tiny", false); r.Status != 500 {
+			t.Fatalf("the failing backend's answer should pass through: %s", r)
+		}
+	}
+	c.Eventually("the backend to be restarted", 20*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["restarts"].(float64) >= 1 && m["pid"] != first["pid"]
+	})
+	if m := c.modelState("tiny"); !strings.Contains(m["last_exit"].(string), "3 consecutive 5xx answers") {
+		t.Fatalf("last exit: %v", m["last_exit"])
+	}
+}
