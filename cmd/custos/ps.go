@@ -41,7 +41,10 @@ func writePS(w io.Writer, st api.Status, now time.Time) {
 		if p := m.Placement; p != nil {
 			mem = memory.FormatBytes(p.Memory) + " est."
 			if p.Measured {
-				mem = memory.FormatBytes(p.Memory)
+				mem = memory.FormatBytes(p.Memory) + " measured"
+			}
+			if p.Resident > 0 && !p.Measured {
+				mem += " (" + memory.FormatBytes(p.Resident) + " resident)"
 			}
 			reqs, waiting = fmt.Sprint(p.Requests), fmt.Sprint(p.Waiting)
 			if p.Requests == 0 && p.Waiting == 0 && !p.LastUsed.IsZero() {

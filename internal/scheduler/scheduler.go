@@ -98,12 +98,17 @@ type Info struct {
 	Model string `json:"model"`
 	// Loaded: to be loaded (loading, ready, or failing and restarting).
 	Loaded bool `json:"loaded"`
-	// Memory is what the scheduler counts for the model: Measured when it
-	// has been (the resident memory of its backend's process group), else
-	// the estimate or the configuration's override.
+	// Memory is what the scheduler counts for the model: the estimate (or
+	// the configuration's override), or what was measured (the resident
+	// memory of its backend's process group) when that is more. A fresh
+	// backend measures less than it will use — the KV cache's pages
+	// become resident as contexts fill — so a measurement raises the
+	// figure and never lowers it below the estimate.
 	Memory   int64 `json:"memory"`
-	Measured bool  `json:"measured"`
+	Measured bool  `json:"measured"` // Memory is the measurement
 	Estimate int64 `json:"estimate"`
+	// Resident is the last measurement, 0 before one.
+	Resident int64 `json:"resident"`
 	// Requests admitted and not finished, and waiting to be admitted.
 	Requests int64 `json:"requests"`
 	Waiting  int64 `json:"waiting"`
@@ -130,7 +135,10 @@ func (s *Scheduler) Info(id string) (Info, bool) {
 		LastUsed: time.Unix(0, sl.lastUsed.Load()),
 	}
 	if m := sl.measured.Load(); m > 0 {
-		in.Memory, in.Measured = m, true
+		in.Resident = m
+		if m > in.Memory {
+			in.Memory, in.Measured = m, true
+		}
 	}
 	if in.Loaded && !in.Pinned && in.TTL > 0 && in.Requests == 0 && in.Waiting == 0 {
 		in.UnloadsAt = in.LastUsed.Add(in.TTL)
@@ -448,10 +456,7 @@ func (s *Scheduler) refresh() {
 		e := &sl.e
 		snap, _ := sl.model.Backend.Watch()
 		e.resident = snap.State != supervisor.StateUnloaded && snap.State != supervisor.StateStopped
-		e.memory = sl.model.Memory
-		if m := sl.measured.Load(); m > 0 {
-			e.memory = m
-		}
+		e.memory = max(sl.model.Memory, sl.measured.Load())
 		wasLoading := e.loading
 		// Loading from the Load until ready; a backend that has not seen
 		// the Load yet still says unloaded. A failed load (backoff,
@@ -531,7 +536,7 @@ func (s *Scheduler) drain(sl *slot, reason string) {
 	e.loaded, e.draining = false, false
 	sl.loadedNow.Store(false)
 	sl.measured.Store(0)
-	s.log.Info("unloading model", "model", e.id, "reason", reason)
+	s.log.Info("unloading model", "model", e.id, "reason", reason, "in_flight", sl.leases.Load())
 	if s.obs != nil {
 		s.obs.Unloading(e.id, ReasonKind(reason))
 	}

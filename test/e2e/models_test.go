@@ -85,8 +85,7 @@ func TestBudgetForTwoEvictsTheLeastRecentlyUsed(t *testing.T) {
 			Models []struct {
 				Model     string `json:"model"`
 				Placement struct {
-					Memory   int64 `json:"memory"`
-					Measured bool  `json:"measured"`
+					Resident int64 `json:"resident"`
 				} `json:"placement"`
 			} `json:"models"`
 		}
@@ -96,7 +95,7 @@ func TestBudgetForTwoEvictsTheLeastRecentlyUsed(t *testing.T) {
 		}
 		for _, m := range st.Models {
 			if m.Model == "c" {
-				return m.Placement.Measured && m.Placement.Memory >= 128<<20
+				return m.Placement.Resident >= 128<<20
 			}
 		}
 		return false
@@ -157,5 +156,19 @@ func TestBackendFailingEveryInferenceIsCaughtAndRestarted(t *testing.T) {
 	})
 	if m := c.modelState("tiny"); !strings.Contains(m["last_exit"].(string), "3 consecutive 5xx answers") {
 		t.Fatalf("last exit: %v", m["last_exit"])
+	}
+}
+
+// A load that crashes is retried under the restart budget, and the request
+// that started it is served by the retry.
+func TestCrashDuringAnOnDemandLoadIsRetriedForTheRequest(t *testing.T) {
+	state := t.TempDir() + "/starts"
+	c := startCustos(t, "models:\n"+fastModel("tiny", standinCmd("--fail-starts", "1", "--state-file", state, "--load-time", "200ms"), "    load: on_demand\n"))
+	c.waitState("tiny", "unloaded", 20*time.Second)
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
+		t.Fatalf("the request whose load crashed once: %s", r)
+	}
+	if m := c.modelState("tiny"); m["restarts"].(float64) < 1 {
+		t.Fatalf("the crashed load was not retried: %v", m)
 	}
 }
