@@ -31,7 +31,7 @@ func scenarios() []scenario {
 			scenario{b.name + "/crash", func(o *options, r *report) error { return crashToServing(o, r, sized(o, b)) }},
 		)
 	}
-	return append(list, scenario{"stand-in/no-nodelay", noNoDelay}, scenario{"custos/memory", memory})
+	return append(list, scenario{"stand-in/no-nodelay", noNoDelay}, scenario{"custos/memory", memory}, scenario{"custos/swap", swap})
 }
 
 func sized(o *options, b backend) backend {
