@@ -211,10 +211,11 @@ func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metri
 	for i := range cfg.Models {
 		m := &cfg.Models[i]
 		need, _, _ := m.Footprint()
-		models[i] = scheduler.Model{ID: m.ID, Startup: m.Load == config.LoadStartup, Pinned: m.Pinned, TTL: m.TTL, Memory: need, Backend: backends[i]}
+		models[i] = scheduler.Model{ID: m.ID, Startup: m.Load == config.LoadStartup, Pinned: m.Pinned, TTL: m.TTL,
+			Memory: need, GPUMemory: m.GPUFootprint(), Backend: backends[i]}
 		ids[i] = m.ID
 	}
-	sched := scheduler.New(cfg.Resources.Memory, models, reg.NewModels(), log)
+	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models, reg.NewModels(), log)
 	reg.MustRegister(metrics.NewMemoryCollector(sched, ids))
 	return sched
 }

@@ -165,8 +165,11 @@ type Model struct {
 	// nor unloaded for idleness (default false).
 	Pinned bool
 	// Memory overrides the estimate of the backend's memory from its GGUF
-	// file, until it is measured (0: estimate).
+	// file (0: estimate); a measurement that is more replaces it.
 	Memory int64
+	// GPUMemory overrides the estimate of what the backend takes on GPUs,
+	// which follows the layers it offloads (-ngl in args; 0: estimate).
+	GPUMemory int64
 	// Info is the GGUF metadata of ModelPath, read at load time when the
 	// backend uses the file. Not a YAML key.
 	Info *gguf.Info
@@ -182,8 +185,7 @@ type Resources struct {
 	// Not a YAML value of its own: "auto".
 	MemoryAuto bool
 	// GPUMemory is the budget of memory on GPUs, for backends that
-	// offload layers. Not enforced yet: a configuration that sets it is
-	// refused, rather than have it silently ignored.
+	// offload layers (0, default: no GPU budget).
 	GPUMemory int64
 }
 

@@ -215,7 +215,8 @@ func TestBadConfigsNameTheKey(t *testing.T) {
 		{"pinned with ttl", "models:\n  tiny:\n    model: tiny.gguf\n    pinned: true\n    ttl: 5m\n", "models.tiny.ttl", "pinned"},
 		{"larger than the budget", "resources: {memory: 1GiB}\nmodels:\n  tiny:\n    model: tiny.gguf\n    memory: 2GiB\n", "models.tiny", "needs 2.0 GiB, more than the whole memory budget (resources.memory: 1.0 GiB)"},
 		{"startup models together", "resources: {memory: 3GiB}\nmodels:\n  a:\n    model: tiny.gguf\n    memory: 2GiB\n  b:\n    model: tiny.gguf\n    memory: 2GiB\n", "resources.memory", "(a, b) need 4.0 GiB together"},
-		{"gpu budget", "resources: {gpu_memory: 8GiB}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "resources.gpu_memory", "not enforced yet"},
+		{"larger than the gpu budget", "resources: {gpu_memory: 4GiB}\nmodels:\n  tiny:\n    model: tiny.gguf\n    load: on_demand\n    gpu_memory: 6GiB\n", "models.tiny", "needs 6.0 GiB of GPU memory, more than the whole GPU budget"},
+		{"startup models on the gpu together", "resources: {gpu_memory: 4GiB}\nmodels:\n  a:\n    model: tiny.gguf\n    gpu_memory: 3GiB\n  b:\n    model: tiny.gguf\n    gpu_memory: 3GiB\n", "resources.gpu_memory", "6.0 GiB of GPU memory together"},
 		{"bad budget", "resources: {memory: plenty}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "resources.memory", "not a size"},
 		{"max held", "intervention: {max_held: 0}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held", "out of range"},
 		{"max held bytes", "intervention: {max_held_bytes: much}\nmodels:\n  tiny:\n    model: tiny.gguf\n", "intervention.max_held_bytes", "not a size"},
@@ -390,9 +391,9 @@ models:
 
 func TestManyModelKeys(t *testing.T) {
 	cfg, err := parse(t, `
-resources: {memory: 20GiB}
+resources: {memory: 20GiB, gpu_memory: 8GiB}
 models:
-  chat: {model: tiny.gguf}
+  chat: {model: tiny.gguf, args: ["-ngl", "99"]}
   coder: {model: tiny.gguf, load: on_demand, ttl: 10m, memory: 3GiB}
   embed: {model: tiny.gguf, load: on_demand, pinned: true, ttl: 0}
 `)
@@ -400,7 +401,7 @@ models:
 		t.Fatal(err)
 	}
 	chat, coder, embed := cfg.Models[0], cfg.Models[1], cfg.Models[2]
-	if cfg.Resources.Memory != 20<<30 || cfg.Resources.MemoryAuto {
+	if cfg.Resources.Memory != 20<<30 || cfg.Resources.MemoryAuto || cfg.Resources.GPUMemory != 8<<30 {
 		t.Errorf("resources: %+v", cfg.Resources)
 	}
 	if chat.Load != LoadStartup || chat.TTL != 0 || chat.Pinned {
@@ -414,6 +415,12 @@ models:
 	}
 	if need, detail, ok := chat.Footprint(); !ok || need <= chat.Info.Size || !strings.Contains(detail, "KV cache") {
 		t.Errorf("estimate: %d %q %v", need, detail, ok)
+	}
+	if g := chat.GPUFootprint(); g <= chat.Info.Size {
+		t.Errorf("-ngl 99 offloads every layer: GPU footprint %d, file %d", g, chat.Info.Size)
+	}
+	if g := coder.GPUFootprint(); g != 0 {
+		t.Errorf("no -ngl: GPU footprint %d", g)
 	}
 	auto, err := parse(t, "models:\n  tiny: {model: tiny.gguf}\n")
 	if err != nil || !auto.Resources.MemoryAuto || auto.Resources.Memory <= 0 {

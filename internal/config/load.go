@@ -148,7 +148,7 @@ var modelKeys = []string{
 	"ready_timeout", "health_interval", "health_timeout", "unhealthy_after",
 	"restart_max", "restart_backoff", "unhealthy_cooldown", "stable_after", "stop_timeout",
 	"max_concurrency", "queue_max", "queue_timeout", "log_lines",
-	"load", "ttl", "pinned", "memory", "health_check", "unhealthy_after_errors",
+	"load", "ttl", "pinned", "memory", "gpu_memory", "health_check", "unhealthy_after_errors",
 }
 
 func decodeModels(d *decoder, path string, v any) []Model {
@@ -223,6 +223,8 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 			m.Pinned = d.boolean(path, v)
 		case "memory":
 			m.Memory = d.size(path, v)
+		case "gpu_memory":
+			m.GPUMemory = d.size(path, v)
 		}
 	})
 	return m

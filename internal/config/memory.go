@@ -72,9 +72,6 @@ func validateBudget(c *Config, p *problems) {
 		}
 		c.Resources.Memory = memory.AutoBudget(total)
 	}
-	if c.Resources.GPUMemory > 0 {
-		p.add("resources.gpu_memory", "is not enforced yet: custos places models by the machine's memory only; remove the key")
-	}
 	budget := c.Resources.Memory
 	var together int64
 	var names []string
@@ -99,10 +96,55 @@ func validateBudget(c *Config, p *problems) {
 			"load some on demand (load: on_demand) or raise resources.memory", strings.Join(names, ", "),
 			memory.FormatBytes(together), memory.FormatBytes(budget))
 	}
+	validateGPUBudget(c, p)
 	for i := range c.Models {
 		m := &c.Models[i]
 		if m.Pinned && m.TTL > 0 {
 			p.add(fmt.Sprintf("models.%s.ttl", m.ID), "a pinned model is never unloaded for idleness; drop ttl or pinned")
 		}
+	}
+}
+
+// GPUFootprint is what the model takes on GPUs: its override (gpu_memory:),
+// else, for a backend that offloads layers (-ngl, --n-gpu-layers,
+// --gpu-layers in args), the offloaded share of its weights and KV cache
+// plus its compute buffers, which move to the GPU with them. The estimate
+// of the machine's memory is kept whole: llama.cpp may keep the mapped
+// file resident too, so counting it once more errs on the safe side.
+func (m *Model) GPUFootprint() int64 {
+	if m.GPUMemory > 0 {
+		return m.GPUMemory
+	}
+	layers, ok := flagInt(m.Args, "-ngl", "--n-gpu-layers", "--gpu-layers")
+	if !ok || layers <= 0 || m.Info == nil || m.Info.BlockCount <= 0 {
+		return 0
+	}
+	f := memory.Estimate(*m.Info, m.contextSize(), m.slots())
+	share := min(float64(layers)/float64(m.Info.BlockCount), 1)
+	return int64(float64(f.Weights+f.KVCache)*share) + f.Compute
+}
+
+// validateGPUBudget refuses models that can never fit in the GPU budget.
+func validateGPUBudget(c *Config, p *problems) {
+	budget := c.Resources.GPUMemory
+	if budget <= 0 {
+		return
+	}
+	var together int64
+	for i := range c.Models {
+		m := &c.Models[i]
+		need := m.GPUFootprint()
+		if need > budget {
+			p.add("models."+m.ID, "needs %s of GPU memory, more than the whole GPU budget (resources.gpu_memory: %s)",
+				memory.FormatBytes(need), memory.FormatBytes(budget))
+			continue
+		}
+		if m.Pinned || m.Load == LoadStartup {
+			together += need
+		}
+	}
+	if together > budget {
+		p.add("resources.gpu_memory", "the models loaded at startup or pinned need %s of GPU memory together, more than the budget of %s",
+			memory.FormatBytes(together), memory.FormatBytes(budget))
 	}
 }

@@ -36,7 +36,7 @@ func (u *placedUpstream) Unload(string) {
 func withScheduler(t *testing.T, f *fixture) *placedUpstream {
 	u := &placedUpstream{fakeUpstream: f.upstream, url: f.upstream.snap.URL}
 	f.upstream.set(func(s *supervisor.Snapshot) { s.State, s.URL = supervisor.StateUnloaded, "" })
-	s := scheduler.New(0, []scheduler.Model{{ID: "tiny", Backend: u}}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := scheduler.New(scheduler.Budget{}, []scheduler.Model{{ID: "tiny", Backend: u}}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	go s.Run(ctx)

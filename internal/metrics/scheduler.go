@@ -53,18 +53,19 @@ func (ms *Models) WaitedForLoad(model string)   { ms.waited.WithLabelValues(mode
 // memoryCollector exports the budget and each model's memory, read from the
 // scheduler at scrape time.
 type memoryCollector struct {
-	sched            *scheduler.Scheduler
-	ids              []string
-	budget, resident *prometheus.Desc
-	model            *prometheus.Desc
+	sched                       *scheduler.Scheduler
+	ids                         []string
+	budget, gpuBudget, resident *prometheus.Desc
+	model                       *prometheus.Desc
 }
 
 // NewMemoryCollector exports the memory budget and the models' memory.
 func NewMemoryCollector(sched *scheduler.Scheduler, ids []string) prometheus.Collector {
 	return &memoryCollector{
 		sched: sched, ids: ids,
-		budget:   prometheus.NewDesc("custos_memory_budget_bytes", "The memory budget the loaded models must fit in (resources.memory; 0: none).", nil, nil),
-		resident: prometheus.NewDesc("custos_memory_resident_bytes", "Memory the loaded models count for, all together.", nil, nil),
+		budget:    prometheus.NewDesc("custos_memory_budget_bytes", "The memory budget the loaded models must fit in (resources.memory; 0: none).", nil, nil),
+		gpuBudget: prometheus.NewDesc("custos_gpu_memory_budget_bytes", "The GPU memory budget the loaded models must fit in (resources.gpu_memory; 0: none).", nil, nil),
+		resident:  prometheus.NewDesc("custos_memory_resident_bytes", "Memory the loaded models count for, all together.", nil, nil),
 		model: prometheus.NewDesc("custos_model_memory_bytes",
 			"A loaded model's memory: measured (its backend's process group's resident memory) or, until measured, estimated.", []string{"model", "source"}, nil),
 	}
@@ -72,12 +73,14 @@ func NewMemoryCollector(sched *scheduler.Scheduler, ids []string) prometheus.Col
 
 func (c *memoryCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.budget
+	ch <- c.gpuBudget
 	ch <- c.resident
 	ch <- c.model
 }
 
 func (c *memoryCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.budget, prometheus.GaugeValue, float64(c.sched.Budget()))
+	ch <- prometheus.MustNewConstMetric(c.gpuBudget, prometheus.GaugeValue, float64(c.sched.GPUBudget()))
 	ch <- prometheus.MustNewConstMetric(c.resident, prometheus.GaugeValue, float64(c.sched.Resident()))
 	for _, id := range c.ids {
 		in, _ := c.sched.Info(id)

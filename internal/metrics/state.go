@@ -15,7 +15,8 @@ type stateCollector struct {
 }
 
 var (
-	backendStates   = []supervisor.State{supervisor.StateStopped, supervisor.StateLoading, supervisor.StateReady, supervisor.StateBackoff, supervisor.StateUnhealthy, supervisor.StateStopping}
+	backendStates = []supervisor.State{supervisor.StateStopped, supervisor.StateLoading, supervisor.StateReady, supervisor.StateBackoff,
+		supervisor.StateUnhealthy, supervisor.StateStopping, supervisor.StateUnloaded, supervisor.StateUnloading}
 	readinessStates = []string{"Warming", "Ready", "Degraded", "Failed"}
 )
 

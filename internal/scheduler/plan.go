@@ -11,9 +11,9 @@ type entry struct {
 	id     string
 	pinned bool
 	ttl    time.Duration
-	// memory is what the model occupies, or would once loaded: measured
-	// while loaded, else the configuration's override, else the estimate.
-	memory int64
+	// memory is what the model occupies, or would once loaded, of the
+	// machine's memory and of GPU memory.
+	memory amount
 	// loaded: the backend is to be loaded (Load asked, or load: startup).
 	loaded bool
 	// resident: a process exists or is going away (loading, ready, backoff,
@@ -34,6 +34,16 @@ type entry struct {
 	drainReason string
 	lastUsed    time.Time // when its last request finished, or it was loaded
 }
+
+// amount is memory of both kinds a budget counts: the machine's (RAM) and
+// GPUs'.
+type amount struct{ ram, gpu int64 }
+
+func (a amount) plus(b amount) amount  { return amount{a.ram + b.ram, a.gpu + b.gpu} }
+func (a amount) minus(b amount) amount { return amount{a.ram - b.ram, a.gpu - b.gpu} }
+
+// within reports whether a fits in b on both kinds.
+func (a amount) within(b amount) bool { return a.ram <= b.ram && a.gpu <= b.gpu }
 
 // occupies reports whether the model's memory counts against the budget.
 func (e *entry) occupies() bool { return e.loaded || e.resident }
@@ -94,7 +104,7 @@ const (
 //     not emptied for several at once.
 //   - A draining model unloads once its leases end.
 //   - An idle model past its ttl is unloaded.
-func plan(models []*entry, budget int64, now time.Time) []action {
+func plan(models []*entry, budget amount, now time.Time) []action {
 	var acts []action
 	for _, e := range models {
 		switch {
@@ -132,40 +142,40 @@ func longestWaiting(models []*entry) *entry {
 
 // makeRoom loads head if it fits, or unloads and drains others until it
 // will.
-func makeRoom(models []*entry, head *entry, budget int64) []action {
+func makeRoom(models []*entry, head *entry, budget amount) []action {
 	if head.resident {
 		return nil // its own unload is under way: load it again once it is done
 	}
 	free := budget
 	for _, e := range models {
 		if e.occupies() {
-			free -= e.memory
+			free = free.minus(e.memory)
 		}
 	}
-	if head.memory <= free {
+	if head.memory.within(free) {
 		return []action{{kind: actLoad, id: head.id}}
 	}
 	// Memory that is on its way out already counts as freed: wait for it
 	// rather than take more.
 	for _, e := range models {
-		if e.resident && !e.loaded {
-			free += e.memory
-		}
-		if e.draining && e.loaded {
-			free += e.memory
+		if (e.resident && !e.loaded) || (e.draining && e.loaded) {
+			free = free.plus(e.memory)
 		}
 	}
-	if head.memory <= free {
+	if head.memory.within(free) {
 		return nil
 	}
 	var acts []action
 	reason := ReasonEvictedFor + head.id
 	for _, busy := range []bool{false, true} {
 		for _, e := range victims(models, head, busy) {
-			if head.memory <= free {
+			if head.memory.within(free) {
 				return acts
 			}
-			free += e.memory
+			if !helps(e.memory, head.memory, free) {
+				continue // it frees only memory of a kind that is not short
+			}
+			free = free.plus(e.memory)
 			if busy {
 				acts = append(acts, action{kind: actDrain, id: e.id, reason: reason})
 			} else {
@@ -173,10 +183,16 @@ func makeRoom(models []*entry, head *entry, budget int64) []action {
 			}
 		}
 	}
-	if head.memory > free {
+	if !head.memory.within(free) {
 		return nil // not enough can be freed: head waits, and evicts nothing for nothing
 	}
 	return acts
+}
+
+// helps reports whether freeing victim gives need some of the kind of
+// memory it lacks in free.
+func helps(victim, need, free amount) bool {
+	return (need.ram > free.ram && victim.ram > 0) || (need.gpu > free.gpu && victim.gpu > 0)
 }
 
 // victims are the models that may be evicted for head, least recently used
@@ -197,12 +213,12 @@ func victims(models []*entry, head *entry, busy bool) []*entry {
 // canEverFit reports whether head fits once every model that may be
 // evicted or drained is gone: only pinned models and loads in progress
 // stay.
-func canEverFit(models []*entry, head *entry, budget int64) bool {
+func canEverFit(models []*entry, head *entry, budget amount) bool {
 	free := budget
 	for _, e := range models {
 		if e != head && e.occupies() && (e.pinned || e.loading) {
-			free -= e.memory
+			free = free.minus(e.memory)
 		}
 	}
-	return head.memory <= free
+	return head.memory.within(free)
 }

@@ -42,13 +42,15 @@ type Model struct {
 	// Memory is what the model is expected to take once loaded, in bytes:
 	// the configuration's override or the estimate from its GGUF file; 0
 	// when unknown (it then always fits).
-	Memory  int64
-	Backend Backend
+	Memory int64
+	// GPUMemory is what it takes on GPUs when its backend offloads layers.
+	GPUMemory int64
+	Backend   Backend
 }
 
 // Scheduler places models in a memory budget.
 type Scheduler struct {
-	budget int64 // bytes; 0: no limit
+	budget amount // bytes of each kind; 0: no limit of that kind
 	log    *slog.Logger
 	obs    Observer
 	now    func() time.Time
@@ -107,6 +109,8 @@ type Info struct {
 	Memory   int64 `json:"memory"`
 	Measured bool  `json:"measured"` // Memory is the measurement
 	Estimate int64 `json:"estimate"`
+	// GPUMemory is what it takes on GPUs (its override or estimate).
+	GPUMemory int64 `json:"gpu_memory,omitempty"`
 	// Resident is the last measurement, 0 before one.
 	Resident int64 `json:"resident"`
 	// Requests admitted and not finished, and waiting to be admitted.
@@ -120,7 +124,10 @@ type Info struct {
 }
 
 // Budget is the memory budget in bytes (0: no limit).
-func (s *Scheduler) Budget() int64 { return s.budget }
+func (s *Scheduler) Budget() int64 { return s.budget.ram }
+
+// GPUBudget is the GPU memory budget in bytes (0: no limit).
+func (s *Scheduler) GPUBudget() int64 { return s.budget.gpu }
 
 // Info returns what the scheduler knows of model id; ok is false for an
 // unknown id. It takes no lock.
@@ -130,7 +137,7 @@ func (s *Scheduler) Info(id string) (Info, bool) {
 		return Info{}, false
 	}
 	in := Info{
-		Model: id, Loaded: sl.loadedNow.Load(), Memory: sl.model.Memory, Estimate: sl.model.Memory,
+		Model: id, Loaded: sl.loadedNow.Load(), Memory: sl.model.Memory, Estimate: sl.model.Memory, GPUMemory: sl.model.GPUMemory,
 		Requests: sl.leases.Load(), Waiting: sl.waitingNow.Load(), Pinned: sl.model.Pinned, TTL: sl.model.TTL,
 		LastUsed: time.Unix(0, sl.lastUsed.Load()),
 	}
@@ -157,15 +164,20 @@ func (s *Scheduler) Resident() int64 {
 	return n
 }
 
-// New returns the scheduler of models within budget bytes (0: no limit);
-// obs may be nil.
-func New(budget int64, models []Model, obs Observer, log *slog.Logger) *Scheduler {
-	s := &Scheduler{budget: budget, log: log, obs: obs, now: time.Now, slots: map[string]*slot{},
+// Budget is what the loaded models may take: of the machine's memory and
+// of GPU memory, in bytes (0: no limit of that kind).
+type Budget struct {
+	Memory, GPUMemory int64
+}
+
+// New returns the scheduler of models within budget; obs may be nil.
+func New(budget Budget, models []Model, obs Observer, log *slog.Logger) *Scheduler {
+	s := &Scheduler{budget: amount{budget.Memory, budget.GPUMemory}, log: log, obs: obs, now: time.Now, slots: map[string]*slot{},
 		events: make(chan event), poke: make(chan struct{}, 1), done: make(chan struct{})}
 	now := s.now()
 	for _, m := range models {
 		sl := &slot{model: m, gate: make(chan struct{})}
-		sl.e = entry{id: m.ID, pinned: m.Pinned, ttl: m.TTL, memory: m.Memory, loaded: m.Startup, lastUsed: now}
+		sl.e = entry{id: m.ID, pinned: m.Pinned, ttl: m.TTL, memory: amount{m.Memory, m.GPUMemory}, loaded: m.Startup, lastUsed: now}
 		sl.admitting.Store(m.Startup)
 		sl.loadedNow.Store(m.Startup)
 		sl.lastUsed.Store(now.UnixNano())
@@ -422,32 +434,41 @@ func (s *Scheduler) operatorLoad(sl *slot) error {
 // unloaded now.
 type NoRoomError struct {
 	Model  string
-	Need   int64 // the model's memory
+	Kind   string // "memory" or "GPU memory": the kind it lacks
+	Need   int64  // the model's
 	Budget int64
-	Held   int64 // memory of pinned models and loads in progress
+	Held   int64 // by pinned models and loads in progress
 }
 
 func (e *NoRoomError) Error() string {
-	return fmt.Sprintf("model %s needs %s, and of the %s memory budget %s is held by models that cannot be unloaded now (pinned, or loading)",
-		e.Model, memory.FormatBytes(e.Need), memory.FormatBytes(e.Budget), memory.FormatBytes(e.Held))
+	return fmt.Sprintf("model %s needs %s of %s, and of the %s budget %s is held by models that cannot be unloaded now (pinned, or loading)",
+		e.Model, memory.FormatBytes(e.Need), e.Kind, memory.FormatBytes(e.Budget), memory.FormatBytes(e.Held))
 }
 
 func (s *Scheduler) noRoom(e *entry) error {
-	var held int64
+	var held amount
 	for _, o := range s.entries() {
 		if o != e && o.occupies() && (o.pinned || o.loading) {
-			held += o.memory
+			held = held.plus(o.memory)
 		}
 	}
-	return &NoRoomError{Model: e.id, Need: e.memory, Budget: s.budget, Held: held}
+	if lim := s.limit(); e.memory.ram > lim.ram-held.ram {
+		return &NoRoomError{Model: e.id, Kind: "memory", Need: e.memory.ram, Budget: s.budget.ram, Held: held.ram}
+	}
+	return &NoRoomError{Model: e.id, Kind: "GPU memory", Need: e.memory.gpu, Budget: s.budget.gpu, Held: held.gpu}
 }
 
 // limit is the budget plan works with: no limit is the largest.
-func (s *Scheduler) limit() int64 {
-	if s.budget <= 0 {
-		return 1<<63 - 1
+func (s *Scheduler) limit() amount {
+	const unlimited = 1<<63 - 1
+	l := s.budget
+	if l.ram <= 0 {
+		l.ram = unlimited
 	}
-	return s.budget
+	if l.gpu <= 0 {
+		l.gpu = unlimited
+	}
+	return l
 }
 
 // refresh brings every entry up to date with its backend and atomics.
@@ -456,7 +477,7 @@ func (s *Scheduler) refresh() {
 		e := &sl.e
 		snap, _ := sl.model.Backend.Watch()
 		e.resident = snap.State != supervisor.StateUnloaded && snap.State != supervisor.StateStopped
-		e.memory = max(sl.model.Memory, sl.measured.Load())
+		e.memory = amount{max(sl.model.Memory, sl.measured.Load()), sl.model.GPUMemory}
 		wasLoading := e.loading
 		// Loading from the Load until ready; a backend that has not seen
 		// the Load yet still says unloaded. A failed load (backoff,
@@ -510,7 +531,7 @@ func (s *Scheduler) apply(acts []action) {
 			sl.admitting.Store(true)
 			sl.loadedNow.Store(true)
 			sl.loadBegan = s.now()
-			s.log.Info("loading model", "model", e.id, "memory", memory.FormatBytes(e.memory), "waiting", e.waiting)
+			s.log.Info("loading model", "model", e.id, "memory", memory.FormatBytes(e.memory.ram), "gpu_memory", memory.FormatBytes(e.memory.gpu), "waiting", e.waiting)
 			if s.obs != nil {
 				s.obs.Loading(e.id)
 			}

@@ -138,7 +138,7 @@ func got(t *testing.T, ch <-chan acquired, what string) acquired {
 
 func TestRequestForALoadedModelIsAdmittedAtOnce(t *testing.T) {
 	fb := newFake(supervisor.StateReady, false)
-	s := New(4*gib, []Model{{ID: "a", Startup: true, Memory: gib, Backend: fb}}, nil, quiet)
+	s := New(Budget{Memory: 4 * gib}, []Model{{ID: "a", Startup: true, Memory: gib, Backend: fb}}, nil, quiet)
 	// Not even running: the fast path needs no owner.
 	l, err := s.Acquire(context.Background(), "a")
 	if err != nil || !l.Held() {
@@ -159,7 +159,7 @@ func TestRequestForALoadedModelIsAdmittedAtOnce(t *testing.T) {
 // backend).
 func TestRequestForAnUnloadedModelLoadsIt(t *testing.T) {
 	fb := newFake(supervisor.StateUnloaded, false)
-	s := New(4*gib, []Model{{ID: "a", Memory: gib, Backend: fb}}, nil, quiet)
+	s := New(Budget{Memory: 4 * gib}, []Model{{ID: "a", Memory: gib, Backend: fb}}, nil, quiet)
 	run(t, s)
 	a := got(t, acquire(s, "a", 10*time.Second), "the request to be admitted")
 	if a.err != nil {
@@ -175,7 +175,7 @@ func TestRequestForAnUnloadedModelLoadsIt(t *testing.T) {
 // waits for the unload to end and the model is loaded again for it.
 func TestRequestArrivingAsTheTTLUnloadBeginsIsServedByAReload(t *testing.T) {
 	fb := newFake(supervisor.StateReady, false)
-	s := New(4*gib, []Model{{ID: "a", Startup: true, TTL: 20 * time.Millisecond, Memory: gib, Backend: fb}}, nil, quiet)
+	s := New(Budget{Memory: 4 * gib}, []Model{{ID: "a", Startup: true, TTL: 20 * time.Millisecond, Memory: gib, Backend: fb}}, nil, quiet)
 	run(t, s)
 	eventually(t, "the ttl unload", func() bool { return fb.state() == supervisor.StateUnloading })
 	ch := acquire(s, "a", 10*time.Second)
@@ -201,7 +201,7 @@ func TestTTLNeverUnloadsUnderARequest(t *testing.T) {
 	fb := newFake(supervisor.StateReady, true)
 	var inUse atomic.Int64
 	fb.inUse = &inUse
-	s := New(4*gib, []Model{{ID: "a", Startup: true, TTL: time.Millisecond, Memory: gib, Backend: fb}}, nil, quiet)
+	s := New(Budget{Memory: 4 * gib}, []Model{{ID: "a", Startup: true, TTL: time.Millisecond, Memory: gib, Backend: fb}}, nil, quiet)
 	run(t, s)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -244,7 +244,7 @@ func TestTTLNeverUnloadsUnderARequest(t *testing.T) {
 // the waiting model waits until that load is done, then evicts it.
 func TestEvictionNeverChoosesAModelStillLoading(t *testing.T) {
 	a, b := newFake(supervisor.StateLoading, false), newFake(supervisor.StateUnloaded, false)
-	s := New(3*gib, []Model{{ID: "a", Startup: true, Memory: 2 * gib, Backend: a}, {ID: "b", Memory: 2 * gib, Backend: b}}, nil, quiet)
+	s := New(Budget{Memory: 3 * gib}, []Model{{ID: "a", Startup: true, Memory: 2 * gib, Backend: a}, {ID: "b", Memory: 2 * gib, Backend: b}}, nil, quiet)
 	run(t, s)
 	ch := acquire(s, "b", 10*time.Second)
 	time.Sleep(50 * time.Millisecond) // the scheduler has looked, and must not have chosen a
@@ -266,7 +266,7 @@ func TestEvictionNeverChoosesAModelStillLoading(t *testing.T) {
 // it; a request arriving meanwhile waits and is served by a reload.
 func TestOperatorUnloadWaitsForTheRequestInFlight(t *testing.T) {
 	fb := newFake(supervisor.StateReady, false)
-	s := New(4*gib, []Model{{ID: "a", Startup: true, Memory: gib, Backend: fb}}, nil, quiet)
+	s := New(Budget{Memory: 4 * gib}, []Model{{ID: "a", Startup: true, Memory: gib, Backend: fb}}, nil, quiet)
 	run(t, s)
 	stream := got(t, acquire(s, "a", time.Second), "the stream's admission")
 	if err := s.Unload(context.Background(), "a", "admin"); err != nil {
@@ -295,11 +295,11 @@ func TestOperatorUnloadWaitsForTheRequestInFlight(t *testing.T) {
 // with the figures; a request for it waits within its own timeout.
 func TestLoadThatCannotFitIsRefusedWithTheFigures(t *testing.T) {
 	pin, big := newFake(supervisor.StateReady, false), newFake(supervisor.StateUnloaded, false)
-	s := New(4*gib, []Model{{ID: "pin", Startup: true, Pinned: true, Memory: 3 * gib, Backend: pin}, {ID: "big", Memory: 2 * gib, Backend: big}}, nil, quiet)
+	s := New(Budget{Memory: 4 * gib}, []Model{{ID: "pin", Startup: true, Pinned: true, Memory: 3 * gib, Backend: pin}, {ID: "big", Memory: 2 * gib, Backend: big}}, nil, quiet)
 	run(t, s)
 	err := s.Load(context.Background(), "big")
 	var nr *NoRoomError
-	if !errors.As(err, &nr) || nr.Need != 2*gib || nr.Held != 3*gib || nr.Budget != 4*gib {
+	if !errors.As(err, &nr) || nr.Need != 2*gib || nr.Held != 3*gib || nr.Budget != 4*gib || nr.Kind != "memory" {
 		t.Fatalf("got %v", err)
 	}
 	if r := got(t, acquire(s, "big", 100*time.Millisecond), "the request's timeout"); !errors.Is(r.err, context.DeadlineExceeded) {

@@ -172,3 +172,26 @@ func TestCrashDuringAnOnDemandLoadIsRetriedForTheRequest(t *testing.T) {
 		t.Fatalf("the crashed load was not retried: %v", m)
 	}
 }
+
+// The GPU budget is placed like the memory budget: two models that each
+// take 3 GiB of GPU memory (gpu_memory:, as a llama-server with -ngl
+// would) do not fit in 4 GiB together, so the second evicts the first.
+func TestGPUBudgetEvictsLikeTheMemoryBudget(t *testing.T) {
+	model := func(id string) string {
+		return fastModel(id, standinCmd(), "    load: on_demand\n    gpu_memory: 3GiB\n")
+	}
+	c := startCustos(t, "resources: {gpu_memory: 4GiB}\nmodels:\n"+model("a")+model("b"))
+	for _, id := range []string{"a", "b"} {
+		if r := c.chat(context.Background(), id, false); r.Status != 200 {
+			t.Fatalf("%s: %s", id, r)
+		}
+	}
+	c.waitState("a", "unloaded", 20*time.Second)
+	if _, reason, _ := c.placement("a"); reason != "evicted for b" {
+		t.Fatalf("a: %q", reason)
+	}
+	_, metrics := c.get("/metrics")
+	if !strings.Contains(string(metrics), "custos_gpu_memory_budget_bytes 4.294967296e+09") {
+		t.Fatalf("metrics lack the GPU budget:\n%.300s", metrics)
+	}
+}
