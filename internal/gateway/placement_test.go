@@ -76,3 +76,30 @@ func TestHeldRequestsDoNotStartLoads(t *testing.T) {
 		t.Fatalf("after the resume: %d %s, %d loads", a.status, a.body, u.loads.Load())
 	}
 }
+
+// A model whose only requests are held by a pause may be unloaded (here by
+// its ttl), and is loaded again for them when the pause lifts.
+func TestModelWithOnlyHeldRequestsMayUnloadAndReloadsOnResume(t *testing.T) {
+	f := newFixture(t, http.HandlerFunc(ok), nil)
+	u := &placedUpstream{fakeUpstream: f.upstream, url: f.upstream.snap.URL}
+	s := scheduler.New(scheduler.Budget{}, []scheduler.Model{{ID: "tiny", Startup: true, TTL: 50 * time.Millisecond, Backend: u}}, nil,
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	f.gw.sched = s
+	c := pausable(f, time.Minute)
+	defer c.Close()
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "maintenance", intervention.ActorAdmin)
+	done := make(chan answer, 1)
+	go func() { done <- f.post("/v1/chat/completions", chatBody) }()
+	waitFor(t, "the request to be held", func() bool { return c.Counters().RequestsWaiting == 1 })
+	waitFor(t, "the model to unload while its only request is held", func() bool {
+		snap, _ := u.Watch()
+		return snap.State == supervisor.StateUnloaded
+	})
+	_, _ = c.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin)
+	if a := receive(t, done, "the answer after the resume"); a.status != 200 || u.loads.Load() != 1 {
+		t.Fatalf("after the resume: %d %s, %d loads", a.status, a.body, u.loads.Load())
+	}
+}
