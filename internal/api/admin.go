@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"custos/internal/scheduler"
@@ -76,13 +77,22 @@ func (a *API) unload(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := changeContext(r)
 	defer cancel()
+	before, _ := a.opts.Models.Info(id)
 	if err := a.opts.Models.Unload(ctx, id, actor(r)); err != nil {
 		writeError(w, http.StatusServiceUnavailable, "unavailable_error", "scheduler_unavailable", err.Error())
 		return
 	}
+	if !before.Loaded {
+		writeJSON(w, http.StatusOK, map[string]any{"model": id, "result": "already unloaded"})
+		return
+	}
 	in, _ := a.opts.Models.Info(id)
 	a.opts.Logger.Info("unload requested", "model", id, "by", actor(r), "in_flight", in.Requests)
-	writeJSON(w, http.StatusAccepted, map[string]any{"model": id, "result": "unloading once its requests are done", "in_flight": in.Requests})
+	result := "unloading"
+	if in.Requests > 0 {
+		result = fmt.Sprintf("unloading once its %d requests are done", in.Requests)
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"model": id, "result": result, "in_flight": in.Requests})
 }
 
 // placedModel reads the request's model (id or alias) and its JSON body.

@@ -75,7 +75,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	gate := readiness.New(startedAt.Add(cfg.Readiness.Deadline),
 		readiness.Subsystem{Name: readiness.StateStore, Source: readiness.SourceFunc(st.Readiness)},
-		readiness.Subsystem{Name: readiness.Engine, Source: engineSource(backends, cfg.Fallback != nil)},
+		readiness.Subsystem{Name: readiness.Engine, Source: engineSource(cfg, backends)},
 	)
 	reg.MustRegister(metrics.NewStateCollector(
 		func() []supervisor.Snapshot { return snapshots(backends) },
@@ -238,11 +238,16 @@ func snapshots(backends []*supervisor.Backend) []supervisor.Snapshot {
 	return snaps
 }
 
-// engineSource derives the engine subsystem from the models' snapshots.
-func engineSource(backends []*supervisor.Backend, fallback bool) readiness.Source {
+// engineSource derives the engine subsystem from the models' snapshots. A
+// model loaded on demand is able to serve whenever it is not unhealthy:
+// unloaded it loads for a request, and while it loads, unloads or
+// restarts, requests wait for it — a readiness probe must not turn 503
+// because a model idled out or is being loaded for a request.
+func engineSource(cfg *config.Config, backends []*supervisor.Backend) readiness.Source {
+	fallback := cfg.Fallback != nil
 	return readiness.SourceFunc(func() (readiness.State, string) {
 		m := readiness.Models{Total: len(backends)}
-		for _, b := range backends {
+		for i, b := range backends {
 			s := b.Snapshot()
 			switch {
 			case s.State == supervisor.StateReady:
@@ -251,7 +256,7 @@ func engineSource(backends []*supervisor.Backend, fallback bool) readiness.Sourc
 				m.Unloaded++
 			case s.State == supervisor.StateUnhealthy:
 				m.Unhealthy++
-			case !s.LastReady.IsZero():
+			case !s.LastReady.IsZero() || cfg.Models[i].Load == config.LoadOnDemand:
 				m.Recovering++
 			}
 		}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"custos/internal/config"
+	"custos/internal/readiness"
+	"custos/internal/supervisor"
 )
 
 // failingListener accepts nothing: its Accept fails for good, as a
@@ -51,5 +53,39 @@ func TestServeReturnsAnErrorWhenTheHTTPServerFails(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("Serve kept running for 30s after its HTTP server failed")
+	}
+}
+
+// A model loaded on demand keeps the gate open while it loads for a
+// request: /readyz does not turn 503 because a model is being loaded.
+func TestOnDemandModelLoadingKeepsTheGateOpen(t *testing.T) {
+	cfg, err := config.Parse([]byte("models:\n  tiny:\n    backend: llama-server\n    cmd: [sleep, \"3600\", \"${HOST}\", \"${PORT}\"]\n    load: on_demand\n"), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := supervisor.NewBackend(cfg.Models[0], supervisor.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.Run(ctx)
+	src := engineSource(cfg, []*supervisor.Backend{b})
+	deadline := time.Now().Add(10 * time.Second)
+	for b.Snapshot().State != supervisor.StateUnloaded {
+		if time.Now().After(deadline) {
+			t.Fatal("the backend did not start unloaded")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if st, detail := src.Readiness(); st != readiness.Ready {
+		t.Fatalf("unloaded: %v %s", st, detail)
+	}
+	b.Load() // sleep never answers /health: it stays loading
+	for b.Snapshot().State != supervisor.StateLoading {
+		if time.Now().After(deadline) {
+			t.Fatal("the backend did not start loading")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if st, detail := src.Readiness(); !st.Serving() {
+		t.Fatalf("loading on demand: %v %s", st, detail)
 	}
 }

@@ -389,6 +389,23 @@ models:
 	}
 }
 
+// A configuration from before the budget existed is not refused by the
+// default (auto) budget: a model loaded at startup larger than the
+// machine's memory still starts, as it did (mmap lets it). An on-demand one
+// is refused, since it could never be loaded.
+func TestAutoBudgetDoesNotRefuseStartupModels(t *testing.T) {
+	if _, err := parse(t, "models:\n  big: {model: tiny.gguf, memory: 100TiB}\n"); err != nil {
+		t.Fatalf("a startup model under the auto budget: %v", err)
+	}
+	_, err := parse(t, "models:\n  big: {model: tiny.gguf, memory: 1000GiB, load: on_demand}\n")
+	wantProblem(t, err, "models.big", "more than the whole memory budget")
+	_, err = parse(t, "resources: {memory: 20GiB}\nmodels:\n  pin: {model: tiny.gguf, memory: 15GiB, pinned: true}\n  x: {model: tiny.gguf, memory: 8GiB, load: on_demand}\n")
+	wantProblem(t, err, "models.x", "more than the 5.0 GiB the pinned models leave")
+	if _, err := parse(t, "models:\n  tiny: {model: tiny.gguf, memory: 0, gpu_memory: 0}\nresources: {gpu_memory: 0}\n"); err != nil {
+		t.Fatalf("zero sizes mean \"not set\": %v", err)
+	}
+}
+
 func TestManyModelKeys(t *testing.T) {
 	cfg, err := parse(t, `
 resources: {memory: 20GiB, gpu_memory: 8GiB}

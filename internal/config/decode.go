@@ -128,6 +128,17 @@ func (d *decoder) durationOrZero(path string, v any) time.Duration {
 	return d.duration(path, v)
 }
 
+// sizeOrZero is size where 0 means "not set" (estimate, no budget).
+func (d *decoder) sizeOrZero(path string, v any) int64 {
+	if n, ok := v.(uint64); ok && n == 0 {
+		return 0
+	}
+	if s, ok := v.(string); ok && strings.TrimSpace(s) == "0" {
+		return 0
+	}
+	return d.size(path, v)
+}
+
 // size accepts a byte count or a string with a unit: "8MiB", "512KiB", "1GB".
 func (d *decoder) size(path string, v any) int64 {
 	switch x := v.(type) {
@@ -152,7 +163,7 @@ func parseSize(s string) (int64, error) {
 	units := []struct {
 		suffix string
 		mult   int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
 	t := strings.TrimSpace(s)
 	mult := int64(1)
 	for _, u := range units {

@@ -111,7 +111,7 @@ func decodeConfig(d *decoder, tree any) *Config {
 		case "resources":
 			d.fields(path, v, []string{"memory", "gpu_memory"}, func(key string, v any, path string) {
 				if key == "gpu_memory" {
-					cfg.Resources.GPUMemory = d.size(path, v)
+					cfg.Resources.GPUMemory = d.sizeOrZero(path, v)
 				} else if v == "auto" {
 					cfg.Resources.MemoryAuto = true
 				} else {
@@ -222,9 +222,9 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 		case "pinned":
 			m.Pinned = d.boolean(path, v)
 		case "memory":
-			m.Memory = d.size(path, v)
+			m.Memory = d.sizeOrZero(path, v)
 		case "gpu_memory":
-			m.GPUMemory = d.size(path, v)
+			m.GPUMemory = d.sizeOrZero(path, v)
 		}
 	})
 	return m

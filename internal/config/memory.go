@@ -23,17 +23,22 @@ func (m *Model) Footprint() (bytes int64, detail string, ok bool) {
 	return f.Total, f.String(), true
 }
 
+// flags is the backend's command line as the model gives it: a
+// llama-server's cmd, then args.
+func (m *Model) flags() []string { return append(append([]string(nil), m.Cmd...), m.Args...) }
+
 // contextSize is the context its backend is given (-c, --ctx-size), or 0
 // for the backend's default.
 func (m *Model) contextSize() int {
-	n, _ := flagInt(m.Args, "-c", "--ctx-size")
+	n, _ := flagInt(m.flags(), "-c", "--ctx-size")
 	return n
 }
 
 // slots is how many sequences its backend decodes at once: -np/--parallel
-// in args, else max_concurrency for the runner (custos passes it), else 1.
+// in cmd or args, else max_concurrency for the runner (custos passes it),
+// else 1.
 func (m *Model) slots() int {
-	if n, ok := flagInt(m.Args, "-np", "--parallel"); ok {
+	if n, ok := flagInt(m.flags(), "-np", "--parallel"); ok {
 		return n
 	}
 	if m.Backend == BackendRunner {
@@ -60,9 +65,11 @@ func flagInt(args []string, names ...string) (int, bool) {
 }
 
 // validateBudget fills in the memory budget and refuses models that can
-// never fit in it: one larger than the whole budget, or models that must
-// all be loaded at once (pinned, or loaded at startup) and together exceed
-// it.
+// never fit in it: an on-demand model larger than the budget, or than what
+// the pinned models leave; with a budget set in the file, any model larger
+// than it, and startup or pinned models that together exceed it. With the
+// default (auto) budget, models loaded at startup are not refused: a
+// configuration that served before the budget existed serves as it did.
 func validateBudget(c *Config, p *problems) {
 	if c.Resources.MemoryAuto {
 		total, err := memory.MachineMemory()
@@ -72,26 +79,37 @@ func validateBudget(c *Config, p *problems) {
 		}
 		c.Resources.Memory = memory.AutoBudget(total)
 	}
-	budget := c.Resources.Memory
-	var together int64
+	budget, explicit := c.Resources.Memory, !c.Resources.MemoryAuto
+	var together, pinned int64
 	var names []string
 	for i := range c.Models {
 		m := &c.Models[i]
-		need, detail, ok := m.Footprint()
+		need, _, ok := m.Footprint()
 		if !ok {
 			continue
 		}
-		if need > budget {
-			p.add("models."+m.ID, "needs %s, more than the whole memory budget (resources.memory: %s): %s",
-				memory.FormatBytes(need), memory.FormatBytes(budget), detail)
-			continue
+		if m.Pinned {
+			pinned += need
 		}
 		if m.Pinned || m.Load == LoadStartup {
 			together += need
 			names = append(names, m.ID)
 		}
 	}
-	if together > budget && len(names) > 1 {
+	for i := range c.Models {
+		m := &c.Models[i]
+		need, detail, ok := m.Footprint()
+		switch {
+		case !ok:
+		case need > budget && (explicit || m.Load == LoadOnDemand):
+			p.add("models."+m.ID, "needs %s, more than the whole memory budget (resources.memory: %s): %s",
+				memory.FormatBytes(need), memory.FormatBytes(budget), detail)
+		case m.Load == LoadOnDemand && !m.Pinned && need > budget-pinned:
+			p.add("models."+m.ID, "needs %s, more than the %s the pinned models leave of the memory budget (%s)",
+				memory.FormatBytes(need), memory.FormatBytes(budget-pinned), memory.FormatBytes(budget))
+		}
+	}
+	if explicit && together > budget && len(names) > 1 {
 		p.add("resources.memory", "the models loaded at startup or pinned (%s) need %s together, more than the budget of %s; "+
 			"load some on demand (load: on_demand) or raise resources.memory", strings.Join(names, ", "),
 			memory.FormatBytes(together), memory.FormatBytes(budget))
@@ -115,7 +133,7 @@ func (m *Model) GPUFootprint() int64 {
 	if m.GPUMemory > 0 {
 		return m.GPUMemory
 	}
-	layers, ok := flagInt(m.Args, "-ngl", "--n-gpu-layers", "--gpu-layers")
+	layers, ok := flagInt(m.flags(), "-ngl", "--n-gpu-layers", "--gpu-layers")
 	if !ok || layers <= 0 || m.Info == nil || m.Info.BlockCount <= 0 {
 		return 0
 	}

@@ -30,6 +30,10 @@ func (p *placement) claim(ctx context.Context, within time.Duration) (time.Durat
 	if p.sched == nil || p.lease.Held() {
 		return 0, nil
 	}
+	if l, ok := p.sched.TryAcquire(p.model); ok {
+		p.lease = l
+		return 0, nil
+	}
 	begin := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, max(within, 0))
 	defer cancel()
@@ -45,6 +49,17 @@ func (p *placement) claim(ctx context.Context, within time.Duration) (time.Durat
 		return waited, ctx.Err()
 	}
 	return waited, errNotPlaced
+}
+
+// tryClaim admits the request at once if its model is loaded and not
+// draining.
+func (p *placement) tryClaim() bool {
+	if p.sched == nil || p.lease.Held() {
+		return true
+	}
+	l, ok := p.sched.TryAcquire(p.model)
+	p.lease = l
+	return ok
 }
 
 // drop gives the claim up.

@@ -31,9 +31,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	}
 	place := &placement{sched: g.sched, model: m.cfg.ID}
 	defer place.drop()
-	heldFor, err := g.awaitSlot(ctx, m, t, &hold, place)
+	heldFor, err := g.awaitSlot(ctx, m, &t, &hold, place)
 	if err != nil {
-		m.limiter.leave(t)
+		if t != nil {
+			m.limiter.leave(t)
+		}
 		if errors.Is(err, errUseFallback) || (errors.Is(err, errNotPlaced) && g.fallback != nil) {
 			place.drop()
 			return g.serveFallback(w, r, m, rm, in, start, hold)
@@ -48,7 +50,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
 	budget := m.upstream.RetryBudget()
 	for attempts := 0; ; attempts++ {
-		url, snap, err := g.backendFor(ctx, m, &deadline, hold, place)
+		url, snap, err := g.backendFor(ctx, m, &deadline, hold)
 		switch {
 		case errors.Is(err, errUseFallback):
 			return g.serveFallback(w, r, m, rm, in, start, hold)
@@ -102,7 +104,8 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 // place; otherwise it waits in line (queue_timeout, of which time held by
 // a pause is not part). A request released from a pause whose model
 // should now go to the fallback leaves the line with errUseFallback.
-func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *intervention.Hold, place *placement) (time.Duration, error) {
+func (g *Gateway) awaitSlot(ctx context.Context, m *model, tp **ticket, hold *intervention.Hold, place *placement) (time.Duration, error) {
+	t := *tp
 	queueLeft := m.cfg.QueueTimeout
 	var heldFor time.Duration
 	for {
@@ -121,10 +124,27 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 			}
 		}
 		// A request in line keeps its model loaded, and loads it if need be.
-		waited, err := place.claim(ctx, queueLeft)
-		queueLeft -= waited
-		if err != nil {
-			return heldFor, err
+		if !place.tryClaim() {
+			// The model must be loaded first, or is draining for another.
+			// Its slot, if it has one, goes back while it waits: a request
+			// holding the model may be waiting for that slot, and the
+			// model's drain for that request.
+			if t.isGranted() {
+				m.limiter.leave(t)
+				*tp, t = nil, nil
+			}
+			waited, err := place.claim(ctx, queueLeft)
+			queueLeft -= waited
+			if err != nil {
+				return heldFor, err
+			}
+			if t == nil {
+				nt, err := m.limiter.join(false)
+				if err != nil {
+					return heldFor, err
+				}
+				*tp, t = nt, nt
+			}
 		}
 		// No pause applies now: a pause that ended while nobody of this
 		// line was waiting on it (or before this request looked) left
@@ -133,7 +153,7 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 			m.limiter.dispatch()
 		}
 		begin := time.Now()
-		err = m.limiter.wait(ctx, t, queueLeft, changed)
+		err := m.limiter.wait(ctx, t, queueLeft, changed)
 		queueLeft -= time.Since(begin)
 		if !errors.Is(err, errPauseChanged) {
 			return heldFor, err
@@ -146,21 +166,19 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, t *ticket, hold *inte
 // request got its slot holds it too, as it has not reached the backend.
 // Time held by the pause moves deadline later, as it is not time spent
 // waiting for the backend.
-func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold, place *placement) (string, supervisor.Snapshot, error) {
+func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold) (string, supervisor.Snapshot, error) {
 	hold.Admitted = true
 	for {
 		changed := g.pause.Changed()
 		if g.pause.Blocks(m.cfg.ID) {
-			place.drop()
+			// It keeps its claim: holding a slot, it must not wait for a
+			// reload that could wait for the slot.
 			begin := time.Now()
 			if err := g.pause.Wait(ctx, m.cfg.ID, hold); err != nil {
 				return "", supervisor.Snapshot{}, err
 			}
 			*deadline = deadline.Add(time.Since(begin))
 			continue
-		}
-		if _, err := place.claim(ctx, time.Until(*deadline)); err != nil {
-			return "", supervisor.Snapshot{}, err
 		}
 		url, snap, err := g.awaitReady(ctx, m, *deadline, changed)
 		if errors.Is(err, errPauseChanged) {

@@ -9,14 +9,57 @@ import (
 	"strings"
 )
 
-// MachineMemory is the machine's physical memory in bytes, MemTotal of
-// /proc/meminfo.
+// MachineMemory is the memory custos and its backends may use, in bytes:
+// MemTotal of /proc/meminfo, or less when custos runs in a cgroup (a
+// container, a systemd unit with MemoryMax=) whose memory.max limits it.
 func MachineMemory() (int64, error) {
 	text, err := os.ReadFile("/proc/meminfo")
 	if err != nil {
 		return 0, fmt.Errorf("memory: %w", err)
 	}
-	return parseMemTotal(string(text))
+	total, err := parseMemTotal(string(text))
+	if err != nil {
+		return 0, err
+	}
+	if limit, ok := cgroupLimit(); ok {
+		total = min(total, limit)
+	}
+	return total, nil
+}
+
+// cgroupLimit is the memory.max of the cgroup (v2) custos runs in, if it
+// sets one.
+func cgroupLimit() (int64, bool) {
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return 0, false
+	}
+	path, ok := parseCgroupPath(string(self))
+	if !ok {
+		return 0, false
+	}
+	text, err := os.ReadFile("/sys/fs/cgroup" + path + "/memory.max")
+	if err != nil {
+		return 0, false
+	}
+	return parseMemoryMax(string(text))
+}
+
+// parseCgroupPath reads the v2 entry ("0::/system.slice/custos.service")
+// of /proc/self/cgroup.
+func parseCgroupPath(text string) (string, bool) {
+	for line := range strings.SplitSeq(text, "\n") {
+		if path, ok := strings.CutPrefix(line, "0::"); ok && strings.HasPrefix(path, "/") {
+			return strings.TrimRight(path, "/"), true
+		}
+	}
+	return "", false
+}
+
+// parseMemoryMax reads memory.max: a byte count, or "max" for no limit.
+func parseMemoryMax(text string) (int64, bool) {
+	n, err := strconv.ParseInt(strings.TrimSpace(text), 10, 64)
+	return n, err == nil && n > 0
 }
 
 // parseMemTotal reads MemTotal from the text of /proc/meminfo, where it is

@@ -68,3 +68,21 @@ func TestAutoBudget(t *testing.T) {
 		}
 	}
 }
+
+func TestCgroupMemoryLimit(t *testing.T) {
+	if p, ok := parseCgroupPath("12:cpu:/x\n0::/system.slice/custos.service\n"); !ok || p != "/system.slice/custos.service" {
+		t.Fatalf("path %q %v", p, ok)
+	}
+	if p, ok := parseCgroupPath("0::/\n"); !ok || p != "" {
+		t.Fatalf("root path %q %v", p, ok)
+	}
+	if _, ok := parseCgroupPath("4:memory:/docker/abc\n"); ok {
+		t.Fatal("a v1 hierarchy has no memory.max")
+	}
+	if n, ok := parseMemoryMax("8589934592\n"); !ok || n != 8<<30 {
+		t.Fatalf("limit %d %v", n, ok)
+	}
+	if _, ok := parseMemoryMax("max\n"); ok {
+		t.Fatal(`"max" is no limit`)
+	}
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -58,14 +59,15 @@ func (e *entry) admitting() bool { return e.loaded && !e.draining }
 type actionKind int
 
 const (
-	actLoad   actionKind = iota // start its backend
-	actUnload                   // stop its backend now (it is idle)
-	actDrain                    // admit no one more; unload when its leases end
-	actAdmit                    // let its waiting requests in
+	actLoad    actionKind = iota // start its backend
+	actUnload                    // stop its backend now (it is idle)
+	actDrain                     // admit no one more; unload when its leases end
+	actAdmit                     // let its waiting requests in
+	actUndrain                   // a drain no longer called for: admit again
 )
 
 func (k actionKind) String() string {
-	return [...]string{"load", "unload", "drain", "admit"}[k]
+	return [...]string{"load", "unload", "drain", "admit", "undrain"}[k]
 }
 
 // action is one decision of plan.
@@ -101,36 +103,72 @@ const (
 //     another, and two models that alternate swap once per batch of
 //     requests, not once per request.
 //   - Only that model evicts; the others wait their turn, so the budget is
-//     not emptied for several at once.
-//   - A draining model unloads once its leases end.
+//     not emptied for several at once. A model that cannot fit even if
+//     every model that may go went is passed over: it would hold the
+//     others up for nothing.
+//   - A draining model unloads once its leases end — unless what drained
+//     it no longer holds: the model it was evicted for stopped waiting, or
+//     an idle model got requests; then it serves on.
 //   - An idle model past its ttl is unloaded.
+//
+// Each model gets one action at most.
 func plan(models []*entry, budget amount, now time.Time) []action {
 	var acts []action
+	acted := map[string]bool{}
+	add := func(a action) {
+		if !acted[a.id] {
+			acted[a.id] = true
+			acts = append(acts, a)
+		}
+	}
+	byID := map[string]*entry{}
+	for _, e := range models {
+		byID[e.id] = e
+	}
 	for _, e := range models {
 		switch {
 		case e.waiting > 0 && e.admitting():
-			acts = append(acts, action{kind: actAdmit, id: e.id})
+			add(action{kind: actAdmit, id: e.id})
+		case e.draining && e.loaded && !drainHolds(e, byID):
+			add(action{kind: actUndrain, id: e.id})
 		case e.draining && e.loaded && e.leases == 0:
-			acts = append(acts, action{kind: actUnload, id: e.id, reason: e.drainReason})
+			add(action{kind: actUnload, id: e.id, reason: e.drainReason})
 		}
 	}
-	if head := longestWaiting(models); head != nil {
-		acts = append(acts, makeRoom(models, head, budget)...)
+	if head := headWaiting(models, budget); head != nil {
+		for _, a := range makeRoom(models, head, budget) {
+			add(a)
+		}
 	}
 	for _, e := range models {
 		if e.loaded && !e.pinned && !e.loading && !e.draining && e.ttl > 0 && e.idle() && now.Sub(e.lastUsed) >= e.ttl {
-			acts = append(acts, action{kind: actUnload, id: e.id, reason: ReasonIdle + e.ttl.String()})
+			add(action{kind: actUnload, id: e.id, reason: ReasonIdle + e.ttl.String()})
 		}
 	}
 	return acts
 }
 
-// longestWaiting is the model not loaded whose requests (or operator)
-// have waited longest, or nil.
-func longestWaiting(models []*entry) *entry {
+// drainHolds reports whether a draining model is still to be unloaded:
+// always when an operator asked; for an eviction, while the model it was
+// evicted for still waits to load; for idleness, while it stays idle.
+func drainHolds(e *entry, byID map[string]*entry) bool {
+	switch {
+	case strings.HasPrefix(e.drainReason, ReasonEvictedFor):
+		target := byID[strings.TrimPrefix(e.drainReason, ReasonEvictedFor)]
+		return target != nil && !target.loaded && (target.waiting > 0 || target.asked)
+	case strings.HasPrefix(e.drainReason, ReasonIdle):
+		return e.idle()
+	}
+	return true
+}
+
+// headWaiting is the model not loaded whose requests (or operator) have
+// waited longest among those that can fit once every model that may go
+// went, or nil.
+func headWaiting(models []*entry, budget amount) *entry {
 	var head *entry
 	for _, e := range models {
-		if (e.waiting == 0 && !e.asked) || e.loaded {
+		if (e.waiting == 0 && !e.asked) || e.loaded || !canEverFit(models, e, budget) {
 			continue
 		}
 		if head == nil || e.waitingSince.Before(head.waitingSince) {

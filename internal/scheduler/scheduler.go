@@ -59,6 +59,9 @@ type Scheduler struct {
 	events chan event
 	poke   chan struct{} // something changed: plan again
 	done   chan struct{} // closed when Run returns
+	// decisions counts the owner's rounds of decisions, so that a test can
+	// know the scheduler has looked at what it did.
+	decisions atomic.Int64
 }
 
 // ErrStopped is what a request gets once the scheduler no longer runs
@@ -238,24 +241,35 @@ func (l *Lease) Release() {
 // ErrUnknownModel is a model id the scheduler does not place.
 var ErrUnknownModel = errors.New("unknown model")
 
+// TryAcquire admits a request for model id if its model is loaded (or
+// loading) and not draining, without waiting and without allocating.
+func (s *Scheduler) TryAcquire(id string) (Lease, bool) {
+	sl := s.slots[id]
+	if sl == nil || !sl.admitting.Load() {
+		return Lease{}, false
+	}
+	sl.leases.Add(1)
+	// The owner stops admitting before it looks at the leases: if it
+	// stopped meanwhile, it may have seen none and be unloading.
+	if sl.admitting.Load() {
+		return Lease{s: s, slot: sl}, true
+	}
+	if sl.leases.Add(-1) == 0 {
+		s.wake()
+	}
+	return Lease{}, false
+}
+
 // Acquire admits a request for model id: at once when the model is loaded
 // (or loading) and not draining; otherwise it waits until the scheduler
 // loads it, or until ctx ends (ctx's error).
 func (s *Scheduler) Acquire(ctx context.Context, id string) (Lease, error) {
+	if l, ok := s.TryAcquire(id); ok {
+		return l, nil
+	}
 	sl := s.slots[id]
 	if sl == nil {
 		return Lease{}, ErrUnknownModel
-	}
-	if sl.admitting.Load() {
-		sl.leases.Add(1)
-		// The owner stops admitting before it looks at the leases: if it
-		// stopped meanwhile, it may have seen none and be unloading.
-		if sl.admitting.Load() {
-			return Lease{s: s, slot: sl}, nil
-		}
-		if sl.leases.Add(-1) == 0 {
-			s.wake()
-		}
 	}
 	reply := make(chan response, 1)
 	select {
@@ -343,6 +357,7 @@ func (s *Scheduler) Run(ctx context.Context) {
 		}
 		s.decide()
 		ttl.Reset(s.nextTTL())
+		s.decisions.Add(1)
 	}
 }
 
@@ -421,6 +436,7 @@ func (s *Scheduler) operatorLoad(sl *slot) error {
 		return nil
 	}
 	if !canEverFit(s.entries(), e, s.limit()) {
+		e.asked = false
 		return s.noRoom(e)
 	}
 	if !e.asked && e.waiting == 0 {
@@ -477,6 +493,11 @@ func (s *Scheduler) refresh() {
 		e := &sl.e
 		snap, _ := sl.model.Backend.Watch()
 		e.resident = snap.State != supervisor.StateUnloaded && snap.State != supervisor.StateStopped
+		if !e.resident && !e.loaded {
+			// Its process is gone: what it measured goes with it, and not
+			// before (it counts while the process leaves).
+			sl.measured.Store(0)
+		}
 		e.memory = amount{max(sl.model.Memory, sl.measured.Load()), sl.model.GPUMemory}
 		wasLoading := e.loading
 		// Loading from the Load until ready; a backend that has not seen
@@ -536,10 +557,12 @@ func (s *Scheduler) apply(acts []action) {
 				s.obs.Loading(e.id)
 			}
 			sl.model.Backend.Load()
-		case actDrain:
+		case actDrain, actUnload:
 			s.drain(sl, a.reason)
-		case actUnload:
-			s.drain(sl, a.reason)
+		case actUndrain:
+			e.draining = false
+			sl.admitting.Store(true)
+			s.log.Info("model serves on: what drained it no longer holds", "model", e.id, "reason", e.drainReason)
 		}
 	}
 }
@@ -548,6 +571,9 @@ func (s *Scheduler) apply(acts []action) {
 // requests admitted are done (at once when there are none).
 func (s *Scheduler) drain(sl *slot, reason string) {
 	e := &sl.e
+	if !e.loaded {
+		return // unloaded already
+	}
 	sl.admitting.Store(false)
 	e.draining, e.drainReason = true, reason
 	if sl.leases.Load() != 0 {
@@ -556,7 +582,6 @@ func (s *Scheduler) drain(sl *slot, reason string) {
 	}
 	e.loaded, e.draining = false, false
 	sl.loadedNow.Store(false)
-	sl.measured.Store(0)
 	s.log.Info("unloading model", "model", e.id, "reason", reason, "in_flight", sl.leases.Load())
 	if s.obs != nil {
 		s.obs.Unloading(e.id, ReasonKind(reason))

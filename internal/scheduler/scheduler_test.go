@@ -109,6 +109,23 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// settled waits until the scheduler has made a round of decisions after
+// this call: whatever it had been told before, it has looked at.
+func settled(t *testing.T, s *Scheduler) {
+	t.Helper()
+	n := s.decisions.Load()
+	s.wake()
+	eventually(t, "a round of decisions", func() bool { return s.decisions.Load() > n })
+}
+
+// waitingFor waits until the scheduler counts n requests waiting for id,
+// and has decided on them.
+func waitingFor(t *testing.T, s *Scheduler, id string, n int64) {
+	t.Helper()
+	eventually(t, "the requests to wait", func() bool { return s.slots[id].waitingNow.Load() >= n })
+	settled(t, s)
+}
+
 type acquired struct {
 	lease Lease
 	err   error
@@ -179,10 +196,11 @@ func TestRequestArrivingAsTheTTLUnloadBeginsIsServedByAReload(t *testing.T) {
 	run(t, s)
 	eventually(t, "the ttl unload", func() bool { return fb.state() == supervisor.StateUnloading })
 	ch := acquire(s, "a", 10*time.Second)
+	waitingFor(t, s, "a", 1)
 	select {
 	case a := <-ch:
 		t.Fatalf("admitted to a model being unloaded: %+v", a)
-	case <-time.After(50 * time.Millisecond):
+	default:
 	}
 	fb.set(supervisor.StateUnloaded)
 	a := got(t, ch, "the request to be admitted after the reload")
@@ -247,7 +265,7 @@ func TestEvictionNeverChoosesAModelStillLoading(t *testing.T) {
 	s := New(Budget{Memory: 3 * gib}, []Model{{ID: "a", Startup: true, Memory: 2 * gib, Backend: a}, {ID: "b", Memory: 2 * gib, Backend: b}}, nil, quiet)
 	run(t, s)
 	ch := acquire(s, "b", 10*time.Second)
-	time.Sleep(50 * time.Millisecond) // the scheduler has looked, and must not have chosen a
+	waitingFor(t, s, "b", 1) // the scheduler has looked, and must not have chosen a
 	if _, unloads := a.counts(); len(unloads) != 0 {
 		t.Fatalf("a model still loading was evicted: %v", unloads)
 	}
@@ -273,7 +291,7 @@ func TestOperatorUnloadWaitsForTheRequestInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 	later := acquire(s, "a", 10*time.Second)
-	time.Sleep(50 * time.Millisecond)
+	waitingFor(t, s, "a", 1)
 	if _, unloads := fb.counts(); len(unloads) != 0 {
 		t.Fatalf("unloaded under a stream: %v", unloads)
 	}
@@ -314,4 +332,23 @@ func TestLoadThatCannotFitIsRefusedWithTheFigures(t *testing.T) {
 		defer cancel()
 		return s.Load(ctx, "big") != nil && s.slots["big"].leases.Load() == 0
 	})
+}
+
+// What a model measured counts until its process is gone, not only until
+// its unload begins: the next load must not take memory still held.
+func TestMeasuredMemoryCountsUntilTheProcessIsGone(t *testing.T) {
+	a, b := newFake(supervisor.StateReady, false), newFake(supervisor.StateUnloaded, false)
+	s := New(Budget{Memory: 10 * gib}, []Model{{ID: "a", Startup: true, Memory: 4 * gib, Backend: a}, {ID: "b", Memory: 5 * gib, Backend: b}}, nil, quiet)
+	s.slots["a"].measured.Store(7 * gib)
+	run(t, s)
+	ch := acquire(s, "b", 10*time.Second)
+	eventually(t, "a to be evicted for b", func() bool { _, u := a.counts(); return len(u) == 1 })
+	settled(t, s) // while a's process leaves, b must not load
+	if loads, _ := b.counts(); loads != 0 {
+		t.Fatalf("b loaded while a's 7 GiB were still resident")
+	}
+	a.set(supervisor.StateUnloaded)
+	if r := got(t, ch, "b's request"); r.err != nil {
+		t.Fatal(r.err)
+	}
 }

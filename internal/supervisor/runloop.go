@@ -110,8 +110,9 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 	defer b.client.CloseIdleConnections()
 	results := make(chan probeResult, 1)
 	probing := false
-	verifying := false // the probe running checks a streak of 5xx answers
-	embeddings := hasFlag(b.model.Args, "--embeddings", "--embedding")
+	verifying := false     // the probe running checks a streak of 5xx answers
+	verifyPending := false // a streak to check once the probe running is done
+	embeddings := hasFlag(append(append([]string(nil), b.model.Cmd...), b.model.Args...), "--embeddings", "--embedding")
 	probe := func(generate bool) {
 		if probing {
 			return
@@ -163,11 +164,16 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 				probe(regular())
 			}
 		case <-b.verifyCh:
-			if b.snap.State == StateReady && !probing {
-				b.log.Warn("consecutive 5xx answers to requests; checking with a generation", "errors", b.model.UnhealthyAfterErrors)
-				verifying = true
-				probe(true)
+			if b.snap.State != StateReady {
+				continue
 			}
+			if probing {
+				verifyPending = true
+				continue
+			}
+			b.log.Warn("consecutive 5xx answers to requests; checking with a generation", "errors", b.model.UnhealthyAfterErrors)
+			verifying = true
+			probe(true)
 		case <-nextProbe.C:
 			probe(regular())
 		case r := <-results:
@@ -178,7 +184,10 @@ func (b *Backend) supervise(ctx context.Context, p *process, url string) outcome
 					b.kill(p)
 					return b.ended(p, fmt.Sprintf("killed: %d consecutive 5xx answers and a failed %v", b.model.UnhealthyAfterErrors, r.err), readyAt)
 				}
-				nextProbe.Reset(b.model.HealthInterval)
+			}
+			if verifyPending && b.snap.State == StateReady {
+				verifyPending, verifying = false, true
+				probe(true)
 				continue
 			}
 			if b.snap.State == StateLoading {
