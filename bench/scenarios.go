@@ -44,21 +44,13 @@ func sized(o *options, b backend) backend {
 // withCustos runs custos on a model configuration in a fresh folder, waits
 // until the model is ready, and hands both to f.
 func withCustos(o *options, yaml string, f func(c *custosProc, m modelStatus) error) error {
-	dir, err := os.MkdirTemp("", "custos-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	c, err := startCustos(o.custos, dir, yaml)
-	if err != nil {
-		return err
-	}
-	defer c.stop()
-	m, err := c.waitReady("tiny", 2*time.Minute)
-	if err != nil {
-		return err
-	}
-	return f(c, m)
+	return withCustosModels(o, yaml, func(c *custosProc) error {
+		m, err := c.waitReady("tiny", 2*time.Minute)
+		if err != nil {
+			return err
+		}
+		return f(c, m)
+	})
 }
 
 // warm sends a few requests to each target so that connections exist and
