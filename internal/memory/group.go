@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -25,26 +26,54 @@ var ErrNoProcess = errors.New("memory: no process in process group")
 // several processes of the group share (libraries, a file two of them map)
 // count once for each, so the sum errs high.
 func GroupRSS(pgid int) (int64, error) {
-	members, err := groupMembers("/proc", pgid, int64(os.Getpagesize()))
+	totals, err := GroupsRSS([]int{pgid})
 	if err != nil {
 		return 0, err
 	}
-	total := int64(0)
-	for _, rss := range members {
-		total = sum(total, rss)
+	if _, ok := totals[pgid]; !ok {
+		return 0, fmt.Errorf("%w %d", ErrNoProcess, pgid)
 	}
-	return total, nil
+	return totals[pgid], nil
+}
+
+// GroupsRSS is GroupRSS for several groups at once, in one reading of
+// /proc: each group's total, for the groups that have a process.
+func GroupsRSS(pgids []int) (map[int]int64, error) {
+	members, err := groupsMembers("/proc", pgids, int64(os.Getpagesize()))
+	if err != nil {
+		return nil, err
+	}
+	totals := map[int]int64{}
+	for pgid, procs := range members {
+		for _, rss := range procs {
+			totals[pgid] = sum(totals[pgid], rss)
+		}
+	}
+	return totals, nil
 }
 
 // groupMembers maps each process of group pgid found under root (a proc(5)
 // file system) to its resident set size in bytes. A process that exits
 // while it is read is left out; an empty group is ErrNoProcess.
 func groupMembers(root string, pgid int, pageSize int64) (map[int]int64, error) {
+	members, err := groupsMembers(root, []int{pgid}, pageSize)
+	if err != nil {
+		return nil, err
+	}
+	if len(members[pgid]) == 0 {
+		return nil, fmt.Errorf("%w %d", ErrNoProcess, pgid)
+	}
+	return members[pgid], nil
+}
+
+// groupsMembers maps each of pgids to its processes found under root, and
+// each process to its resident set size in bytes, in one pass over root.
+func groupsMembers(root string, pgids []int, pageSize int64) (map[int]map[int]int64, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
-	members := map[int]int64{}
+	members := map[int]map[int]int64{}
 	for _, entry := range entries {
 		pid, err := strconv.Atoi(entry.Name())
 		if err != nil || pid <= 0 {
@@ -61,7 +90,7 @@ func groupMembers(root string, pgid int, pageSize int64) (map[int]int64, error) 
 		if err != nil {
 			return nil, fmt.Errorf("memory: process %d: %w", pid, err)
 		}
-		if pgrp != pgid {
+		if !slices.Contains(pgids, pgrp) {
 			continue
 		}
 		statm, err := os.ReadFile(filepath.Join(root, entry.Name(), "statm"))
@@ -75,10 +104,10 @@ func groupMembers(root string, pgid int, pageSize int64) (map[int]int64, error) 
 		if err != nil {
 			return nil, fmt.Errorf("memory: process %d: %w", pid, err)
 		}
-		members[pid] = product(pages, pageSize)
-	}
-	if len(members) == 0 {
-		return nil, fmt.Errorf("%w %d", ErrNoProcess, pgid)
+		if members[pgrp] == nil {
+			members[pgrp] = map[int]int64{}
+		}
+		members[pgrp][pid] = product(pages, pageSize)
 	}
 	return members, nil
 }

@@ -16,6 +16,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -368,13 +370,23 @@ const measureInterval = 2 * time.Second
 // measure reads the resident memory of every ready backend's process
 // group (the backend leads its own group).
 func (s *Scheduler) measure() {
+	ready := map[int]*slot{}
 	for _, sl := range s.order {
 		snap, _ := sl.model.Backend.Watch()
-		if !sl.e.loaded || snap.State != supervisor.StateReady || snap.PID == 0 {
-			continue
+		if sl.e.loaded && snap.State == supervisor.StateReady && snap.PID != 0 {
+			ready[snap.PID] = sl
 		}
-		if rss, err := memory.GroupRSS(snap.PID); err == nil && rss > 0 {
-			sl.measured.Store(rss)
+	}
+	if len(ready) == 0 {
+		return
+	}
+	totals, err := memory.GroupsRSS(slices.Collect(maps.Keys(ready)))
+	if err != nil {
+		return
+	}
+	for pgid, rss := range totals {
+		if rss > 0 {
+			ready[pgid].measured.Store(rss)
 		}
 	}
 }
