@@ -85,6 +85,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		}
 		if v == supervisor.GiveUp {
 			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
+			if g.fallback != nil {
+				// Nothing has reached the client yet: the fallback may still answer.
+				return g.serveFallback(w, r, m, rm, in, start, hold)
+			}
 			return g.answer(w, in, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
 				Message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()})
 		}
