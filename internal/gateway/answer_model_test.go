@@ -100,3 +100,18 @@ func TestFallbackAnswerNamesTheRequestedModel(t *testing.T) {
 		t.Fatalf("got %d %s", a.status, a.body)
 	}
 }
+
+// An encoded answer (compressed, or in an encoding the gateway does not
+// know) is passed on as it came: its bytes are not the JSON, even when
+// they look like it.
+func TestEncodedAnswerPassesUntouched(t *testing.T) {
+	body := `{"model":"` + backendPath + `"}`
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Encoding", "x-identity-like")
+		_, _ = w.Write([]byte(body))
+	}), nil)
+	if a := f.post("/v1/chat/completions", chatBody); a.status != 200 || a.body != body {
+		t.Fatalf("got %d %q", a.status, a.body)
+	}
+}

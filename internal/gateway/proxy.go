@@ -154,23 +154,17 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	s := stream{w: w, rc: http.NewResponseController(w), r: r, resp: resp, a: a, onFirstByte: onFirstByte, buf: *bp}
+	// A compressed answer is passed on as it came: its model is not read.
+	rewritable := len(a.model) > 0 && resp.Header.Get("Content-Encoding") == ""
 	switch ct := resp.Header.Get("Content-Type"); {
 	case strings.HasPrefix(ct, "text/event-stream"):
 		s.framer = newSSEFramer()
-		s.rewriter = a.rewriter()
+		s.rewriting = rewritable
 	case strings.HasPrefix(ct, "application/json"):
-		s.rewriter = a.rewriter()
+		s.rewriting = rewritable
 	}
+	s.rewriter.quoted = a.model
 	return s.run()
-}
-
-// rewriter is the answer's model rewriter, nil when there is no model to
-// name.
-func (a attempt) rewriter() *modelRewriter {
-	if len(a.model) == 0 {
-		return nil
-	}
-	return newModelRewriter(a.model)
 }
 
 // failed is res, or clientGone when the client's own request has ended:
@@ -191,9 +185,10 @@ type stream struct {
 	a           attempt
 	onFirstByte func()
 	buf         []byte
-	framer      *sseFramer     // nil for a plain body
-	rewriter    *modelRewriter // nil: the answer passes as it comes
-	committed   bool           // the status line has been written to the client
+	framer      *sseFramer    // nil for a plain body
+	rewriting   bool          // false: the answer passes as it comes
+	rewriter    modelRewriter // names the requested model in the answer
+	committed   bool          // the status line has been written to the client
 }
 
 func (s *stream) run() result {
@@ -244,7 +239,7 @@ func (s *stream) run() result {
 // longer cuts into events passes as it comes.
 func (s *stream) rewrite(p []byte) []byte {
 	switch {
-	case s.rewriter == nil || len(p) == 0:
+	case !s.rewriting || len(p) == 0:
 		return p
 	case s.framer == nil:
 		out, _ := s.rewriter.feed(p)
@@ -261,7 +256,7 @@ func (s *stream) rest() []byte {
 	switch {
 	case s.framer != nil:
 		return s.rewrite(s.framer.rest())
-	case s.rewriter != nil:
+	case s.rewriting:
 		return s.rewriter.flush()
 	}
 	return nil
@@ -271,7 +266,7 @@ func (s *stream) rest() []byte {
 func (s *stream) commit() {
 	h := s.w.Header()
 	copyResponseHeaders(h, s.resp.Header)
-	if rw := s.rewriter; rw != nil && s.framer == nil && (rw.changed || !rw.doc.done) {
+	if rw := &s.rewriter; s.rewriting && s.framer == nil && (rw.changed || !rw.doc.done) {
 		// The body's length is the upstream's plus what the rewriting
 		// changed, if it is done; otherwise it is not known yet.
 		h.Del("Content-Length")

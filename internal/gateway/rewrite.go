@@ -92,7 +92,7 @@ func (r *modelRewriter) feed(p []byte) ([]byte, bool) {
 			if c.str == otherString {
 				// Most strings are nobody's model: jump to the next quote or backslash.
 				if !c.escaped {
-					j := bytes.IndexAny(p[i:], `"\`)
+					j := stringStop(p[i:])
 					if j < 0 {
 						break
 					}
@@ -156,11 +156,14 @@ func (r *modelRewriter) feed(p []byte) ([]byte, bool) {
 		if !c.inString && (c.depth > 2 || (c.depth == 2 && !(c.obj2 && c.key1 == parentKey))) {
 			// Inside a value whose keys do not matter: only the brackets
 			// and strings that end it do.
-			j := bytes.IndexAny(p[i+1:], `"{}[]`)
-			if j < 0 {
+			j := i + 1
+			for j < len(p) && !deepStops[p[j]] {
+				j++
+			}
+			if j == len(p) {
 				break
 			}
-			i += j
+			i = j - 1
 		}
 	}
 	if c.inString && c.str == modelString {
@@ -183,6 +186,38 @@ func (r *modelRewriter) feed(p []byte) ([]byte, bool) {
 	out = append(out, p[from:]...)
 	r.out = out
 	return out, true
+}
+
+// deepStops are the bytes that matter inside a value whose keys do not:
+// those that open or close a string or a container.
+var deepStops = [256]bool{'"': true, '{': true, '}': true, '[': true, ']': true}
+
+// stringStop is the index of the first quote or backslash in p, -1 if none.
+func stringStop(p []byte) int {
+	q := bytes.IndexByte(p, '"')
+	seg := p
+	if q >= 0 {
+		seg = p[:q]
+	}
+	if k := bytes.IndexByte(seg, '\\'); k >= 0 {
+		return k
+	}
+	return q
+}
+
+// lineEnd is the index of the first CR or LF in p, len(p) if none.
+func lineEnd(p []byte) int {
+	n := bytes.IndexByte(p, '\n')
+	seg := p
+	if n >= 0 {
+		seg = p[:n]
+	} else {
+		n = len(p)
+	}
+	if k := bytes.IndexByte(seg, '\r'); k >= 0 {
+		return k
+	}
+	return n
 }
 
 // flush returns what is held back at the end of the answer: a model value
@@ -301,10 +336,7 @@ func (r *modelRewriter) rewriteEvents(p []byte) []byte {
 	copied := false
 	from := 0
 	for i := 0; i < len(p); {
-		end := i
-		for end < len(p) && p[end] != '\n' && p[end] != '\r' {
-			end++
-		}
+		end := i + lineEnd(p[i:])
 		line := p[i:end]
 		next := end
 		if next < len(p) {

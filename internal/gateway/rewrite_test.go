@@ -123,3 +123,40 @@ func FuzzModelRewrite(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkModelRewrite is what naming the requested model costs per
+// answer: a chat answer already right (scanned, not copied), one naming
+// the backend's file (rewritten), a stream event, and an embeddings answer
+// of 1,024 numbers whose model comes after them.
+func BenchmarkModelRewrite(b *testing.B) {
+	chat := `{"choices":[{"index":0,"message":{"content":"The capital of France is Paris.","role":"assistant"}}],"created":1,"id":"chatcmpl-1","model":%s,"object":"chat.completion","usage":{"completion_tokens":8,"prompt_tokens":20,"total_tokens":28}}`
+	var emb strings.Builder
+	for i := range 1024 {
+		if i > 0 {
+			emb.WriteByte(',')
+		}
+		emb.WriteString("-0.0123456789")
+	}
+	cases := []struct{ name, body string }{
+		{"chat-unchanged", strings.Replace(chat, "%s", `"tiny"`, 1)},
+		{"chat-renamed", strings.Replace(chat, "%s", `"`+backendPath+`"`, 1)},
+		{"event-renamed", "data: " + strings.Replace(chat, "%s", `"`+backendPath+`"`, 1) + "\n\n"},
+		{"embeddings-renamed", `{"data":[{"embedding":[` + emb.String() + `],"index":0,"object":"embedding"}],"model":"` + backendPath + `","object":"list"}`},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			body := []byte(tc.body)
+			r := newModelRewriter([]byte(`"tiny"`))
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				r.reset()
+				if strings.HasPrefix(tc.name, "event") {
+					r.rewriteEvents(body)
+				} else {
+					r.feed(body)
+				}
+			}
+		})
+	}
+}
