@@ -38,8 +38,9 @@ func copyRequestHeaders(dst, src http.Header) {
 }
 
 // clientCredentials are the headers that carry a client's key for
-// custos: no upstream is given them.
-var clientCredentials = []string{"Authorization"}
+// custos: no upstream is given them. X-Api-Key is where Anthropic's
+// clients put it (llama-server reads it too).
+var clientCredentials = []string{"Authorization", "X-Api-Key"}
 
 // copyResponseHeaders passes an upstream's headers on to the client, but
 // not its CORS headers: cross-origin access is custos's policy (package
