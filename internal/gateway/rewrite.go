@@ -78,10 +78,13 @@ func (r *modelRewriter) feed(p []byte) ([]byte, bool) {
 	if c.done {
 		return p, false
 	}
-	out := r.out[:0]
-	copied := false // out holds what precedes from
+	var out []byte
+	copied := false // out is in use: it holds what precedes from
 	from := 0       // p[from:i] is still to pass on as it came
 	flush := func(to int) {
+		if !copied {
+			out, copied = r.buffer(len(p)), true
+		}
 		out = append(out, p[from:to]...)
 		from = to
 	}
@@ -132,10 +135,9 @@ func (r *modelRewriter) feed(p []byte) ([]byte, bool) {
 					// Unchanged and wholly in p: nothing to do.
 				case same:
 					// Unchanged, but held back: pass the held bytes on first.
-					copied = true
+					flush(0)
 					out = append(out, c.held...)
 				default:
-					copied = true
 					flush(start)
 					out = append(out, r.quoted...)
 					from = i + 1
@@ -186,6 +188,14 @@ func (r *modelRewriter) feed(p []byte) ([]byte, bool) {
 	out = append(out, p[from:]...)
 	r.out = out
 	return out, true
+}
+
+// buffer is r.out emptied, with room for an answer of n bytes rewritten.
+func (r *modelRewriter) buffer(n int) []byte {
+	if need := n + len(r.quoted) + len(r.doc.held); cap(r.out) < need {
+		r.out = make([]byte, 0, need)
+	}
+	return r.out[:0]
 }
 
 // deepStops are the bytes that matter inside a value whose keys do not:
