@@ -45,16 +45,29 @@ type body struct {
 }
 
 // JSON is the encoded envelope, with a trailing newline.
-func (e Error) JSON() []byte {
-	var b body
-	b.Error.Message, b.Error.Type, b.Error.Code = e.Message, e.Type, e.Code
-	out, _ := json.Marshal(b)
+func (e Error) JSON() []byte { return e.JSONIn(OpenAI) }
+
+// JSONIn is the error encoded in env, with a trailing newline.
+func (e Error) JSONIn(env Envelope) []byte {
+	var v any
+	switch env {
+	case Anthropic:
+		v = e.anthropic()
+	default:
+		var b body
+		b.Error.Message, b.Error.Type, b.Error.Code = e.Message, e.Type, e.Code
+		v = b
+	}
+	out, _ := json.Marshal(v)
 	return append(out, '\n')
 }
 
-// Write sends the error. Retry-After is rounded up to whole seconds, at
-// least one, as the header allows no fractions.
-func (e Error) Write(w http.ResponseWriter) {
+// Write sends the error in OpenAI's envelope. Retry-After is rounded up to
+// whole seconds, at least one, as the header allows no fractions.
+func (e Error) Write(w http.ResponseWriter) { e.WriteIn(w, OpenAI) }
+
+// WriteIn sends the error in env.
+func (e Error) WriteIn(w http.ResponseWriter, env Envelope) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -63,7 +76,7 @@ func (e Error) Write(w http.ResponseWriter) {
 		h.Set("Retry-After", RetryAfterSeconds(e.RetryAfter))
 	}
 	w.WriteHeader(e.Status)
-	_, _ = w.Write(e.JSON())
+	_, _ = w.Write(e.JSONIn(env))
 }
 
 // RetryAfterSeconds renders d as a Retry-After value: whole seconds,

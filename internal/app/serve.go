@@ -116,7 +116,11 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// preflight carries no API key), then the API keys, then the gateway.
 	mux := httpserver.NewMux()
 	endpoints.Register(mux)
-	mux.Handle("", "/v1/", cors.New(cfg.CORS.AllowedOrigins).Wrap(auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler())))
+	inference := cors.New(cfg.CORS.AllowedOrigins).Wrap(auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
+	mux.Handle("", "/v1/", inference)
+	for _, p := range gateway.RootPaths() {
+		mux.Handle("", p, inference) // llama-server's own names (/infill, /tokenize, ...)
+	}
 
 	// A store opens in milliseconds: wait that long, so custos starts with
 	// its control state known, and listen while warming only when the store

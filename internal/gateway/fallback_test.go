@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,5 +90,35 @@ func TestFallbackDownAnswers502(t *testing.T) {
 	a := f.post("/v1/chat/completions", chatBody)
 	if a.status != 502 || !strings.Contains(a.body, "fallback_unavailable") {
 		t.Fatalf("got %d %s", a.status, a.body)
+	}
+}
+
+// A /v1/responses request whose backend fails every attempt before
+// answering goes to the fallback once the retry budget is spent: nothing
+// has reached the client, so the fallback can still answer it. The answer
+// names the model the client asked for, not the fallback's.
+func TestResponsesOutOfRetriesGoToTheFallback(t *testing.T) {
+	got := make(chan seen, 1)
+	fb := fallbackServer(t, got)
+	var calls atomic.Int32
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { calls.Add(1); hangUp(w) }), withFallback(fb.URL))
+	a := f.post("/v1/responses", `{"model":"default","input":"hi"}`)
+	s := receive(t, got, "the fallback's request")
+	if a.status != 200 || a.header.Get("X-Custos-Backend") != "fallback" || s.model != "remote-tiny" || s.path != "/v1/responses" || calls.Load() < 2 {
+		t.Fatalf("got %d %v %s after %d calls; the fallback saw %+v", a.status, a.header, a.body, calls.Load(), s)
+	}
+}
+
+// One of llama-server's own paths goes to the fallback beside its /v1.
+func TestRootPathGoesToTheFallbackBesideItsV1(t *testing.T) {
+	got := make(chan seen, 1)
+	fb := fallbackServer(t, got)
+	f := newFixture(t, http.HandlerFunc(ok), withFallback(fb.URL))
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateUnhealthy })
+	if a := f.post("/infill", `{"model":"tiny","input_prefix":"a","input_suffix":"b"}`); a.status != 200 {
+		t.Fatalf("got %d %s", a.status, a.body)
+	}
+	if s := receive(t, got, "the fallback's request"); s.path != "/infill" {
+		t.Fatalf("the fallback saw %s", s.path)
 	}
 }

@@ -63,13 +63,6 @@ type model struct {
 	routes   map[string]*metrics.Route
 }
 
-// Routes and the metrics label each gets.
-const (
-	routeChat        = "chat"
-	routeCompletions = "completions"
-	routeEmbeddings  = "embeddings"
-)
-
 // New returns the gateway.
 func New(opts Options) *Gateway {
 	g := &Gateway{
@@ -83,14 +76,14 @@ func New(opts Options) *Gateway {
 	for i := range opts.Config.Models {
 		mc := &opts.Config.Models[i]
 		maxConc = max(maxConc, mc.MaxConcurrency)
-		any := opts.Metrics.Route(mc.ID, routeChat)
+		any := opts.Metrics.Route(mc.ID, routes[0].label)
 		paused := func() bool { return g.pause.Blocks(mc.ID) }
 		m := &model{
 			cfg: mc, upstream: opts.Upstreams[mc.ID],
 			limiter: newLimiter(mc.MaxConcurrency, mc.QueueMax, paused, any.InFlight, any.Queued),
 			routes:  map[string]*metrics.Route{},
 		}
-		for _, r := range []string{routeChat, routeCompletions, routeEmbeddings} {
+		for _, r := range routeLabels() {
 			m.routes[r] = opts.Metrics.Route(mc.ID, r)
 		}
 		g.models[mc.ID] = m
@@ -103,13 +96,14 @@ func New(opts Options) *Gateway {
 	return g
 }
 
-// Handler serves the /v1 routes. A known route asked with another method
-// gets 405 with Allow; an unknown /v1 path 404.
+// Handler serves the /v1 routes and the inference routes of RootPaths. A
+// known route asked with another method gets 405 with Allow; an unknown
+// /v1 path 404.
 func (g *Gateway) Handler() http.Handler {
 	mux := httpserver.NewMux()
-	mux.HandleFunc("POST", "/v1/chat/completions", g.inference(routeChat))
-	mux.HandleFunc("POST", "/v1/completions", g.inference(routeCompletions))
-	mux.HandleFunc("POST", "/v1/embeddings", g.inference(routeEmbeddings))
+	for i := range routes {
+		mux.HandleFunc("POST", routes[i].path, g.inference(&routes[i]))
+	}
 	mux.HandleFunc("GET", "/v1/models", g.gated(g.listModels))
 	mux.HandleFunc("", "/v1/", g.gated(httpserver.NotFound))
 	return mux
@@ -142,17 +136,17 @@ func (g *Gateway) Load(id string) Load {
 }
 
 // inference handles one inference route.
-func (g *Gateway) inference(route string) http.HandlerFunc {
+func (g *Gateway) inference(rt *route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		g.inFlight.enter()
 		defer g.inFlight.leave()
-		in, m, rejected := g.admit(w, r)
+		in, m, rejected := g.admit(w, r, rt)
 		if rejected != nil {
-			rejected.Write(w)
-			g.metrics.CountUnrouted(route, rejected.Status)
+			rejected.WriteIn(w, rt.envelope())
+			g.metrics.CountUnrouted(rt.label, rejected.Status)
 			return
 		}
-		rm := m.routes[route]
+		rm := m.routes[rt.label]
 		start := time.Now()
 		res := g.serve(w, r, m, rm, in, start)
 		rm.Count(res.status)
@@ -170,7 +164,7 @@ func (g *Gateway) inference(route string) http.HandlerFunc {
 
 // admit reads and routes an inference request, or says why it is
 // answered before reaching any model.
-func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *model, *apierror.Error) {
+func (g *Gateway) admit(w http.ResponseWriter, r *http.Request, rt *route) (inference, *model, *apierror.Error) {
 	if g.draining.Load() {
 		e := shuttingDown(w)
 		return inference{}, nil, &e
@@ -184,7 +178,7 @@ func (g *Gateway) admit(w http.ResponseWriter, r *http.Request) (inference, *mod
 		e := httpserver.BodyError(err, g.cfg.MaxBodyBytes, "max_body_bytes")
 		return inference{}, nil, &e
 	}
-	in, perr := parseInference(body)
+	in, perr := parseInference(body, rt)
 	if perr != nil {
 		return inference{}, nil, perr
 	}

@@ -22,16 +22,24 @@ var benchBody = []byte(`{"model":"tiny","messages":[{"role":"system","content":"
 // BenchmarkProxy compares one client's sequential chat requests sent
 // straight to a fast backend, through the gateway, and through
 // httputil.ReverseProxy with its defaults, all over loopback in one
-// process. The differences are what each proxy adds per request; run it
+// process; custos-renaming is the gateway in front of a backend whose
+// answers name another model than the client asked for, each rewritten. The differences are what each proxy adds per request; run it
 // with -cpuprofile to see where the gateway's share goes.
 func BenchmarkProxy(b *testing.B) {
 	f := newFixture(b, http.HandlerFunc(ok), func(c *config.Config) { c.Models[0].MaxConcurrency = 64; c.Models[0].QueueMax = 1024 })
 	backendURL, _ := url.Parse(f.upstream.snap.URL)
 	rp := httptest.NewServer(httputil.NewSingleHostReverseProxy(backendURL))
 	b.Cleanup(rp.Close)
+	// renaming: a backend that names its model by its file, as
+	// llama-server does, so that every answer is rewritten.
+	renaming := newFixture(b, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"choices":[{"message":{"content":"hello"}}],"model":"`+backendPath+`","object":"chat.completion"}`)
+	}), func(c *config.Config) { c.Models[0].MaxConcurrency = 64; c.Models[0].QueueMax = 1024 })
 	targets := []struct{ name, url string }{
 		{"direct", backendURL.String()},
 		{"custos", f.server.URL},
+		{"custos-renaming", renaming.server.URL},
 		{"reverseproxy", rp.URL},
 	}
 	for _, tg := range targets {

@@ -77,11 +77,17 @@ func newFixture(t testing.TB, backend http.Handler, edit func(*config.Config)) *
 	t.Helper()
 	be := httptest.NewServer(backend)
 	t.Cleanup(be.Close)
+	return newFixtureAt(t, be.URL, edit)
+}
+
+// newFixtureAt runs a gateway in front of the backend at url.
+func newFixtureAt(t testing.TB, url string, edit func(*config.Config)) *fixture {
+	t.Helper()
 	cfg := &config.Config{Models: []config.Model{testModel()}, MaxBodyBytes: 1 << 20, Readiness: config.Readiness{Deadline: time.Hour}}
 	if edit != nil {
 		edit(cfg)
 	}
-	f := &fixture{upstream: newUpstream(be.URL), gate: &openGate{}, metrics: metrics.New()}
+	f := &fixture{upstream: newUpstream(url), gate: &openGate{}, metrics: metrics.New()}
 	f.upstream.model = cfg.Models[0]
 	f.gw = New(Options{
 		Config: cfg, Upstreams: map[string]Upstream{"tiny": f.upstream}, Gate: f.gate,

@@ -314,3 +314,44 @@ func TestTimeHeldByAPauseDoesNotCountAgainstTheWaitForTheBackend(t *testing.T) {
 		t.Fatalf("a request held past queue_timeout, released while its backend loads: %d %s", a.status, a.body)
 	}
 }
+
+// A pause holds an Anthropic Messages request like a chat request, and
+// the resume releases it to the backend.
+func TestPauseHoldsAMessagesRequestUntilResume(t *testing.T) {
+	paths := make(chan string, 1)
+	f := newFixture(t, llamaLike(paths), nil)
+	c := pausable(f, time.Minute)
+	defer c.Close()
+	_, _ = c.Pause(context.Background(), "tiny", "maintenance", intervention.ActorAdmin)
+	done := make(chan answer, 1)
+	go func() {
+		done <- f.post("/v1/messages", `{"model":"tiny","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}`)
+	}()
+	waitFor(t, "the request to be held", func() bool { return c.Counters().RequestsWaiting == 1 })
+	if len(paths) != 0 {
+		t.Fatal("a held request reached the backend")
+	}
+	_, _ = c.Resume(context.Background(), "tiny", intervention.ActorAdmin)
+	a := receive(t, done, "the released request's answer")
+	if a.status != 200 || !strings.Contains(a.body, `"type":"message"`) || receive(t, paths, "the backend's request") != "/v1/messages" {
+		t.Fatalf("got %d %s", a.status, a.body)
+	}
+}
+
+// A pause that outlasts wait_timeout answers a held /v1/messages request
+// in Anthropic's envelope.
+func TestPausedMessagesRequestTimesOutInAnthropicShape(t *testing.T) {
+	f := newFixture(t, llamaLike(nil), nil)
+	c := pausable(f, 20*time.Millisecond)
+	defer c.Close()
+	_, _ = c.Pause(context.Background(), intervention.GlobalScope, "investigating", intervention.ActorAdmin)
+	a := f.post("/v1/messages", `{"model":"tiny","messages":[]}`)
+	var e struct {
+		Type  string `json:"type"`
+		Error struct{ Type, Message, Code string }
+	}
+	if err := json.Unmarshal([]byte(a.body), &e); err != nil || a.status != 503 || e.Type != "error" || e.Error.Type != "overloaded_error" ||
+		e.Error.Code != "inference_paused" || a.header.Get("Retry-After") == "" {
+		t.Fatalf("got %d %v %s", a.status, a.header, a.body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -37,8 +38,9 @@ func copyRequestHeaders(dst, src http.Header) {
 }
 
 // clientCredentials are the headers that carry a client's key for
-// custos: no upstream is given them.
-var clientCredentials = []string{"Authorization"}
+// custos: no upstream is given them. X-Api-Key is where Anthropic's
+// clients put it (llama-server reads it too).
+var clientCredentials = []string{"Authorization", "X-Api-Key"}
 
 // copyResponseHeaders passes an upstream's headers on to the client, but
 // not its CORS headers: cross-origin access is custos's policy (package
@@ -107,6 +109,10 @@ type attempt struct {
 	// responseHeader is set on the client's response before it is committed.
 	responseHeader map[string]string
 	transport      http.RoundTripper
+	route          *route
+	// model is the model the client asked for, as a JSON string: a JSON
+	// answer and each event of a stream are made to name it.
+	model []byte
 }
 
 // result says what happened, for the caller's retry decision and metrics.
@@ -149,9 +155,16 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	s := stream{w: w, rc: http.NewResponseController(w), r: r, resp: resp, a: a, onFirstByte: onFirstByte, buf: *bp}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+	// A compressed answer is passed on as it came: its model is not read.
+	rewritable := len(a.model) > 0 && resp.Header.Get("Content-Encoding") == ""
+	switch ct := resp.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "text/event-stream"):
 		s.framer = newSSEFramer()
+		s.rewriting = rewritable
+	case strings.HasPrefix(ct, "application/json"):
+		s.rewriting = rewritable
 	}
+	s.rewriter.quoted = a.model
 	return s.run()
 }
 
@@ -173,8 +186,10 @@ type stream struct {
 	a           attempt
 	onFirstByte func()
 	buf         []byte
-	framer      *sseFramer // nil for a plain body
-	committed   bool       // the status line has been written to the client
+	framer      *sseFramer    // nil for a plain body
+	rewriting   bool          // false: the answer passes as it comes
+	rewriter    modelRewriter // names the requested model in the answer
+	committed   bool          // the status line has been written to the client
 }
 
 func (s *stream) run() result {
@@ -186,6 +201,7 @@ func (s *stream) run() result {
 			if s.framer != nil {
 				out = s.framer.feed(out)
 			}
+			out = s.rewrite(out)
 			if len(out) > 0 {
 				if werr := s.write(out); werr != nil {
 					res.outcome, res.err = clientGone, werr
@@ -197,12 +213,10 @@ func (s *stream) run() result {
 		case err == nil:
 			continue
 		case errors.Is(err, io.EOF):
-			if s.framer != nil {
-				if rest := s.framer.rest(); len(rest) > 0 {
-					if werr := s.write(rest); werr != nil {
-						res.outcome, res.err = clientGone, werr
-						return res
-					}
+			if rest := s.rest(); len(rest) > 0 {
+				if werr := s.write(rest); werr != nil {
+					res.outcome, res.err = clientGone, werr
+					return res
 				}
 			}
 			if !s.committed {
@@ -221,10 +235,46 @@ func (s *stream) run() result {
 	}
 }
 
+// rewrite names the requested model in the bytes about to pass on: in each
+// whole event of a stream, or in the JSON body. A stream the framer no
+// longer cuts into events passes as it comes.
+func (s *stream) rewrite(p []byte) []byte {
+	switch {
+	case !s.rewriting || len(p) == 0:
+		return p
+	case s.framer == nil:
+		out, _ := s.rewriter.feed(p)
+		return out
+	case s.framer.lost:
+		return p
+	}
+	return s.rewriter.rewriteEvents(p)
+}
+
+// rest is what is held back at the end of the body: the last event of a
+// stream without its blank line, or a model value a JSON body cut short.
+func (s *stream) rest() []byte {
+	switch {
+	case s.framer != nil:
+		return s.rewrite(s.framer.rest())
+	case s.rewriting:
+		return s.rewriter.flush()
+	}
+	return nil
+}
+
 // commit writes the status line and headers.
 func (s *stream) commit() {
 	h := s.w.Header()
 	copyResponseHeaders(h, s.resp.Header)
+	if rw := &s.rewriter; s.rewriting && s.framer == nil && (rw.changed || !rw.doc.done) {
+		// The body's length is the upstream's plus what the rewriting
+		// changed, if it is done; otherwise it is not known yet.
+		h.Del("Content-Length")
+		if rw.doc.done && s.resp.ContentLength >= 0 {
+			h.Set("Content-Length", strconv.FormatInt(s.resp.ContentLength+rw.delta, 10))
+		}
+	}
 	for k, v := range s.a.responseHeader {
 		h.Set(k, v)
 	}
@@ -256,7 +306,6 @@ func (s *stream) write(p []byte) error {
 func (s *stream) endWithError(err error) {
 	e := apierror.Error{Type: apierror.TypeServer, Code: "stream_interrupted",
 		Message: "the upstream failed in the middle of the stream: " + err.Error()}
-	event := append([]byte("data: "), bytes.TrimSuffix(e.JSON(), []byte("\n"))...)
-	_, _ = s.w.Write(append(event, "\n\n"...))
+	_, _ = s.w.Write(s.a.route.streamError(e))
 	_ = s.rc.Flush()
 }

@@ -8,10 +8,12 @@ import (
 	"custos/internal/apierror"
 )
 
-// inference is what the gateway needs from a request body: the model it
-// names, whether it streams, and where the model value lies so the
-// fallback can rename it without re-encoding the whole body.
+// inference is what the gateway needs from a request: the route it came
+// by, the model its body names, whether it streams, and where the model
+// value lies so the fallback can rename it without re-encoding the whole
+// body, and the answer can name it as the client did.
 type inference struct {
+	route      *route
 	body       []byte
 	model      string
 	modelStart int // byte span of the model's JSON string in body
@@ -20,10 +22,11 @@ type inference struct {
 }
 
 // parseInference validates the body as one JSON object and picks out its
-// top-level "model" and "stream". A second "model" key is refused: which
-// one a backend would honour is not defined.
-func parseInference(body []byte) (inference, *apierror.Error) {
-	in := inference{body: body}
+// top-level model field (the route's modelField) and "stream". A second
+// model key is refused: which one a backend would honour is not defined.
+func parseInference(body []byte, rt *route) (inference, *apierror.Error) {
+	in := inference{route: rt, body: body}
+	field := rt.modelField
 	if !utf8.Valid(body) {
 		e := apierror.BadRequest("invalid_json", "the request body is not valid UTF-8")
 		return in, &e
@@ -56,14 +59,14 @@ func parseInference(body []byte) (inference, *apierror.Error) {
 		s.skipValue()
 		val := body[valStart:s.i]
 		switch {
-		case keyIs(key, "model"):
+		case keyIs(key, field):
 			if seenModel {
-				e := apierror.BadRequest("duplicate_model", `the request body has more than one "model"`)
+				e := apierror.BadRequest("duplicate_model", `the request body has more than one "`+field+`"`)
 				return in, &e
 			}
 			seenModel = true
 			if len(val) == 0 || val[0] != '"' || json.Unmarshal(val, &in.model) != nil {
-				e := apierror.BadRequest("invalid_model", `"model" must be a string`)
+				e := apierror.BadRequest("invalid_model", `"`+field+`" must be a string`)
 				return in, &e
 			}
 			in.modelStart, in.modelEnd = valStart, s.i
@@ -80,7 +83,7 @@ func parseInference(body []byte) (inference, *apierror.Error) {
 		}
 	}
 	if !seenModel || in.model == "" {
-		e := apierror.BadRequest("missing_model", `the request body must name a "model"`)
+		e := apierror.BadRequest("missing_model", `the request body must name a "`+field+`"`)
 		return in, &e
 	}
 	return in, nil
@@ -95,6 +98,10 @@ func keyIs(token []byte, name string) bool {
 	var k string
 	return json.Unmarshal(token, &k) == nil && k == name
 }
+
+// requestedModel is the model as the client's body names it: a JSON
+// string, quotes included, as the answer is to name it.
+func (in inference) requestedModel() []byte { return in.body[in.modelStart:in.modelEnd] }
 
 // withModel returns the body with the model value replaced.
 func (in inference) withModel(name string) []byte {

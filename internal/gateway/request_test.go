@@ -33,7 +33,7 @@ func TestParseInference(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			in, err := parseInference([]byte(tc.body))
+			in, err := parseInference([]byte(tc.body), &routes[0])
 			if tc.code != "" {
 				if err == nil || err.Code != tc.code || err.Status != 400 {
 					t.Fatalf("want 400 %s, got %+v", tc.code, err)
@@ -52,7 +52,7 @@ func TestParseInference(t *testing.T) {
 
 func TestWithModelRenamesOnlyTheModel(t *testing.T) {
 	body := `{"messages":[{"role":"user","content":"model"}], "model" : "tiny","stream":true}`
-	in, err := parseInference([]byte(body))
+	in, err := parseInference([]byte(body), &routes[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func FuzzParseInference(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		in, err := parseInference(body)
+		in, err := parseInference(body, &routes[0])
 		if err != nil {
 			return
 		}

@@ -101,3 +101,21 @@ func TestSpentTriesWaitForTheReplacementProcess(t *testing.T) {
 		t.Fatalf("got %d %s after %d calls", a.status, a.body, calls.Load())
 	}
 }
+
+// A /v1/responses request whose backend dies before answering is retried
+// like a chat request, and the client gets the second attempt's answer.
+func TestResponsesFailureBeforeAnyByteIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	answer := llamaLike(nil)
+	f := newFixture(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			hangUp(w)
+			return
+		}
+		answer(w, r)
+	}), nil)
+	a := f.post("/v1/responses", `{"model":"tiny","input":"hi"}`)
+	if a.status != 200 || !strings.Contains(a.body, `"object":"response"`) || calls.Load() != 2 || f.upstream.failures.Load() != 1 {
+		t.Fatalf("got %d %s after %d calls", a.status, a.body, calls.Load())
+	}
+}

@@ -79,13 +79,17 @@ func TestBackendCORSHeadersNeverReachTheClient(t *testing.T) {
 // sees it (the fallback gets its own).
 func TestClientKeyNeverReachesAnUpstream(t *testing.T) {
 	auths := make(chan string, 2)
-	record := func(w http.ResponseWriter, r *http.Request) { auths <- r.Header.Get("Authorization"); ok(w, r) }
+	record := func(w http.ResponseWriter, r *http.Request) {
+		auths <- r.Header.Get("Authorization") + r.Header.Get("X-Api-Key")
+		ok(w, r)
+	}
 	fb := httptest.NewServer(http.HandlerFunc(record))
 	defer fb.Close()
 	f := newFixture(t, http.HandlerFunc(record), withFallback(fb.URL))
 	send := func() {
 		req, _ := http.NewRequest("POST", f.server.URL+"/v1/chat/completions", strings.NewReader(chatBody))
 		req.Header.Set("Authorization", "Bearer client-key")
+		req.Header.Set("X-Api-Key", "client-key") // Anthropic's clients
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -94,11 +98,11 @@ func TestClientKeyNeverReachesAnUpstream(t *testing.T) {
 	}
 	send()
 	if got := receive(t, auths, "the backend's request"); got != "" {
-		t.Fatalf("the backend saw Authorization %q", got)
+		t.Fatalf("the backend saw the client key %q", got)
 	}
 	f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateUnhealthy })
 	send()
 	if got := receive(t, auths, "the fallback's request"); got != "Bearer fb-key" {
-		t.Fatalf("the fallback saw Authorization %q, want its own key", got)
+		t.Fatalf("the fallback saw %q, want its own key only", got)
 	}
 }

@@ -27,7 +27,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	}
 	t, err := m.limiter.join(held)
 	if err != nil {
-		return g.refuse(w, m, err)
+		return g.refuse(w, in, m, err)
 	}
 	place := &placement{sched: g.sched, model: m.cfg.ID}
 	defer place.drop()
@@ -40,7 +40,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 			place.drop()
 			return g.serveFallback(w, r, m, rm, in, start, hold)
 		}
-		return g.refuse(w, m, err)
+		return g.refuse(w, in, m, err)
 	}
 	defer m.limiter.release()
 
@@ -55,14 +55,15 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		case errors.Is(err, errUseFallback):
 			return g.serveFallback(w, r, m, rm, in, start, hold)
 		case errors.Is(err, errUnhealthy):
-			return g.answer(w, apierror.Unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
+			return g.answer(w, in, apierror.Unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
 				max(time.Until(snap.RetryAt), time.Second)))
 		case errors.Is(err, errNotReady):
-			return g.answer(w, apierror.Unavailable("backend_unavailable", "the backend of model `"+m.cfg.ID+"` did not become ready in time ("+snap.State.String()+")", time.Second))
+			return g.answer(w, in, apierror.Unavailable("backend_unavailable", "the backend of model `"+m.cfg.ID+"` did not become ready in time ("+snap.State.String()+")", time.Second))
 		case err != nil:
-			return g.refuse(w, m, err)
+			return g.refuse(w, in, m, err)
 		}
-		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends, dropHeaders: clientCredentials}, onFirstByte)
+		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends, dropHeaders: clientCredentials,
+			route: in.route, model: in.requestedModel()}, onFirstByte)
 		switch res.outcome {
 		case delivered, interrupted:
 			m.upstream.ReportAnswer(res.status)
@@ -84,7 +85,11 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 		}
 		if v == supervisor.GiveUp {
 			g.log.Warn("backend failed before answering; out of retries", "model", m.cfg.ID, "attempts", attempts+1, "err", res.err)
-			return g.answer(w, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
+			if g.fallback != nil {
+				// Nothing has reached the client yet: the fallback may still answer.
+				return g.serveFallback(w, r, m, rm, in, start, hold)
+			}
+			return g.answer(w, in, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
 				Message: "the backend of model `" + m.cfg.ID + "` failed on every attempt: " + res.err.Error()})
 		}
 		rm.Retries.Inc()
@@ -188,33 +193,34 @@ func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time,
 	}
 }
 
-// answer writes e and returns what the client got.
-func (g *Gateway) answer(w http.ResponseWriter, e apierror.Error) result {
-	e.Write(w)
+// answer writes e, shaped for the request's route, and returns what the
+// client got.
+func (g *Gateway) answer(w http.ResponseWriter, in inference, e apierror.Error) result {
+	e.WriteIn(w, in.route.envelope())
 	return result{outcome: delivered, status: e.Status}
 }
 
 // refuse answers a request that waited and may not go on: the pause or
 // the queue turned it away, custos is draining, or the client left.
-func (g *Gateway) refuse(w http.ResponseWriter, m *model, err error) result {
+func (g *Gateway) refuse(w http.ResponseWriter, in inference, m *model, err error) result {
 	var paused *intervention.PausedError
 	var full *intervention.HeldFullError
 	switch {
 	case errors.As(err, &paused):
-		return g.answer(w, apierror.Unavailable("inference_paused", "inference is paused: "+paused.Reason, paused.RetryAfter))
+		return g.answer(w, in, apierror.Unavailable("inference_paused", "inference is paused: "+paused.Reason, paused.RetryAfter))
 	case errors.As(err, &full):
-		return g.answer(w, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "too_many_held",
+		return g.answer(w, in, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "too_many_held",
 			Message: full.Error(), RetryAfter: full.RetryAfter})
 	case errors.Is(err, intervention.ErrShuttingDown):
-		return g.answer(w, shuttingDown(w))
+		return g.answer(w, in, shuttingDown(w))
 	case errors.Is(err, errQueueFull):
-		return g.answer(w, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "queue_full",
+		return g.answer(w, in, apierror.Error{Status: http.StatusTooManyRequests, Type: apierror.TypeRateLimit, Code: "queue_full",
 			Message: "model `" + m.cfg.ID + "` is at capacity and its queue is full", RetryAfter: time.Second})
 	case errors.Is(err, errNotPlaced):
-		return g.answer(w, apierror.Unavailable("model_not_loaded", "model `"+m.cfg.ID+"` could not be loaded within queue_timeout ("+
+		return g.answer(w, in, apierror.Unavailable("model_not_loaded", "model `"+m.cfg.ID+"` could not be loaded within queue_timeout ("+
 			m.cfg.QueueTimeout.String()+"): the memory budget is held by models that cannot be unloaded yet; see /status", 5*time.Second))
 	case errors.Is(err, errQueueTimeout):
-		return g.answer(w, apierror.Unavailable("queue_timeout", "the request waited longer than queue_timeout ("+m.cfg.QueueTimeout.String()+") for model `"+m.cfg.ID+"`", 2*time.Second))
+		return g.answer(w, in, apierror.Unavailable("queue_timeout", "the request waited longer than queue_timeout ("+m.cfg.QueueTimeout.String()+") for model `"+m.cfg.ID+"`", 2*time.Second))
 	}
 	return result{outcome: clientGone, status: clientClosedRequest}
 }

@@ -237,3 +237,59 @@ func grepLines(s, prefix string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// brokenAfterFirstEvent sends the route's first event, then half of the
+// next, then dies.
+func brokenAfterFirstEvent(path string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		events := llamaLikeEvents(path, `"`+backendPath+`"`)
+		rc := http.NewResponseController(w)
+		fmt.Fprint(w, events[0])
+		_ = rc.Flush()
+		fmt.Fprint(w, events[1][:len(events[1])/2])
+		_ = rc.Flush()
+		hangUp(w)
+	}
+}
+
+// An Anthropic stream the backend breaks ends with the whole events before
+// the break and one "event: error" in Anthropic's shape, which is what
+// Anthropic's clients parse.
+func TestMessagesStreamBrokenEndsWithAnAnthropicErrorEvent(t *testing.T) {
+	f := newFixture(t, brokenAfterFirstEvent("/v1/messages"), nil)
+	a := f.post("/v1/messages", `{"model":"tiny","stream":true,"messages":[]}`)
+	events := strings.Split(strings.TrimSuffix(a.body, "\n\n"), "\n\n")
+	if a.err != nil || a.status != 200 || len(events) != 2 || !strings.HasPrefix(events[0], "event: message_start\ndata: ") ||
+		!strings.Contains(events[0], `"model":"tiny"`) || !strings.HasPrefix(events[1], "event: error\ndata: ") {
+		t.Fatalf("got %d %v:\n%q", a.status, a.err, a.body)
+	}
+	var e struct {
+		Type  string `json:"type"`
+		Error struct{ Type, Message, Code string }
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(events[1], "event: error\ndata: ")), &e); err != nil ||
+		e.Type != "error" || e.Error.Type != "api_error" || e.Error.Code != "stream_interrupted" || e.Error.Message == "" {
+		t.Fatalf("the error event is not Anthropic's: %q (%v)", events[1], err)
+	}
+}
+
+// A Responses stream the backend breaks ends with one "event: error" whose
+// data is the Responses API's error event, with OpenAI's envelope in it.
+func TestResponsesStreamBrokenEndsWithAnErrorEvent(t *testing.T) {
+	f := newFixture(t, brokenAfterFirstEvent("/v1/responses"), nil)
+	a := f.post("/v1/responses", `{"model":"tiny","stream":true,"input":"hi"}`)
+	events := strings.Split(strings.TrimSuffix(a.body, "\n\n"), "\n\n")
+	if a.err != nil || a.status != 200 || len(events) != 2 || !strings.HasPrefix(events[0], "event: response.created\n") ||
+		!strings.HasPrefix(events[1], "event: error\ndata: ") {
+		t.Fatalf("got %d %v:\n%q", a.status, a.err, a.body)
+	}
+	var e struct {
+		Type, Code, Message string
+		Error               struct{ Type, Message, Code string }
+	}
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(events[1], "event: error\ndata: ")), &e); err != nil ||
+		e.Type != "error" || e.Code != "stream_interrupted" || e.Message == "" || e.Error.Code != "stream_interrupted" || e.Error.Type != "server_error" {
+		t.Fatalf("the error event is not the Responses API's: %q (%v)", events[1], err)
+	}
+}
