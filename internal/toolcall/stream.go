@@ -1,0 +1,85 @@
+package toolcall
+
+import "strings"
+
+// Streamer splits a reply that arrives piece by piece: text that cannot be part of a tool call is
+// released as content at once, and from the first sign of a call on, text is held until the end, when
+// Finish parses it.
+type Streamer struct {
+	family   Family
+	text     strings.Builder
+	released int
+	holding  bool
+}
+
+// NewStreamer starts a reply in family f's format.
+func NewStreamer(f Family) *Streamer { return &Streamer{family: f} }
+
+// Feed adds a piece of the reply and returns the content that can be shown now (maybe "").
+func (s *Streamer) Feed(piece string) string {
+	s.text.WriteString(piece)
+	if s.holding {
+		return ""
+	}
+	all := s.text.String()
+	start, hold := s.safeEnd(all)
+	s.holding = hold
+	out := all[s.released:start]
+	s.released = start
+	return out
+}
+
+// Finish parses the whole reply. The message's content is all of it; rest is the part of the content
+// Feed has not released yet.
+func (s *Streamer) Finish() (msg Message, rest string) {
+	all := s.text.String()
+	msg = Parse(s.family, all)
+	released := all[:s.released]
+	if strings.HasPrefix(msg.Content, released) {
+		rest = msg.Content[len(released):]
+	}
+	return msg, rest
+}
+
+// safeEnd is how much of all can be released as content, and whether a call has begun (so nothing more
+// will be until the end).
+func (s *Streamer) safeEnd(all string) (int, bool) {
+	var markers []string
+	switch s.family {
+	case Hermes:
+		markers = []string{hermesOpen}
+	case Mistral:
+		markers = []string{mistralOpen}
+	case Llama3:
+		markers = []string{pythonTag}
+		// A reply that opens with "{" may be a call written as bare JSON; one that opens with
+		// anything else is not.
+		if s.released == 0 {
+			trimmed := strings.TrimLeft(all, " \t\r\n")
+			if trimmed == "" {
+				return 0, false
+			}
+			if trimmed[0] == '{' {
+				return 0, true
+			}
+		}
+	default:
+		return len(all), false
+	}
+	for _, m := range markers {
+		if i := strings.Index(all[s.released:], m); i >= 0 {
+			return s.released + i, true
+		}
+	}
+	// Hold back a tail that may be the start of a marker cut between two pieces.
+	end := len(all)
+	for _, m := range markers {
+		for n := min(len(m)-1, len(all)-s.released); n > 0; n-- {
+			if strings.HasSuffix(all, m[:n]) {
+				end = min(end, len(all)-n)
+				break
+			}
+		}
+	}
+	return end, false
+}
