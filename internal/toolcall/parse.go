@@ -70,7 +70,8 @@ func parseHermes(text string) (string, []Call, bool) {
 }
 
 // parseLlama3 reads calls written as JSON objects: after <|python_tag|> (content before it), or as the
-// whole reply. Several calls are separated by ";" or whitespace.
+// whole reply (<|python_tag|> is a control token in real Llama 3 vocabularies, which detokenizing leaves
+// out). Several calls are separated by ";" or whitespace.
 func parseLlama3(text string) (string, []Call, bool) {
 	content, body := "", text
 	if i := strings.Index(text, pythonTag); i >= 0 {
@@ -82,15 +83,19 @@ func parseLlama3(text string) (string, []Call, bool) {
 	return content, calls, ok
 }
 
-// parseMistral reads [TOOL_CALLS] followed by a JSON array of calls; text before it is content.
+// parseMistral reads [TOOL_CALLS] followed by a JSON array of calls; text before it is content. A reply
+// that is only the array also counts: in real Mistral vocabularies [TOOL_CALLS] is a control token, which
+// detokenizing leaves out.
 func parseMistral(text string) (string, []Call, bool) {
-	i := strings.Index(text, mistralOpen)
-	if i < 0 {
+	content, body := "", text
+	if i := strings.Index(text, mistralOpen); i >= 0 {
+		content, body = text[:i], text[i+len(mistralOpen):]
+	} else if !strings.HasPrefix(strings.TrimSpace(text), "[") {
 		return text, nil, true
 	}
 	var raw []json.RawMessage
-	dec := json.NewDecoder(strings.NewReader(text[i+len(mistralOpen):]))
-	if err := dec.Decode(&raw); err != nil || strings.TrimSpace(text[i+len(mistralOpen)+int(dec.InputOffset()):]) != "" {
+	dec := json.NewDecoder(strings.NewReader(body))
+	if err := dec.Decode(&raw); err != nil || strings.TrimSpace(body[dec.InputOffset():]) != "" {
 		return "", nil, false
 	}
 	calls := make([]Call, 0, len(raw))
@@ -101,7 +106,7 @@ func parseMistral(text string) (string, []Call, bool) {
 		}
 		calls = append(calls, c)
 	}
-	return text[:i], calls, true
+	return content, calls, true
 }
 
 // jsonObjects reads one or more call objects from s, separated by whitespace or ";".

@@ -33,6 +33,8 @@ func TestParse(t *testing.T) {
 		{"llama3 plain text", Llama3, "It is sunny.", Message{Content: "It is sunny."}},
 		{"mistral calls with an id", Mistral, `[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "abcdefghi"}, {"name": "get_time", "arguments": {}}]`,
 			Message{Calls: []Call{{ID: "abcdefghi", Name: "get_weather", Arguments: `{"city":"Paris"}`}, time}}},
+		{"mistral bare array", Mistral, ` [{"name": "get_time", "arguments": {}}]`, Message{Calls: []Call{time}}},
+		{"mistral plain text", Mistral, "[citation] needed", Message{Content: "[citation] needed"}},
 		{"mistral trailing text stays content", Mistral, `[TOOL_CALLS][{"name": "get_time", "arguments": {}}] and more`,
 			Message{Content: `[TOOL_CALLS][{"name": "get_time", "arguments": {}}] and more`}},
 		{"mistral arguments not an object", Mistral, `[TOOL_CALLS][{"name": "get_time", "arguments": [1]}]`,

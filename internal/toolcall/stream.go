@@ -52,19 +52,19 @@ func (s *Streamer) safeEnd(all string) (int, bool) {
 		markers = []string{mistralOpen}
 	case Llama3:
 		markers = []string{pythonTag}
-		// A reply that opens with "{" may be a call written as bare JSON; one that opens with
-		// anything else is not.
-		if s.released == 0 {
-			trimmed := strings.TrimLeft(all, " \t\r\n")
-			if trimmed == "" {
-				return 0, false
-			}
-			if trimmed[0] == '{' {
-				return 0, true
-			}
-		}
 	default:
 		return len(all), false
+	}
+	// A reply that opens with its family's bare JSON ("{" for Llama 3, "[" for Mistral) may be a call
+	// whose marker was a control token; one that opens with anything else is not.
+	if bare := bareOpen(s.family); bare != 0 && s.released == 0 {
+		trimmed := strings.TrimLeft(all, " \t\r\n")
+		if trimmed == "" {
+			return 0, false
+		}
+		if trimmed[0] == bare {
+			return 0, true
+		}
 	}
 	for _, m := range markers {
 		if i := strings.Index(all[s.released:], m); i >= 0 {
@@ -82,4 +82,16 @@ func (s *Streamer) safeEnd(all string) (int, bool) {
 		}
 	}
 	return end, false
+}
+
+// bareOpen is the first character of a call written without its marker, or 0 for a family that always
+// writes the marker.
+func bareOpen(f Family) byte {
+	switch f {
+	case Llama3:
+		return '{'
+	case Mistral:
+		return '['
+	}
+	return 0
 }
