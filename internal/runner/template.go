@@ -1,0 +1,149 @@
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"custos/internal/chattemplate"
+	"custos/internal/llama"
+	"custos/internal/toolcall"
+)
+
+// defaultJinjaTemplate is ChatML, which llama-server renders for a model that carries no chat template.
+const defaultJinjaTemplate = "{%- for message in messages -%}" +
+	"{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}" +
+	"{%- endfor -%}" +
+	"{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}{%- endif -%}"
+
+// chatFormat is how chat messages become a prompt for one model: its Jinja chat template, as llama-server
+// renders it by default, or llama.cpp's built-in formatter (--no-jinja).
+type chatFormat struct {
+	// jinja is the compiled template; nil with --no-jinja or when it does not compile (jinjaErr).
+	jinja    *chattemplate.Template
+	jinjaErr error
+	// builtin is the template llama.cpp's formatter recognises, used without Jinja.
+	builtin string
+	// family is the template's tool-call format.
+	family   toolcall.Family
+	bos, eos string
+	// stripBOS and stripEOS drop a bos_token the template writes at the start, or an eos_token at the
+	// end, that tokenizing adds anyway (llama-server does the same).
+	stripBOS, stripEOS bool
+}
+
+// newChatFormat prepares model's chat formatting once, at load.
+func newChatFormat(model *llama.Model, useJinja bool, builtin string, log *slog.Logger) *chatFormat {
+	f := &chatFormat{builtin: builtin}
+	if !useJinja {
+		return f
+	}
+	src := model.ChatTemplate()
+	if src == "" {
+		src = defaultJinjaTemplate
+	}
+	f.family = toolcall.Detect(src)
+	f.jinja, f.jinjaErr = chattemplate.Compile(src)
+	if f.jinjaErr != nil {
+		log.Warn("the model's chat template does not compile: chat requests will fail", "err", f.jinjaErr)
+	}
+	f.bos, f.eos = model.TokenText(model.BOS()), model.TokenText(model.EOS())
+	if toks, err := model.Tokenize("", true, false); err == nil && len(toks) > 0 {
+		f.stripBOS = toks[0] == model.BOS()
+		f.stripEOS = toks[len(toks)-1] == model.EOS()
+	}
+	return f
+}
+
+// chatPrompt renders a chat request into prompt text, and says how to read the model's reply.
+func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string, *replyFormat, *apiError) {
+	f := e.format
+	reply, apiErr := f.replyFormat(req)
+	if apiErr != nil {
+		return "", nil, apiErr
+	}
+	if f.jinja == nil && f.jinjaErr == nil {
+		text, err := llama.ApplyChatTemplate(f.builtin, msgs, req.addGenerationPrompt())
+		if err != nil {
+			return "", nil, serverError(err)
+		}
+		return text, reply, nil
+	}
+	text, apiErr := f.render(req)
+	if apiErr != nil {
+		return "", nil, apiErr
+	}
+	return text + reply.prefill, reply, nil
+}
+
+// render runs the Jinja template on the request.
+func (f *chatFormat) render(req *chatRequest) (string, *apiError) {
+	if f.jinjaErr != nil {
+		return "", serverError(f.jinjaErr)
+	}
+	in := chattemplate.Input{
+		Messages:            templateMessages(req.Messages),
+		Tools:               templateTools(req.Tools),
+		AddGenerationPrompt: req.addGenerationPrompt(),
+		BOSToken:            f.bos,
+		EOSToken:            f.eos,
+		Kwargs:              req.ChatTemplateKwargs,
+	}
+	text, err := f.jinja.Render(in)
+	var raised *chattemplate.RaisedError
+	var bad *chattemplate.InputError
+	switch {
+	case errors.As(err, &raised):
+		// The template refused these messages (roles out of order, say): the client's to fix, and a 400 in
+		// llama-server too.
+		return "", badRequest("%s", raised.Error())
+	case errors.As(err, &bad):
+		return "", badRequest("%s", bad.Error())
+	case err != nil:
+		return "", &apiError{Status: http.StatusInternalServerError, Type: typeServer,
+			Message: fmt.Sprintf("the model's %v", err)}
+	}
+	if f.stripBOS && f.bos != "" {
+		text = strings.TrimPrefix(text, f.bos)
+	}
+	if f.stripEOS && f.eos != "" {
+		text = strings.TrimSuffix(text, f.eos)
+	}
+	return text, nil
+}
+
+// templateMessages converts the request's messages for the chat template.
+func templateMessages(in []chatMessage) []chattemplate.Message {
+	out := make([]chattemplate.Message, len(in))
+	for i, m := range in {
+		out[i] = chattemplate.Message{Role: m.Role, Content: string(m.Content), ToolCallID: m.ToolCallID, Name: m.Name}
+		for _, c := range m.ToolCalls {
+			out[i].ToolCalls = append(out[i].ToolCalls, chattemplate.ToolCall{ID: c.ID, Name: c.Function.Name,
+				Arguments: string(c.Function.Arguments)})
+		}
+	}
+	return out
+}
+
+// handleApplyTemplate serves POST /apply-template: a chat request's prompt as the model would get it,
+// {"prompt": "..."}, without generating.
+func (s *Server) handleApplyTemplate(w http.ResponseWriter, r *http.Request, e *engine) {
+	var req chatRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	msgs, apiErr := chatMessages(req.Messages)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	text, _, apiErr := e.chatPrompt(&req, msgs)
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"prompt": text})
+}

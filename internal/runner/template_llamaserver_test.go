@@ -1,0 +1,78 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// llamaServerPath is the real llama-server of the libraries' release, from CUSTOS_LLAMA_SERVER (until the
+// shared test helper for it lands).
+func llamaServerPath(t *testing.T) string {
+	t.Helper()
+	path := os.Getenv("CUSTOS_LLAMA_SERVER")
+	if path == "" {
+		t.Skip("CUSTOS_LLAMA_SERVER is not set: no real llama-server to compare with")
+	}
+	return path
+}
+
+// startLlamaServer runs the real llama-server on model until the test ends.
+func startLlamaServer(t *testing.T, bin, model string) *fixture {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, bin, "-m", model, "--host", "127.0.0.1", "--port", strconv.Itoa(port),
+		"-c", "4096", "-t", "1", "--no-webui")
+	logPath := filepath.Join(t.TempDir(), "llama-server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		_ = cmd.Wait()
+		logFile.Close()
+	})
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
+	if err := waitReady(base, 60*time.Second); err != nil {
+		log, _ := os.ReadFile(logPath)
+		t.Fatalf("llama-server: %v\n%s", err, log)
+	}
+	return &fixture{base: base}
+}
+
+func TestApplyTemplateSameAsLlamaServer(t *testing.T) {
+	bin := llamaServerPath(t)
+	for _, file := range []string{qwenTemplate, llamaTemplate, nemoTemplate} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			model := templateModel(t, file)
+			ours := &fixture{base: serveRunner(t, Config{ModelPath: model, CtxSize: 4096, Seed: testSeed, NPredict: -1})}
+			theirs := startLlamaServer(t, bin, model)
+			for name, body := range map[string]map[string]any{
+				"tool history": toolHistory(),
+				"plain":        chatBody("hi", nil),
+			} {
+				got, want := applyTemplate(t, ours, body), applyTemplate(t, theirs, body)
+				if got != want {
+					t.Errorf("%s: runner prompt\n%q\nllama-server prompt\n%q", name, got, want)
+				}
+			}
+		})
+	}
+}
