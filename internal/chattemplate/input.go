@@ -14,8 +14,11 @@ type Input struct {
 	// Tools are offered to the model; none means the template's variable "tools" is left undefined, as
 	// llama-server does, since templates test it with "is defined" or "is not none".
 	Tools []Tool
-	// AddGenerationPrompt ends the prompt with the opening of the assistant's reply.
+	// AddGenerationPrompt ends the prompt with the opening of the assistant's reply. Like llama-server,
+	// the variable is left undefined when false.
 	AddGenerationPrompt bool
+	// EnableThinking is the template's enable_thinking, which reasoning models' templates read.
+	EnableThinking bool
 	// BOSToken and EOSToken are the text of the model's beginning- and end-of-sequence tokens.
 	BOSToken, EOSToken string
 	// Kwargs are extra template variables (the request's chat_template_kwargs), each a JSON value. They
@@ -67,13 +70,16 @@ func (in Input) context(objectArgs bool) (map[string]jinja.Value, error) {
 		now = time.Now()
 	}
 	data := map[string]jinja.Value{
-		"messages":              jinja.NewList(msgs),
-		"add_generation_prompt": jinja.NewBool(in.AddGenerationPrompt),
-		"bos_token":             jinja.NewString(in.BOSToken),
-		"eos_token":             jinja.NewString(in.EOSToken),
+		"messages":        jinja.NewList(msgs),
+		"bos_token":       jinja.NewString(in.BOSToken),
+		"eos_token":       jinja.NewString(in.EOSToken),
+		"enable_thinking": jinja.NewBool(in.EnableThinking),
 		// llama-server gives every template these two dates; Llama 3.x prints date_string.
 		"date_string": jinja.NewString(now.Format("02 Jan 2006")),
 		"datetime":    jinja.NewString(now.Format("Jan 02 2006")),
+	}
+	if in.AddGenerationPrompt {
+		data["add_generation_prompt"] = jinja.NewBool(true)
 	}
 	if len(in.Tools) > 0 {
 		tools := make([]jinja.Value, len(in.Tools))

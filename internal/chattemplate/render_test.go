@@ -106,3 +106,16 @@ func TestStringArgumentsForTemplatesThatPrintThem(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestVariablesAsLlamaServerSetsThem(t *testing.T) {
+	tmpl, err := Compile(`{% if add_generation_prompt is defined %}gen{% endif %}|{% if enable_thinking %}think{% endif %}|{{ date_string }}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := render(t, tmpl, Input{Now: testNow}); got != "||02 Dec 2026" {
+		t.Errorf("defaults: got %q", got)
+	}
+	if got := render(t, tmpl, Input{AddGenerationPrompt: true, EnableThinking: true, Now: testNow}); got != "gen|think|02 Dec 2026" {
+		t.Errorf("set: got %q", got)
+	}
+}

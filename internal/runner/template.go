@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +30,8 @@ type chatFormat struct {
 	// family is the template's tool-call format.
 	family   toolcall.Family
 	bos, eos string
+	// thinking is whether the template has a reasoning mode, which enable_thinking turns on by default.
+	thinking bool
 	// stripBOS and stripEOS drop a bos_token the template writes at the start, or an eos_token at the
 	// end, that tokenizing adds anyway (llama-server does the same).
 	stripBOS, stripEOS bool
@@ -45,6 +48,7 @@ func newChatFormat(model *llama.Model, useJinja bool, builtin string, log *slog.
 		src = defaultJinjaTemplate
 	}
 	f.family = toolcall.Detect(src)
+	f.thinking = strings.Contains(src, "<think>")
 	f.jinja, f.jinjaErr = chattemplate.Compile(src)
 	if f.jinjaErr != nil {
 		log.Warn("the model's chat template does not compile: chat requests will fail", "err", f.jinjaErr)
@@ -75,10 +79,15 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 	if apiErr != nil {
 		return "", nil, apiErr
 	}
+	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "assistant" {
+		reply.prefill = "" // the reply continues the client's own opening
+	}
 	return text + reply.prefill, reply, nil
 }
 
-// render runs the Jinja template on the request.
+// render runs the Jinja template on the request. A conversation that ends with an assistant message is
+// a reply to continue, as in llama-server: the prompt is the conversation before it, the opening of the
+// assistant's turn, and that message's text.
 func (f *chatFormat) render(req *chatRequest) (string, *apiError) {
 	if f.jinjaErr != nil {
 		return "", serverError(f.jinjaErr)
@@ -87,10 +96,53 @@ func (f *chatFormat) render(req *chatRequest) (string, *apiError) {
 		Messages:            templateMessages(req.Messages),
 		Tools:               templateTools(req.Tools),
 		AddGenerationPrompt: req.addGenerationPrompt(),
+		EnableThinking:      f.thinking && req.ReasoningEffort != "none",
 		BOSToken:            f.bos,
 		EOSToken:            f.eos,
-		Kwargs:              req.ChatTemplateKwargs,
+		Kwargs:              req.templateKwargs(),
 	}
+	last, continuing, apiErr := finalAssistantMessage(in.Messages)
+	if apiErr != nil {
+		return "", apiErr
+	}
+	if !continuing {
+		return f.renderInput(in)
+	}
+	in.Messages = in.Messages[:len(in.Messages)-1]
+	in.AddGenerationPrompt = false
+	before, apiErr := f.renderInput(in)
+	if apiErr != nil {
+		return "", apiErr
+	}
+	in.AddGenerationPrompt = true
+	opened, apiErr := f.renderInput(in)
+	if apiErr != nil {
+		return "", apiErr
+	}
+	common := 0
+	for common < min(len(before), len(opened)) && before[common] == opened[common] {
+		common++
+	}
+	return before + opened[common:] + last.Content, nil
+}
+
+// finalAssistantMessage is the conversation's last message when it is an assistant's reply to continue.
+func finalAssistantMessage(msgs []chattemplate.Message) (chattemplate.Message, bool, *apiError) {
+	n := len(msgs)
+	if n == 0 || msgs[n-1].Role != "assistant" {
+		return chattemplate.Message{}, false, nil
+	}
+	if n >= 2 && msgs[n-2].Role == "assistant" {
+		return chattemplate.Message{}, false, badRequest("Cannot have 2 or more assistant messages at the end of the list.")
+	}
+	if len(msgs[n-1].ToolCalls) > 0 {
+		return chattemplate.Message{}, false, badRequest("Cannot continue an assistant message that contains tool calls.")
+	}
+	return msgs[n-1], true, nil
+}
+
+// renderInput renders in, telling the client's errors from the template's.
+func (f *chatFormat) renderInput(in chattemplate.Input) (string, *apiError) {
 	text, err := f.jinja.Render(in)
 	var raised *chattemplate.RaisedError
 	var bad *chattemplate.InputError
@@ -146,4 +198,28 @@ func (s *Server) handleApplyTemplate(w http.ResponseWriter, r *http.Request, e *
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"prompt": text})
+}
+
+// UnmarshalJSON reads a message and checks that it has what llama-server requires: content, or for an
+// assistant content or tool calls (null counts as given).
+func (m *chatMessage) UnmarshalJSON(b []byte) error {
+	type plain chatMessage
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	_, hasContent := keys["content"]
+	_, hasCalls := keys["tool_calls"]
+	switch {
+	case p.Role != "assistant" && !hasContent:
+		return &fieldError{"messages", "All non-assistant messages must contain 'content'"}
+	case p.Role == "assistant" && !hasContent && !hasCalls:
+		return &fieldError{"messages", "Assistant message must contain either 'content' or 'tool_calls'!"}
+	}
+	*m = chatMessage(p)
+	return nil
 }

@@ -59,15 +59,32 @@ func startLlamaServer(t *testing.T, bin, model string) *fixture {
 
 func TestApplyTemplateSameAsLlamaServer(t *testing.T) {
 	bin := llamaServerPath(t)
-	for _, file := range []string{qwenTemplate, llamaTemplate, nemoTemplate} {
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			model := templateModel(t, file)
+	// "" is the generated models' default, ChatML.
+	for _, file := range []string{"", qwenTemplate, llamaTemplate, nemoTemplate} {
+		name := filepath.Base(file)
+		if file == "" {
+			name = "default ChatML"
+		}
+		t.Run(name, func(t *testing.T) {
+			model, err := testModel()
+			if file != "" {
+				model = templateModel(t, file)
+			} else if err != nil {
+				t.Fatal(err)
+			}
 			ours := &fixture{base: serveRunner(t, Config{ModelPath: model, CtxSize: 4096, Seed: testSeed, NPredict: -1})}
 			theirs := startLlamaServer(t, bin, model)
-			for name, body := range map[string]map[string]any{
+			bodies := map[string]map[string]any{
 				"tool history": toolHistory(),
 				"plain":        chatBody("hi", nil),
-			} {
+				"continued": {"messages": []map[string]any{{"role": "user", "content": "hi"},
+					{"role": "assistant", "content": "Hello the"}}},
+				"no generation prompt": chatBody("hi", map[string]any{"add_generation_prompt": false}),
+			}
+			if file == "" {
+				delete(bodies, "tool history") // custos refuses tools ChatML cannot show the model; llama-server leaves them out
+			}
+			for name, body := range bodies {
 				got, want := applyTemplate(t, ours, body), applyTemplate(t, theirs, body)
 				if got != want {
 					t.Errorf("%s: runner prompt\n%q\nllama-server prompt\n%q", name, got, want)

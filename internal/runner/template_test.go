@@ -143,3 +143,12 @@ func TestApplyTemplateWithoutGenerationPrompt(t *testing.T) {
 		t.Errorf("prompt %q lacks the generation prompt", got)
 	}
 }
+
+func TestApplyTemplateContinuesTheAssistant(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	body := map[string]any{"messages": []map[string]any{{"role": "user", "content": "hi"},
+		{"role": "assistant", "content": "Hello the"}}}
+	if got := applyTemplate(t, f, body); !strings.HasSuffix(got, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nHello the") {
+		t.Errorf("the prompt does not continue the assistant's message:\n%s", got)
+	}
+}

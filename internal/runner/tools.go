@@ -19,6 +19,22 @@ type templateFields struct {
 	ParallelToolCalls   *bool                      `json:"parallel_tool_calls"`
 	AddGenerationPrompt *bool                      `json:"add_generation_prompt"`
 	ChatTemplateKwargs  map[string]json.RawMessage `json:"chat_template_kwargs"`
+	// ReasoningEffort is given to the template as reasoning_effort; "none" turns enable_thinking off.
+	ReasoningEffort string `json:"reasoning_effort"`
+}
+
+// templateKwargs are the template's extra variables: chat_template_kwargs and reasoning_effort.
+func (f *templateFields) templateKwargs() map[string]json.RawMessage {
+	if f.ReasoningEffort == "" || f.ReasoningEffort == "none" {
+		return f.ChatTemplateKwargs
+	}
+	kw := make(map[string]json.RawMessage, len(f.ChatTemplateKwargs)+1)
+	for k, v := range f.ChatTemplateKwargs {
+		kw[k] = v
+	}
+	effort, _ := json.Marshal(f.ReasoningEffort)
+	kw["reasoning_effort"] = effort
+	return kw
 }
 
 // addGenerationPrompt is the request's add_generation_prompt (default true, as llama-server).

@@ -93,3 +93,26 @@ func TestToolsNeedJinja(t *testing.T) {
 		t.Errorf("llama.cpp's built-in ChatML: %q, want %q", got, want)
 	}
 }
+
+func TestMessagesLlamaServerRefuses(t *testing.T) {
+	f := runnerFor(t, false)
+	cases := map[string]struct {
+		messages []map[string]any
+		says     string
+	}{
+		"no content": {[]map[string]any{{"role": "user"}}, "All non-assistant messages must contain 'content'"},
+		"assistant with nothing": {[]map[string]any{{"role": "user", "content": "a"}, {"role": "assistant"}},
+			"Assistant message must contain either 'content' or 'tool_calls'!"},
+		"two assistants at the end": {[]map[string]any{{"role": "user", "content": "a"},
+			{"role": "assistant", "content": "b"}, {"role": "assistant", "content": "c"}},
+			"Cannot have 2 or more assistant messages at the end of the list."},
+		"continuing a tool call": {[]map[string]any{{"role": "user", "content": "a"}, {"role": "assistant",
+			"tool_calls": []map[string]any{{"id": "x", "type": "function", "function": map[string]any{"name": "f", "arguments": "{}"}}}}},
+			"Cannot continue an assistant message that contains tool calls."},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			expectError(t, f, "/apply-template", map[string]any{"messages": c.messages}, http.StatusBadRequest, c.says)
+		})
+	}
+}
