@@ -27,6 +27,11 @@ type chatFormat struct {
 	jinjaErr error
 	// builtin is the template llama.cpp's formatter recognises, used without Jinja.
 	builtin string
+	// source is the Jinja template's text (the model's, or ChatML when it has none).
+	source string
+	// developerRole keeps OpenAI's "developer" role for templates that know it (GPT-OSS's, with its
+	// <|channel|> markers); other templates get it as "system", as llama-server does.
+	developerRole bool
 	// family is the template's tool-call format.
 	family   toolcall.Family
 	bos, eos string
@@ -47,6 +52,8 @@ func newChatFormat(model *llama.Model, useJinja bool, builtin string, log *slog.
 	if src == "" {
 		src = defaultJinjaTemplate
 	}
+	f.source = src
+	f.developerRole = strings.Contains(src, "<|channel|>")
 	f.family = toolcall.Detect(src)
 	f.thinking = strings.Contains(src, "<think>")
 	f.jinja, f.jinjaErr = chattemplate.Compile(src)
@@ -93,7 +100,7 @@ func (f *chatFormat) render(req *chatRequest) (string, *apiError) {
 		return "", serverError(f.jinjaErr)
 	}
 	in := chattemplate.Input{
-		Messages:            templateMessages(req.Messages),
+		Messages:            f.templateMessages(req.Messages),
 		Tools:               templateTools(req.Tools),
 		AddGenerationPrompt: req.addGenerationPrompt(),
 		EnableThinking:      f.thinking && req.ReasoningEffort != "none",
@@ -166,11 +173,24 @@ func (f *chatFormat) renderInput(in chattemplate.Input) (string, *apiError) {
 	return text, nil
 }
 
+// templateSource is the chat template /props reports: the Jinja template when Jinja renders chat, else
+// the one llama.cpp's formatter uses.
+func (f *chatFormat) templateSource() string {
+	if f.source != "" {
+		return f.source
+	}
+	return f.builtin
+}
+
 // templateMessages converts the request's messages for the chat template.
-func templateMessages(in []chatMessage) []chattemplate.Message {
+func (f *chatFormat) templateMessages(in []chatMessage) []chattemplate.Message {
 	out := make([]chattemplate.Message, len(in))
 	for i, m := range in {
-		out[i] = chattemplate.Message{Role: m.Role, Content: string(m.Content), ToolCallID: m.ToolCallID, Name: m.Name}
+		role := m.Role
+		if role == "developer" && !f.developerRole {
+			role = "system"
+		}
+		out[i] = chattemplate.Message{Role: role, Content: string(m.Content), ToolCallID: m.ToolCallID, Name: m.Name}
 		for _, c := range m.ToolCalls {
 			out[i].ToolCalls = append(out[i].ToolCalls, chattemplate.ToolCall{ID: c.ID, Name: c.Function.Name,
 				Arguments: string(c.Function.Arguments)})

@@ -152,3 +152,29 @@ func TestApplyTemplateContinuesTheAssistant(t *testing.T) {
 		t.Errorf("the prompt does not continue the assistant's message:\n%s", got)
 	}
 }
+
+func TestTemplateLlamaCppCannotFormat(t *testing.T) {
+	// llama.cpp's built-in formatter knows no such family; Jinja renders it.
+	tmpl := "{% for m in messages %}<<{{ m.role }}: {{ m.content }}>>{% endfor %}"
+	f := serveTemplate(t, tmpl)
+	if got := applyTemplate(t, f, chatBody("hi", nil)); got != "<<user: hi>>" {
+		t.Errorf("prompt %q", got)
+	}
+	var props struct {
+		ChatTemplate string `json:"chat_template"`
+	}
+	_, body := f.get(t, "/props")
+	mustJSON(t, body, &props)
+	if props.ChatTemplate != tmpl {
+		t.Errorf("/props chat_template %q, want the model's", props.ChatTemplate)
+	}
+}
+
+func TestDeveloperRoleIsSystem(t *testing.T) {
+	body := map[string]any{"messages": []map[string]any{{"role": "developer", "content": "Be brief."},
+		{"role": "user", "content": "hi"}}}
+	got := applyTemplate(t, runnerFor(t, false), body)
+	if !strings.HasPrefix(got, "<|im_start|>system\nBe brief.<|im_end|>\n") {
+		t.Errorf("prompt %q", got)
+	}
+}
