@@ -93,3 +93,27 @@ func TestApplyTemplateSameAsLlamaServer(t *testing.T) {
 		})
 	}
 }
+
+func TestChatWithToolsSameAsLlamaServer(t *testing.T) {
+	bin := llamaServerPath(t)
+	for _, file := range []string{qwenTemplate, llamaTemplate, nemoTemplate} {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			model := templateModel(t, file)
+			ours := &fixture{base: serveRunner(t, Config{ModelPath: model, CtxSize: 4096, Seed: testSeed, NPredict: -1})}
+			theirs := startLlamaServer(t, bin, model)
+			for _, seed := range []int{1, 2, 3} {
+				body := chatBody("Weather in Paris?", map[string]any{"tools": weatherTools, "max_tokens": 10, "seed": seed})
+				var got, want toolReply
+				ours.postOK(t, "/v1/chat/completions", body, &got)
+				theirs.postOK(t, "/v1/chat/completions", body, &want)
+				g, w := got.Choices[0], want.Choices[0]
+				if g.Message.Content != w.Message.Content || g.FinishReason != w.FinishReason ||
+					len(g.Message.ToolCalls) != len(w.Message.ToolCalls) {
+					t.Errorf("seed %d: runner %q %s %d calls; llama-server %q %s %d calls", seed,
+						g.Message.Content, g.FinishReason, len(g.Message.ToolCalls),
+						w.Message.Content, w.FinishReason, len(w.Message.ToolCalls))
+				}
+			}
+		})
+	}
+}

@@ -21,10 +21,20 @@ type Message struct {
 	Calls   []Call
 }
 
+// whitespace is what Parse trims from the start of the content.
+const whitespace = " \t\r\n"
+
 // Parse splits text, the model's whole output, into content and tool calls in family f's format. Text
 // that does not hold a well-formed call stays content, whole: a model may write a marker and then fail
-// to follow it, and the client should see what it wrote.
+// to follow it, and the client should see what it wrote. Leading whitespace is dropped from the content,
+// as llama-server's parser does when tools are offered.
 func Parse(f Family, text string) Message {
+	msg := parse(f, text)
+	msg.Content = strings.TrimLeft(msg.Content, whitespace)
+	return msg
+}
+
+func parse(f Family, text string) Message {
 	var calls []Call
 	var content string
 	var ok bool

@@ -25,6 +25,7 @@ func TestParse(t *testing.T) {
 		{"hermes broken JSON stays content", Hermes, "<tool_call>\n{\"name\": \"get_weather\", \"argu",
 			Message{Content: "<tool_call>\n{\"name\": \"get_weather\", \"argu"}},
 		{"hermes plain text", Hermes, "Hello <b>there</b>", Message{Content: "Hello <b>there</b>"}},
+		{"leading whitespace dropped", Hermes, " \n Hello", Message{Content: "Hello"}},
 		{"llama3 bare JSON", Llama3, ` {"name": "get_weather", "parameters": {"city": "Paris"}}`,
 			Message{Calls: []Call{weather}}},
 		{"llama3 python tag", Llama3, `Sure.<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}; {"name": "get_time", "parameters": {}}`,

@@ -4,12 +4,13 @@ import "strings"
 
 // Streamer splits a reply that arrives piece by piece: text that cannot be part of a tool call is
 // released as content at once, and from the first sign of a call on, text is held until the end, when
-// Finish parses it.
+// Finish parses it. Leading whitespace is never released, as Parse drops it.
 type Streamer struct {
-	family   Family
-	text     strings.Builder
-	released int
-	holding  bool
+	family Family
+	text   strings.Builder
+	// start is where the content begins, after the leading whitespace; released is how far it went out.
+	start, released int
+	begun, holding  bool
 }
 
 // NewStreamer starts a reply in family f's format.
@@ -22,10 +23,17 @@ func (s *Streamer) Feed(piece string) string {
 		return ""
 	}
 	all := s.text.String()
-	start, hold := s.safeEnd(all)
+	if !s.begun {
+		start := len(all) - len(strings.TrimLeft(all, whitespace))
+		if start == len(all) {
+			return ""
+		}
+		s.begun, s.start, s.released = true, start, start
+	}
+	end, hold := s.safeEnd(all)
 	s.holding = hold
-	out := all[s.released:start]
-	s.released = start
+	out := all[s.released:end]
+	s.released = end
 	return out
 }
 
@@ -34,7 +42,7 @@ func (s *Streamer) Feed(piece string) string {
 func (s *Streamer) Finish() (msg Message, rest string) {
 	all := s.text.String()
 	msg = Parse(s.family, all)
-	released := all[:s.released]
+	released := all[s.start:s.released]
 	if strings.HasPrefix(msg.Content, released) {
 		rest = msg.Content[len(released):]
 	}
@@ -57,14 +65,8 @@ func (s *Streamer) safeEnd(all string) (int, bool) {
 	}
 	// A reply that opens with its family's bare JSON ("{" for Llama 3, "[" for Mistral) may be a call
 	// whose marker was a control token; one that opens with anything else is not.
-	if bare := bareOpen(s.family); bare != 0 && s.released == 0 {
-		trimmed := strings.TrimLeft(all, " \t\r\n")
-		if trimmed == "" {
-			return 0, false
-		}
-		if trimmed[0] == bare {
-			return 0, true
-		}
+	if bare := bareOpen(s.family); bare != 0 && s.released == s.start && all[s.start] == bare {
+		return s.start, true
 	}
 	for _, m := range markers {
 		if i := strings.Index(all[s.released:], m); i >= 0 {

@@ -58,3 +58,17 @@ func TestStreamWithoutFamilyReleasesEverything(t *testing.T) {
 		t.Errorf("streamed %q, rest %q, msg %+v", streamed, rest, msg)
 	}
 }
+
+func TestStreamDropsLeadingWhitespace(t *testing.T) {
+	text := " \n Hi <tool_call>{\"name\": \"f\"}</tool_call>"
+	for n := 1; n <= len(text); n++ {
+		streamed, msg, rest := feed(Hermes, text, n)
+		if streamed+rest != "Hi " || msg.Content != "Hi " || len(msg.Calls) != 1 {
+			t.Fatalf("pieces of %d: streamed %q, rest %q, message %+v", n, streamed, rest, msg)
+		}
+	}
+	streamed, msg, rest := feed(Hermes, "  ", 1)
+	if streamed != "" || rest != "" || msg.Content != "" {
+		t.Errorf("whitespace only: streamed %q, rest %q, message %+v", streamed, rest, msg)
+	}
+}
