@@ -119,3 +119,31 @@ func TestVariablesAsLlamaServerSetsThem(t *testing.T) {
 		t.Errorf("set: got %q", got)
 	}
 }
+
+func TestObjectArgumentsForTemplatesThatWalkThem(t *testing.T) {
+	// Qwen3-Coder, GLM and LFM templates iterate over the arguments' items.
+	tmpl, err := Compile(`{% for m in messages %}{% for c in m.tool_calls %}{{ c.function.name }}(` +
+		`{% for k, v in c.function.arguments.items() %}{{ k }}='{{ v }}'{% endfor %}){% endfor %}{% endfor %}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Messages: []Message{{Role: "assistant", ToolCalls: []ToolCall{{Name: "f", Arguments: `{"x": "y"}`}}}}}
+	if got := render(t, tmpl, in); got != `f(x='y')` {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestSystemMessageMergedWhenTheTemplateHasNoSystemRole(t *testing.T) {
+	tmpl, err := Compile(`{% for m in messages %}{% if m.role == 'system' %}{{ raise_exception('System role not supported') }}` +
+		`{% endif %}<{{ m.role }}>{{ m.content }}{% endfor %}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := Input{Messages: []Message{{Role: "system", Content: "Be brief."}, {Role: "user", Content: "Hi"}}}
+	if got := render(t, tmpl, in); got != "<user>Be brief.\nHi" {
+		t.Errorf("got %q", got)
+	}
+	if got := render(t, compileFile(t, chatMLFile), in); !strings.HasPrefix(got, "<|im_start|>system\nBe brief.") {
+		t.Errorf("a template with a system role got %q", got)
+	}
+}

@@ -20,9 +20,11 @@ type Template struct {
 	src      string
 	compiled *jinja.Template
 
-	// objectArgsOnce guards objectArgs, learnt on first use by rendering a probe conversation.
+	// objectArgs and system are learnt on first use by rendering probe conversations.
 	objectArgsOnce sync.Once
 	objectArgs     bool
+	systemOnce     sync.Once
+	system         bool
 }
 
 // Compile parses src; an error is a *TemplateError.
@@ -52,6 +54,9 @@ func (t *Template) Render(in Input) (string, error) {
 	now := in.Now
 	if now.IsZero() {
 		now = time.Now()
+	}
+	if !t.supportsSystemRole() {
+		in.Messages = mergeSystemMessage(in.Messages)
 	}
 	return t.render(in, t.usesObjectArguments(), now)
 }
