@@ -24,11 +24,12 @@ func (s *Streamer) Feed(piece string) string {
 	}
 	all := s.text.String()
 	if !s.begun {
-		start := len(all) - len(strings.TrimLeft(all, whitespace))
-		if start == len(all) {
+		// Only the new text needs looking at: what came before was all whitespace.
+		s.start = len(all) - len(strings.TrimLeft(all[s.start:], whitespace))
+		if s.start == len(all) {
 			return ""
 		}
-		s.begun, s.start, s.released = true, start, start
+		s.begun, s.released = true, s.start
 	}
 	end, hold := s.safeEnd(all)
 	s.holding = hold
@@ -42,7 +43,10 @@ func (s *Streamer) Feed(piece string) string {
 func (s *Streamer) Finish() (msg Message, rest string) {
 	all := s.text.String()
 	msg = Parse(s.family, all)
-	released := all[s.start:s.released]
+	released := ""
+	if s.begun {
+		released = all[s.start:s.released]
+	}
 	if strings.HasPrefix(msg.Content, released) {
 		rest = msg.Content[len(released):]
 	}
