@@ -48,3 +48,18 @@ func TestBadToolParametersAreTheClientsFault(t *testing.T) {
 		t.Fatalf("got %T %v, want an *InputError naming the tool", err, err)
 	}
 }
+
+func TestDeeplyNestedParametersAreRefused(t *testing.T) {
+	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
+	in := Input{Messages: []Message{{Role: "user", Content: "a"}}, Tools: []Tool{{Name: "f", Parameters: []byte(deep)}}}
+	_, err := compileFile(t, llama31File).Render(in)
+	var ie *InputError
+	if !errors.As(err, &ie) || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("got %T %v, want an *InputError about the nesting", err, err)
+	}
+	ok := strings.Repeat("[", maxDepth) + strings.Repeat("]", maxDepth)
+	in.Tools[0].Parameters = []byte(ok)
+	if _, err := compileFile(t, llama31File).Render(in); err != nil {
+		t.Fatalf("%d levels: %v", maxDepth, err)
+	}
+}

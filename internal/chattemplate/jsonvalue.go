@@ -10,12 +10,16 @@ import (
 	"github.com/ardanlabs/jinja"
 )
 
+// maxDepth bounds the nesting of client JSON: tojson(indent=N) writes a line per value indented by its
+// depth, so the prompt grows with the square of the depth (20,000 levels took a minute).
+const maxDepth = 100
+
 // valueFromJSON converts one JSON value to a template value, keeping the order of object keys: a tool's
 // schema is printed back into the prompt, and the model should see it as the client wrote it.
 func valueFromJSON(raw json.RawMessage) (jinja.Value, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	v, err := decodeValue(dec)
+	v, err := decodeValue(dec, 0)
 	if err != nil {
 		return jinja.Value{}, err
 	}
@@ -25,13 +29,16 @@ func valueFromJSON(raw json.RawMessage) (jinja.Value, error) {
 	return v, nil
 }
 
-func decodeValue(dec *json.Decoder) (jinja.Value, error) {
+func decodeValue(dec *json.Decoder, depth int) (jinja.Value, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		return jinja.Value{}, fmt.Errorf("invalid JSON: %w", err)
 	}
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth == maxDepth {
+			return jinja.Value{}, fmt.Errorf("JSON nested deeper than %d levels", maxDepth)
+		}
 		switch t {
 		case '{':
 			d := jinja.NewDict()
@@ -40,7 +47,7 @@ func decodeValue(dec *json.Decoder) (jinja.Value, error) {
 				if err != nil {
 					return jinja.Value{}, fmt.Errorf("invalid JSON: %w", err)
 				}
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return jinja.Value{}, err
 				}
@@ -51,7 +58,7 @@ func decodeValue(dec *json.Decoder) (jinja.Value, error) {
 		case '[':
 			var items []jinja.Value
 			for dec.More() {
-				v, err := decodeValue(dec)
+				v, err := decodeValue(dec, depth+1)
 				if err != nil {
 					return jinja.Value{}, err
 				}
