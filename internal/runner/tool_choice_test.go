@@ -88,3 +88,12 @@ func TestRequiredToolChoiceStreamsLikeTheWholeReply(t *testing.T) {
 		t.Errorf("required: the reply should continue the call's opening, got %q", w.Message.Content)
 	}
 }
+
+func TestParseToolCallsFalseLeavesTheText(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	body := chatBody("Weather in Paris?", map[string]any{"tools": weatherTools, "tool_choice": "required",
+		"parse_tool_calls": false})
+	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<|im_start|>assistant\n") {
+		t.Errorf("with parse_tool_calls false nothing should open a call:\n%s", prompt)
+	}
+}

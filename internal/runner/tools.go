@@ -21,6 +21,11 @@ type templateFields struct {
 	ChatTemplateKwargs  map[string]json.RawMessage `json:"chat_template_kwargs"`
 	// ReasoningEffort is given to the template as reasoning_effort; "none" turns enable_thinking off.
 	ReasoningEffort string `json:"reasoning_effort"`
+	// ParseToolCalls false leaves tool calls in the reply's text (llama-server's parse_tool_calls).
+	ParseToolCalls *bool `json:"parse_tool_calls"`
+	// Functions and FunctionCall are OpenAI's deprecated forms of tools and tool_choice, refused by name.
+	Functions    json.RawMessage `json:"functions"`
+	FunctionCall json.RawMessage `json:"function_call"`
 }
 
 // templateKwargs are the template's extra variables: chat_template_kwargs and reasoning_effort.
@@ -134,6 +139,15 @@ type replyFormat struct {
 
 // replyFormat checks the request's tool fields against the model's template and says how to read the reply.
 func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
+	for _, deprecated := range []struct {
+		name  string
+		given json.RawMessage
+		use   string
+	}{{"functions", req.Functions, "tools"}, {"function_call", req.FunctionCall, "tool_choice"}} {
+		if len(deprecated.given) > 0 && string(deprecated.given) != "null" {
+			return nil, badRequest("%q is not supported (OpenAI deprecated it); use %q", deprecated.name, deprecated.use)
+		}
+	}
 	if err := checkTools(req.Tools); err != nil {
 		return nil, err
 	}
@@ -159,6 +173,9 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 	}
 	if choice == "none" {
 		return &replyFormat{}, nil
+	}
+	if req.ParseToolCalls != nil && !*req.ParseToolCalls {
+		return &replyFormat{}, nil // the calls stay in the text, and nothing opens one
 	}
 	if f.family == toolcall.None {
 		return nil, badRequest("\"tools\": the model's chat template has no tool-call format custos knows " +

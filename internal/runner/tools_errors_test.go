@@ -49,6 +49,8 @@ func TestBadToolFields(t *testing.T) {
 		{"tool type", map[string]any{"tools": []map[string]any{{"type": "retrieval"}}}, "tools[0].type"},
 		{"tool without a name", map[string]any{"tools": []map[string]any{{"type": "function", "function": map[string]any{}}}}, "tools[0].function.name"},
 		{"tools not an array", map[string]any{"tools": "get_weather"}, "tools"},
+		{"functions", map[string]any{"functions": []map[string]any{{"name": "f"}}}, "\"functions\" is not supported"},
+		{"function_call", map[string]any{"function_call": "auto"}, "\"function_call\" is not supported"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
