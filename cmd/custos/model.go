@@ -5,13 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"custos/internal/gguf"
 )
 
 const modelUsage = `Usage:
   custos model gen --out FILE [--dim N] [--layers N] [--heads N] [--kv-heads N]
-                   [--ffn N] [--ctx N] [--seed N] [--name NAME]
+                   [--ffn N] [--ctx N] [--seed N] [--name NAME] [--chat-template FILE]
       write a small llama-architecture GGUF model with seeded random weights
   custos model info FILE [--json]
       print a GGUF file's metadata
@@ -49,12 +50,21 @@ func modelGenCommand(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.ContextLength, "ctx", 0, "trained context length (default 2048)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the random weights")
 	fs.StringVar(&o.Name, "name", "", "general.name (default custos-tiny)")
+	templateFile := fs.String("chat-template", "", "Jinja chat template `file` for tokenizer.chat_template (default ChatML)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *out == "" || fs.NArg() > 0 {
 		fmt.Fprint(stderr, "custos model gen: --out FILE is required and takes no arguments\n\n"+modelUsage)
 		return 2
+	}
+	if *templateFile != "" {
+		b, err := os.ReadFile(*templateFile)
+		if err != nil {
+			fmt.Fprintln(stderr, "custos model gen:", err)
+			return 1
+		}
+		o.ChatTemplate = string(b)
 	}
 	if err := gguf.GenerateFile(*out, o); err != nil {
 		fmt.Fprintln(stderr, "custos model gen:", err)

@@ -70,6 +70,9 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		{[]string{"--max-body-bytes", "33554432"}, func(c *runner.Config) { c.MaxBodyBytes = 32 << 20 }, ""},
 		{[]string{"-to", "30"}, func(c *runner.Config) { c.TimeoutSecs = 30 }, ""},
 		{[]string{"--timeout", "45"}, func(c *runner.Config) { c.TimeoutSecs = 45 }, ""},
+		{[]string{"--no-jinja"}, func(c *runner.Config) { c.NoJinja = true }, ""},
+		{[]string{"--jinja"}, nil, ""},
+		{[]string{"--no-jinja", "--jinja"}, nil, ""},
 	} {
 		var stderr bytes.Buffer
 		// The model comes first; a later -m/--model replaces it.

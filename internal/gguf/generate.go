@@ -32,6 +32,9 @@ type GenOptions struct {
 	Seed uint64
 	// Name is general.name (default "custos-tiny").
 	Name string
+	// ChatTemplate is tokenizer.chat_template, a Jinja template (default ChatML). The vocabulary gets a
+	// token for each marker of the common families (see chatMarkers) that it uses.
+	ChatTemplate string
 }
 
 // Bounds on generated shapes: far above what a test needs, low enough that a
@@ -65,6 +68,9 @@ func (o GenOptions) withDefaults() GenOptions {
 	}
 	if o.Name == "" {
 		o.Name = "custos-tiny"
+	}
+	if o.ChatTemplate == "" {
+		o.ChatTemplate = chatMLTemplate
 	}
 	return o
 }
@@ -118,7 +124,7 @@ func Generate(w io.Writer, o GenOptions) error {
 	if err := o.validate(); err != nil {
 		return fmt.Errorf("gguf: generate: %w", err)
 	}
-	v := newVocab()
+	v := newVocab(o.ChatTemplate)
 	tensors := modelTensors(o, v)
 	bw := bufio.NewWriterSize(w, 1<<16)
 	e := &encoder{w: bw}
@@ -210,7 +216,7 @@ func modelMetadata(o GenOptions, v vocab) []KV {
 		// Without a space prepended to each text fragment, tokenize followed
 		// by detokenize gives back the exact text.
 		{Key: "tokenizer.ggml.add_space_prefix", Type: TypeBool, Value: false},
-		{Key: "tokenizer.chat_template", Type: TypeString, Value: chatMLTemplate},
+		{Key: "tokenizer.chat_template", Type: TypeString, Value: o.ChatTemplate},
 	}
 }
 
@@ -221,7 +227,7 @@ func modelMetadata(o GenOptions, v vocab) []KV {
 // Weights are scaled so activations keep a unit scale through each
 // projection (standard deviation 1/sqrt(fan-in)), and the output projection
 // spreads logits to a standard deviation of about 2, which makes sampling
-// varied without being uniform. The output rows of control tokens are zero,
+// varied without being uniform. The output rows of control (and user-defined marker) tokens are zero,
 // so their logit stays 0 while ordinary pieces reach several units above it:
 // a random model rarely ends or opens a turn by itself. Byte tokens get half
 // the scale, so printable pieces dominate the generated text.
@@ -277,7 +283,7 @@ func outputRows(dim int, types []int32) func(*splitmix64, []float32) {
 		for i := range out {
 			scale := base
 			switch types[i/dim] {
-			case tokenControl, tokenUnknown:
+			case tokenControl, tokenUserDefined, tokenUnknown:
 				scale = 0
 			case tokenByte:
 				scale = base / 2

@@ -42,7 +42,7 @@ func TestGenerateLlamaLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vocabN := uint32(len(newVocab().tokens))
+	vocabN := uint32(len(newVocab(chatMLTemplate).tokens))
 	wantMeta := map[string]any{
 		"general.architecture":                   "llama",
 		"general.name":                           "layout",
@@ -155,7 +155,7 @@ func TestGenerateWeightScale(t *testing.T) {
 	if s := std(tensorValues(t, data, f, "blk.0.attn_q.weight")); math.Abs(s-1/math.Sqrt(64)) > 0.02 {
 		t.Errorf("attn_q std %.3f, want about %.3f", s, 1/math.Sqrt(64))
 	}
-	v := newVocab()
+	v := newVocab(chatMLTemplate)
 	out := tensorValues(t, data, f, "output.weight")
 	for tok, typ := range v.types {
 		row := out[tok*64 : (tok+1)*64]
@@ -219,7 +219,7 @@ func TestGenerateFileIsAtomic(t *testing.T) {
 }
 
 func TestVocabIsByteComplete(t *testing.T) {
-	v := newVocab()
+	v := newVocab(chatMLTemplate)
 	seen := map[string]bool{}
 	for i, tok := range v.tokens {
 		if seen[tok] {
@@ -271,5 +271,26 @@ func TestGenerateReportsWriteError(t *testing.T) {
 		if err := Generate(&failingWriter{left: left}, GenOptions{}); err == nil || !strings.Contains(err.Error(), "disk full") {
 			t.Errorf("failing after %d bytes: err = %v", left, err)
 		}
+	}
+}
+
+func TestVocabHasTheTemplatesMarkers(t *testing.T) {
+	tmpl := "{{ '<|start_header_id|>' }}{{ '<tool_call>' }}{{ '[TOOL_CALLS]' }}"
+	v := newVocab(tmpl)
+	types := map[string]int32{}
+	for i, tok := range v.tokens {
+		types[tok] = v.types[i]
+	}
+	for tok, want := range map[string]int32{"<|start_header_id|>": tokenControl, "<tool_call>": tokenUserDefined,
+		"[TOOL_CALLS]": tokenUserDefined, "<|im_start|>": tokenControl} {
+		if got, ok := types[tok]; !ok || got != want {
+			t.Errorf("token %q: type %d (present %v), want %d", tok, got, ok, want)
+		}
+	}
+	if _, ok := types["[INST]"]; ok {
+		t.Error("a marker the template does not use is in the vocabulary")
+	}
+	if len(newVocab(chatMLTemplate).tokens) != len(newVocab("").tokens) {
+		t.Error("the ChatML vocabulary has markers beyond ChatML's")
 	}
 }

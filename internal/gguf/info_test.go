@@ -13,7 +13,7 @@ func TestInfoOfGeneratedModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	in := f.Info()
-	vocabN := len(newVocab().tokens)
+	vocabN := len(newVocab(chatMLTemplate).tokens)
 	// embeddings and output (32 x vocab each), the output norm, and per
 	// layer: two norms, q and output (32x32), k and v (32x16), and three
 	// feed-forward matrices (32x40).

@@ -1,13 +1,17 @@
 package gguf
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Token types of tokenizer.ggml.token_type (llama_token_type in llama.h).
 const (
-	tokenNormal  int32 = 1
-	tokenUnknown int32 = 2
-	tokenControl int32 = 3
-	tokenByte    int32 = 6
+	tokenNormal      int32 = 1
+	tokenUnknown     int32 = 2
+	tokenControl     int32 = 3
+	tokenUserDefined int32 = 4
+	tokenByte        int32 = 6
 )
 
 // Ids of the special tokens of a generated vocabulary.
@@ -28,6 +32,36 @@ const chatMLTemplate = "{% for message in messages %}" +
 	"{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}" +
 	"{% endfor %}" +
 	"{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
+// chatMarkers are the markers of the common chat template families. A generated vocabulary gives each
+// one its template uses a token of its own, so llama.cpp tokenizes the rendered prompt as the real model's
+// vocabulary would. Markers that frame turns are control tokens, left out of generated text as llama.cpp
+// does; tool-call markers are user-defined tokens, which generated text shows, so that calls can be read
+// back from it.
+var chatMarkers = []struct {
+	text string
+	typ  int32
+}{
+	// Llama 3.x.
+	{"<|start_header_id|>", tokenControl},
+	{"<|end_header_id|>", tokenControl},
+	{"<|eot_id|>", tokenControl},
+	{"<|eom_id|>", tokenControl},
+	{"<|python_tag|>", tokenUserDefined},
+	// Mistral.
+	{"[INST]", tokenControl},
+	{"[/INST]", tokenControl},
+	{"[AVAILABLE_TOOLS]", tokenControl},
+	{"[/AVAILABLE_TOOLS]", tokenControl},
+	{"[TOOL_RESULTS]", tokenControl},
+	{"[/TOOL_RESULTS]", tokenControl},
+	{"[TOOL_CALLS]", tokenUserDefined},
+	// Hermes / Qwen, inside ChatML.
+	{"<tool_call>", tokenUserDefined},
+	{"</tool_call>", tokenUserDefined},
+	{"<tool_response>", tokenUserDefined},
+	{"</tool_response>", tokenUserDefined},
+}
 
 // vocabWords are whole words given their own pieces, so common text
 // tokenizes into fewer tokens than one per letter.
@@ -54,14 +88,14 @@ func (v *vocab) add(piece string, score float32, typ int32) {
 	v.types = append(v.types, typ)
 }
 
-// newVocab builds the vocabulary. Layout: <unk>, <s>, </s>, the 256 byte
-// tokens <0x00>..<0xFF>, the ChatML markers, then normal pieces: vocabWords
+// newVocab builds the vocabulary for a model with chat template tmpl. Layout: <unk>, <s>, </s>, the
+// 256 byte tokens <0x00>..<0xFF>, the ChatML markers, the chatMarkers tmpl contains, then normal pieces: vocabWords
 // with every prefix, with and without a leading space mark (SentencePiece
 // merges adjacent pairs, so a word is reachable only through its prefixes),
 // the space mark alone, and every printable ASCII character with and without
 // a leading space mark. Normal pieces score -rank in that order, so whole
 // words win over letters.
-func newVocab() vocab {
+func newVocab(tmpl string) vocab {
 	var v vocab
 	v.add("<unk>", 0, tokenUnknown)
 	v.add("<s>", 0, tokenControl)
@@ -71,6 +105,11 @@ func newVocab() vocab {
 	}
 	v.add("<|im_start|>", 0, tokenControl)
 	v.add("<|im_end|>", 0, tokenControl)
+	for _, m := range chatMarkers {
+		if strings.Contains(tmpl, m.text) {
+			v.add(m.text, 0, m.typ)
+		}
+	}
 
 	seen := make(map[string]bool, len(v.tokens)+512)
 	for _, t := range v.tokens {

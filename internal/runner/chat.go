@@ -28,9 +28,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
-	text, err := llama.ApplyChatTemplate(e.chatTemplate, msgs, true)
-	if err != nil {
-		writeError(w, serverError(err))
+	text, reply, apiErr := e.chatPrompt(&req, msgs)
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	prompt, apiErr := e.tokenizeText(text)
@@ -43,7 +43,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
-	c := &chatChunker{id: newID("chatcmpl-"), model: e.alias, created: nowUnix()}
+	c := &chatChunker{id: newID("chatcmpl-"), model: e.alias, created: nowUnix(), reply: reply.stream()}
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, true)
 		return
@@ -56,12 +56,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, res.err)
 		return
 	}
+	message, finish := reply.message(content, res.finishReason)
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
 		"choices": []map[string]any{{
 			"index":         0,
-			"message":       map[string]any{"role": "assistant", "content": content},
-			"finish_reason": res.finishReason,
+			"message":       message,
+			"finish_reason": finish,
 		}},
 		"usage":   usage(res),
 		"timings": timings(res),
@@ -88,6 +89,7 @@ type chatChunker struct {
 	id, model string
 	created   int64
 	sentRole  bool
+	reply     *replyStream
 }
 
 func (c *chatChunker) chunk(delta map[string]any, finish any) map[string]any {
@@ -98,17 +100,34 @@ func (c *chatChunker) chunk(delta map[string]any, finish any) map[string]any {
 }
 
 func (c *chatChunker) text(text string, _ int) any {
-	delta := map[string]any{"content": text}
+	if text = c.reply.feed(text); text == "" {
+		return nil
+	}
+	return c.chunk(c.withRole(map[string]any{"content": text}), nil)
+}
+
+// withRole adds the role to the stream's first delta.
+func (c *chatChunker) withRole(delta map[string]any) map[string]any {
 	if !c.sentRole {
 		delta["role"] = "assistant"
 		c.sentRole = true
 	}
-	return c.chunk(delta, nil)
+	return delta
 }
 
+// final sends the content held back for a tool call that did not parse, or the tool calls, one delta
+// each as llama-server does, then the finish reason.
 func (c *chatChunker) final(res *result) any {
-	ch := c.chunk(map[string]any{}, res.finishReason)
+	rest, calls, finish := c.reply.finish(res.finishReason)
+	var events []any
+	if rest != "" {
+		events = append(events, c.chunk(c.withRole(map[string]any{"content": rest}), nil))
+	}
+	for _, call := range calls {
+		events = append(events, c.chunk(c.withRole(map[string]any{"tool_calls": []map[string]any{call}}), nil))
+	}
+	ch := c.chunk(map[string]any{}, finish)
 	ch["usage"] = usage(res)
 	ch["timings"] = timings(res)
-	return ch
+	return append(events, ch)
 }

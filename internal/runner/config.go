@@ -23,6 +23,9 @@ type Config struct {
 	Threads int
 	// BatchSize is the most tokens one decode carries, prompt chunks included (default 2048).
 	BatchSize int
+	// NoJinja formats chat with llama.cpp's built-in templates instead of rendering the model's Jinja chat
+	// template (the default, as llama-server's --jinja); tools need Jinja.
+	NoJinja bool
 	// Embeddings serves /v1/embeddings instead of completions, as llama-server's --embeddings does.
 	Embeddings bool
 	// Seed is the sampling seed for requests that give none (default -1: random).

@@ -34,7 +34,7 @@ func (s *Server) handleProps(w http.ResponseWriter, _ *http.Request, e *engine) 
 		"total_slots":   s.cfg.Parallel,
 		"model_alias":   e.alias,
 		"model_path":    s.cfg.ModelPath,
-		"chat_template": e.chatTemplate,
+		"chat_template": e.format.templateSource(),
 		"n_ctx":         e.nCtx,
 		"embeddings":    s.cfg.Embeddings,
 		"modalities":    map[string]bool{"vision": false, "audio": false},

@@ -136,16 +136,18 @@ var modelOnce = sync.OnceValues(func() (string, error) {
 	return path, gguf.GenerateFile(path, gguf.GenOptions{Seed: 1})
 })
 
-// serveRunner runs a runner of its own on the test model, with cfg's
-// settings on top (ModelPath and LibDir are filled in), until the test
-// ends, and returns its base URL once it is ready.
+// serveRunner runs a runner of its own on the test model (or on cfg.ModelPath when given), with cfg's
+// settings on top (LibDir is filled in), until the test ends, and returns its base URL once it is ready.
 func serveRunner(t *testing.T, cfg Config) string {
 	t.Helper()
-	model, err := testModel()
-	if err != nil {
-		t.Fatal(err)
+	if cfg.ModelPath == "" {
+		model, err := testModel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.ModelPath = model
 	}
-	cfg.ModelPath, cfg.LibDir = model, llamatest.LibDir(t)
+	cfg.LibDir = llamatest.LibDir(t)
 	srv, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)

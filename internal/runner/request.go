@@ -32,7 +32,7 @@ func describeJSONError(err error) *apiError {
 	switch {
 	case errors.As(err, &typeErr):
 		// The path names Go's embedded struct; clients know only the JSON field.
-		field := strings.TrimPrefix(typeErr.Field, "samplingFields.")
+		field := strings.TrimPrefix(strings.TrimPrefix(typeErr.Field, "samplingFields."), "templateFields.")
 		if field == "" {
 			return badRequest("invalid request: expected a JSON object, got %s", typeErr.Value)
 		}
@@ -119,13 +119,18 @@ func (s *stopList) UnmarshalJSON(b []byte) error {
 // chatRequest is the body of POST /v1/chat/completions.
 type chatRequest struct {
 	samplingFields
+	templateFields
 	Messages []chatMessage `json:"messages"`
 }
 
-// chatMessage is one message; content is a string or an array of text parts.
+// chatMessage is one message; content is a string or an array of text parts. An assistant's message may
+// carry the tool calls it made, and a tool's message the call it answers.
 type chatMessage struct {
-	Role    string         `json:"role"`
-	Content messageContent `json:"content"`
+	Role       string            `json:"role"`
+	Content    messageContent    `json:"content"`
+	ToolCalls  []messageToolCall `json:"tool_calls"`
+	ToolCallID string            `json:"tool_call_id"`
+	Name       string            `json:"name"`
 }
 
 // messageContent is a message's text, from a string or from OpenAI's array of {"type":"text","text":...}.

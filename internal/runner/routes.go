@@ -19,6 +19,7 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/v1/embeddings", "/embeddings"} {
 		mux.HandleFunc("POST "+p, s.ready(s.handleEmbeddings))
 	}
+	mux.HandleFunc("POST /apply-template", s.ready(s.handleApplyTemplate))
 	mux.HandleFunc("POST /tokenize", s.ready(s.handleTokenize))
 	mux.HandleFunc("POST /detokenize", s.ready(s.handleDetokenize))
 	for _, p := range []string{"/v1/models", "/models"} {

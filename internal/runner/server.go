@@ -43,6 +43,7 @@ type engine struct {
 	sched        *scheduler
 	alias        string
 	chatTemplate string
+	format       *chatFormat
 	slotCtx      int
 	nCtx         int
 	batchSize    int
@@ -175,6 +176,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 	}
 	e := &engine{model: model, lctx: lctx, alias: s.cfg.Alias, chatTemplate: s.chatTemplate(model),
 		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix()}
+	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.log)
 	if e.slotCtx < 2 {
 		lctx.Close()
 		return nil, fmt.Errorf("runner: a context of %d tokens over %d slots leaves %d per slot; give a larger -c",
@@ -188,12 +190,16 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 // does without Jinja.
 const fallbackChatTemplate = "chatml"
 
-// chatTemplate is the model's chat template when llama.cpp recognises it, else the fallback: checked once at
-// load, so a model with an unusual template still serves chat instead of failing every request.
+// chatTemplate is the template for llama.cpp's formatter (--no-jinja): the model's when llama.cpp
+// recognises it, else the fallback, checked once at load, so a model with an unusual template still
+// serves chat instead of failing every request.
 func (s *Server) chatTemplate(model *llama.Model) string {
 	tmpl := model.ChatTemplate()
 	if tmpl == "" {
 		return fallbackChatTemplate
+	}
+	if !s.cfg.NoJinja {
+		return tmpl // Jinja renders it; llama.cpp's formatter is not used
 	}
 	if _, err := llama.ApplyChatTemplate(tmpl, []llama.ChatMessage{{Role: "user", Content: "hi"}}, true); err != nil {
 		s.log.Warn("the model's chat template is not one llama.cpp formats; using ChatML", "err", err)

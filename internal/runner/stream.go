@@ -41,10 +41,26 @@ func (s *sse) done() error {
 }
 
 // chunker turns a task's events into the JSON chunks of one endpoint's stream: text (from slot), then the
-// final result.
+// final result. Either may return nil (nothing to send yet) or a []any of several events.
 type chunker interface {
 	text(text string, slot int) any
 	final(res *result) any
+}
+
+// writeEvents sends v, one event, several ([]any) or none (nil).
+func (s *sse) writeEvents(v any) error {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		for _, one := range v {
+			if err := s.write(one); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return s.write(v)
 }
 
 // streamTask answers t as a stream. It waits for the first event before answering, so a task refused by the
@@ -63,14 +79,14 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 	out := startSSE(w)
 	for {
 		if ev.text != "" {
-			if out.write(c.text(ev.text, ev.slot)) != nil {
+			if out.writeEvents(c.text(ev.text, ev.slot)) != nil {
 				return // the client is gone; its request context ends the task
 			}
 		}
 		if res := ev.final; res != nil {
 			if res.err != nil {
 				_ = out.write(errorBody(res.err))
-			} else if out.write(c.final(res)) == nil && openAI {
+			} else if out.writeEvents(c.final(res)) == nil && openAI {
 				_ = out.done()
 			}
 			_ = out.flush()

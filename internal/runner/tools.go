@@ -1,0 +1,302 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	"custos/internal/chattemplate"
+	"custos/internal/toolcall"
+)
+
+// finishToolCalls is the finish reason of a reply that calls tools.
+const finishToolCalls = "tool_calls"
+
+// templateFields are the chat request's fields for the chat template and tool calling.
+type templateFields struct {
+	Tools               []toolSpec                 `json:"tools"`
+	ToolChoice          toolChoice                 `json:"tool_choice"`
+	ParallelToolCalls   *bool                      `json:"parallel_tool_calls"`
+	AddGenerationPrompt *bool                      `json:"add_generation_prompt"`
+	ChatTemplateKwargs  map[string]json.RawMessage `json:"chat_template_kwargs"`
+	// ReasoningEffort is given to the template as reasoning_effort; "none" turns enable_thinking off.
+	ReasoningEffort string `json:"reasoning_effort"`
+	// ParseToolCalls false leaves tool calls in the reply's text (llama-server's parse_tool_calls).
+	ParseToolCalls *bool `json:"parse_tool_calls"`
+	// Functions and FunctionCall are OpenAI's deprecated forms of tools and tool_choice, refused by name.
+	Functions    json.RawMessage `json:"functions"`
+	FunctionCall json.RawMessage `json:"function_call"`
+}
+
+// templateKwargs are the template's extra variables: chat_template_kwargs and reasoning_effort.
+func (f *templateFields) templateKwargs() map[string]json.RawMessage {
+	if f.ReasoningEffort == "" || f.ReasoningEffort == "none" {
+		return f.ChatTemplateKwargs
+	}
+	kw := make(map[string]json.RawMessage, len(f.ChatTemplateKwargs)+1)
+	for k, v := range f.ChatTemplateKwargs {
+		kw[k] = v
+	}
+	effort, _ := json.Marshal(f.ReasoningEffort)
+	kw["reasoning_effort"] = effort
+	return kw
+}
+
+// addGenerationPrompt is the request's add_generation_prompt (default true, as llama-server).
+func (f *templateFields) addGenerationPrompt() bool {
+	return f.AddGenerationPrompt == nil || *f.AddGenerationPrompt
+}
+
+// toolSpec is one entry of "tools": {"type":"function","function":{"name","description","parameters"}}.
+type toolSpec struct {
+	Type     string `json:"type"`
+	Function *struct {
+		Name        string          `json:"name"`
+		Description string          `json:"description"`
+		Parameters  json.RawMessage `json:"parameters"`
+	} `json:"function"`
+}
+
+// toolChoice is "tool_choice": "none", "auto", "required", or {"type":"function","function":{"name":...}}.
+type toolChoice struct {
+	mode string // "auto" when not given
+	name string // the function a named choice forces
+}
+
+func (c *toolChoice) UnmarshalJSON(b []byte) error {
+	var mode string
+	if json.Unmarshal(b, &mode) == nil {
+		switch mode {
+		case "none", "auto", "required":
+			*c = toolChoice{mode: mode}
+			return nil
+		}
+		return &fieldError{"tool_choice", fmt.Sprintf("%q is not one of \"none\", \"auto\", \"required\"", mode)}
+	}
+	var named struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(b, &named); err != nil || named.Type != "function" || named.Function.Name == "" {
+		return &fieldError{"tool_choice", `expected "none", "auto", "required" or {"type":"function","function":{"name":...}}`}
+	}
+	*c = toolChoice{mode: "function", name: named.Function.Name}
+	return nil
+}
+
+// messageToolCall is one entry of an assistant message's "tool_calls".
+type messageToolCall struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Function struct {
+		Name      string        `json:"name"`
+		Arguments toolArguments `json:"arguments"`
+	} `json:"function"`
+}
+
+// toolArguments is a call's arguments: a JSON string holding an object, as OpenAI sends them, or the
+// object itself, as some clients do.
+type toolArguments string
+
+func (a *toolArguments) UnmarshalJSON(b []byte) error {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		*a = toolArguments(s)
+		return nil
+	}
+	var compact bytes.Buffer
+	if !bytes.HasPrefix(bytes.TrimSpace(b), []byte("{")) || json.Compact(&compact, b) != nil {
+		return &fieldError{"tool_calls[].function.arguments", "expected a JSON object or a string holding one"}
+	}
+	*a = toolArguments(compact.String())
+	return nil
+}
+
+// templateTools converts the request's tools for the chat template.
+func templateTools(in []toolSpec) []chattemplate.Tool {
+	out := make([]chattemplate.Tool, 0, len(in))
+	for _, t := range in {
+		if t.Function != nil {
+			out = append(out, chattemplate.Tool{Name: t.Function.Name, Description: t.Function.Description,
+				Parameters: t.Function.Parameters})
+		}
+	}
+	return out
+}
+
+// replyFormat is how the model's reply to a chat request is read: as plain content, or as content and
+// tool calls in the template's format.
+type replyFormat struct {
+	family toolcall.Family
+	// prefill opens a tool call at the end of the prompt (tool_choice "required" or a named function); the
+	// reply continues it.
+	prefill string
+	// parallel keeps every call the model writes; false keeps the first.
+	parallel bool
+}
+
+// replyFormat checks the request's tool fields against the model's template and says how to read the reply.
+func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
+	for _, deprecated := range []struct {
+		name  string
+		given json.RawMessage
+		use   string
+	}{{"functions", req.Functions, "tools"}, {"function_call", req.FunctionCall, "tool_choice"}} {
+		if len(deprecated.given) > 0 && string(deprecated.given) != "null" {
+			return nil, badRequest("%q is not supported (OpenAI deprecated it); use %q", deprecated.name, deprecated.use)
+		}
+	}
+	if err := checkTools(req.Tools); err != nil {
+		return nil, err
+	}
+	choice := req.ToolChoice.mode
+	if choice == "" {
+		choice = "auto"
+	}
+	if f.jinja == nil && f.jinjaErr == nil {
+		// llama-server's messages without --jinja.
+		if len(req.Tools) > 0 {
+			return nil, badRequest("tools param requires --jinja flag")
+		}
+		if choice != "auto" {
+			return nil, badRequest("tool_choice param requires --jinja flag")
+		}
+		return &replyFormat{}, nil
+	}
+	if len(req.Tools) == 0 {
+		if choice == "required" || choice == "function" {
+			return nil, badRequest("\"tool_choice\" %q needs \"tools\"", choice)
+		}
+		return &replyFormat{}, nil
+	}
+	if choice == "none" {
+		return &replyFormat{}, nil
+	}
+	if req.ParseToolCalls != nil && !*req.ParseToolCalls {
+		return &replyFormat{}, nil // the calls stay in the text, and nothing opens one
+	}
+	if f.family == toolcall.None {
+		return nil, badRequest("\"tools\": the model's chat template has no tool-call format custos knows " +
+			"(it reads Hermes/Qwen <tool_call>, Llama 3.x and Mistral [TOOL_CALLS] calls)")
+	}
+	r := &replyFormat{family: f.family, parallel: req.ParallelToolCalls == nil || *req.ParallelToolCalls}
+	switch choice {
+	case "required":
+		r.prefill = toolcall.Prefill(f.family, "")
+	case "function":
+		if !hasTool(req.Tools, req.ToolChoice.name) {
+			return nil, badRequest("\"tool_choice\" names function %q, which is not in \"tools\"", req.ToolChoice.name)
+		}
+		r.prefill = toolcall.Prefill(f.family, req.ToolChoice.name)
+	}
+	return r, nil
+}
+
+func checkTools(tools []toolSpec) *apiError {
+	for i, t := range tools {
+		if t.Type != "function" {
+			return badRequest("\"tools[%d].type\": %q is not supported (only \"function\")", i, t.Type)
+		}
+		if t.Function == nil || t.Function.Name == "" {
+			return badRequest("\"tools[%d].function.name\" is required", i)
+		}
+	}
+	return nil
+}
+
+func hasTool(tools []toolSpec, name string) bool {
+	for _, t := range tools {
+		if t.Function != nil && t.Function.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// message reads the model's whole output into the reply message, and the finish reason: "tool_calls"
+// when it called a tool and stopped by itself, as llama-server.
+func (r *replyFormat) message(text, finish string) (map[string]any, string) {
+	msg := map[string]any{"role": "assistant", "content": text}
+	if r.family == toolcall.None {
+		return msg, finish
+	}
+	// A reply that does not hold a well-formed call is all content, the prefill included: it is the
+	// start of the assistant's turn.
+	parsed := toolcall.Parse(r.family, r.prefill+text)
+	msg["content"] = parsed.Content
+	calls := r.keep(parsed.Calls)
+	if len(calls) == 0 {
+		return msg, finish
+	}
+	msg["tool_calls"] = r.callsJSON(calls, false)
+	if finish == finishStop {
+		finish = finishToolCalls
+	}
+	return msg, finish
+}
+
+// keep applies parallel_tool_calls.
+func (r *replyFormat) keep(calls []toolcall.Call) []toolcall.Call {
+	if !r.parallel && len(calls) > 1 {
+		return calls[:1]
+	}
+	return calls
+}
+
+// callsJSON is calls in OpenAI's shape; a stream's deltas also carry each call's index.
+func (r *replyFormat) callsJSON(calls []toolcall.Call, indexed bool) []map[string]any {
+	out := make([]map[string]any, len(calls))
+	for i, c := range calls {
+		id := c.ID
+		if id == "" {
+			id = toolcall.NewCallID(r.family)
+		}
+		out[i] = map[string]any{"id": id, "type": "function",
+			"function": map[string]any{"name": c.Name, "arguments": c.Arguments}}
+		if indexed {
+			out[i]["index"] = i
+		}
+	}
+	return out
+}
+
+// replyStream reads a streamed reply: content as it comes, calls once the reply is complete.
+type replyStream struct {
+	format   *replyFormat
+	streamer *toolcall.Streamer
+}
+
+func (r *replyFormat) stream() *replyStream {
+	s := &replyStream{format: r}
+	if r.family != toolcall.None {
+		s.streamer = toolcall.NewStreamer(r.family)
+		s.streamer.Feed(r.prefill)
+	}
+	return s
+}
+
+// feed takes generated text and returns the content to send now.
+func (s *replyStream) feed(text string) string {
+	if s.streamer == nil {
+		return text
+	}
+	return s.streamer.Feed(text)
+}
+
+// finish returns the content still held back and the tool calls, with the finish reason for them.
+func (s *replyStream) finish(finish string) (rest string, calls []map[string]any, reason string) {
+	if s.streamer == nil {
+		return "", nil, finish
+	}
+	msg, rest := s.streamer.Finish()
+	kept := s.format.keep(msg.Calls)
+	if len(kept) == 0 {
+		return rest, nil, finish
+	}
+	if finish == finishStop {
+		finish = finishToolCalls
+	}
+	return rest, s.format.callsJSON(kept, true), finish
+}
