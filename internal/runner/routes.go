@@ -27,6 +27,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /props", s.ready(s.handleProps))
 	mux.HandleFunc("GET /slots", s.ready(s.handleSlots))
 	mux.HandleFunc("GET /metrics", s.ready(s.handleMetrics))
+	for _, p := range []string{"/v1/responses", "/responses"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleResponses))
+		mux.HandleFunc("POST "+p+"/input_tokens", s.ready(s.handleResponsesInputTokens))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Message: "no such endpoint: " + r.URL.Path})
 	})
