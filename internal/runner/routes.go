@@ -31,6 +31,8 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p, s.ready(s.handleResponses))
 		mux.HandleFunc("POST "+p+"/input_tokens", s.ready(s.handleResponsesInputTokens))
 	}
+	mux.HandleFunc("POST /v1/messages", s.ready(s.handleMessages))
+	mux.HandleFunc("POST /v1/messages/count_tokens", s.ready(s.handleCountTokens))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Message: "no such endpoint: " + r.URL.Path})
 	})
