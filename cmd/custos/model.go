@@ -11,7 +11,7 @@ import (
 
 const modelUsage = `Usage:
   custos model gen --out FILE [--dim N] [--layers N] [--heads N] [--kv-heads N]
-                   [--ffn N] [--ctx N] [--seed N] [--name NAME]
+                   [--ffn N] [--ctx N] [--seed N] [--name NAME] [--fim] [--rerank]
       write a small llama-architecture GGUF model with seeded random weights
   custos model info FILE [--json]
       print a GGUF file's metadata
@@ -49,6 +49,8 @@ func modelGenCommand(args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.ContextLength, "ctx", 0, "trained context length (default 2048)")
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the random weights")
 	fs.StringVar(&o.Name, "name", "", "general.name (default custos-tiny)")
+	fs.BoolVar(&o.FIMTokens, "fim", false, "add fill-in-the-middle tokens, for /infill")
+	fs.BoolVar(&o.Reranker, "rerank", false, "make a reranker (rank pooling, non-causal attention), for /rerank")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
