@@ -33,6 +33,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /v1/messages", s.ready(s.handleMessages))
 	mux.HandleFunc("POST /v1/messages/count_tokens", s.ready(s.handleCountTokens))
+	mux.HandleFunc("POST /infill", s.ready(s.handleInfill))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Message: "no such endpoint: " + r.URL.Path})
 	})
