@@ -55,6 +55,10 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 	intFlag(fs, &cfg.NPredict, -1, "most tokens to generate when a request gives no limit (-1: no limit)", "n", "n-predict")
 	intFlag(fs, &cfg.BatchSize, 2048, "most tokens per decode", "b", "batch-size")
 	fs.BoolVar(&cfg.Embeddings, "embeddings", false, "serve /v1/embeddings instead of completions")
+	stringFlag(fs, &cfg.Pooling, "", "pooling of --embeddings: mean (default), cls, last or rank", "pooling")
+	for _, name := range []string{"reranking", "rerank"} {
+		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
+	}
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")
 	intFlag(fs, &cfg.TimeoutSecs, 600, "`seconds` a client has to send a request body after its headers", "to", "timeout")

@@ -60,6 +60,8 @@ type Context struct {
 	nEmbdOut int
 	// nSeqOut is the length of a sequence's pooled output: nEmbdOut, or the scores of rank pooling.
 	nSeqOut int
+	// pooling is the pooling of a context made with Embeddings, else zero.
+	pooling Pooling
 	// nBatch, nSeqMax and kvUnified bound what the context accepts: llama.cpp aborts the process on a
 	// batch larger than nBatch, a sequence id out of range, or a partial copy between sequences that do not
 	// share a KV buffer.
@@ -82,7 +84,7 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 		return nil, fmt.Errorf("llama: creating a context: %s", describeFailure(errorLines))
 	}
 	return &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
-		nSeqOut: seqOutputs(m, p), nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)),
+		nSeqOut: seqOutputs(m, p), pooling: poolingOf(p), nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)),
 		kvUnified: p.KVUnified}, nil
 }
 

@@ -42,3 +42,22 @@ func seqOutputs(m *Model, p ContextParams) int {
 	}
 	return m.nEmbdOut
 }
+
+// poolingOf is the pooling a context made with p applies, or zero without Embeddings.
+func poolingOf(p ContextParams) Pooling {
+	switch {
+	case !p.Embeddings:
+		return 0
+	case p.Pooling == 0:
+		return PoolingMean
+	}
+	return p.Pooling
+}
+
+// OneSequencePerDecode reports whether the context pools each sequence from one of its tokens (CLS, last
+// and rank pooling). llama.cpp v0.5.0 then takes the wrong token's output for a sequence that follows a
+// lower-numbered one in the same batch (see TestTokenPoolingOfSeveralSequencesInOneBatch), so such
+// sequences must be decoded one per batch.
+func (c *Context) OneSequencePerDecode() bool {
+	return c.pooling == PoolingCLS || c.pooling == PoolingLast || c.pooling == PoolingRank
+}

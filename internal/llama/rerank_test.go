@@ -53,3 +53,39 @@ func TestRankPoolingNeedsNonCausalAttention(t *testing.T) {
 		t.Fatalf("a causal model scored %v and %v; llama.cpp's rank pooling was expected to see only the first token", a, b)
 	}
 }
+
+// TestTokenPoolingOfSeveralSequencesInOneBatch documents why OneSequencePerDecode exists: decoded alone,
+// each sequence scores the same every time; in one batch, llama.cpp v0.5.0 scores the sequence that follows
+// a lower-numbered one wrongly. If this test fails after a library upgrade, the fix has landed upstream and
+// the runner may batch rank-pooled sequences again.
+func TestTokenPoolingOfSeveralSequencesInOneBatch(t *testing.T) {
+	m := loadModel(t, rerankModelOptions)
+	c := newContext(t, m, ContextParams{NCtx: 1024, NBatch: 256, NUBatch: 256, NSeqMax: 2, Embeddings: true, Pooling: PoolingRank})
+	if !c.OneSequencePerDecode() {
+		t.Fatal("OneSequencePerDecode false under rank pooling")
+	}
+	texts := []string{"hello world the model", "hello world hello world and more"}
+	alone := make([]float32, 2)
+	for seq, text := range texts {
+		alone[seq] = score(t, m, c, text, int32(seq))[0]
+		c.SeqRemove(int32(seq), 0, -1)
+	}
+	b := newBatch(t, 64, 1)
+	for seq, text := range texts {
+		for i, tok := range tokens(t, m, text) {
+			b.Add(tok, int32(i), []int32{int32(seq)}, true)
+		}
+	}
+	decode(t, c, b)
+	first, second := c.EmbeddingsSeq(0)[0], c.EmbeddingsSeq(1)[0]
+	if first != alone[0] {
+		t.Fatalf("the first sequence scored %v in a batch, %v alone", first, alone[0])
+	}
+	if second == alone[1] {
+		t.Fatalf("the second sequence scored %v both alone and in a batch: llama.cpp's token pooling of several sequences now works", second)
+	}
+	mean := newContext(t, m, ContextParams{NCtx: 256, NSeqMax: 1, Embeddings: true})
+	if mean.OneSequencePerDecode() {
+		t.Fatal("OneSequencePerDecode true under mean pooling, which pools several sequences of a batch correctly")
+	}
+}

@@ -17,7 +17,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /completion", s.ready(s.handleNativeCompletion))
 	for _, p := range []string{"/v1/embeddings", "/embeddings"} {
-		mux.HandleFunc("POST "+p, s.ready(s.handleEmbeddings))
+		mux.HandleFunc("POST "+p, s.ready(s.unlessReranking(s.handleEmbeddings)))
 	}
 	mux.HandleFunc("POST /tokenize", s.ready(s.handleTokenize))
 	mux.HandleFunc("POST /detokenize", s.ready(s.handleDetokenize))
@@ -34,6 +34,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /v1/messages", s.ready(s.handleMessages))
 	mux.HandleFunc("POST /v1/messages/count_tokens", s.ready(s.handleCountTokens))
 	mux.HandleFunc("POST /infill", s.ready(s.handleInfill))
+	for _, p := range []string{"/rerank", "/reranking", "/v1/rerank", "/v1/reranking"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleRerank))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Message: "no such endpoint: " + r.URL.Path})
 	})
