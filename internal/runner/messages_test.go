@@ -3,6 +3,7 @@ package runner
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -234,5 +235,40 @@ func TestMessagesBadInput(t *testing.T) {
 			t.Fatalf("%v: status %d %s, want 400", body, status, raw)
 		}
 		errorOf(t, raw)
+	}
+}
+
+// TestMessagesMatchLlamaServer sends the same greedy request to the runner and to the real llama-server on
+// the same model: text, stop reason, token counts and count_tokens must agree.
+func TestMessagesMatchLlamaServer(t *testing.T) {
+	f := runnerFor(t, false)
+	model, err := testModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := realLlamaServer(t, model, "-c", "8192", "-np", "4")
+	body := func() map[string]any {
+		return map[string]any{"system": "be brief", "max_tokens": 12, "temperature": 0,
+			"messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "text", "text": "hello world"}}}}}
+	}
+	var ours, theirs anthropicMessageReply
+	f.postOK(t, "/v1/messages", body(), &ours)
+	ls.postOK(t, "/v1/messages", body(), &theirs)
+	inputOf := func(m anthropicMessageReply) int { return m.Usage.InputTokens + m.Usage.CacheReadInputTokens }
+	if ours.text(t) != theirs.text(t) || ours.StopReason != theirs.StopReason || inputOf(ours) != inputOf(theirs) ||
+		ours.Usage.OutputTokens != theirs.Usage.OutputTokens {
+		t.Fatalf("runner %+v\nllama-server %+v", ours, theirs)
+	}
+	var ourCount, theirCount map[string]int
+	f.postOK(t, "/v1/messages/count_tokens", body(), &ourCount)
+	ls.postOK(t, "/v1/messages/count_tokens", body(), &theirCount)
+	if ourCount["input_tokens"] != theirCount["input_tokens"] || ourCount["input_tokens"] != inputOf(ours) {
+		t.Fatalf("count_tokens %v, llama-server %v, usage %d", ourCount, theirCount, inputOf(ours))
+	}
+	// (last: llama-server closes the connection after a stream, which a client reusing it would see as EOF)
+	// streamed: the same events in the same order, but for the ping llama-server does not send
+	ourEvents := slices.DeleteFunc(names(f.typedEvents(t, "/v1/messages", body())), func(n string) bool { return n == "ping" })
+	if theirEvents := names(ls.typedEvents(t, "/v1/messages", body())); strings.Join(ourEvents, " ") != strings.Join(theirEvents, " ") {
+		t.Fatalf("events %v\nllama-server %v", ourEvents, theirEvents)
 	}
 }

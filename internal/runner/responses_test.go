@@ -256,3 +256,43 @@ func TestResponsesBadInput(t *testing.T) {
 		errorOf(t, raw)
 	}
 }
+
+// TestResponsesMatchLlamaServer sends the same greedy request to the runner and to the real llama-server on
+// the same model: the text, the token counts and the input token count must agree. The status differs by
+// design: llama-server says completed where max_output_tokens cut the reply.
+func TestResponsesMatchLlamaServer(t *testing.T) {
+	f := runnerFor(t, false)
+	model, err := testModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := realLlamaServer(t, model, "-c", "8192", "-np", "4")
+	body := func() map[string]any {
+		return map[string]any{"instructions": "be brief", "max_output_tokens": 12, "temperature": 0,
+			"input": []any{map[string]any{"role": "user", "content": "hello world"}}}
+	}
+	var ours, theirs responseObject
+	f.postOK(t, "/v1/responses", body(), &ours)
+	ls.postOK(t, "/v1/responses", body(), &theirs)
+	if ours.text(t) != theirs.text(t) || ours.Usage != theirs.Usage {
+		t.Fatalf("runner %q %+v, llama-server %q %+v", ours.text(t), ours.Usage, theirs.text(t), theirs.Usage)
+	}
+	if ours.Status != responseIncomplete || theirs.Status != responseCompleted {
+		t.Fatalf("status %q, llama-server %q: the documented difference changed", ours.Status, theirs.Status)
+	}
+	var ourCount, theirCount map[string]any
+	f.postOK(t, "/v1/responses/input_tokens", body(), &ourCount)
+	ls.postOK(t, "/v1/responses/input_tokens", body(), &theirCount)
+	if ourCount["input_tokens"] != theirCount["input_tokens"] || ourCount["object"] != theirCount["object"] {
+		t.Fatalf("input_tokens %v, llama-server %v", ourCount, theirCount)
+	}
+	// (last: llama-server closes the connection after a stream, which a client reusing it would see as EOF)
+	// streamed: the same events in the same order, but for the final one's name
+	ourEvents, theirEvents := names(f.typedEvents(t, "/v1/responses", body())), names(ls.typedEvents(t, "/v1/responses", body()))
+	if n := len(ourEvents); n > 0 && ourEvents[n-1] == "response.incomplete" {
+		ourEvents[n-1] = "response.completed"
+	}
+	if strings.Join(ourEvents, " ") != strings.Join(theirEvents, " ") {
+		t.Fatalf("events %v\nllama-server %v", ourEvents, theirEvents)
+	}
+}
