@@ -179,6 +179,10 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		writeError(w, apiErr)
 		return
 	}
+	if len(req.StopSequences) > maxStopStrings {
+		writeError(w, badRequest("\"stop_sequences\" has %d strings; at most %d are accepted", len(req.StopSequences), maxStopStrings))
+		return
+	}
 	maxTokens := defaultMessagesMaxTokens
 	if req.MaxTokens != nil {
 		maxTokens = *req.MaxTokens

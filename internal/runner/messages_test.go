@@ -229,6 +229,7 @@ func TestMessagesBadInput(t *testing.T) {
 		{"max_tokens": 2, "messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "text"}}}}},
 		{"max_tokens": 2, "system": 3, "messages": []any{map[string]any{"role": "user", "content": "x"}}},
 		{"max_tokens": -7, "messages": []any{map[string]any{"role": "user", "content": "x"}}},
+		{"max_tokens": 2, "stop_sequences": make([]string, maxStopStrings+1), "messages": []any{map[string]any{"role": "user", "content": "x"}}},
 	} {
 		status, raw := f.post(t, "/v1/messages", body)
 		if status != http.StatusBadRequest {

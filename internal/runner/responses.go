@@ -250,6 +250,10 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		return
 	}
 	if req.MaxOutputTokens != nil {
+		if *req.MaxOutputTokens < -1 {
+			writeError(w, badRequest("\"max_output_tokens\" must be -1 (no limit) or more, got %d", *req.MaxOutputTokens))
+			return
+		}
 		req.MaxTokens = req.MaxOutputTokens
 	}
 	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)

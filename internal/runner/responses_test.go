@@ -253,7 +253,9 @@ func TestResponsesBadInput(t *testing.T) {
 		if status != http.StatusBadRequest {
 			t.Fatalf("%v: status %d %s, want 400", body, status, raw)
 		}
-		errorOf(t, raw)
+		if msg, _ := errorOf(t, raw); body["max_output_tokens"] == -5 && !strings.Contains(msg, `"max_output_tokens"`) {
+			t.Fatalf("%q does not name max_output_tokens", msg)
+		}
 	}
 }
 
