@@ -84,8 +84,8 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 		return nil, fmt.Errorf("llama: creating a context: %s", describeFailure(errorLines))
 	}
 	return &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
-		nSeqOut: seqOutputs(m, p), pooling: poolingOf(p), nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)),
-		kvUnified: p.KVUnified}, nil
+		nSeqOut: seqOutputs(m, p), pooling: poolingOf(p), nBatch: int(llamaNBatch(ptr)),
+		nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified}, nil
 }
 
 // contextParamsFor fills llama.cpp's context parameters from p: its own defaults, then p's fields.

@@ -55,9 +55,10 @@ func poolingOf(p ContextParams) Pooling {
 }
 
 // OneSequencePerDecode reports whether the context pools each sequence from one of its tokens (CLS, last
-// and rank pooling). llama.cpp v0.5.0 then takes the wrong token's output for a sequence that follows a
-// lower-numbered one in the same batch (see TestTokenPoolingOfSeveralSequencesInOneBatch), so such
-// sequences must be decoded one per batch.
+// and rank pooling). llama.cpp v0.5.0 then pools the wrong token for some of the sequences that share a
+// batch (seen: sequence 1 added after sequence 0; see TestTokenPoolingOfSeveralSequencesInOneBatch, and
+// llama-server's --reranking with several slots, whose scores change with the batch), so such sequences
+// must be decoded one per batch.
 func (c *Context) OneSequencePerDecode() bool {
 	return c.pooling == PoolingCLS || c.pooling == PoolingLast || c.pooling == PoolingRank
 }

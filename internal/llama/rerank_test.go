@@ -55,8 +55,8 @@ func TestRankPoolingNeedsNonCausalAttention(t *testing.T) {
 }
 
 // TestTokenPoolingOfSeveralSequencesInOneBatch documents why OneSequencePerDecode exists: decoded alone,
-// each sequence scores the same every time; in one batch, llama.cpp v0.5.0 scores the sequence that follows
-// a lower-numbered one wrongly. If this test fails after a library upgrade, the fix has landed upstream and
+// each sequence scores the same every time; in one batch (sequence 0's tokens, then sequence 1's), llama.cpp
+// v0.5.0 scores sequence 1 wrongly. If this test fails after a library upgrade, the fix may have landed and
 // the runner may batch rank-pooled sequences again.
 func TestTokenPoolingOfSeveralSequencesInOneBatch(t *testing.T) {
 	m := loadModel(t, rerankModelOptions)
