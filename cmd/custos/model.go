@@ -13,6 +13,7 @@ import (
 const modelUsage = `Usage:
   custos model gen --out FILE [--dim N] [--layers N] [--heads N] [--kv-heads N]
                    [--ffn N] [--ctx N] [--seed N] [--name NAME] [--chat-template FILE]
+                   [--fim] [--rerank]
       write a small llama-architecture GGUF model with seeded random weights
   custos model info FILE [--json]
       print a GGUF file's metadata
@@ -51,6 +52,8 @@ func modelGenCommand(args []string, stdout, stderr io.Writer) int {
 	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the random weights")
 	fs.StringVar(&o.Name, "name", "", "general.name (default custos-tiny)")
 	templateFile := fs.String("chat-template", "", "Jinja chat template `file` for tokenizer.chat_template (default ChatML)")
+	fs.BoolVar(&o.FIMTokens, "fim", false, "add fill-in-the-middle tokens, for /infill")
+	fs.BoolVar(&o.Reranker, "rerank", false, "make a reranker (rank pooling, non-causal attention), for /rerank")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

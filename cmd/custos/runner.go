@@ -60,6 +60,10 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 		return nil
 	})
 	fs.BoolVar(&cfg.NoJinja, "no-jinja", false, "format chat with llama.cpp's built-in templates; no tools")
+	stringFlag(fs, &cfg.Pooling, "", "pooling of --embeddings: mean (default), cls, last or rank", "pooling")
+	for _, name := range []string{"reranking", "rerank"} {
+		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
+	}
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")
 	intFlag(fs, &cfg.TimeoutSecs, 600, "`seconds` a client has to send a request body after its headers", "to", "timeout")

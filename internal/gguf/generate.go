@@ -35,6 +35,14 @@ type GenOptions struct {
 	// ChatTemplate is tokenizer.chat_template, a Jinja template (default ChatML). The vocabulary gets a
 	// token for each marker of the common families (see chatMarkers) that it uses.
 	ChatTemplate string
+
+	// Special-purpose variants (fim.go, rerank.go).
+
+	// FIMTokens adds fill-in-the-middle tokens (<|fim_prefix|>, <|fim_suffix|>, <|fim_middle|>) at the end
+	// of the vocabulary, named in the tokenizer.ggml.fim_*_token_id metadata, so that /infill can serve it.
+	FIMTokens bool
+	// Reranker makes the model a reranker as llama.cpp runs one: rank pooling and non-causal attention.
+	Reranker bool
 }
 
 // Bounds on generated shapes: far above what a test needs, low enough that a
@@ -125,6 +133,9 @@ func Generate(w io.Writer, o GenOptions) error {
 		return fmt.Errorf("gguf: generate: %w", err)
 	}
 	v := newVocab(o.ChatTemplate)
+	if o.FIMTokens {
+		v.addFIMTokens()
+	}
 	tensors := modelTensors(o, v)
 	bw := bufio.NewWriterSize(w, 1<<16)
 	e := &encoder{w: bw}
@@ -189,7 +200,7 @@ func GenerateFile(path string, o GenOptions) (err error) {
 func modelMetadata(o GenOptions, v vocab) []KV {
 	headDim := o.Dim / o.Heads
 	u32 := func(k string, n int) KV { return KV{Key: k, Type: TypeUint32, Value: uint32(n)} }
-	return []KV{
+	kvs := []KV{
 		{Key: "general.architecture", Type: TypeString, Value: "llama"},
 		{Key: "general.name", Type: TypeString, Value: o.Name},
 		u32("general.alignment", defaultAlignment),
@@ -218,6 +229,9 @@ func modelMetadata(o GenOptions, v vocab) []KV {
 		{Key: "tokenizer.ggml.add_space_prefix", Type: TypeBool, Value: false},
 		{Key: "tokenizer.chat_template", Type: TypeString, Value: o.ChatTemplate},
 	}
+	kvs = append(kvs, fimMetadata(o, v)...)
+	kvs = append(kvs, rerankMetadata(o)...)
+	return kvs
 }
 
 // modelTensors lists the tensors of llama.cpp's llama architecture in file

@@ -23,8 +23,10 @@ type ContextParams struct {
 	// NThreadsBatch is the number of threads for a Decode of several tokens: prompts, and steps carrying
 	// several sequences (default NThreads).
 	NThreadsBatch int
-	// Embeddings makes the context compute mean-pooled embeddings per sequence for EmbeddingsSeq.
+	// Embeddings makes the context compute pooled embeddings per sequence for EmbeddingsSeq.
 	Embeddings bool
+	// Pooling is how Embeddings pools a sequence (default PoolingMean).
+	Pooling Pooling
 	// KVUnified shares one KV buffer between all sequences, so one sequence may use the whole NCtx and
 	// SeqCopy between sequences is cheap. Without it each sequence gets NCtx/NSeqMax cells (see NCtxSeq),
 	// as llama-server's slots do.
@@ -56,6 +58,10 @@ type Context struct {
 	mem      uintptr // llama_memory_t
 	nVocab   int
 	nEmbdOut int
+	// nSeqOut is the length of a sequence's pooled output: nEmbdOut, or the scores of rank pooling.
+	nSeqOut int
+	// pooling is the pooling of a context made with Embeddings, else zero.
+	pooling Pooling
 	// nBatch, nSeqMax and kvUnified bound what the context accepts: llama.cpp aborts the process on a
 	// batch larger than nBatch, a sequence id out of range, or a partial copy between sequences that do not
 	// share a KV buffer.
@@ -78,7 +84,8 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 		return nil, fmt.Errorf("llama: creating a context: %s", describeFailure(errorLines))
 	}
 	return &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
-		nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified}, nil
+		nSeqOut: seqOutputs(m, p), pooling: poolingOf(p), nBatch: int(llamaNBatch(ptr)),
+		nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified}, nil
 }
 
 // contextParamsFor fills llama.cpp's context parameters from p: its own defaults, then p's fields.
@@ -118,6 +125,9 @@ func contextParamsFor(p ContextParams) (contextParams, error) {
 	params.embeddings = p.Embeddings
 	if p.Embeddings {
 		params.poolingType = poolingMean
+		if p.Pooling != 0 {
+			params.poolingType = int32(p.Pooling)
+		}
 	}
 	params.kvUnified = p.KVUnified
 	return params, nil
@@ -240,9 +250,9 @@ func (c *Context) LogitsIth(i int32) []float32 {
 }
 
 // EmbeddingsSeq copies the pooled embedding of sequence seq from the last Decode of a context made with
-// Embeddings, or returns nil if there is none.
+// Embeddings (under PoolingRank, its scores), or returns nil if there is none.
 func (c *Context) EmbeddingsSeq(seq int32) []float32 {
-	return copyFloats(llamaGetEmbeddingsSeq(c.ptr, seq), c.nEmbdOut)
+	return copyFloats(llamaGetEmbeddingsSeq(c.ptr, seq), c.nSeqOut)
 }
 
 // EmbeddingsIth copies the embedding of position i of the last decoded batch, or returns nil if there is none

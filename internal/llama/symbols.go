@@ -42,6 +42,18 @@ var (
 	llamaChatApplyTemplate func(tmpl *byte, chat *chatMessage, nMsg uintptr, addAssistant bool, buf *byte, length int32) int32
 	llamaChatBuiltins      func(output **byte, length uintptr) int32
 
+	// Fill-in-the-middle (fim.go) and reranking (rerank.go).
+	llamaVocabFIMPre    func(vocab uintptr) Token
+	llamaVocabFIMSuf    func(vocab uintptr) Token
+	llamaVocabFIMMid    func(vocab uintptr) Token
+	llamaVocabFIMRep    func(vocab uintptr) Token
+	llamaVocabFIMSep    func(vocab uintptr) Token
+	llamaVocabSEP       func(vocab uintptr) Token
+	llamaVocabGetAddBOS func(vocab uintptr) bool
+	llamaVocabGetAddEOS func(vocab uintptr) bool
+	llamaVocabGetAddSEP func(vocab uintptr) bool
+	llamaModelNClsOut   func(model uintptr) uint32
+
 	llamaInitFromModel        func(model uintptr, params contextParams) uintptr
 	llamaFree                 func(ctx uintptr)
 	llamaNCtx                 func(ctx uintptr) uint32
@@ -113,6 +125,16 @@ var llamaSymbols = []symbol{
 	{"llama_detokenize", &llamaDetokenize},
 	{"llama_chat_apply_template", &llamaChatApplyTemplate},
 	{"llama_chat_builtin_templates", &llamaChatBuiltins},
+	{"llama_vocab_fim_pre", &llamaVocabFIMPre},
+	{"llama_vocab_fim_suf", &llamaVocabFIMSuf},
+	{"llama_vocab_fim_mid", &llamaVocabFIMMid},
+	{"llama_vocab_fim_rep", &llamaVocabFIMRep},
+	{"llama_vocab_fim_sep", &llamaVocabFIMSep},
+	{"llama_vocab_sep", &llamaVocabSEP},
+	{"llama_vocab_get_add_bos", &llamaVocabGetAddBOS},
+	{"llama_vocab_get_add_eos", &llamaVocabGetAddEOS},
+	{"llama_vocab_get_add_sep", &llamaVocabGetAddSEP},
+	{"llama_model_n_cls_out", &llamaModelNClsOut},
 	{"llama_init_from_model", &llamaInitFromModel},
 	{"llama_free", &llamaFree},
 	{"llama_n_ctx", &llamaNCtx},

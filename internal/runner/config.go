@@ -28,6 +28,12 @@ type Config struct {
 	NoJinja bool
 	// Embeddings serves /v1/embeddings instead of completions, as llama-server's --embeddings does.
 	Embeddings bool
+	// Pooling is how Embeddings pools a sequence, as llama-server's --pooling: mean (the default), cls,
+	// last, or rank (a reranking model's score, served on /rerank).
+	Pooling string
+	// Reranking serves /rerank instead of completions, as llama-server's --reranking: Embeddings with
+	// rank pooling.
+	Reranking bool
 	// Seed is the sampling seed for requests that give none (default -1: random).
 	Seed int64
 	// NPredict is the most tokens generated for requests that give no limit (default -1: until the end
@@ -78,6 +84,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Parallel == 0 {
 		c.Parallel = defaultParallel
+	}
+	if err := c.resolvePooling(); err != nil {
+		return c, err
 	}
 	if c.Threads == 0 {
 		c.Threads = DefaultThreads(runtime.NumCPU())

@@ -17,7 +17,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.HandleFunc("POST /completion", s.ready(s.handleNativeCompletion))
 	for _, p := range []string{"/v1/embeddings", "/embeddings"} {
-		mux.HandleFunc("POST "+p, s.ready(s.handleEmbeddings))
+		mux.HandleFunc("POST "+p, s.ready(s.unlessReranking(s.handleEmbeddings)))
 	}
 	mux.HandleFunc("POST /apply-template", s.ready(s.handleApplyTemplate))
 	mux.HandleFunc("POST /tokenize", s.ready(s.handleTokenize))
@@ -28,6 +28,16 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /props", s.ready(s.handleProps))
 	mux.HandleFunc("GET /slots", s.ready(s.handleSlots))
 	mux.HandleFunc("GET /metrics", s.ready(s.handleMetrics))
+	for _, p := range []string{"/v1/responses", "/responses"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleResponses))
+		mux.HandleFunc("POST "+p+"/input_tokens", s.ready(s.handleResponsesInputTokens))
+	}
+	mux.HandleFunc("POST /v1/messages", s.ready(s.handleMessages))
+	mux.HandleFunc("POST /v1/messages/count_tokens", s.ready(s.handleCountTokens))
+	mux.HandleFunc("POST /infill", s.ready(s.handleInfill))
+	for _, p := range []string{"/rerank", "/reranking", "/v1/rerank", "/v1/reranking"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleRerank))
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Type: typeNotFound, Message: "no such endpoint: " + r.URL.Path})
 	})

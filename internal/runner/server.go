@@ -165,7 +165,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 		nCtx = model.NCtxTrain()
 	}
 	params := llama.ContextParams{NCtx: nCtx, NBatch: s.cfg.BatchSize, NSeqMax: s.cfg.Parallel,
-		NThreads: s.cfg.Threads, NThreadsBatch: s.cfg.Threads, Embeddings: s.cfg.Embeddings}
+		NThreads: s.cfg.Threads, NThreadsBatch: s.cfg.Threads, Embeddings: s.cfg.Embeddings, Pooling: s.cfg.pooling()}
 	if s.cfg.Embeddings {
 		// Pooling needs a whole sequence in one pass of the model.
 		params.NUBatch = s.cfg.BatchSize
@@ -174,6 +174,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
+	s.warnIfNotReranker(model)
 	e := &engine{model: model, lctx: lctx, alias: s.cfg.Alias, chatTemplate: s.chatTemplate(model),
 		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix()}
 	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.log)

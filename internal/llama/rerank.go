@@ -1,0 +1,64 @@
+package llama
+
+import "runtime"
+
+// AddEOS reports whether the model's tokenizer ends a text tokenized with special tokens with EOS.
+func (m *Model) AddEOS() bool { return llamaVocabGetAddEOS(m.vocab) }
+
+// AddSEP reports whether the model's tokenizer separates two texts with SEP, as BERT-style rerankers do.
+func (m *Model) AddSEP() bool { return llamaVocabGetAddSEP(m.vocab) }
+
+// SEP is the model's sentence separator token, or TokenNull.
+func (m *Model) SEP() Token { return llamaVocabSEP(m.vocab) }
+
+// NClsOut is the number of scores a classifier head gives per sequence under rank pooling (1 without labels).
+func (m *Model) NClsOut() int { return int(llamaModelNClsOut(m.ptr)) }
+
+// RerankTemplate is the model's prompt for a query and a document (tokenizer.chat_template.rerank, with
+// {query} and {document} in it), or "" if it has none.
+func (m *Model) RerankTemplate() string {
+	name := cString("rerank")
+	tmpl := llamaModelChatTemplate(m.ptr, &name[0])
+	runtime.KeepAlive(name)
+	return tmpl
+}
+
+// Pooling is how a context made with Embeddings reduces a sequence's outputs (enum llama_pooling_type).
+type Pooling int32
+
+// The pooling kinds llama.cpp v0.5.0 offers for a sequence.
+const (
+	PoolingMean Pooling = 1
+	PoolingCLS  Pooling = 2
+	PoolingLast Pooling = 3
+	// PoolingRank scores a sequence with the model's classification head (NClsOut values), for reranking.
+	PoolingRank Pooling = 4
+)
+
+// seqOutputs is how many floats llama.cpp keeps per sequence for a context made with p.
+func seqOutputs(m *Model, p ContextParams) int {
+	if p.Embeddings && p.Pooling == PoolingRank {
+		return m.NClsOut()
+	}
+	return m.nEmbdOut
+}
+
+// poolingOf is the pooling a context made with p applies, or zero without Embeddings.
+func poolingOf(p ContextParams) Pooling {
+	switch {
+	case !p.Embeddings:
+		return 0
+	case p.Pooling == 0:
+		return PoolingMean
+	}
+	return p.Pooling
+}
+
+// OneSequencePerDecode reports whether the context pools each sequence from one of its tokens (CLS, last
+// and rank pooling). llama.cpp v0.5.0 then pools the wrong token for some of the sequences that share a
+// batch (seen: sequence 1 added after sequence 0; see TestTokenPoolingOfSeveralSequencesInOneBatch, and
+// llama-server's --reranking with several slots, whose scores change with the batch), so such sequences
+// must be decoded one per batch.
+func (c *Context) OneSequencePerDecode() bool {
+	return c.pooling == PoolingCLS || c.pooling == PoolingLast || c.pooling == PoolingRank
+}

@@ -1,0 +1,121 @@
+package runner
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"custos/internal/gguf"
+	"custos/internal/llama/llamatest"
+)
+
+// Runners on generated models of other kinds (fill-in-the-middle, reranker), shared like the main fixtures:
+// each is started once per test binary and stopped with testCtx.
+var (
+	variantsMu sync.Mutex
+	variants   = map[string]*fixture{}
+)
+
+// variantModel generates the model for o once, in the test binary's folder, and returns its path.
+func variantModel(name string, o gguf.GenOptions) (string, error) {
+	if _, err := testModel(); err != nil { // creates tempDir
+		return "", err
+	}
+	path := filepath.Join(tempDir, name+".gguf")
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	return path, gguf.GenerateFile(path, o)
+}
+
+// variantRunner returns the shared runner named name, serving the model of o with cfg's settings on top of
+// the main fixtures' (ModelPath and LibDir are filled in), started on first use.
+func variantRunner(t *testing.T, name string, o gguf.GenOptions, cfg Config) *fixture {
+	t.Helper()
+	variantsMu.Lock()
+	defer variantsMu.Unlock()
+	f, ok := variants[name]
+	if !ok {
+		f = startVariant(t, name, o, cfg)
+		variants[name] = f
+	}
+	if f.err != nil {
+		t.Fatal(f.err)
+	}
+	return f
+}
+
+func startVariant(t *testing.T, name string, o gguf.GenOptions, cfg Config) *fixture {
+	model, err := variantModel(name, o)
+	if err != nil {
+		return &fixture{err: err}
+	}
+	cfg.ModelPath, cfg.LibDir = model, llamatest.LibDir(t)
+	srv, err := New(cfg, nil)
+	if err != nil {
+		return &fixture{err: err}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return &fixture{err: err}
+	}
+	f := &fixture{base: "http://" + ln.Addr().String(), cfg: srv.cfg}
+	served.Add(1)
+	go func() {
+		defer served.Done()
+		if err := srv.Serve(testCtx, ln); err != nil {
+			fmt.Fprintln(os.Stderr, "runner variant", name+":", err)
+		}
+	}()
+	f.err = waitReady(f.base, 60*time.Second)
+	return f
+}
+
+// llamaServerEnv names the real llama-server of the same llama.cpp release, for the tests that compare the
+// runner with it; they are skipped when it is not set.
+const llamaServerEnv = "CUSTOS_LLAMA_SERVER"
+
+// realLlamaServer starts the real llama-server on model with args until the test ends, and returns it once
+// /health says it is ready.
+func realLlamaServer(t *testing.T, model string, args ...string) *fixture {
+	t.Helper()
+	bin := os.Getenv(llamaServerEnv)
+	if bin == "" {
+		t.Skipf("%s is not set: no real llama-server to compare with", llamaServerEnv)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	cmd := exec.Command(bin, append([]string{"-m", model, "--host", "127.0.0.1", "--port", strconv.Itoa(port), "-t", "1"}, args...)...)
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		select {
+		case <-exited:
+		case <-time.After(waitLimit):
+			t.Errorf("llama-server (pid %d) did not exit within %v of SIGKILL", cmd.Process.Pid, waitLimit)
+		}
+	})
+	f := &fixture{base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	if err := waitReady(f.base, 60*time.Second); err != nil {
+		t.Fatalf("llama-server %s: %v", bin, err)
+	}
+	return f
+}
