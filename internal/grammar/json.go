@@ -1,0 +1,81 @@
+package grammar
+
+// The rules of JSON shared by every grammar. Lengths are bounded where an unbounded repetition would let
+// a model that has lost its way write whitespace or digits forever.
+const (
+	// wsBody allows up to 20 spaces, tabs and newlines between tokens, enough for indented output.
+	wsBody = `[ \t\n]{0,20}`
+	// charBody is one character inside a JSON string: anything but a quote, a backslash or a control
+	// character, or an escape.
+	charBody      = `[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})`
+	stringBody    = `"\"" char* "\""`
+	integralBody  = `"0" | [1-9] [0-9]{0,15}`
+	numberBody    = `"-"? integral ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})?`
+	unsignedBody  = `integral ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})?`
+	integerBody   = `"-"? integral`
+	booleanBody   = `"true" | "false"`
+	nullBody      = `"null"`
+	valueBody     = `object | array | string | number | boolean | null`
+	objectBody    = `"{" ws (string ws ":" ws value (ws "," ws string ws ":" ws value)*)? ws "}"`
+	arrayBody     = `"[" ws (value (ws "," ws value)*)? ws "]"`
+	separatorBody = `ws "," ws`
+)
+
+func (r *rules) ws() string     { return r.fixed("ws", wsBody) }
+func (r *rules) char() string   { return r.fixed("char", charBody) }
+func (r *rules) sep() string    { r.ws(); return r.fixed("sep", separatorBody) }
+func (r *rules) string() string { r.char(); return r.fixed("string", stringBody) }
+
+func (r *rules) integral() string { return r.fixed("integral", integralBody) }
+func (r *rules) number() string   { r.integral(); return r.fixed("number", numberBody) }
+func (r *rules) unsigned() string { r.integral(); return r.fixed("unsigned-number", unsignedBody) }
+func (r *rules) integer() string  { r.integral(); return r.fixed("integer", integerBody) }
+func (r *rules) boolean() string  { return r.fixed("boolean", booleanBody) }
+func (r *rules) null() string     { return r.fixed("null", nullBody) }
+
+// value is any JSON value.
+func (r *rules) value() string {
+	r.ws()
+	r.string()
+	r.number()
+	r.boolean()
+	r.null()
+	r.fixed("object", objectBody)
+	r.fixed("array", arrayBody)
+	return r.fixed("value", valueBody)
+}
+
+// anyObject is any JSON object.
+func (r *rules) anyObject() string {
+	r.value()
+	return "object"
+}
+
+// JSONObject is a grammar of any JSON object, the output of response_format {"type": "json_object"}.
+func JSONObject() string {
+	r := newRules()
+	r.define("root", r.anyObject())
+	return r.text()
+}
+
+// String formats, as llama-server generates them: dates and times of RFC 3339, and UUIDs.
+var formatBodies = map[string]string{
+	"date":      `[0-9]{4} "-" ("0" [1-9] | "1" [0-2]) "-" ("0" [1-9] | [12] [0-9] | "3" [01])`,
+	"time":      `([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ("." [0-9]{1,6})? ("Z" | [+-] ([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9])`,
+	"date-time": `format-date "T" format-time`,
+	"uuid":      `[0-9a-fA-F]{8} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{4} "-" [0-9a-fA-F]{12}`,
+}
+
+// format is a string of the given format, quotes included; false when the format is not known.
+func (r *rules) format(name string) (string, bool) {
+	body, ok := formatBodies[name]
+	if !ok {
+		return "", false
+	}
+	if name == "date-time" {
+		r.format("date")
+		r.format("time")
+	}
+	inner := r.fixed("format-"+name, body)
+	return r.fixed("format-"+name+"-string", `"\"" `+inner+` "\""`), true
+}
