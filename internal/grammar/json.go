@@ -11,7 +11,6 @@ const (
 	stringBody    = `"\"" char* "\""`
 	integralBody  = `"0" | [1-9] [0-9]{0,15}`
 	numberBody    = `"-"? integral ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})?`
-	unsignedBody  = `integral ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})?`
 	integerBody   = `"-"? integral`
 	booleanBody   = `"true" | "false"`
 	nullBody      = `"null"`
@@ -28,7 +27,6 @@ func (r *rules) string() string { r.char(); return r.fixed("string", stringBody)
 
 func (r *rules) integral() string { return r.fixed("integral", integralBody) }
 func (r *rules) number() string   { r.integral(); return r.fixed("number", numberBody) }
-func (r *rules) unsigned() string { r.integral(); return r.fixed("unsigned-number", unsignedBody) }
 func (r *rules) integer() string  { r.integral(); return r.fixed("integer", integerBody) }
 func (r *rules) boolean() string  { return r.fixed("boolean", booleanBody) }
 func (r *rules) null() string     { return r.fixed("null", nullBody) }
@@ -58,8 +56,12 @@ func JSONObject() string {
 	return r.text()
 }
 
-// String formats, as llama-server generates them: dates and times of RFC 3339, and UUIDs.
+// String formats: dates and times of RFC 3339 and UUIDs as llama-server generates them, and plain forms
+// of e-mail addresses, host names and IPv4 addresses that every validator of those formats accepts.
 var formatBodies = map[string]string{
+	"email":     `[a-zA-Z0-9_%+-]{1,32} ("." [a-zA-Z0-9_%+-]{1,32}){0,3} "@" format-hostname-label ("." format-hostname-label){0,3} "." [a-zA-Z]{2,10}`,
+	"hostname":  `format-hostname-label ("." format-hostname-label){0,4}`,
+	"ipv4":      `format-ipv4-octet "." format-ipv4-octet "." format-ipv4-octet "." format-ipv4-octet`,
 	"date":      `[0-9]{4} "-" ("0" [1-9] | "1" [0-2]) "-" ("0" [1-9] | [12] [0-9] | "3" [01])`,
 	"time":      `([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9] ":" [0-5] [0-9] ("." [0-9]{1,6})? ("Z" | [+-] ([01] [0-9] | "2" [0-3]) ":" [0-5] [0-9])`,
 	"date-time": `format-date "T" format-time`,
@@ -72,9 +74,14 @@ func (r *rules) format(name string) (string, bool) {
 	if !ok {
 		return "", false
 	}
-	if name == "date-time" {
+	switch name {
+	case "date-time":
 		r.format("date")
 		r.format("time")
+	case "email", "hostname":
+		r.fixed("format-hostname-label", `[a-zA-Z0-9] ([a-zA-Z0-9-]{0,30} [a-zA-Z0-9])?`)
+	case "ipv4":
+		r.fixed("format-ipv4-octet", `"25" [0-5] | "2" [0-4] [0-9] | "1" [0-9] [0-9] | [1-9] [0-9] | [0-9]`)
 	}
 	inner := r.fixed("format-"+name, body)
 	return r.fixed("format-"+name+"-string", `"\"" `+inner+` "\""`), true

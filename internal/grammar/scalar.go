@@ -3,6 +3,7 @@ package grammar
 import (
 	"encoding/json"
 	"math"
+	"strconv"
 )
 
 // stringSchema is a JSON string of the schema's format, pattern or length.
@@ -34,7 +35,7 @@ func (c *converter) stringSchema(s *object, ptr string) (string, error) {
 		}
 		rule, known := c.r.format(name)
 		if !known {
-			return "", schemaError(ptr, "format", "the format %q is not supported (date, time, date-time and uuid are)", name)
+			return "", schemaError(ptr, "format", "the format %q is not supported (date, time, date-time, uuid, email, hostname and ipv4 are)", name)
 		}
 		return rule, nil
 	case hasPattern:
@@ -80,76 +81,145 @@ func (c *converter) integer(s *object, ptr string) (string, error) {
 	return expr, nil
 }
 
-// integerBounds reads minimum, maximum and their exclusive forms (numbers since draft 6, booleans in
-// draft 4) as the smallest and largest integers allowed; nil for a side without a bound.
+// integerBounds reads the bounds as the smallest and largest integers allowed; nil for a side without one.
 func integerBounds(s *object, ptr string) (lo, hi *int64, err error) {
-	exclusiveFlag := func(key string) bool { b, _ := s.values[key].(bool); return b }
-	bound := func(key, exclusiveKey string, roundUp bool) (*int64, error) {
-		var best *int64
-		consider := func(f float64, exclusive bool) error {
-			if math.Abs(f) > 1e15 {
-				return schemaError(ptr, key, "%g is too large a bound (at most 10^15)", f)
-			}
-			var n int64
-			if roundUp {
-				n = int64(math.Ceil(f))
-				if exclusive && float64(n) == f {
-					n++
-				}
-			} else {
-				n = int64(math.Floor(f))
-				if exclusive && float64(n) == f {
-					n--
-				}
-			}
-			if best == nil || (roundUp && n > *best) || (!roundUp && n < *best) {
-				best = &n
-			}
-			return nil
-		}
-		if f, ok, err := numberKeyword(s, key, ptr); err != nil {
-			return nil, err
-		} else if ok {
-			if err := consider(f, exclusiveFlag(exclusiveKey)); err != nil {
-				return nil, err
-			}
-		}
-		if _, isBool := s.values[exclusiveKey].(bool); !isBool {
-			if f, ok, err := numberKeyword(s, exclusiveKey, ptr); err != nil {
-				return nil, err
-			} else if ok {
-				if err := consider(f, true); err != nil {
-					return nil, err
-				}
-			}
-		}
-		return best, nil
-	}
-	if lo, err = bound("minimum", "exclusiveMinimum", true); err != nil {
+	l, hasLo, err := numberBound(s, "minimum", "exclusiveMinimum", ptr, true)
+	if err != nil {
 		return nil, nil, err
 	}
-	if hi, err = bound("maximum", "exclusiveMaximum", false); err != nil {
+	h, hasHi, err := numberBound(s, "maximum", "exclusiveMaximum", ptr, false)
+	if err != nil {
 		return nil, nil, err
+	}
+	if hasLo {
+		n := int64(math.Ceil(l.value))
+		if l.exclusive && float64(n) == l.value {
+			n++
+		}
+		lo = &n
+	}
+	if hasHi {
+		n := int64(math.Floor(h.value))
+		if h.exclusive && float64(n) == h.value {
+			n--
+		}
+		hi = &n
 	}
 	return lo, hi, nil
 }
 
-// number is a JSON number. Of the bounds, only "minimum": 0 (a non-negative number) is supported.
+// number is a JSON number within the schema's bounds. A bounded number is written without an exponent:
+// an integer within the bounds, or an integer part and a fraction where any fraction keeps the value
+// within them (with integer part 3, a value in [3, 4); with -3, one in (-4, -3]).
 func (c *converter) number(s *object, ptr string) (string, error) {
-	for _, k := range []string{"maximum", "exclusiveMinimum", "exclusiveMaximum"} {
-		if s.has(k) {
-			return "", schemaError(ptr, k, "bounds on a number are not supported, except \"minimum\": 0 (use \"type\": \"integer\" for bounded integers)")
-		}
-	}
-	if f, ok, err := numberKeyword(s, "minimum", ptr); err != nil {
+	lo, hasLo, err := numberBound(s, "minimum", "exclusiveMinimum", ptr, true)
+	if err != nil {
 		return "", err
-	} else if ok {
-		if f != 0 {
-			return "", schemaError(ptr, "minimum", "bounds on a number are not supported, except \"minimum\": 0 (use \"type\": \"integer\" for bounded integers)")
-		}
-		return c.r.unsigned(), nil
 	}
-	return c.r.number(), nil
+	hi, hasHi, err := numberBound(s, "maximum", "exclusiveMaximum", ptr, false)
+	if err != nil {
+		return "", err
+	}
+	if !hasLo && !hasHi {
+		return c.r.number(), nil
+	}
+	// Integer parts p >= 0 take any fraction when p >= lo and p+1 <= hi; magnitudes m > 0 of negative
+	// ones when -m <= hi and -(m+1) >= lo. At an exclusive bound equal to an integer, that integer part
+	// takes only fractions that are not all zeros.
+	var wholeLo, wholeHi, partHi, magHi *int64
+	partLo, magLo := int64(0), int64(1)
+	partEdge, magEdge := false, false
+	if hasLo {
+		n := int64(math.Ceil(lo.value))
+		partLo = max(n, 0)
+		partEdge = lo.exclusive && float64(n) == lo.value && n >= 0
+		if lo.exclusive && float64(n) == lo.value {
+			n++
+		}
+		wholeLo = &n
+		m := int64(math.Floor(-lo.value)) - 1
+		magHi = &m
+	}
+	if hasHi {
+		n := int64(math.Floor(hi.value))
+		if hi.exclusive && float64(n) == hi.value {
+			n--
+		}
+		p := int64(math.Floor(hi.value)) - 1
+		wholeHi, partHi = &n, &p
+		m := int64(math.Ceil(-hi.value))
+		magLo = max(m, 1)
+		magEdge = hi.exclusive && float64(m) == -hi.value && m >= 1
+	}
+	const fraction, nonZeroFraction = `"." [0-9]{1,16}`, `"." [0-9]{0,15} [1-9]`
+	var parts []string
+	if w := integerRange(wholeLo, wholeHi); w != "" {
+		parts = append(parts, w)
+	}
+	// withFraction adds the integer parts in [from, to] (to nil: unbounded) followed by a fraction, the
+	// first of them only with a non-zero one when edge.
+	withFraction := func(sign string, from int64, to *int64, edge bool) {
+		if to != nil && from > *to {
+			return
+		}
+		if edge {
+			parts = append(parts, seq(sign, literal(strconv.FormatInt(from, 10)), nonZeroFraction))
+			from++
+		}
+		if r := integerRange(&from, to); r != "" {
+			parts = append(parts, seq(sign, group(r), fraction))
+		}
+	}
+	withFraction("", partLo, partHi, partEdge)
+	withFraction(`"-"`, magLo, magHi, magEdge)
+	if len(parts) == 0 {
+		return "", schemaError(ptr, "maximum", "no number the grammar can write lies within the bounds")
+	}
+	return alt(parts...), nil
+}
+
+// bound is a lower or upper bound of a number.
+type bound struct {
+	value     float64
+	exclusive bool
+}
+
+// numberBound reads the tighter of a bound keyword and its exclusive form (a number since draft 6, a
+// boolean beside the bound in draft 4).
+func numberBound(s *object, key, exclusiveKey, ptr string, lower bool) (bound, bool, error) {
+	var best bound
+	found := false
+	consider := func(b bound) error {
+		if math.Abs(b.value) > 1e15 {
+			return schemaError(ptr, key, "%g is too large a bound (at most 10^15)", b.value)
+		}
+		tighter := b.value > best.value
+		if !lower {
+			tighter = b.value < best.value
+		}
+		if !found || tighter || (b.value == best.value && b.exclusive) {
+			best, found = b, true
+		}
+		return nil
+	}
+	draft4Exclusive, _ := s.values[exclusiveKey].(bool)
+	if f, ok, err := numberKeyword(s, key, ptr); err != nil {
+		return best, false, err
+	} else if ok {
+		if err := consider(bound{f, draft4Exclusive}); err != nil {
+			return best, false, err
+		}
+	}
+	if _, isBool := s.values[exclusiveKey].(bool); !isBool {
+		if f, ok, err := numberKeyword(s, exclusiveKey, ptr); err != nil {
+			return best, false, err
+		} else if ok {
+			if err := consider(bound{f, true}); err != nil {
+				return best, false, err
+			}
+		}
+	}
+	return best, found, nil
 }
 
 // objectKeyword reads a keyword whose value is an object (nil when absent).
