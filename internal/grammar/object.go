@@ -68,7 +68,7 @@ func (c *converter) object(s *object, ptr, hint string) (string, error) {
 				return "", err
 			}
 		}
-		key := c.r.add(hint+"-additional-key", seq(`"\""`, group(c.notKeys(props.keys)), `"\""`))
+		key := c.r.add(hint+"-additional-key", seq(`"\""`, c.notKeys(props.keys, hint+"-additional-key"), `"\""`))
 		extraKV = c.r.add(hint+"-additional-kv", seq(key, "ws", `":"`, "ws", value))
 	}
 
@@ -109,7 +109,9 @@ func (c *converter) object(s *object, ptr, hint string) (string, error) {
 // notKeys is the content of a JSON string other than the given keys, so that an additional property
 // never repeats a declared one. It follows the keys' common prefixes: a string leaves the set as soon
 // as it differs from every key, or ends where no key ends.
-func (c *converter) notKeys(keys []string) string {
+// Each node of the keys' trie is a rule of its own, so that a long key makes a chain of rules rather than
+// deeply nested groups.
+func (c *converter) notKeys(keys []string, hint string) string {
 	type node struct {
 		children map[rune]*node
 		order    []rune
@@ -139,12 +141,12 @@ func (c *converter) notKeys(keys []string) string {
 		var firsts []runeRange
 		for _, r := range n.order {
 			firsts = append(firsts, runeRange{r, r})
-			parts = append(parts, seq(literal(jsonEscape(r)), group(walk(n.children[r]))))
+			parts = append(parts, seq(literal(jsonEscape(r)), walk(n.children[r])))
 		}
 		// A first character other than every child's, then anything.
 		other := jsonChars(setOf(firsts...).negate())
 		parts = append(parts, seq(group(other), chars+"*"))
-		return alt(parts...)
+		return c.r.add(hint, alt(parts...))
 	}
 	return walk(root)
 }

@@ -109,8 +109,11 @@ func gbnfChar(c rune, inClass bool) string {
 	case '\t':
 		return `\t`
 	}
-	if inClass && (c == '[' || c == ']' || c == '-' || c == '^') {
+	if inClass && (c == '[' || c == ']' || c == '-') {
 		return `\` + string(c)
+	}
+	if inClass && c == '^' {
+		return `\x5E` // GBNF has no \^ escape
 	}
 	switch {
 	case c < 0x20 || c == 0x7f:

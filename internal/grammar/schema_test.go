@@ -28,6 +28,14 @@ var schemaCases = []schemaCase{
 	{"additionalProperties true", `{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"],"additionalProperties":true}`,
 		[]string{`{"a":1}`, `{"a":1,"b":[null]}`, `{"a":1,"ab":"x","c":{}}`},
 		[]string{`{"b":2}`, `{"a":1,"a":2}`, `{"a":1,"b"}`}},
+	{"additionalProperties beside a long key", `{"type":"object","properties":{
+		"a_property_name_much_longer_than_the_nesting_limit_of_llama_cpp_grammars_in_custos":{"type":"integer"}},
+		"additionalProperties":true}`,
+		[]string{`{"a_property_name_much_longer_than_the_nesting_limit_of_llama_cpp_grammars_in_custos":1}`,
+			`{"a_property_name_much_longer_than_the_nesting_limit_of_llama_cpp_grammars_in_custo":1}`, `{"b":1}`},
+		[]string{`{"x":1,"a_property_name_much_longer_than_the_nesting_limit_of_llama_cpp_grammars_in_custos":1}`,
+			`{"a_property_name_much_longer_than_the_nesting_limit_of_llama_cpp_grammars_in_custos":1,` +
+				`"a_property_name_much_longer_than_the_nesting_limit_of_llama_cpp_grammars_in_custos":2}`}},
 	{"additionalProperties schema", `{"type":"object","additionalProperties":{"type":"number"}}`,
 		[]string{`{}`, `{"x":1}`, `{"x":1,"y":-2.5e3}`}, []string{`{"x":"1"}`, `{"x":null}`}},
 	{"required property not declared", `{"type":"object","required":["id"]}`,
@@ -130,6 +138,8 @@ var schemaCases = []schemaCase{
 		[]string{`"cat"`, `"dogs"`, `"cats 12"`}, []string{`"cow"`, `"cat 1a"`, `"catss"`}},
 	{"pattern with characters JSON escapes", `{"type":"string","pattern":"^\"[^\"]*\"\\\\$"}`,
 		[]string{`"\"quoted\"\\"`}, []string{`"\"quo\"ted\"\\"`, `"quoted"`}},
+	{"pattern with GBNF's special characters", `{"type":"string","pattern":"^[\\^\\]\\[-]-[^\\^]$"}`,
+		[]string{`"^-a"`, `"]-b"`, `"[-c"`, `"--d"`}, []string{`"^-^"`, `"a-b"`}},
 	{"pattern dot and classes", `{"type":"string","pattern":"^.\\s\\w[^a-c]$"}`,
 		[]string{`"é x_"`, `"1\td9"`}, []string{`"\n xd"`, `"a  b"`, `"a xa"`}},
 	{"json_object default", `{"type":"object"}`, []string{`{}`, `{"a":[1]}`}, []string{`[]`, `1`}},
