@@ -162,6 +162,9 @@ func (c *converter) array(s *object, ptr, hint string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if maxItems >= 0 && minItems > maxItems {
+		return "", schemaError(ptr, "maxItems", "%d is below minItems %d", maxItems, minItems)
+	}
 	minItems = max(minItems, 0)
 	var prefix []any
 	prefixKey := "prefixItems"

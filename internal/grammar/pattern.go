@@ -45,7 +45,7 @@ func (r *rules) patternString(pattern string) (string, error) {
 		body = body[:len(body)-1]
 	}
 	p := &patternParser{src: body}
-	expr, err := p.alternatives()
+	expr, _, err := p.alternatives()
 	if err != nil {
 		return "", err
 	}
@@ -91,14 +91,21 @@ func (p *patternParser) next() rune {
 	return r
 }
 
-func (p *patternParser) alternatives() (string, error) {
+// Each part of the translation also reports whether it matches the empty string: an unbounded repetition
+// of such a part would be a left-recursive rule, which llama.cpp refuses, so it is bounded instead
+// (nullableRepeatCap times is as many as a generator needs).
+const nullableRepeatCap = 32
+
+func (p *patternParser) alternatives() (string, bool, error) {
 	var parts []string
+	nullable := false
 	for {
-		s, err := p.sequence()
+		s, empty, err := p.sequence()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		parts = append(parts, s)
+		nullable = nullable || empty
 		if !p.more() || p.peek() != '|' {
 			break
 		}
@@ -109,74 +116,81 @@ func (p *patternParser) alternatives() (string, error) {
 			parts[i] = `""`
 		}
 	}
-	return alt(parts...), nil
+	return alt(parts...), nullable, nil
 }
 
-func (p *patternParser) sequence() (string, error) {
+func (p *patternParser) sequence() (string, bool, error) {
 	var items []string
+	nullable := true
 	for p.more() && p.peek() != '|' && p.peek() != ')' {
-		atom, err := p.atom()
+		atom, empty, err := p.atom()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
-		atom, err = p.quantified(atom)
+		atom, empty, err = p.quantified(atom, empty)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if topLevelAlternatives(atom) {
 			atom = "(" + atom + ")"
 		}
 		items = append(items, atom)
+		nullable = nullable && empty
 	}
-	return seq(items...), nil
+	return seq(items...), nullable, nil
 }
 
-func (p *patternParser) atom() (string, error) {
+func (p *patternParser) atom() (string, bool, error) {
 	switch c := p.next(); c {
 	case '(':
 		if strings.HasPrefix(p.src[p.pos:], "?:") {
 			p.pos += 2
 		} else if strings.HasPrefix(p.src[p.pos:], "?") {
-			return "", p.errorf("lookaround and named groups are not supported")
+			return "", false, p.errorf("lookaround and named groups are not supported")
 		}
-		inner, err := p.alternatives()
+		inner, nullable, err := p.alternatives()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if !p.more() || p.next() != ')' {
-			return "", p.errorf("missing ')'")
+			return "", false, p.errorf("missing ')'")
 		}
-		return "(" + inner + ")", nil
+		return "(" + inner + ")", nullable, nil
 	case '[':
 		set, err := p.class()
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if len(set) == 0 {
-			return "", p.errorf("the character class matches no character")
+			return "", false, p.errorf("the character class matches no character")
 		}
-		return jsonChars(set), nil
+		return jsonChars(set), false, nil
 	case '.':
-		return jsonChars(dotSet), nil
+		return jsonChars(dotSet), false, nil
 	case '\\':
 		set, err := p.escape(false)
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
-		return jsonChars(set), nil
+		return jsonChars(set), false, nil
 	case '^', '$':
-		return "", p.errorf("anchors are supported only at the start and the end of the pattern")
+		return "", false, p.errorf("anchors are supported only at the start and the end of the pattern")
 	case '*', '+', '?', '{':
-		return "", p.errorf("quantifier %q follows nothing", c)
+		return "", false, p.errorf("quantifier %q follows nothing", c)
 	default:
-		return literal(jsonEscape(c)), nil
+		return literal(jsonEscape(c)), false, nil
 	}
 }
 
 // quantified applies the quantifier after atom, if any.
-func (p *patternParser) quantified(atom string) (string, error) {
+func (p *patternParser) quantified(atom string, nullable bool) (string, bool, error) {
+	expr, lo, err := p.quantifiedBy(atom, nullable)
+	return expr, nullable || lo == 0, err
+}
+
+func (p *patternParser) quantifiedBy(atom string, nullable bool) (string, int, error) {
 	if !p.more() {
-		return atom, nil
+		return atom, 1, nil
 	}
 	lo, hi := 0, 0
 	switch p.peek() {
@@ -194,29 +208,32 @@ func (p *patternParser) quantified(atom string) (string, error) {
 		var err error
 		lo, hi, ok, err = p.braces()
 		if err != nil {
-			return "", err
+			return "", 0, err
 		}
 		if !ok {
-			return atom, nil
+			return atom, 1, nil
 		}
 	default:
-		return atom, nil
+		return atom, 1, nil
 	}
 	if p.more() && p.peek() == '?' {
 		p.next() // lazy: the same strings
 	} else if p.more() && p.peek() == '+' {
-		return "", p.errorf("possessive quantifiers are not supported")
+		return "", 0, p.errorf("possessive quantifiers are not supported")
 	}
 	if lo > repetitionLimit {
-		return "", p.errorf("a repetition of at least %d is more than the %d a grammar allows", lo, repetitionLimit)
+		return "", 0, p.errorf("a repetition of at least %d is more than the %d a grammar allows", lo, repetitionLimit)
 	}
 	if hi > repetitionLimit {
 		hi = -1
 	}
-	if hi == 0 {
-		return `""`, nil
+	if hi < 0 && nullable {
+		hi = max(lo, nullableRepeatCap)
 	}
-	return repeat(atom, lo, hi), nil
+	if hi == 0 {
+		return `""`, 0, nil
+	}
+	return repeat(atom, lo, hi), lo, nil
 }
 
 // braces reads {n}, {n,} or {n,m}; ok is false (and nothing is consumed) when the brace is not a

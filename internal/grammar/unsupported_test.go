@@ -38,6 +38,7 @@ func TestUnsupportedSchemasAreErrorsNamingKeywordAndPlace(t *testing.T) {
 		{`{"type":"array","prefixItems":[{},{}],"maxItems":1}`, "maxItems", "#"},
 		{`{"type":"array","items":false,"minItems":1}`, "minItems", "#"},
 		{`{"type":"array","minItems":5000}`, "minItems", "#"},
+		{`{"type":"array","items":{"type":"integer"},"minItems":7,"maxItems":3}`, "maxItems", "#"},
 		{`{"type":"object","properties":{"a":{}},"additionalProperties":false,"required":["b"]}`, "required", "#"},
 		{`{"type":"widget"}`, "type", "#"},
 		{`{"type":[]}`, "type", "#"},

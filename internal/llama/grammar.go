@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"unsafe"
 )
@@ -12,9 +13,14 @@ import (
 // on the C stack once per nesting level and per chained rule, so a hostile grammar of a few hundred
 // kilobytes could overflow that stack and end the process; these bounds keep every grammar a JSON schema
 // or a person would write and refuse the rest with an error.
+//
+// Repetitions are checked too: llama.cpp expands "x{m,n}" into n rules, so their total is bounded, and
+// "x{m,n}" with n < m makes its parser loop, allocating, until the process runs out of memory (the real
+// llama-server does so on such a request).
 const (
-	MaxGrammarBytes = 128 << 10
-	maxGrammarDepth = 64
+	MaxGrammarBytes      = 128 << 10
+	maxGrammarDepth      = 64
+	maxGrammarExpansions = 100_000
 )
 
 // Grammar is a GBNF grammar parsed by llama.cpp against one model's vocabulary. It is immutable: each
@@ -79,9 +85,19 @@ func checkGrammarBounds(gbnf string) error {
 	if len(gbnf) > MaxGrammarBytes {
 		return fmt.Errorf("llama: grammar: %d bytes is more than the %d accepted", len(gbnf), MaxGrammarBytes)
 	}
-	depth := 0
+	depth, expansions := 0, 0
 	for i := 0; i < len(gbnf); i++ {
 		switch c := gbnf[i]; c {
+		case '{':
+			end, count, err := readRepetition(gbnf, i)
+			if err != nil {
+				return err
+			}
+			expansions += count
+			if expansions > maxGrammarExpansions {
+				return fmt.Errorf("llama: grammar: its repetitions {m,n} expand to more than %d rules", maxGrammarExpansions)
+			}
+			i = end
 		case '"', '[':
 			i = skipQuoted(gbnf, i)
 		case '#':
@@ -98,6 +114,33 @@ func checkGrammarBounds(gbnf string) error {
 		}
 	}
 	return nil
+}
+
+// readRepetition reads the {m}, {m,} or {m,n} opening at i and returns the index of its '}' and the number
+// of rules it expands to; a malformed one is left to llama.cpp's parser, which reports it.
+func readRepetition(s string, i int) (end, count int, err error) {
+	closing := strings.IndexByte(s[i:], '}')
+	if closing < 0 {
+		return i, 0, nil
+	}
+	inner := strings.ReplaceAll(s[i+1:i+closing], " ", "")
+	lo, hi, hasComma := strings.Cut(inner, ",")
+	m, errLo := strconv.Atoi(lo)
+	if errLo != nil {
+		return i, 0, nil
+	}
+	count = m
+	if hasComma && hi != "" {
+		n, errHi := strconv.Atoi(hi)
+		if errHi != nil {
+			return i, 0, nil
+		}
+		if n < m {
+			return i, 0, fmt.Errorf("llama: grammar: the repetition {%s} has its maximum below its minimum", inner)
+		}
+		count = n
+	}
+	return i + closing, max(count, 1), nil
 }
 
 // skipQuoted returns the index of the character closing the literal or class that opens at i.

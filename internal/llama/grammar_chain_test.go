@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLongRuleChainWithinTheSizeLimitDoesNotOverflow parses and walks the deepest chain of rules that
@@ -29,4 +30,19 @@ func TestLongRuleChainWithinTheSizeLimitDoesNotOverflow(t *testing.T) {
 		t.Fatalf("a chain of %d rules does not take exactly \"x\"", n)
 	}
 	t.Logf("a chain of %d rules", n)
+}
+
+// TestManyRepetitionsWithinTheLimitParseQuickly parses a grammar at the repetition limit.
+func TestManyRepetitionsWithinTheLimitParseQuickly(t *testing.T) {
+	m := loadModel(t, smallModelOptions)
+	gbnf := "root ::= " + strings.Repeat(`"a"{0,2000} `, maxGrammarExpansions/2000)
+	start := time.Now()
+	g, err := ParseGrammar(m, gbnf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !grammarAccepts(t, m, g, "aaa") {
+		t.Fatal(`the grammar does not take "aaa"`)
+	}
+	t.Logf("%d repetitions parsed and matched in %v", maxGrammarExpansions, time.Since(start))
 }

@@ -54,13 +54,15 @@ func TestGrammarAcceptsItsLanguageOnly(t *testing.T) {
 func TestParseGrammarRefusesBadGrammars(t *testing.T) {
 	m := loadModel(t, smallModelOptions)
 	for name, tc := range map[string]struct{ gbnf, want string }{
-		"syntax":         {`root ::= "yes`, "failed to parse grammar"},
-		"no root":        {`answer ::= "yes"`, "does not contain a 'root' symbol"},
-		"undefined rule": {`root ::= answer`, "failed to parse grammar"},
-		"left recursion": {`root ::= root "a" | "b"`, "left recursion"},
-		"empty":          {"  \n", "empty"},
-		"too deep":       {"root ::= " + strings.Repeat("(", 100) + `"a"` + strings.Repeat(")", 100), "nested more than"},
-		"too long":       {`root ::= "` + strings.Repeat("a", MaxGrammarBytes) + `"`, "more than the"},
+		"syntax":               {`root ::= "yes`, "failed to parse grammar"},
+		"no root":              {`answer ::= "yes"`, "does not contain a 'root' symbol"},
+		"undefined rule":       {`root ::= answer`, "failed to parse grammar"},
+		"left recursion":       {`root ::= root "a" | "b"`, "left recursion"},
+		"empty":                {"  \n", "empty"},
+		"too deep":             {"root ::= " + strings.Repeat("(", 100) + `"a"` + strings.Repeat(")", 100), "nested more than"},
+		"too long":             {`root ::= "` + strings.Repeat("a", MaxGrammarBytes) + `"`, "more than the"},
+		"reversed repetition":  {`root ::= "a"{6,2}`, "maximum below its minimum"},
+		"too many repetitions": {"root ::= " + strings.Repeat(`"a"{0,2000} `, 51), "expand to more than"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			g, err := ParseGrammar(m, tc.gbnf)

@@ -25,6 +25,8 @@ func TestBadConstraintsAre400NamingTheField(t *testing.T) {
 		{"grammar too deep", "/completion", map[string]any{"prompt": "x",
 			"grammar": "root ::= " + strings.Repeat("(", 500) + `"a"` + strings.Repeat(")", 500)},
 			[]string{`"grammar"`, "nested"}},
+		{"grammar repetition reversed", "/completion", map[string]any{"prompt": "x", "grammar": `root ::= "a"{6,2}`},
+			[]string{`"grammar"`, "maximum below its minimum"}},
 		{"schema keyword", "/completion", map[string]any{"prompt": "x",
 			"json_schema": json.RawMessage(`{"type":"array","uniqueItems":true}`)},
 			[]string{`"json_schema"`, `"uniqueItems"`, "#"}},
