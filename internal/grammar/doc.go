@@ -7,11 +7,15 @@
 //   - object properties come in the schema's order; required ones always, optional ones possibly;
 //     without "additionalProperties" (or with false) no other property appears;
 //   - whitespace between tokens is at most 20 characters, numbers have at most 16 digits in each part,
-//     strings use the common escapes only;
-//   - "oneOf" is generated as "anyOf": the output matches at least one branch.
+//     strings use the common escapes only, and a bounded number has no exponent;
+//   - "oneOf" is generated as "anyOf": the output matches at least one branch;
+//   - the formats date, time, date-time and uuid are written as llama-server writes them, and email,
+//     hostname and ipv4 in a plain form every validator accepts.
 //
 // A schema keyword that the grammar cannot honour is an error naming the keyword and where it is (a JSON
-// pointer), never a silently looser grammar. The exception is an upper bound above llama.cpp's repetition
+// pointer), never a silently looser grammar. The exceptions are upper bounds above llama.cpp's repetition
 // limit of 2000 ("maxLength", "maxItems", a regular expression's {n,m}), which llama.cpp's parser treats
-// as unbounded; annotations ("title", "description", "default", "examples", ...) are ignored.
+// as unbounded, and a regular expression's unbounded repetition of something that may be empty, which is
+// bounded at 32 repetitions; annotations ("title", "description", "default", "examples", ...) and
+// keywords JSON Schema does not define are ignored.
 package grammar
