@@ -6,7 +6,8 @@
 // valid, ends, and reads as JSON is usually written:
 //   - object properties come in the schema's order; required ones always, optional ones possibly;
 //     without "additionalProperties" (or with false) no other property appears;
-//   - whitespace between tokens is at most 20 characters, numbers have at most 16 digits in each part,
+//   - between two tokens comes nothing, a space, or a line break and up to 20 spaces or tabs of
+//     indentation; numbers have at most 16 digits in each part,
 //     strings use the common escapes only, and a bounded number has no exponent;
 //   - "oneOf" is generated as "anyOf": the output matches at least one branch;
 //   - the formats date, time, date-time and uuid are written as llama-server writes them, and email,
