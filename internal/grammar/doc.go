@@ -4,10 +4,11 @@
 //
 // A grammar generates a subset of the documents a schema accepts, chosen so that a model's output is
 // valid, ends, and reads as JSON is usually written:
-//   - object properties come in the schema's order; required ones always, optional ones possibly;
+//   - object properties come as llama-server writes them: the required ones, then the optional ones
+//     that are written, each group in the schema's order;
 //     without "additionalProperties" (or with false) no other property appears;
-//   - between two tokens comes nothing, a space, or a line break and up to 20 spaces or tabs of
-//     indentation; numbers have at most 16 digits in each part,
+//   - between two tokens comes nothing, a space, or one or two line breaks and up to 20 spaces or tabs
+//     of indentation, as in llama-server's grammars; numbers have at most 16 digits in each part,
 //     strings use the common escapes only, and a bounded number has no exponent;
 //   - "oneOf" is generated as "anyOf": the output matches at least one branch;
 //   - the formats date, time, date-time and uuid are written as llama-server writes them, and email,

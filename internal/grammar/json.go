@@ -3,9 +3,9 @@ package grammar
 // The rules of JSON shared by every grammar. Lengths are bounded where an unbounded repetition would let
 // a model that has lost its way write whitespace or digits forever.
 const (
-	// wsBody is what may separate two tokens: nothing, a space, or a line break and an indentation of up
-	// to 20 spaces or tabs.
-	wsBody = `(" " | "\n" [ \t]{0,20})?`
+	// wsBody is what may separate two tokens, as in llama-server's grammars: nothing, a space, or one or
+	// two line breaks and an indentation of up to 20 spaces or tabs.
+	wsBody = `(" " | "\n" "\n"? [ \t]{0,20})?`
 	// charBody is one character inside a JSON string: anything but a quote, a backslash or a control
 	// character, or an escape.
 	charBody      = `[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})`

@@ -60,6 +60,16 @@ func (c *converter) object(s *object, ptr, hint string) (string, error) {
 		kv := c.r.add(hint+"-"+name+"-kv", seq(literal(key.String()), c.r.ws(), `":"`, "ws", value))
 		items = append(items, item{kv: kv, required: slices.Contains(required, name)})
 	}
+	// Required properties first, as llama-server writes them, so that the same seed gives the same text.
+	slices.SortStableFunc(items, func(a, b item) int {
+		switch {
+		case a.required == b.required:
+			return 0
+		case a.required:
+			return -1
+		}
+		return 1
+	})
 	var extraKV string
 	if hasExtra {
 		value := c.r.value()

@@ -116,6 +116,8 @@ var schemaCases = []schemaCase{
 	{"allOf of objects is merged", `{"allOf":[{"type":"object","properties":{"a":{"type":"integer"}},"required":["a"]},
 		{"properties":{"b":{"type":"string"}},"required":["b"]}]}`,
 		[]string{`{"a":1,"b":"x"}`}, []string{`{"a":1}`, `{"b":"x"}`, `{"b":"x","a":1}`}},
+	{"required properties first", `{"type":"object","properties":{"opt":{"type":"integer"},"req":{"type":"boolean"}},"required":["req"]}`,
+		[]string{`{"req":true}`, `{"req":true,"opt":1}`}, []string{`{"opt":1,"req":true}`, `{"opt":1}`}},
 	{"allOf through refs", `{"$defs":{"base":{"type":"object","properties":{"id":{"type":"integer"}},"required":["id"]}},
 		"allOf":[{"$ref":"#/$defs/base"},{"properties":{"name":{"type":"string"}}}]}`,
 		[]string{`{"id":1}`, `{"id":1,"name":"x"}`}, []string{`{"name":"x"}`}},
