@@ -7,8 +7,10 @@
 //   - object properties come as llama-server writes them: the required ones, then the optional ones
 //     that are written, each group in the schema's order;
 //     without "additionalProperties" (or with false) no other property appears;
-//   - between two tokens comes nothing, a space, or one or two line breaks and up to 20 spaces or tabs
-//     of indentation, as in llama-server's grammars; numbers have at most 16 digits in each part,
+//   - whitespace (nothing, a space, or one or two line breaks and up to 20 spaces or tabs of indentation)
+//     comes where llama-server's grammars allow it: after an opening bracket, a comma or a colon, and
+//     before a closing bracket or a declared property's colon, not before a comma; numbers have at
+//     most 16 digits in each part,
 //     strings use the common escapes only, and a bounded number has no exponent;
 //   - "oneOf" is generated as "anyOf": the output matches at least one branch;
 //   - the formats date, time, date-time and uuid are written as llama-server writes them, and email,

@@ -3,8 +3,9 @@ package grammar
 // The rules of JSON shared by every grammar. Lengths are bounded where an unbounded repetition would let
 // a model that has lost its way write whitespace or digits forever.
 const (
-	// wsBody is what may separate two tokens, as in llama-server's grammars: nothing, a space, or one or
-	// two line breaks and an indentation of up to 20 spaces or tabs.
+	// wsBody is the whitespace llama-server's grammars allow where they allow any (after an opening
+	// bracket, a comma or a colon, before a closing bracket or a colon): nothing, a space, or one or two
+	// line breaks and an indentation of up to 20 spaces or tabs.
 	wsBody = `(" " | "\n" "\n"? [ \t]{0,20})?`
 	// charBody is one character inside a JSON string: anything but a quote, a backslash or a control
 	// character, or an escape.
@@ -16,9 +17,9 @@ const (
 	booleanBody   = `"true" | "false"`
 	nullBody      = `"null"`
 	valueBody     = `object | array | string | number | boolean | null`
-	objectBody    = `"{" ws (string ws ":" ws value (ws "," ws string ws ":" ws value)*)? ws "}"`
-	arrayBody     = `"[" ws (value (ws "," ws value)*)? ws "]"`
-	separatorBody = `ws "," ws`
+	objectBody    = `"{" ws (string ":" ws value ("," ws string ":" ws value)*)? ws "}"`
+	arrayBody     = `"[" ws (value ("," ws value)*)? ws "]"`
+	separatorBody = `"," ws`
 )
 
 func (r *rules) ws() string     { return r.fixed("ws", wsBody) }

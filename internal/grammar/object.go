@@ -79,7 +79,7 @@ func (c *converter) object(s *object, ptr, hint string) (string, error) {
 			}
 		}
 		key := c.r.add(hint+"-additional-key", seq(`"\""`, c.notKeys(props.keys, hint+"-additional-key"), `"\""`))
-		extraKV = c.r.add(hint+"-additional-kv", seq(key, "ws", `":"`, "ws", value))
+		extraKV = c.r.add(hint+"-additional-kv", seq(key, `":"`, "ws", value))
 	}
 
 	// after[i] is what may follow once something has been written, from item i on; start is what may

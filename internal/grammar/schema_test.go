@@ -11,7 +11,7 @@ type schemaCase struct {
 
 var schemaCases = []schemaCase{
 	{"empty schema is any value", `{}`,
-		[]string{`{"a":[1,2.5,"x",null,true]}`, `[]`, `"s"`, `-3e5`, `false`, `null`, `{ "a" : { } }`},
+		[]string{`{"a":[1,2.5,"x",null,true]}`, `[]`, `"s"`, `-3e5`, `false`, `null`, `{ "a": { } }`},
 		[]string{`{a:1}`, `[1,]`, `'s'`, `01`, `nul`, ``}},
 	{"boolean schema true", `true`, []string{`1`, `{}`}, []string{`x`}},
 	{"object with required and optional properties", `{"type":"object","properties":{
@@ -19,7 +19,8 @@ var schemaCases = []schemaCase{
 		[]string{`{"name":"Ada","age":36}`, `{"name":"Ada","age":36,"email":"a@b.c"}`,
 			"{\n  \"name\": \"Ada\",\n  \"age\": 36\n}"},
 		[]string{`{"name":"Ada"}`, `{"age":36}`, `{"name":"Ada","age":"36"}`, `{"name":"Ada","age":36,"x":1}`,
-			`{"name":"Ada","age":36,}`, `{"name":"Ada","age":3.5}`, `[]`}},
+			`{"name":"Ada","age":36,}`, `{"name":"Ada","age":3.5}`, `[]`,
+			`{"name":"Ada" ,"age":36}`, "{\n  \"name\": \"Ada\",\n\n\n  \"age\": 36\n}"}},
 	{"all properties optional", `{"type":"object","properties":{"a":{"type":"integer"},"b":{"type":"boolean"}}}`,
 		[]string{`{}`, `{"a":1}`, `{"b":true}`, `{"a":1,"b":false}`},
 		[]string{`{"a":1,}`, `{,"b":true}`, `{"c":1}`, `{"b":true,"b":true}`}},
