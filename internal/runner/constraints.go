@@ -12,7 +12,8 @@ import (
 
 // constraintFields are the request fields that constrain the generated text to a language, with
 // llama-server's and OpenAI's names: llama-server's "grammar" (GBNF) and "json_schema", and OpenAI's
-// "response_format". At most one of them may constrain a request; each endpoint takes all three.
+// "response_format". At most one of them may constrain a request (response_format json_object without a
+// schema beside json_schema is one constraint: the schema's); each endpoint takes all three.
 type constraintFields struct {
 	Grammar        grammarText     `json:"grammar"`
 	JSONSchema     schemaText      `json:"json_schema"`
@@ -96,6 +97,9 @@ func (f constraintFields) constraint() (gbnf, field string, err *apiError) {
 		switch rf.Type {
 		case "", "text":
 		case "json_object":
+			if rf.Schema == nil && f.JSONSchema != nil {
+				break // "json_schema" says which JSON, as llama-server reads the pair
+			}
 			g, err := schemaGrammar("response_format.schema", rf.Schema)
 			if err != nil {
 				return "", "", err

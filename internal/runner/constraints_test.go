@@ -95,6 +95,17 @@ func TestJSONSchemaConstrainsEveryEndpoint(t *testing.T) {
 	}
 }
 
+func TestJSONObjectResponseFormatDefersToJSONSchema(t *testing.T) {
+	f := runnerFor(t, false)
+	var chat chatReply
+	f.postOK(t, "/v1/chat/completions", chatBody("Pick", map[string]any{"seed": 2, "max_tokens": 20,
+		"response_format": map[string]any{"type": "json_object"},
+		"json_schema":     json.RawMessage(`{"enum":["left","right"]}`)}), &chat)
+	if c := chat.Choices[0].Message.Content; c != `"left"` && c != `"right"` {
+		t.Fatalf("reply %q, want one of the json_schema's values", c)
+	}
+}
+
 func TestJSONObjectResponseFormatGivesAnObject(t *testing.T) {
 	f := runnerFor(t, false)
 	ended := 0
