@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"strings"
 
 	"custos/internal/grammar"
@@ -165,5 +164,8 @@ func (e *engine) constrain(p *genParams, f constraintFields) *apiError {
 // describeGrammarError says what was wrong with a grammar, and where llama.cpp's detail went.
 func describeGrammarError(err error) string {
 	reason := strings.TrimPrefix(err.Error(), "llama: grammar: ")
-	return fmt.Sprintf("invalid grammar: %s (llama.cpp prints the position of a syntax error on the runner's standard error)", reason)
+	if strings.Contains(reason, "failed to parse grammar") {
+		reason += " (llama.cpp prints the position of the syntax error on the runner's standard error)"
+	}
+	return "invalid grammar: " + reason
 }
