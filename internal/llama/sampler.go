@@ -25,6 +25,9 @@ type SamplerParams struct {
 	FrequencyPenalty float32
 	// PenaltyLastN is how many recent tokens the penalties look at (0: 64, llama-server's default).
 	PenaltyLastN int
+	// Grammar, when set, constrains the sampled tokens (see sampleConstrained); prompt tokens given to
+	// Accept do not advance it.
+	Grammar *Grammar
 }
 
 // defaultPenaltyLastN is llama-server's repeat_last_n.
@@ -34,11 +37,20 @@ const defaultPenaltyLastN = 64
 // top-p, min-p, temperature and a seeded random draw, or greedy. It keeps the penalty history, so it belongs
 // to one sequence and one goroutine at a time; Close frees it.
 type Sampler struct {
-	ptr uintptr // llama_sampler * (the chain)
+	ptr     uintptr // llama_sampler * (the chain)
+	grammar *constraint
 }
 
 // NewSampler builds the chain for p.
 func NewSampler(m *Model, p SamplerParams) *Sampler {
+	s := newChain(m, p)
+	if p.Grammar != nil {
+		s.grammar = newConstraint(p.Grammar)
+	}
+	return s
+}
+
+func newChain(m *Model, p SamplerParams) *Sampler {
 	chain := llamaSamplerChainInit(llamaSamplerChainDefaultParams())
 	add := func(s uintptr) { llamaSamplerChainAdd(chain, s) }
 	repeat := p.RepeatPenalty
@@ -77,14 +89,22 @@ func (s *Sampler) Sample(c *Context, idx int32) Token {
 	if !c.hasOutput(idx) {
 		panic(fmt.Sprintf("llama: Sample(%d): that position of the last decoded batch has no logits", idx))
 	}
+	if s.grammar != nil {
+		return s.sampleConstrained(c, idx)
+	}
 	return llamaSamplerSample(s.ptr, c.ptr, idx)
 }
 
 // Accept records t in the penalty history without sampling, for prompt tokens.
 func (s *Sampler) Accept(t Token) { llamaSamplerAccept(s.ptr, t) }
 
-// Reset forgets the penalty history and reseeds the random draw.
-func (s *Sampler) Reset() { llamaSamplerReset(s.ptr) }
+// Reset forgets the penalty history, reseeds the random draw and restarts the grammar.
+func (s *Sampler) Reset() {
+	llamaSamplerReset(s.ptr)
+	if s.grammar != nil {
+		s.grammar.state.reset()
+	}
+}
 
 // Close frees the sampler chain. Further calls do nothing.
 func (s *Sampler) Close() {
@@ -92,4 +112,6 @@ func (s *Sampler) Close() {
 		llamaSamplerFree(s.ptr)
 		s.ptr = 0
 	}
+	s.grammar.close()
+	s.grammar = nil
 }

@@ -85,6 +85,11 @@ var (
 	llamaSamplerAccept        func(sampler uintptr, token Token)
 	llamaSamplerReset         func(sampler uintptr)
 	llamaSamplerFree          func(sampler uintptr)
+
+	llamaSamplerInitGrammar             func(vocab uintptr, grammar, root string) uintptr
+	llamaSamplerInitGrammarLazyPatterns func(vocab uintptr, grammar, root string, patterns **byte, nPatterns uintptr, tokens *Token, nTokens uintptr) uintptr
+	llamaSamplerApply                   func(sampler uintptr, candidates *tokenDataArray)
+	llamaSamplerClone                   func(sampler uintptr) uintptr
 )
 
 // symbol pairs a C function name with the Go variable that calls it.
@@ -166,6 +171,10 @@ var llamaSymbols = []symbol{
 	{"llama_sampler_accept", &llamaSamplerAccept},
 	{"llama_sampler_reset", &llamaSamplerReset},
 	{"llama_sampler_free", &llamaSamplerFree},
+	{"llama_sampler_init_grammar", &llamaSamplerInitGrammar},
+	{"llama_sampler_init_grammar_lazy_patterns", &llamaSamplerInitGrammarLazyPatterns},
+	{"llama_sampler_apply", &llamaSamplerApply},
+	{"llama_sampler_clone", &llamaSamplerClone},
 }
 
 // bindSymbols looks every symbol up in the library behind handle and points its Go variable at it.

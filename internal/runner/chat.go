@@ -24,6 +24,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		return
 	}
 	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)
+	if apiErr == nil {
+		apiErr = e.constrain(&params, req.constraintFields)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return

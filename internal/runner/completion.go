@@ -20,6 +20,9 @@ func (s *Server) startCompletion(w http.ResponseWriter, r *http.Request, e *engi
 		return nil, nil, false
 	}
 	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)
+	if apiErr == nil {
+		apiErr = e.constrain(&params, req.constraintFields)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return nil, nil, false

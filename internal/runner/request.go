@@ -97,6 +97,7 @@ type samplingFields struct {
 	NPredict            *int     `json:"n_predict"`
 	IgnoreEOS           bool     `json:"ignore_eos"`
 	Stream              bool     `json:"stream"`
+	constraintFields
 }
 
 // stopList is the "stop" field: one string or an array of strings.
