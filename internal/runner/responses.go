@@ -53,7 +53,7 @@ func (req *responsesRequest) refuseUnsupported() *apiError {
 		return unsupportedField("tools", "tool calling is not implemented on /v1/responses")
 	case given(req.ToolChoice) && !isJSONString(req.ToolChoice, "none", "auto"):
 		return unsupportedField("tool_choice", "tool calling is not implemented on /v1/responses")
-	case given(req.Reasoning) && !isEmptyObject(req.Reasoning):
+	case given(req.Reasoning) && !noSettingGiven(req.Reasoning):
 		return unsupportedField("reasoning", "")
 	case req.Background != nil && *req.Background:
 		return unsupportedField("background", "")
@@ -76,7 +76,8 @@ func isEmptyArray(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &a) == nil && len(a) == 0
 }
 
-func isEmptyObject(raw json.RawMessage) bool {
+// noSettingGiven reports whether raw is an object whose every member is null or absent.
+func noSettingGiven(raw json.RawMessage) bool {
 	var o map[string]json.RawMessage
 	if json.Unmarshal(raw, &o) != nil {
 		return false
