@@ -25,7 +25,39 @@ type SamplerParams struct {
 	FrequencyPenalty float32
 	// PenaltyLastN is how many recent tokens the penalties look at (0: 64, llama-server's default).
 	PenaltyLastN int
+
+	// The rest are llama-server's further samplers, each off at its zero value.
+
+	// MinKeep is the fewest tokens top-p, min-p, typical-p and XTC leave (0: 1).
+	MinKeep int
+	// TypicalP keeps the locally typical tokens whose probabilities add up to P (<= 0 or >= 1: off).
+	TypicalP float32
+	// TopNSigma keeps the tokens whose logits are within N standard deviations of the largest (<= 0: off).
+	TopNSigma float32
+	// XTCProbability is the chance that XTC removes the likeliest tokens above XTCThreshold (0: off).
+	XTCProbability float32
+	XTCThreshold   float32
+	// DynatempRange > 0 varies the temperature by the entropy within Temperature ± DynatempRange, shaped by
+	// DynatempExponent (0: 1).
+	DynatempRange    float32
+	DynatempExponent float32
+	// Mirostat 1 or 2 replaces top-k/top-p/min-p and the random draw by Mirostat (1.0 or 2.0) with target
+	// entropy MirostatTau and learning rate MirostatEta.
+	Mirostat    int
+	MirostatTau float32
+	MirostatEta float32
+	// LogitBias is added to the logits of its tokens before any other sampler; -Inf bans a token.
+	LogitBias []LogitBias
 }
+
+// LogitBias is one entry of SamplerParams.LogitBias, laid out as llama.cpp's llama_logit_bias.
+type LogitBias struct {
+	Token Token
+	Bias  float32
+}
+
+// mirostatM is the number of tokens Mirostat 1.0 estimates from, the value of its paper and llama-server.
+const mirostatM = 100
 
 // defaultPenaltyLastN is llama-server's repeat_last_n.
 const defaultPenaltyLastN = 64
@@ -37,10 +69,14 @@ type Sampler struct {
 	ptr uintptr // llama_sampler * (the chain)
 }
 
-// NewSampler builds the chain for p.
+// NewSampler builds the chain for p, in llama-server's order: logit bias, penalties, top-n-sigma, top-k,
+// typical-p, top-p, min-p, XTC, temperature and the random draw (or Mirostat, or greedy).
 func NewSampler(m *Model, p SamplerParams) *Sampler {
 	chain := llamaSamplerChainInit(llamaSamplerChainDefaultParams())
 	add := func(s uintptr) { llamaSamplerChainAdd(chain, s) }
+	if len(p.LogitBias) > 0 {
+		add(llamaSamplerInitLogitBias(int32(m.nVocab), int32(len(p.LogitBias)), &p.LogitBias[0]))
+	}
 	repeat := p.RepeatPenalty
 	if repeat <= 0 {
 		repeat = 1
@@ -52,20 +88,47 @@ func NewSampler(m *Model, p SamplerParams) *Sampler {
 		}
 		add(llamaSamplerInitPenalties(int32(m.nVocab), int32(lastN), repeat, p.FrequencyPenalty, p.PresencePenalty))
 	}
-	if p.Temperature <= 0 {
+	switch {
+	case p.Mirostat == 1:
+		add(llamaSamplerInitTemp(p.Temperature))
+		add(llamaSamplerInitMirostat(int32(m.nVocab), p.Seed, p.MirostatTau, p.MirostatEta, mirostatM))
+		return &Sampler{ptr: chain}
+	case p.Mirostat == 2:
+		add(llamaSamplerInitTemp(p.Temperature))
+		add(llamaSamplerInitMirostatV2(p.Seed, p.MirostatTau, p.MirostatEta))
+		return &Sampler{ptr: chain}
+	case p.Temperature <= 0:
 		add(llamaSamplerInitGreedy())
 		return &Sampler{ptr: chain}
+	}
+	minKeep := uintptr(max(p.MinKeep, 1))
+	if p.TopNSigma > 0 {
+		add(llamaSamplerInitTopNSigma(p.TopNSigma))
 	}
 	if p.TopK > 0 {
 		add(llamaSamplerInitTopK(int32(p.TopK)))
 	}
+	if p.TypicalP > 0 && p.TypicalP < 1 {
+		add(llamaSamplerInitTypical(p.TypicalP, minKeep))
+	}
 	if p.TopP > 0 && p.TopP < 1 {
-		add(llamaSamplerInitTopP(p.TopP, 1))
+		add(llamaSamplerInitTopP(p.TopP, minKeep))
 	}
 	if p.MinP > 0 {
-		add(llamaSamplerInitMinP(p.MinP, 1))
+		add(llamaSamplerInitMinP(p.MinP, minKeep))
 	}
-	add(llamaSamplerInitTemp(p.Temperature))
+	if p.XTCProbability > 0 {
+		add(llamaSamplerInitXTC(p.XTCProbability, p.XTCThreshold, minKeep, p.Seed))
+	}
+	if p.DynatempRange > 0 {
+		exponent := p.DynatempExponent
+		if exponent == 0 {
+			exponent = 1
+		}
+		add(llamaSamplerInitTempExt(p.Temperature, p.DynatempRange, exponent))
+	} else {
+		add(llamaSamplerInitTemp(p.Temperature))
+	}
 	add(llamaSamplerInitDist(p.Seed))
 	return &Sampler{ptr: chain}
 }
