@@ -14,7 +14,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		return
 	}
 	var req chatRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeRequest(w, r, &req, epChat); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -23,7 +23,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
-	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)
+	params, apiErr := s.resolveRequest(req.samplingFields, epChat, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -43,12 +43,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
-	c := &chatChunker{id: newID("chatcmpl-"), model: e.alias, created: nowUnix()}
+	c := &chatChunker{id: newID("chatcmpl-"), model: e.alias, created: nowUnix(), params: t.params,
+		sentRole: make([]bool, t.params.choices())}
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, true)
 		return
 	}
-	content, res, ok := collect(r.Context(), t)
+	outs, res, ok := collect(r.Context(), t)
 	if !ok {
 		return
 	}
@@ -56,13 +57,18 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, res.err)
 		return
 	}
+	choices := make([]map[string]any, len(outs))
+	for i, out := range outs {
+		choices[i] = map[string]any{
+			"index":         i,
+			"message":       map[string]any{"role": "assistant", "content": out.text.String()},
+			"finish_reason": res.choices[i].finishReason,
+			"logprobs":      c.logprobs(out.probs),
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
-		"choices": []map[string]any{{
-			"index":         0,
-			"message":       map[string]any{"role": "assistant", "content": content},
-			"finish_reason": res.finishReason,
-		}},
+		"choices": choices,
 		"usage":   usage(res),
 		"timings": timings(res),
 	})
@@ -83,32 +89,54 @@ func chatMessages(in []chatMessage) ([]llama.ChatMessage, *apiError) {
 	return out, nil
 }
 
-// chatChunker makes the chat.completion.chunk events of a streamed chat reply; the first carries the role.
+// chatChunker makes the chat.completion.chunk events of a streamed chat reply; each choice's first carries
+// the role. With stream_options.include_usage, every chunk has "usage": null and a last chunk without
+// choices carries the usage, as OpenAI streams it.
 type chatChunker struct {
 	id, model string
 	created   int64
-	sentRole  bool
+	params    genParams
+	sentRole  []bool
 }
 
-func (c *chatChunker) chunk(delta map[string]any, finish any) map[string]any {
-	return map[string]any{
-		"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
-		"choices": []map[string]any{{"index": 0, "delta": delta, "finish_reason": finish}},
+func (c *chatChunker) chunk(choices []map[string]any) map[string]any {
+	ch := map[string]any{"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
+		"choices": choices}
+	if c.params.includeUsage {
+		ch["usage"] = nil
 	}
-}
-
-func (c *chatChunker) text(text string, _ int) any {
-	delta := map[string]any{"content": text}
-	if !c.sentRole {
-		delta["role"] = "assistant"
-		c.sentRole = true
-	}
-	return c.chunk(delta, nil)
-}
-
-func (c *chatChunker) final(res *result) any {
-	ch := c.chunk(map[string]any{}, res.finishReason)
-	ch["usage"] = usage(res)
-	ch["timings"] = timings(res)
 	return ch
+}
+
+// logprobs is a choice's logprobs: OpenAI's {"content": [...]} when asked for, else null.
+func (c *chatChunker) logprobs(probs []tokenProb) any {
+	if !c.params.probs.want {
+		return nil
+	}
+	return chatLogprobs(probs, c.params.probs.post)
+}
+
+func (c *chatChunker) text(ev event) any {
+	delta := map[string]any{"content": ev.text}
+	if !c.sentRole[ev.choice] {
+		delta["role"] = "assistant"
+		c.sentRole[ev.choice] = true
+	}
+	return c.chunk([]map[string]any{{"index": ev.choice, "delta": delta, "logprobs": c.logprobs(ev.probs),
+		"finish_reason": nil}})
+}
+
+func (c *chatChunker) final(res *result) []any {
+	var out []any
+	for i, end := range res.choices {
+		out = append(out, c.chunk([]map[string]any{{"index": i, "delta": map[string]any{}, "logprobs": nil,
+			"finish_reason": end.finishReason}}))
+	}
+	if c.params.includeUsage {
+		last := c.chunk([]map[string]any{})
+		last["usage"] = usage(res)
+		out = append(out, last)
+	}
+	out[len(out)-1].(map[string]any)["timings"] = timings(res)
+	return out
 }

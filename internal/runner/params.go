@@ -27,7 +27,26 @@ type genParams struct {
 	nPredict  int
 	stops     []string
 	ignoreEOS bool
+
+	// Choices, probabilities and slot use (see request_options.go).
+
+	// n is how many choices to generate from one evaluation of the prompt; 0 means 1.
+	n int
+	// probs says which token probabilities to report.
+	probs probsRequest
+	// noCachePrompt (cache_prompt: false) evaluates the whole prompt instead of reusing a cached prefix.
+	noCachePrompt bool
+	// pinSlot (id_slot >= 0) runs the prompt on slot slotID, waiting for it if busy.
+	pinSlot bool
+	slotID  int
+	// returnTokens (return_tokens) adds the generated token ids to native completions.
+	returnTokens bool
+	// includeUsage (stream_options.include_usage) ends an OpenAI stream with a usage chunk.
+	includeUsage bool
 }
+
+// choices is the number of choices the task generates.
+func (p genParams) choices() int { return max(p.n, 1) }
 
 // resolveParams fills the request's sampling fields with the server defaults (the --seed and -n flags) and
 // checks their ranges.

@@ -24,7 +24,7 @@ func (s *scheduler) step() {
 		sequences++
 	}
 	for _, sl := range s.slots {
-		if sl.busy() && !sl.generating && s.addPromptChunk(sl) {
+		if sl.busy() && !sl.generating && !sl.follower && s.addPromptChunk(sl) {
 			sequences++
 		}
 	}
@@ -66,7 +66,7 @@ func (s *scheduler) addPromptChunk(sl *slot) bool {
 		s.batch.Add(tok, int32(len(sl.cached)+i), []int32{sl.id}, t.embed || last)
 	}
 	sl.cached = append(sl.cached, rest[:n]...)
-	sl.promptEvaluated += n
+	sl.run.promptEvaluated += n
 	sl.inBatch = true
 	return true
 }
@@ -80,68 +80,116 @@ func (s *scheduler) failBatch(err error) {
 		}
 		s.lctx.SeqRemove(sl.id, 0, -1)
 		sl.cached = sl.cached[:0]
-		s.finish(sl, &result{err: serverError(err)})
+		if sl.busy() {
+			s.fail(sl.run, serverError(err))
+		}
 	}
 }
 
 // afterDecode handles a slot whose logits (or embedding) the last decode produced.
 func (s *scheduler) afterDecode(sl *slot) {
-	t := sl.task
-	if !sl.generating {
-		sl.promptDone = time.Now()
-		s.stats.promptTokens += uint64(sl.promptEvaluated)
-		s.stats.promptSeconds += sl.promptDone.Sub(sl.started).Seconds()
-		if t.embed {
-			emb := s.lctx.EmbeddingsSeq(sl.id)
-			s.lctx.SeqRemove(sl.id, 0, -1)
-			sl.cached = sl.cached[:0]
-			s.finish(sl, &result{embedding: emb})
-			return
-		}
-		sl.generating = true
-		if t.params.nPredict == 0 {
-			s.finish(sl, &result{finishReason: finishLength, stopType: stopTypeLimit})
-			return
-		}
+	if sl.generating {
+		s.sampleNext(sl)
+		return
 	}
-	s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex))
+	t, run := sl.task, sl.run
+	run.promptDone = time.Now()
+	s.stats.promptTokens += uint64(run.promptEvaluated)
+	s.stats.promptSeconds += run.promptDone.Sub(run.started).Seconds()
+	if t.embed {
+		run.embedding = s.lctx.EmbeddingsSeq(sl.id)
+		s.lctx.SeqRemove(sl.id, 0, -1)
+		sl.cached = sl.cached[:0]
+		s.finish(sl, choiceEnd{})
+		return
+	}
+	choices := []*slot{sl}
+	for _, f := range run.slots[1:] {
+		choices = append(choices, s.follow(sl, f))
+	}
+	for _, c := range choices {
+		c.generating = true
+		if t.params.nPredict == 0 {
+			s.finish(c, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
+			continue
+		}
+		s.sampleNext(c)
+	}
 }
 
-// onToken takes a sampled token: it ends the task at end of generation, a stop string, the token limit or
-// a full context, and otherwise sends its text and queues it for the next decode.
-func (s *scheduler) onToken(sl *slot, tok llama.Token) {
+// follow starts follower f of leader, which has just evaluated the prompt: f's sequence becomes a copy of
+// the leader's (llama.cpp copies it before the next decode), and f samples its first token from the same
+// logits.
+func (s *scheduler) follow(leader, f *slot) *slot {
+	s.lctx.SeqCopy(leader.id, f.id, -1, -1)
+	f.cached = append(f.cached[:0], leader.cached...)
+	f.follower = false
+	f.outIndex = leader.outIndex
+	return f
+}
+
+// sampleNext samples sl's next token from the logits of its batch position, with the token's probabilities
+// when the request asked for them (the logits are read only then).
+func (s *scheduler) sampleNext(sl *slot) {
+	want := sl.task.params.probs
+	switch {
+	case !want.active():
+		s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex), nil)
+	case want.post:
+		tok, left := sl.sampler.SampleCandidates(s.lctx, sl.outIndex)
+		s.onToken(sl, tok, postSamplingProbs(s.model, left, tok, want.n))
+	default:
+		tok := sl.sampler.Sample(s.lctx, sl.outIndex)
+		s.onToken(sl, tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n))
+	}
+}
+
+// onToken takes a sampled token (and its probabilities, or nil): it ends the choice at end of generation,
+// a stop string, the token limit or a full context, and otherwise sends its text and queues it for the next
+// decode. The end-of-generation token itself is not reported: it has no text.
+func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	t := sl.task
 	sl.predicted++
 	s.stats.predictedTokens++
 	if !t.params.ignoreEOS && s.model.IsEOG(tok) {
-		s.end(sl, &result{finishReason: finishStop, stopType: stopTypeEOS})
+		s.end(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeEOS})
 		return
+	}
+	sl.pendingTokens = append(sl.pendingTokens, tok)
+	if prob != nil {
+		sl.pendingProbs = append(sl.pendingProbs, *prob)
 	}
 	emit, stopped, word := sl.stop.push(sl.joiner.push(s.model.TokenPiece(tok)))
 	if emit != "" {
-		t.events <- event{text: emit, slot: int(sl.id)}
+		s.emit(sl, emit)
 	}
 	switch {
 	case stopped:
-		s.finish(sl, &result{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
+		s.finish(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
 	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx:
-		s.end(sl, &result{finishReason: finishLength, stopType: stopTypeLimit})
+		s.end(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	default:
 		sl.next = tok
 	}
 }
 
-// end finishes a task that did not stop on a stop string: the text held back (an unfinished character, a
+// emit sends text of sl's choice with the tokens sampled since the last text.
+func (s *scheduler) emit(sl *slot, text string) {
+	sl.task.events <- event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs}
+	sl.pendingTokens, sl.pendingProbs = nil, nil
+}
+
+// end finishes a choice that did not stop on a stop string: the text held back (an unfinished character, a
 // possible start of a stop string) is released first, unless it completes a stop string after all.
-func (s *scheduler) end(sl *slot, res *result) {
+func (s *scheduler) end(sl *slot, end choiceEnd) {
 	emit, stopped, word := sl.stop.push(sl.joiner.flush())
 	if !stopped {
 		emit += sl.stop.flush()
 	} else {
-		res.finishReason, res.stopType, res.stoppingWord = finishStop, stopTypeWord, word
+		end.finishReason, end.stopType, end.stoppingWord = finishStop, stopTypeWord, word
 	}
 	if emit != "" {
-		sl.task.events <- event{text: emit, slot: int(sl.id)}
+		s.emit(sl, emit)
 	}
-	s.finish(sl, res)
+	s.finish(sl, end)
 }

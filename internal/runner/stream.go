@@ -40,11 +40,11 @@ func (s *sse) done() error {
 	return err
 }
 
-// chunker turns a task's events into the JSON chunks of one endpoint's stream: text (from slot), then the
-// final result.
+// chunker turns a task's events into the JSON chunks of one endpoint's stream: text (of one choice), then
+// the closing chunks of the final result.
 type chunker interface {
-	text(text string, slot int) any
-	final(res *result) any
+	text(ev event) any
+	final(res *result) []any
 }
 
 // streamTask answers t as a stream. It waits for the first event before answering, so a task refused by the
@@ -63,17 +63,12 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 	out := startSSE(w)
 	for {
 		if ev.text != "" {
-			if out.write(c.text(ev.text, ev.slot)) != nil {
+			if out.write(c.text(ev)) != nil {
 				return // the client is gone; its request context ends the task
 			}
 		}
 		if res := ev.final; res != nil {
-			if res.err != nil {
-				_ = out.write(errorBody(res.err))
-			} else if out.write(c.final(res)) == nil && openAI {
-				_ = out.done()
-			}
-			_ = out.flush()
+			writeFinal(out, c, res, openAI)
 			return
 		}
 		if len(t.events) == 0 && out.flush() != nil {
@@ -82,5 +77,22 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 		if ev, ok = nextEvent(ctx, t); !ok {
 			return
 		}
+	}
+}
+
+// writeFinal sends the closing chunks of a stream, or its error event.
+func writeFinal(out *sse, c chunker, res *result, openAI bool) {
+	defer func() { _ = out.flush() }()
+	if res.err != nil {
+		_ = out.write(errorBody(res.err))
+		return
+	}
+	for _, chunk := range c.final(res) {
+		if out.write(chunk) != nil {
+			return
+		}
+	}
+	if openAI {
+		_ = out.done()
 	}
 }

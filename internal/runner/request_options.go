@@ -1,0 +1,271 @@
+package runner
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strconv"
+
+	"custos/internal/llama"
+)
+
+// Bounds of the probability fields: OpenAI's for top_logprobs, and the same for the legacy logprobs, so
+// that one request cannot make every token's answer as large as the vocabulary.
+const maxTopLogprobs = 20
+
+// resolveRequest turns a generation request's fields into the parameters the scheduler runs: the sampling
+// settings of resolveParams, then the choices, probabilities, slot use and further samplers, which depend
+// on the endpoint (logprobs is a boolean on chat and an integer elsewhere) and on the loaded model.
+func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genParams, *apiError) {
+	p, err := resolveParams(f, s.cfg.Seed, s.cfg.NPredict)
+	if err != nil {
+		return p, err
+	}
+	if p.n, err = resolveChoices(f, s.cfg.Parallel); err != nil {
+		return p, err
+	}
+	if p.probs, err = resolveProbs(f, ep, e.model.NVocab()); err != nil {
+		return p, err
+	}
+	if f.CachePrompt != nil {
+		p.noCachePrompt = !*f.CachePrompt
+	}
+	if f.IDSlot != nil && *f.IDSlot != -1 {
+		if *f.IDSlot < 0 || *f.IDSlot >= s.cfg.Parallel {
+			return p, badRequest("\"id_slot\" must be -1 (any slot) or between 0 and %d, got %d", s.cfg.Parallel-1, *f.IDSlot)
+		}
+		p.pinSlot, p.slotID = true, *f.IDSlot
+	}
+	p.returnTokens = f.ReturnTokens
+	p.includeUsage = f.Stream && f.StreamOptions != nil && f.StreamOptions.IncludeUsage
+	if err := resolveSamplers(f, &p.sampler); err != nil {
+		return p, err
+	}
+	if p.sampler.LogitBias, err = resolveLogitBias(f.LogitBias, e.model); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// resolveChoices reads n (or llama-server's n_cmpl, which wins when both are given): from 1 to the number
+// of slots, since every choice generates on a slot of its own.
+func resolveChoices(f samplingFields, slots int) (int, *apiError) {
+	name, v := "n", f.N
+	if f.NCmpl != nil {
+		name, v = "n_cmpl", f.NCmpl
+	}
+	if v == nil {
+		return 1, nil
+	}
+	if *v < 1 || *v > slots {
+		return 0, badRequest("%q must be between 1 and %d (the number of slots, -np), got %d", name, slots, *v)
+	}
+	return *v, nil
+}
+
+// resolveProbs reads the probability fields of the endpoint: chat's logprobs (boolean) and top_logprobs,
+// /v1/completions' logprobs (integer), and the native n_probs, for which llama-server also reads logprobs;
+// n_probs and post_sampling_probs are accepted everywhere, as llama-server does.
+func resolveProbs(f samplingFields, ep endpoint, nVocab int) (probsRequest, *apiError) {
+	var p probsRequest
+	given := len(f.Logprobs) > 0 && !bytes.Equal(bytes.TrimSpace(f.Logprobs), []byte("null"))
+	switch ep {
+	case epChat:
+		var on bool
+		if given && json.Unmarshal(f.Logprobs, &on) != nil {
+			return p, badRequest("invalid type for \"logprobs\": expected a boolean, got %s", f.Logprobs)
+		}
+		if f.TopLogprobs != nil {
+			if !on {
+				return p, badRequest("\"top_logprobs\" requires \"logprobs\" to be true")
+			}
+			if *f.TopLogprobs < 0 || *f.TopLogprobs > maxTopLogprobs {
+				return p, badRequest("\"top_logprobs\" must be between 0 and %d, got %d", maxTopLogprobs, *f.TopLogprobs)
+			}
+			p.n = *f.TopLogprobs
+		}
+		p.want = on
+	case epCompletions:
+		if given {
+			n, err := intField("logprobs", f.Logprobs, 0, maxTopLogprobs)
+			if err != nil {
+				return p, err
+			}
+			p.want, p.n = true, n
+		}
+	case epNative:
+		if given && f.NProbs == nil {
+			n, err := intField("logprobs", f.Logprobs, 0, nVocab)
+			if err != nil {
+				return p, err
+			}
+			p.want, p.n = n > 0, n
+		}
+	}
+	if f.NProbs != nil && *f.NProbs != 0 {
+		if *f.NProbs < 0 {
+			return p, badRequest("\"n_probs\" must not be negative, got %d", *f.NProbs)
+		}
+		p.want, p.n = true, min(*f.NProbs, nVocab)
+	}
+	p.post = p.want && f.PostSamplingProbs
+	return p, nil
+}
+
+// intField reads an integer field given as raw JSON, within [lo, hi].
+func intField(name string, raw json.RawMessage, lo, hi int) (int, *apiError) {
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return 0, badRequest("invalid type for %q: expected an integer, got %s", name, raw)
+	}
+	if n < lo || n > hi {
+		return 0, badRequest("%q must be between %d and %d, got %d", name, lo, hi, n)
+	}
+	return n, nil
+}
+
+// resolveSamplers sets llama-server's further samplers; each one's default (neutral) value leaves it off.
+func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
+	unit := func(name string, v *float64) (float32, bool, *apiError) {
+		if v == nil {
+			return 0, false, nil
+		}
+		if *v < 0 || *v > 1 {
+			return 0, false, badRequest("%q must be between 0 and 1, got %g", name, *v)
+		}
+		return float32(*v), true, nil
+	}
+	if f.TypicalP != nil {
+		s.TypicalP = float32(*f.TypicalP)
+	}
+	if f.MinKeep != nil {
+		if *f.MinKeep < 0 {
+			return badRequest("\"min_keep\" must not be negative, got %d", *f.MinKeep)
+		}
+		s.MinKeep = *f.MinKeep
+	}
+	if f.TopNSigma != nil {
+		s.TopNSigma = float32(*f.TopNSigma)
+	}
+	var err *apiError
+	if s.XTCProbability, _, err = unit("xtc_probability", f.XTCProbability); err != nil {
+		return err
+	}
+	s.XTCThreshold = defaultXTCThreshold
+	if v, ok, err := unit("xtc_threshold", f.XTCThreshold); err != nil {
+		return err
+	} else if ok {
+		s.XTCThreshold = v
+	}
+	if f.DynatempRange != nil {
+		if *f.DynatempRange < 0 {
+			return badRequest("\"dynatemp_range\" must not be negative, got %g", *f.DynatempRange)
+		}
+		s.DynatempRange = float32(*f.DynatempRange)
+	}
+	s.DynatempExponent = defaultDynatempExponent
+	if f.DynatempExponent != nil {
+		s.DynatempExponent = float32(*f.DynatempExponent)
+	}
+	if f.Mirostat != nil {
+		if *f.Mirostat < 0 || *f.Mirostat > 2 {
+			return badRequest("\"mirostat\" must be 0 (off), 1 or 2, got %d", *f.Mirostat)
+		}
+		s.Mirostat = *f.Mirostat
+	}
+	s.MirostatTau, s.MirostatEta = defaultMirostatTau, defaultMirostatEta
+	if f.MirostatTau != nil {
+		s.MirostatTau = float32(*f.MirostatTau)
+	}
+	if f.MirostatEta != nil {
+		s.MirostatEta = float32(*f.MirostatEta)
+	}
+	return nil
+}
+
+// Defaults of the further samplers, llama-server's.
+const (
+	defaultXTCThreshold     = 0.1
+	defaultDynatempExponent = 1.0
+	defaultMirostatTau      = 5.0
+	defaultMirostatEta      = 0.1
+)
+
+// resolveLogitBias reads logit_bias in the shapes llama-server accepts: an array of [token, bias] pairs or
+// an object {token: bias}, where a token is an id or a text (every token of that text gets the bias) and a
+// bias is a number or false (never produce the token). Unlike llama-server, which skips them, malformed
+// entries and ids outside the vocabulary are refused.
+func resolveLogitBias(raw json.RawMessage, m *llama.Model) ([]llama.LogitBias, *apiError) {
+	if len(raw) == 0 || bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+		return nil, nil
+	}
+	type entry struct {
+		token json.RawMessage
+		bias  json.RawMessage
+	}
+	var entries []entry
+	var pairs [][]json.RawMessage
+	var object map[string]json.RawMessage
+	switch {
+	case json.Unmarshal(raw, &pairs) == nil:
+		for i, pair := range pairs {
+			if len(pair) != 2 {
+				return nil, badRequest("\"logit_bias\"[%d] must be a [token, bias] pair", i)
+			}
+			entries = append(entries, entry{pair[0], pair[1]})
+		}
+	case json.Unmarshal(raw, &object) == nil:
+		for key, bias := range object {
+			token, _ := json.Marshal(key)
+			if _, err := strconv.Atoi(key); err == nil {
+				token = json.RawMessage(key)
+			}
+			entries = append(entries, entry{token, bias})
+		}
+	default:
+		return nil, badRequest("invalid \"logit_bias\": expected an array of [token, bias] pairs or an object {token: bias}")
+	}
+	var out []llama.LogitBias
+	for _, en := range entries {
+		bias, err := biasValue(en.bias)
+		if err != nil {
+			return nil, err
+		}
+		var id int
+		var text string
+		switch {
+		case json.Unmarshal(en.token, &id) == nil:
+			if id < 0 || id >= m.NVocab() {
+				return nil, badRequest("\"logit_bias\": token id %d is outside the vocabulary (0 to %d)", id, m.NVocab()-1)
+			}
+			out = append(out, llama.LogitBias{Token: llama.Token(id), Bias: bias})
+		case json.Unmarshal(en.token, &text) == nil:
+			toks, err := m.Tokenize(text, false, false)
+			if err != nil {
+				return nil, badRequest("\"logit_bias\": tokenizing %q: %v", text, err)
+			}
+			for _, t := range toks {
+				out = append(out, llama.LogitBias{Token: t, Bias: bias})
+			}
+		default:
+			return nil, badRequest("\"logit_bias\": a token must be an id or a text, got %s", en.token)
+		}
+	}
+	return out, nil
+}
+
+// biasValue is a logit_bias value: a finite number, or false for -Inf.
+func biasValue(raw json.RawMessage) (float32, *apiError) {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		if b {
+			return 0, badRequest("\"logit_bias\": a bias is a number, or false to ban the token; true means nothing")
+		}
+		return float32(math.Inf(-1)), nil
+	}
+	var v float64
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return 0, badRequest("\"logit_bias\": a bias must be a number or false, got %s", raw)
+	}
+	return float32(v), nil
+}

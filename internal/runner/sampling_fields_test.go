@@ -1,0 +1,107 @@
+package runner
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// nativeTokens is a /completion answer with its generated token ids (return_tokens).
+type nativeTokens struct {
+	Content string `json:"content"`
+	Tokens  []int  `json:"tokens"`
+	IDSlot  int    `json:"id_slot"`
+	Timings struct {
+		CacheN int `json:"cache_n"`
+	} `json:"timings"`
+}
+
+func greedyTokens(t *testing.T, f *fixture, extra map[string]any) nativeTokens {
+	t.Helper()
+	body := map[string]any{"prompt": "The logit bias test", "n_predict": 4, "temperature": 0, "ignore_eos": true,
+		"return_tokens": true}
+	for k, v := range extra {
+		body[k] = v
+	}
+	var r nativeTokens
+	f.postOK(t, "/completion", body, &r)
+	return r
+}
+
+// TestReturnTokensGivesTheGeneratedIDs: return_tokens fills "tokens" with one id per generated token.
+func TestReturnTokensGivesTheGeneratedIDs(t *testing.T) {
+	f := runnerFor(t, false)
+	if r := greedyTokens(t, f, nil); len(r.Tokens) != 4 {
+		t.Fatalf("tokens %v for 4 generated tokens", r.Tokens)
+	}
+}
+
+// TestLogitBiasBansTheGreedyToken bans the greedy first token in each of logit_bias' shapes: the first
+// token must change.
+func TestLogitBiasBansTheGreedyToken(t *testing.T) {
+	f := runnerFor(t, false)
+	first := greedyTokens(t, f, nil).Tokens[0]
+	for name, bias := range map[string]any{
+		"pairs":  [][]any{{first, false}},
+		"object": map[string]any{strconv.Itoa(first): -100},
+	} {
+		got := greedyTokens(t, f, map[string]any{"logit_bias": bias})
+		if got.Tokens[0] == first {
+			t.Errorf("logit_bias as %s: token %d still came first", name, first)
+		}
+	}
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "logit_bias": [][]any{{1 << 30, 1}}}, `"logit_bias"`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "logit_bias": [][]any{{1, true}}}, `"logit_bias"`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "logit_bias": "nope"}, `"logit_bias"`)
+}
+
+// TestIDSlotPinsTheSlot: id_slot runs the request on that slot; a slot the server does not have is a 400.
+func TestIDSlotPinsTheSlot(t *testing.T) {
+	f := runnerFor(t, false)
+	for _, id := range []int{2, 0, 3} {
+		if got := greedyTokens(t, f, map[string]any{"id_slot": id}).IDSlot; got != id {
+			t.Fatalf("id_slot %d ran on slot %d", id, got)
+		}
+	}
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "id_slot": testParallel}, `"id_slot"`)
+}
+
+// TestCachePromptFalseEvaluatesTheWholePrompt: the same prompt again reuses its cached prefix, unless
+// cache_prompt is false.
+func TestCachePromptFalseEvaluatesTheWholePrompt(t *testing.T) {
+	f := runnerFor(t, false)
+	pin := map[string]any{"id_slot": 1, "prompt": "The cache prompt test, long enough to cache"}
+	greedyTokens(t, f, pin)
+	if again := greedyTokens(t, f, pin); again.Timings.CacheN == 0 {
+		t.Fatal("the same prompt on the same slot reused nothing")
+	}
+	pin["cache_prompt"] = false
+	if fresh := greedyTokens(t, f, pin); fresh.Timings.CacheN != 0 {
+		t.Fatalf("cache_prompt false reused %d cached tokens", fresh.Timings.CacheN)
+	}
+}
+
+// TestFurtherSamplersAreSeededAndRepeatable runs each of llama-server's further samplers twice with one
+// seed: each must answer, and repeat itself.
+func TestFurtherSamplersAreSeededAndRepeatable(t *testing.T) {
+	f := runnerFor(t, false)
+	for name, settings := range map[string]map[string]any{
+		"mirostat 1":  {"mirostat": 1, "mirostat_tau": 4.0, "mirostat_eta": 0.2},
+		"mirostat 2":  {"mirostat": 2},
+		"typical_p":   {"typical_p": 0.6, "min_keep": 2},
+		"xtc":         {"xtc_probability": 0.9, "xtc_threshold": 0.05},
+		"dynatemp":    {"dynatemp_range": 0.5, "dynatemp_exponent": 1.5},
+		"top_n_sigma": {"top_n_sigma": 1.0},
+	} {
+		body := map[string]any{"temperature": 1.0, "seed": 11, "return_tokens": true}
+		for k, v := range settings {
+			body[k] = v
+		}
+		a, b := greedyTokens(t, f, body), greedyTokens(t, f, body)
+		if len(a.Tokens) != 4 || !slices.Equal(a.Tokens, b.Tokens) {
+			t.Errorf("%s: %v then %v with one seed", name, a.Tokens, b.Tokens)
+		}
+	}
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "mirostat": 3}, `"mirostat"`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "xtc_probability": 2}, `"xtc_probability"`)
+}
