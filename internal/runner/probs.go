@@ -158,16 +158,18 @@ func byteList(piece []byte) []int {
 	return out
 }
 
-// chatLogprobs is OpenAI's chat shape: choices[].logprobs.content, one entry per token.
+// chatLogprobs is OpenAI's chat shape: choices[].logprobs.content, one entry per token, each with the token
+// id too, as llama-server adds.
 // Post-sampling probabilities are sent as their logs, as the shape says.
 func chatLogprobs(probs []tokenProb, post bool) map[string]any {
 	content := make([]map[string]any, len(probs))
 	for i, p := range probs {
 		top := make([]map[string]any, len(p.top))
 		for j, c := range p.top {
-			top[j] = map[string]any{"token": validText(c.piece), "logprob": asLog(c.value, post), "bytes": byteList(c.piece)}
+			top[j] = map[string]any{"id": c.id, "token": validText(c.piece), "logprob": asLog(c.value, post),
+				"bytes": byteList(c.piece)}
 		}
-		content[i] = map[string]any{"token": validText(p.piece), "logprob": asLog(p.value, post),
+		content[i] = map[string]any{"id": p.id, "token": validText(p.piece), "logprob": asLog(p.value, post),
 			"bytes": byteList(p.piece), "top_logprobs": top}
 	}
 	return map[string]any{"content": content, "refusal": nil}
