@@ -16,6 +16,7 @@ var (
 	llamaSamplerInitTempExt    func(t, delta, exponent float32) uintptr
 	llamaSamplerInitMirostat   func(nVocab int32, seed uint32, tau, eta float32, m int32) uintptr
 	llamaSamplerInitMirostatV2 func(seed uint32, tau, eta float32) uintptr
+	llamaSamplerInitDRY        func(vocab uintptr, multiplier, base float32, allowedLength, penaltyLastN int32, breakers **byte, nBreakers uintptr) uintptr
 	llamaSamplerApply          func(sampler uintptr, cur *tokenDataArray)
 )
 
@@ -28,8 +29,29 @@ func init() {
 		symbol{"llama_sampler_init_temp_ext", &llamaSamplerInitTempExt},
 		symbol{"llama_sampler_init_mirostat", &llamaSamplerInitMirostat},
 		symbol{"llama_sampler_init_mirostat_v2", &llamaSamplerInitMirostatV2},
+		symbol{"llama_sampler_init_dry", &llamaSamplerInitDRY},
 		symbol{"llama_sampler_apply", &llamaSamplerApply},
 	)
+}
+
+// newDRY makes the DRY sampler of p. llama.cpp reads the sequence breakers during the call (it tokenizes
+// them), so they are passed as pinned NUL-terminated copies for its duration only.
+func newDRY(m *Model, p SamplerParams) uintptr {
+	var pin runtime.Pinner
+	defer pin.Unpin()
+	ptrs := make([]*byte, len(p.DRYSequenceBreakers))
+	for i, b := range p.DRYSequenceBreakers {
+		c := append([]byte(b), 0)
+		pin.Pin(&c[0])
+		ptrs[i] = &c[0]
+	}
+	var first **byte
+	if len(ptrs) > 0 {
+		pin.Pin(&ptrs[0])
+		first = &ptrs[0]
+	}
+	return llamaSamplerInitDRY(m.vocab, p.DRYMultiplier, p.DRYBase, int32(p.DRYAllowedLength), int32(p.DRYPenaltyLastN),
+		first, uintptr(len(ptrs)))
 }
 
 // TokenData is one candidate token: llama.cpp's llama_token_data.

@@ -48,6 +48,14 @@ type SamplerParams struct {
 	MirostatEta float32
 	// LogitBias is added to the logits of its tokens before any other sampler; -Inf bans a token.
 	LogitBias []LogitBias
+	// DRYMultiplier > 0 penalizes tokens that would extend a repetition longer than DRYAllowedLength,
+	// by DRYMultiplier * DRYBase^(length - DRYAllowedLength), looking back DRYPenaltyLastN tokens;
+	// DRYSequenceBreakers end the repetitions it follows.
+	DRYMultiplier       float32
+	DRYBase             float32
+	DRYAllowedLength    int
+	DRYPenaltyLastN     int
+	DRYSequenceBreakers []string
 }
 
 // LogitBias is one entry of SamplerParams.LogitBias, laid out as llama.cpp's llama_logit_bias.
@@ -69,13 +77,24 @@ type Sampler struct {
 	ptr uintptr // llama_sampler * (the chain)
 }
 
-// NewSampler builds the chain for p, in llama-server's order: logit bias, penalties, top-n-sigma, top-k,
-// typical-p, top-p, min-p, XTC, temperature and the random draw (or Mirostat, or greedy).
+// NewSampler builds the chain for p, in llama-server's order: logit bias, penalties, DRY, top-n-sigma,
+// top-k, typical-p, top-p, min-p, XTC, temperature and the random draw, or greedy; or, with Mirostat, logit
+// bias, temperature and Mirostat alone, as llama-server builds it.
 func NewSampler(m *Model, p SamplerParams) *Sampler {
 	chain := llamaSamplerChainInit(llamaSamplerChainDefaultParams())
 	add := func(s uintptr) { llamaSamplerChainAdd(chain, s) }
 	if len(p.LogitBias) > 0 {
 		add(llamaSamplerInitLogitBias(int32(m.nVocab), int32(len(p.LogitBias)), &p.LogitBias[0]))
+	}
+	switch p.Mirostat {
+	case 1:
+		add(llamaSamplerInitTemp(p.Temperature))
+		add(llamaSamplerInitMirostat(int32(m.nVocab), p.Seed, p.MirostatTau, p.MirostatEta, mirostatM))
+		return &Sampler{ptr: chain}
+	case 2:
+		add(llamaSamplerInitTemp(p.Temperature))
+		add(llamaSamplerInitMirostatV2(p.Seed, p.MirostatTau, p.MirostatEta))
+		return &Sampler{ptr: chain}
 	}
 	repeat := p.RepeatPenalty
 	if repeat <= 0 {
@@ -88,16 +107,10 @@ func NewSampler(m *Model, p SamplerParams) *Sampler {
 		}
 		add(llamaSamplerInitPenalties(int32(m.nVocab), int32(lastN), repeat, p.FrequencyPenalty, p.PresencePenalty))
 	}
-	switch {
-	case p.Mirostat == 1:
-		add(llamaSamplerInitTemp(p.Temperature))
-		add(llamaSamplerInitMirostat(int32(m.nVocab), p.Seed, p.MirostatTau, p.MirostatEta, mirostatM))
-		return &Sampler{ptr: chain}
-	case p.Mirostat == 2:
-		add(llamaSamplerInitTemp(p.Temperature))
-		add(llamaSamplerInitMirostatV2(p.Seed, p.MirostatTau, p.MirostatEta))
-		return &Sampler{ptr: chain}
-	case p.Temperature <= 0:
+	if p.DRYMultiplier > 0 {
+		add(newDRY(m, p))
+	}
+	if p.Temperature <= 0 {
 		add(llamaSamplerInitGreedy())
 		return &Sampler{ptr: chain}
 	}

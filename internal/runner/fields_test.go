@@ -34,7 +34,6 @@ func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 	f := runnerFor(t, false)
 	refused := map[string]any{
 		"samplers":                   []string{"top_k", "temperature"},
-		"dry_multiplier":             0.8,
 		"n_keep":                     5,
 		"lora":                       []map[string]any{{"id": 0, "scale": 1}},
 		"t_max_predict_ms":           100,
@@ -52,12 +51,14 @@ func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 	}
 	for name, value := range refused {
 		want := `"` + name + `" is not supported`
-		f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{name: value}), want)
-		f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", name: value}, want)
-		f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", name: value}, want)
+		// A token limit keeps a wrongly accepted request short.
+		f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{name: value, "max_tokens": 1}), want)
+		f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", name: value, "max_tokens": 1}, want)
+		f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", name: value, "n_predict": 1}, want)
 	}
 	for name, value := range chatOnly {
-		f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{name: value}), `"`+name+`" is not supported`)
+		f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{name: value, "max_tokens": 1}),
+			`"`+name+`" is not supported`)
 	}
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", "best_of": 3}, `"best_of" is not supported`)
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", "echo": true}, `"echo" is not supported`)

@@ -141,6 +141,11 @@ type samplingFields struct {
 	MirostatTau       *float64        `json:"mirostat_tau"`
 	MirostatEta       *float64        `json:"mirostat_eta"`
 	LogitBias         json.RawMessage `json:"logit_bias"`
+	DRYMultiplier     *float64        `json:"dry_multiplier"`
+	DRYBase           *float64        `json:"dry_base"`
+	DRYAllowedLength  *int            `json:"dry_allowed_length"`
+	DRYPenaltyLastN   *int            `json:"dry_penalty_last_n"`
+	DRYBreakers       []string        `json:"dry_sequence_breakers"`
 }
 
 // streamOptions is OpenAI's stream_options object.

@@ -173,6 +173,9 @@ func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
 		}
 		s.Mirostat = *f.Mirostat
 	}
+	if err := resolveDRY(f, s); err != nil {
+		return err
+	}
 	s.MirostatTau, s.MirostatEta = defaultMirostatTau, defaultMirostatEta
 	if f.MirostatTau != nil {
 		s.MirostatTau = float32(*f.MirostatTau)
@@ -183,8 +186,57 @@ func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
 	return nil
 }
 
+// resolveDRY sets the DRY repetition penalty, off unless dry_multiplier > 0. As in llama-server, a
+// dry_base below 1 takes the default; the sequence breakers are bounded like stop strings, since the
+// sampler scans for them at every token.
+func resolveDRY(f samplingFields, s *llama.SamplerParams) *apiError {
+	if f.DRYMultiplier != nil {
+		if *f.DRYMultiplier < 0 {
+			return badRequest("\"dry_multiplier\" must not be negative, got %g", *f.DRYMultiplier)
+		}
+		s.DRYMultiplier = float32(*f.DRYMultiplier)
+	}
+	s.DRYBase = defaultDRYBase
+	if f.DRYBase != nil && *f.DRYBase >= 1 {
+		s.DRYBase = float32(*f.DRYBase)
+	}
+	s.DRYAllowedLength, s.DRYPenaltyLastN = defaultDRYAllowedLength, defaultDRYPenaltyLastN
+	for _, v := range []struct {
+		name string
+		in   *int
+		out  *int
+	}{{"dry_allowed_length", f.DRYAllowedLength, &s.DRYAllowedLength}, {"dry_penalty_last_n", f.DRYPenaltyLastN, &s.DRYPenaltyLastN}} {
+		if v.in == nil {
+			continue
+		}
+		if *v.in < 0 {
+			return badRequest("%q must not be negative, got %d", v.name, *v.in)
+		}
+		*v.out = *v.in
+	}
+	s.DRYSequenceBreakers = defaultDRYBreakers
+	if f.DRYBreakers != nil {
+		if len(f.DRYBreakers) == 0 || len(f.DRYBreakers) > maxStopStrings {
+			return badRequest("\"dry_sequence_breakers\" must hold 1 to %d strings, got %d", maxStopStrings, len(f.DRYBreakers))
+		}
+		for _, b := range f.DRYBreakers {
+			if b == "" || len(b) > maxStopBytes {
+				return badRequest("a \"dry_sequence_breakers\" string must have 1 to %d bytes", maxStopBytes)
+			}
+		}
+		s.DRYSequenceBreakers = f.DRYBreakers
+	}
+	return nil
+}
+
+// defaultDRYBreakers are llama-server's DRY sequence breakers.
+var defaultDRYBreakers = []string{"\n", ":", "\"", "*"}
+
 // Defaults of the further samplers, llama-server's.
 const (
+	defaultDRYBase          = 1.75
+	defaultDRYAllowedLength = 2
+	defaultDRYPenaltyLastN  = 64
 	defaultXTCThreshold     = 0.1
 	defaultDynatempExponent = 1.0
 	defaultMirostatTau      = 5.0
