@@ -56,6 +56,9 @@ type SamplerParams struct {
 	DRYAllowedLength    int
 	DRYPenaltyLastN     int
 	DRYSequenceBreakers []string
+	// Order is the order of the chain's stages, each used as often as it appears (nil: llama-server's
+	// default order).
+	Order []Stage
 }
 
 // LogitBias is one entry of SamplerParams.LogitBias, laid out as llama.cpp's llama_logit_bias.
@@ -77,9 +80,31 @@ type Sampler struct {
 	ptr uintptr // llama_sampler * (the chain)
 }
 
-// NewSampler builds the chain for p, in llama-server's order: logit bias, penalties, DRY, top-n-sigma,
-// top-k, typical-p, top-p, min-p, XTC, temperature and the random draw, or greedy; or, with Mirostat, logit
-// bias, temperature and Mirostat alone, as llama-server builds it.
+// Stage is one step of a sampler chain, for SamplerParams.Order.
+type Stage int
+
+// The stages llama-server can order ("samplers"), in its default order.
+const (
+	StagePenalties Stage = iota
+	StageDRY
+	StageTopNSigma
+	StageTopK
+	StageTypicalP
+	StageTopP
+	StageMinP
+	StageXTC
+	StageTemperature
+)
+
+// defaultOrder is llama-server's default chain.
+var defaultOrder = []Stage{StagePenalties, StageDRY, StageTopNSigma, StageTopK, StageTypicalP, StageTopP,
+	StageMinP, StageXTC, StageTemperature}
+
+// NewSampler builds the chain for p: logit bias, then the stages of p.Order (llama-server's default order
+// when nil: penalties, DRY, top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temperature) and the random
+// draw. With the default order a temperature <= 0 samples greedily after the penalties and DRY, which picks
+// what the full chain would. With Mirostat the chain is logit bias, temperature and Mirostat alone, as
+// llama-server builds it.
 func NewSampler(m *Model, p SamplerParams) *Sampler {
 	chain := llamaSamplerChainInit(llamaSamplerChainDefaultParams())
 	add := func(s uintptr) { llamaSamplerChainAdd(chain, s) }
@@ -96,54 +121,82 @@ func NewSampler(m *Model, p SamplerParams) *Sampler {
 		add(llamaSamplerInitMirostatV2(p.Seed, p.MirostatTau, p.MirostatEta))
 		return &Sampler{ptr: chain}
 	}
-	repeat := p.RepeatPenalty
-	if repeat <= 0 {
-		repeat = 1
+	order := p.Order
+	if order == nil {
+		order = defaultOrder
+		if p.Temperature <= 0 {
+			order = []Stage{StagePenalties, StageDRY}
+		}
 	}
-	if repeat != 1 || p.PresencePenalty != 0 || p.FrequencyPenalty != 0 {
+	for _, stage := range order {
+		if s := newStage(m, p, stage); s != 0 {
+			add(s)
+		}
+	}
+	if p.Order == nil && p.Temperature <= 0 {
+		add(llamaSamplerInitGreedy())
+	} else {
+		add(llamaSamplerInitDist(p.Seed))
+	}
+	return &Sampler{ptr: chain}
+}
+
+// newStage makes the sampler of one stage, or returns 0 when p leaves that stage off.
+func newStage(m *Model, p SamplerParams, stage Stage) uintptr {
+	minKeep := uintptr(max(p.MinKeep, 1))
+	switch stage {
+	case StagePenalties:
+		repeat := p.RepeatPenalty
+		if repeat <= 0 {
+			repeat = 1
+		}
+		if repeat == 1 && p.PresencePenalty == 0 && p.FrequencyPenalty == 0 {
+			return 0
+		}
 		lastN := p.PenaltyLastN
 		if lastN <= 0 {
 			lastN = defaultPenaltyLastN
 		}
-		add(llamaSamplerInitPenalties(int32(m.nVocab), int32(lastN), repeat, p.FrequencyPenalty, p.PresencePenalty))
-	}
-	if p.DRYMultiplier > 0 {
-		add(newDRY(m, p))
-	}
-	if p.Temperature <= 0 {
-		add(llamaSamplerInitGreedy())
-		return &Sampler{ptr: chain}
-	}
-	minKeep := uintptr(max(p.MinKeep, 1))
-	if p.TopNSigma > 0 {
-		add(llamaSamplerInitTopNSigma(p.TopNSigma))
-	}
-	if p.TopK > 0 {
-		add(llamaSamplerInitTopK(int32(p.TopK)))
-	}
-	if p.TypicalP > 0 && p.TypicalP < 1 {
-		add(llamaSamplerInitTypical(p.TypicalP, minKeep))
-	}
-	if p.TopP > 0 && p.TopP < 1 {
-		add(llamaSamplerInitTopP(p.TopP, minKeep))
-	}
-	if p.MinP > 0 {
-		add(llamaSamplerInitMinP(p.MinP, minKeep))
-	}
-	if p.XTCProbability > 0 {
-		add(llamaSamplerInitXTC(p.XTCProbability, p.XTCThreshold, minKeep, p.Seed))
-	}
-	if p.DynatempRange > 0 {
-		exponent := p.DynatempExponent
-		if exponent == 0 {
-			exponent = 1
+		return llamaSamplerInitPenalties(int32(m.nVocab), int32(lastN), repeat, p.FrequencyPenalty, p.PresencePenalty)
+	case StageDRY:
+		if p.DRYMultiplier > 0 {
+			return newDRY(m, p)
 		}
-		add(llamaSamplerInitTempExt(p.Temperature, p.DynatempRange, exponent))
-	} else {
-		add(llamaSamplerInitTemp(p.Temperature))
+	case StageTopNSigma:
+		if p.TopNSigma > 0 {
+			return llamaSamplerInitTopNSigma(p.TopNSigma)
+		}
+	case StageTopK:
+		if p.TopK > 0 {
+			return llamaSamplerInitTopK(int32(p.TopK))
+		}
+	case StageTypicalP:
+		if p.TypicalP > 0 && p.TypicalP < 1 {
+			return llamaSamplerInitTypical(p.TypicalP, minKeep)
+		}
+	case StageTopP:
+		if p.TopP > 0 && p.TopP < 1 {
+			return llamaSamplerInitTopP(p.TopP, minKeep)
+		}
+	case StageMinP:
+		if p.MinP > 0 {
+			return llamaSamplerInitMinP(p.MinP, minKeep)
+		}
+	case StageXTC:
+		if p.XTCProbability > 0 {
+			return llamaSamplerInitXTC(p.XTCProbability, p.XTCThreshold, minKeep, p.Seed)
+		}
+	case StageTemperature:
+		if p.DynatempRange > 0 {
+			exponent := p.DynatempExponent
+			if exponent == 0 {
+				exponent = 1
+			}
+			return llamaSamplerInitTempExt(p.Temperature, p.DynatempRange, exponent)
+		}
+		return llamaSamplerInitTemp(p.Temperature)
 	}
-	add(llamaSamplerInitDist(p.Seed))
-	return &Sampler{ptr: chain}
+	return 0
 }
 
 // Sample picks a token from the logits of position idx of c's last decoded batch (negative: counted from

@@ -73,7 +73,7 @@ var fieldTable = []field{
 	{name: "n_predict", endpoints: epGenerate, support: works},
 	{name: "stop", endpoints: epGenerate, support: works},
 	{name: "ignore_eos", endpoints: epGenerate, support: works},
-	{name: "t_max_predict_ms", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(0)},
+	{name: "t_max_predict_ms", endpoints: epGenerate, support: works},
 	{name: "n_indent", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(0)},
 
 	// Sampling.
@@ -105,7 +105,7 @@ var fieldTable = []field{
 	{name: "adaptive_target", endpoints: epGenerate, support: neutralOnly, neutral: isNegative},
 	{name: "adaptive_decay", endpoints: epGenerate, support: neutralOnly, neutral: anyValue,
 		why: "it has no effect while adaptive_target is negative, the only value accepted"},
-	{name: "samplers", endpoints: epGenerate, support: refused, why: "the runner applies llama-server's default order"},
+	{name: "samplers", endpoints: epGenerate, support: works, why: "every stage but infill and adaptive_p"},
 	{name: "backend_sampling", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
 
 	// Choices and probabilities.

@@ -33,10 +33,8 @@ func TestFieldTableIsConsistent(t *testing.T) {
 func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 	f := runnerFor(t, false)
 	refused := map[string]any{
-		"samplers":                   []string{"top_k", "temperature"},
 		"n_keep":                     5,
 		"lora":                       []map[string]any{{"id": 0, "scale": 1}},
-		"t_max_predict_ms":           100,
 		"timings_per_token":          true,
 		"response_fields":            []string{"content"},
 		"reasoning_budget_start_tag": "<think>",

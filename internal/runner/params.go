@@ -2,6 +2,7 @@ package runner
 
 import (
 	"math"
+	"time"
 
 	"custos/internal/llama"
 )
@@ -43,6 +44,9 @@ type genParams struct {
 	returnTokens bool
 	// includeUsage (stream_options.include_usage) ends an OpenAI stream with a usage chunk.
 	includeUsage bool
+	// maxPredictTime (t_max_predict_ms) ends generation at the first new line generated after that long
+	// since the first token; 0 means no limit.
+	maxPredictTime time.Duration
 }
 
 // choices is the number of choices the task generates.

@@ -146,6 +146,8 @@ type samplingFields struct {
 	DRYAllowedLength  *int            `json:"dry_allowed_length"`
 	DRYPenaltyLastN   *int            `json:"dry_penalty_last_n"`
 	DRYBreakers       []string        `json:"dry_sequence_breakers"`
+	Samplers          json.RawMessage `json:"samplers"`
+	TMaxPredictMS     *int64          `json:"t_max_predict_ms"`
 }
 
 // streamOptions is OpenAI's stream_options object.

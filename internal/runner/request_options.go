@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"math"
 	"strconv"
+	"strings"
+	"time"
 
 	"custos/internal/llama"
 )
@@ -37,6 +39,12 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 		p.pinSlot, p.slotID = true, *f.IDSlot
 	}
 	p.returnTokens = f.ReturnTokens
+	if f.TMaxPredictMS != nil {
+		if *f.TMaxPredictMS < -1 {
+			return p, badRequest("\"t_max_predict_ms\" must be -1 or more, got %d", *f.TMaxPredictMS)
+		}
+		p.maxPredictTime = time.Duration(max(*f.TMaxPredictMS, 0)) * time.Millisecond
+	}
 	p.includeUsage = f.Stream && f.StreamOptions != nil && f.StreamOptions.IncludeUsage
 	if err := resolveSamplers(f, &p.sampler); err != nil {
 		return p, err
@@ -176,6 +184,9 @@ func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
 	if err := resolveDRY(f, s); err != nil {
 		return err
 	}
+	if err := resolveOrder(f.Samplers, s); err != nil {
+		return err
+	}
 	s.MirostatTau, s.MirostatEta = defaultMirostatTau, defaultMirostatEta
 	if f.MirostatTau != nil {
 		s.MirostatTau = float32(*f.MirostatTau)
@@ -226,6 +237,67 @@ func resolveDRY(f samplingFields, s *llama.SamplerParams) *apiError {
 		}
 		s.DRYSequenceBreakers = f.DRYBreakers
 	}
+	return nil
+}
+
+// samplerStages names the stages of llama-server's "samplers" field: its canonical names, their kebab-case
+// and no-underscore spellings, and its aliases; samplerChars are the one-letter forms of a string value.
+var (
+	samplerStages = func() map[string]llama.Stage {
+		canonical := map[string]llama.Stage{"penalties": llama.StagePenalties, "dry": llama.StageDRY,
+			"top_n_sigma": llama.StageTopNSigma, "top_k": llama.StageTopK, "typ_p": llama.StageTypicalP,
+			"top_p": llama.StageTopP, "min_p": llama.StageMinP, "xtc": llama.StageXTC,
+			"temperature": llama.StageTemperature}
+		m := map[string]llama.Stage{"nucleus": llama.StageTopP, "temp": llama.StageTemperature, "typ": llama.StageTypicalP}
+		for name, stage := range canonical {
+			m[name] = stage
+			m[strings.ReplaceAll(name, "_", "-")] = stage
+			m[strings.ReplaceAll(name, "_", "")] = stage
+		}
+		return m
+	}()
+	samplerChars = map[rune]llama.Stage{'e': llama.StagePenalties, 'd': llama.StageDRY, 's': llama.StageTopNSigma,
+		'k': llama.StageTopK, 'y': llama.StageTypicalP, 'p': llama.StageTopP, 'm': llama.StageMinP,
+		'x': llama.StageXTC, 't': llama.StageTemperature}
+)
+
+// maxStages bounds the chain a request can build (each stage runs at every token).
+const maxStages = 32
+
+// resolveOrder reads "samplers", an array of stage names or a string of their letters, into the chain's
+// order. Unlike llama-server, which skips names it does not know, an unknown or unsupported name (infill,
+// adaptive_p) is refused by name.
+func resolveOrder(raw json.RawMessage, s *llama.SamplerParams) *apiError {
+	if len(raw) == 0 || isNull(raw) {
+		return nil
+	}
+	var names []string
+	var letters string
+	switch {
+	case json.Unmarshal(raw, &names) == nil:
+	case json.Unmarshal(raw, &letters) == nil:
+		for _, c := range letters {
+			names = append(names, string(c))
+		}
+	default:
+		return badRequest("invalid \"samplers\": expected an array of sampler names or a string of their letters")
+	}
+	if len(names) > maxStages {
+		return badRequest("\"samplers\" lists %d samplers; at most %d are accepted", len(names), maxStages)
+	}
+	order := []llama.Stage{}
+	for _, name := range names {
+		stage, ok := samplerStages[strings.ToLower(name)]
+		if r := []rune(name); !ok && len(r) == 1 {
+			stage, ok = samplerChars[r[0]]
+		}
+		if !ok {
+			return badRequest("\"samplers\": %q is not a sampler the runner supports (penalties, dry, top_n_sigma, "+
+				"top_k, typ_p, top_p, min_p, xtc, temperature)", name)
+		}
+		order = append(order, stage)
+	}
+	s.Order = order
 	return nil
 }
 

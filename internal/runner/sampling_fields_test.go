@@ -3,6 +3,7 @@ package runner
 import (
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -106,4 +107,34 @@ func TestFurtherSamplersAreSeededAndRepeatable(t *testing.T) {
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "mirostat": 3}, `"mirostat"`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "xtc_probability": 2}, `"xtc_probability"`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "dry_sequence_breakers": []string{}}, `"dry_sequence_breakers"`)
+}
+
+// TestSamplersOrderTheChain: "samplers" as names or letters builds that chain (a seeded run repeats, and
+// an order without temperature samples differently from one with it); an unknown name is refused.
+func TestSamplersOrderTheChain(t *testing.T) {
+	f := runnerFor(t, false)
+	run := func(samplers any) []int {
+		return greedyTokens(t, f, map[string]any{"samplers": samplers, "temperature": 0.2, "seed": 5, "n_predict": 16}).Tokens
+	}
+	names, letters := run([]string{"top_k", "temperature"}), run("kt")
+	if !slices.Equal(names, letters) {
+		t.Fatalf("samplers [top_k temperature] gave %v, \"kt\" gave %v", names, letters)
+	}
+	if untempered := run([]string{"top_k"}); slices.Equal(untempered, names) {
+		t.Fatalf("dropping temperature 0.2 from the chain changed nothing: %v", names)
+	}
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "samplers": []string{"top_k", "infill"}}, `"infill"`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "samplers": "kq"}, `"samplers"`)
+}
+
+// TestTimeLimitEndsAtANewLine: with t_max_predict_ms, generation stops at the first new line past the
+// limit (a bias makes new lines frequent), with stop type limit.
+func TestTimeLimitEndsAtANewLine(t *testing.T) {
+	f := runnerFor(t, false)
+	var r nativeReply
+	f.postOK(t, "/completion", map[string]any{"prompt": "Once upon a time", "n_predict": 1000, "ignore_eos": true,
+		"seed": 3, "t_max_predict_ms": 1, "logit_bias": [][]any{{"\n", 3}}}, &r)
+	if r.StopType != stopTypeLimit || r.TokensPredicted >= 1000 || !strings.Contains(r.Content, "\n") {
+		t.Fatalf("stop type %q after %d tokens, new line in the text: %v", r.StopType, r.TokensPredicted, strings.Contains(r.Content, "\n"))
+	}
 }

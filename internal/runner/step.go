@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"time"
 
 	"custos/internal/llama"
@@ -159,18 +160,27 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	if prob != nil {
 		sl.pendingProbs = append(sl.pendingProbs, *prob)
 	}
-	emit, stopped, word := sl.stop.push(sl.joiner.push(s.model.TokenPiece(tok)))
+	piece := s.model.TokenPiece(tok)
+	emit, stopped, word := sl.stop.push(sl.joiner.push(piece))
 	if emit != "" {
 		s.emit(sl, emit)
 	}
 	switch {
 	case stopped:
 		s.finish(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
-	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx:
+	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx,
+		s.pastTimeLimit(sl, piece):
 		s.end(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	default:
 		sl.next = tok
 	}
+}
+
+// pastTimeLimit tells whether the token just generated (its piece) ends sl's choice under
+// t_max_predict_ms: a new line after the time limit, counted from the first token, as llama-server does.
+func (s *scheduler) pastTimeLimit(sl *slot, piece []byte) bool {
+	limit := sl.task.params.maxPredictTime
+	return limit > 0 && bytes.IndexByte(piece, '\n') >= 0 && time.Since(sl.run.promptDone) > limit
 }
 
 // emit sends text of sl's choice with the tokens sampled since the last text.
