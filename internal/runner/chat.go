@@ -122,8 +122,10 @@ func (c *chatChunker) text(ev event) any {
 		delta["role"] = "assistant"
 		c.sentRole[ev.choice] = true
 	}
-	return c.chunk([]map[string]any{{"index": ev.choice, "delta": delta, "logprobs": c.logprobs(ev.probs),
+	ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": delta, "logprobs": c.logprobs(ev.probs),
 		"finish_reason": nil}})
+	addTimings(ch, ev)
+	return ch
 }
 
 func (c *chatChunker) final(res *result) []any {

@@ -107,7 +107,16 @@ func (c *textChunker) choice(i int, text string, probs []tokenProb, finish any) 
 }
 
 func (c *textChunker) text(ev event) any {
-	return c.chunk([]map[string]any{c.choice(ev.choice, ev.text, ev.probs, nil)})
+	ch := c.chunk([]map[string]any{c.choice(ev.choice, ev.text, ev.probs, nil)})
+	addTimings(ch, ev)
+	return ch
+}
+
+// addTimings adds the timings so far to a streamed chunk, when the request asked for them (timings_per_token).
+func addTimings(chunk map[string]any, ev event) {
+	if ev.timings != nil {
+		chunk["timings"] = timings(ev.timings)
+	}
 }
 
 func (c *textChunker) final(res *result) []any {
@@ -150,7 +159,7 @@ func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, 
 	}
 	all := make([]map[string]any, len(outs))
 	for i, out := range outs {
-		all[i] = c.result(i, out, res)
+		all[i] = selectFields(c.result(i, out, res), t.params.responseFields)
 	}
 	if len(all) == 1 {
 		writeJSON(w, http.StatusOK, all[0])
@@ -177,6 +186,7 @@ func (c *nativeChunker) text(ev event) any {
 	if c.params.probs.want {
 		chunk["completion_probabilities"] = nativeProbs(ev.probs, c.params.probs.post)
 	}
+	addTimings(chunk, ev)
 	return chunk
 }
 
@@ -185,7 +195,7 @@ func (c *nativeChunker) final(res *result) []any {
 	for i := range res.choices {
 		obj := c.result(i, &choiceOutput{}, res)
 		obj["has_new_line"] = c.newLine[i]
-		out[i] = obj
+		out[i] = selectFields(obj, c.params.responseFields)
 	}
 	return out
 }
@@ -227,6 +237,35 @@ func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string
 		obj["completion_probabilities"] = nativeProbs(out.probs, c.params.probs.post)
 	}
 	return obj
+}
+
+// selectFields keeps the fields of obj that response_fields names, as llama-server does: a path "a/b"
+// takes obj["a"]["b"] and puts it under the key "a/b"; a path that leads nowhere is left out. No paths
+// keep everything.
+func selectFields(obj map[string]any, paths []string) map[string]any {
+	if len(paths) == 0 {
+		return obj
+	}
+	out := make(map[string]any, len(paths))
+	for _, path := range paths {
+		var cur any = obj
+		found := true
+		for _, key := range strings.Split(path, "/") {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				found = false
+				break
+			}
+			if cur, ok = m[key]; !ok {
+				found = false
+				break
+			}
+		}
+		if found {
+			out[path] = cur
+		}
+	}
+	return out
 }
 
 // tokenIDs is a token list as JSON numbers (never null).

@@ -130,9 +130,11 @@ var fieldTable = []field{
 	// What the answer carries.
 	{name: "return_tokens", endpoints: epGenerate, support: works},
 	{name: "return_progress", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
-	{name: "timings_per_token", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
+	{name: "timings_per_token", endpoints: epGenerate, support: works},
 	{name: "verbose", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
-	{name: "response_fields", endpoints: epGenerate, support: neutralOnly, neutral: isEmptyArray},
+	{name: "response_fields", endpoints: epNative, support: works},
+	{name: "response_fields", endpoints: epChat | epCompletions, support: refused,
+		why: "it selects fields of /completion answers only"},
 	{name: "sse_ping_interval", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(-1),
 		why: "the runner sends no pings"},
 	{name: "echo", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
@@ -170,11 +172,12 @@ var fieldTable = []field{
 	{name: "embd_normalize", endpoints: epEmbeddings, support: works},
 }
 
-// fieldsByName indexes fieldTable.
-var fieldsByName = func() map[string]*field {
-	m := make(map[string]*field, len(fieldTable))
+// fieldsByName indexes fieldTable; a name has several rows when endpoints treat it differently.
+var fieldsByName = func() map[string][]*field {
+	m := make(map[string][]*field, len(fieldTable))
 	for i := range fieldTable {
-		m[fieldTable[i].name] = &fieldTable[i]
+		f := &fieldTable[i]
+		m[f.name] = append(m[f.name], f)
 	}
 	return m
 }()
@@ -213,8 +216,13 @@ func checkFields(ep endpoint, body map[string]json.RawMessage) *apiError {
 }
 
 func checkField(ep endpoint, name string, raw json.RawMessage) *apiError {
-	f, ok := fieldsByName[name]
-	if !ok || f.endpoints&ep == 0 {
+	var f *field
+	for _, row := range fieldsByName[name] {
+		if row.endpoints&ep != 0 {
+			f = row
+		}
+	}
+	if f == nil {
 		return nil
 	}
 	switch {

@@ -47,6 +47,10 @@ type genParams struct {
 	// maxPredictTime (t_max_predict_ms) ends generation at the first new line generated after that long
 	// since the first token; 0 means no limit.
 	maxPredictTime time.Duration
+	// timingsPerToken (timings_per_token) adds the timings so far to every streamed chunk.
+	timingsPerToken bool
+	// responseFields (response_fields) keeps only these fields of native answers, by "a/b" paths.
+	responseFields []string
 }
 
 // choices is the number of choices the task generates.

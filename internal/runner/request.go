@@ -148,6 +148,8 @@ type samplingFields struct {
 	DRYBreakers       []string        `json:"dry_sequence_breakers"`
 	Samplers          json.RawMessage `json:"samplers"`
 	TMaxPredictMS     *int64          `json:"t_max_predict_ms"`
+	TimingsPerToken   bool            `json:"timings_per_token"`
+	ResponseFields    []string        `json:"response_fields"`
 }
 
 // streamOptions is OpenAI's stream_options object.

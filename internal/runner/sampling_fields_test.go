@@ -138,3 +138,37 @@ func TestTimeLimitEndsAtANewLine(t *testing.T) {
 		t.Fatalf("stop type %q after %d tokens, new line in the text: %v", r.StopType, r.TokensPredicted, strings.Contains(r.Content, "\n"))
 	}
 }
+
+// TestTimingsPerTokenInEveryChunk: with timings_per_token every streamed chunk carries the timings so far.
+func TestTimingsPerTokenInEveryChunk(t *testing.T) {
+	f := runnerFor(t, false)
+	events, _ := f.streamEvents(t, "/completion", map[string]any{"prompt": "timings", "n_predict": 6, "ignore_eos": true,
+		"timings_per_token": true})
+	for i, ev := range events {
+		var c struct {
+			Timings *struct {
+				PredictedN int `json:"predicted_n"`
+			} `json:"timings"`
+		}
+		mustJSON(t, ev, &c)
+		if c.Timings == nil || c.Timings.PredictedN == 0 {
+			t.Fatalf("chunk %d has no timings: %s", i, ev)
+		}
+	}
+}
+
+// TestResponseFieldsSelectNativeFields: response_fields keeps the named fields of a /completion answer,
+// a nested one under its path, and is refused on the OpenAI endpoints, where it would do nothing.
+func TestResponseFieldsSelectNativeFields(t *testing.T) {
+	f := runnerFor(t, false)
+	var r map[string]any
+	f.postOK(t, "/completion", map[string]any{"prompt": "fields", "n_predict": 2, "response_fields": []string{"content",
+		"generation_settings/n_predict", "no/such"}}, &r)
+	if len(r) != 2 || r["generation_settings/n_predict"] != float64(2) {
+		t.Fatalf("answer %v, want content and generation_settings/n_predict only", r)
+	}
+	if _, ok := r["content"]; !ok {
+		t.Fatalf("answer %v without content", r)
+	}
+	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "response_fields": []string{"content"}}, `"response_fields"`)
+}

@@ -185,7 +185,12 @@ func (s *scheduler) pastTimeLimit(sl *slot, piece []byte) bool {
 
 // emit sends text of sl's choice with the tokens sampled since the last text.
 func (s *scheduler) emit(sl *slot, text string) {
-	sl.task.events <- event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs}
+	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs}
+	if sl.task.params.timingsPerToken {
+		ev.timings = s.totals(sl.run)
+		ev.timings.predicted = sl.predicted
+	}
+	sl.task.events <- ev
 	sl.pendingTokens, sl.pendingProbs = nil, nil
 }
 

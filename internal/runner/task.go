@@ -32,7 +32,9 @@ type event struct {
 	// the request asked for them.
 	tokens []llama.Token
 	probs  []tokenProb
-	final  *result
+	// timings are the totals so far, when the request asked for them with every chunk.
+	timings *result
+	final   *result
 }
 
 // Finish reasons and llama-server's stop types.
