@@ -117,6 +117,12 @@ func (c *chatChunker) logprobs(probs []tokenProb) any {
 }
 
 func (c *chatChunker) text(ev event) any {
+	if ev.progress != nil {
+		ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": map[string]any{"role": "assistant", "content": nil},
+			"logprobs": nil, "finish_reason": nil}})
+		ch["prompt_progress"] = ev.progress.json()
+		return ch
+	}
 	delta := map[string]any{"content": ev.text}
 	if !c.sentRole[ev.choice] {
 		delta["role"] = "assistant"

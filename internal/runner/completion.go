@@ -109,6 +109,9 @@ func (c *textChunker) choice(i int, text string, probs []tokenProb, finish any) 
 func (c *textChunker) text(ev event) any {
 	ch := c.chunk([]map[string]any{c.choice(ev.choice, ev.text, ev.probs, nil)})
 	addTimings(ch, ev)
+	if ev.progress != nil {
+		ch["prompt_progress"] = ev.progress.json()
+	}
 	return ch
 }
 
@@ -187,6 +190,9 @@ func (c *nativeChunker) text(ev event) any {
 		chunk["completion_probabilities"] = nativeProbs(ev.probs, c.params.probs.post)
 	}
 	addTimings(chunk, ev)
+	if ev.progress != nil {
+		chunk["prompt_progress"] = ev.progress.json()
+	}
 	return chunk
 }
 

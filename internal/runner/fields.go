@@ -129,7 +129,7 @@ var fieldTable = []field{
 
 	// What the answer carries.
 	{name: "return_tokens", endpoints: epGenerate, support: works},
-	{name: "return_progress", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
+	{name: "return_progress", endpoints: epGenerate, support: works, why: "in streams, as llama-server"},
 	{name: "timings_per_token", endpoints: epGenerate, support: works},
 	{name: "verbose", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
 	{name: "response_fields", endpoints: epNative, support: works},

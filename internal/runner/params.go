@@ -51,6 +51,8 @@ type genParams struct {
 	timingsPerToken bool
 	// responseFields (response_fields) keeps only these fields of native answers, by "a/b" paths.
 	responseFields []string
+	// returnProgress (return_progress, streams only) sends the prompt's progress as it is evaluated.
+	returnProgress bool
 }
 
 // choices is the number of choices the task generates.

@@ -150,6 +150,7 @@ type samplingFields struct {
 	TMaxPredictMS     *int64          `json:"t_max_predict_ms"`
 	TimingsPerToken   bool            `json:"timings_per_token"`
 	ResponseFields    []string        `json:"response_fields"`
+	ReturnProgress    bool            `json:"return_progress"`
 }
 
 // streamOptions is OpenAI's stream_options object.

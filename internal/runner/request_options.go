@@ -41,6 +41,7 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	p.returnTokens = f.ReturnTokens
 	p.timingsPerToken = f.TimingsPerToken
 	p.responseFields = f.ResponseFields
+	p.returnProgress = f.Stream && f.ReturnProgress
 	if f.TMaxPredictMS != nil {
 		if *f.TMaxPredictMS < -1 {
 			return p, badRequest("\"t_max_predict_ms\" must be -1 or more, got %d", *f.TMaxPredictMS)

@@ -172,3 +172,34 @@ func TestResponseFieldsSelectNativeFields(t *testing.T) {
 	}
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "response_fields": []string{"content"}}, `"response_fields"`)
 }
+
+// TestReturnProgressReportsThePrompt: a stream with return_progress starts with prompt_progress chunks,
+// the last of which has processed the whole prompt, before any text.
+func TestReturnProgressReportsThePrompt(t *testing.T) {
+	f := runnerFor(t, false)
+	events, _ := f.streamEvents(t, "/completion", map[string]any{"prompt": "progress of a prompt", "n_predict": 3,
+		"ignore_eos": true, "return_progress": true, "cache_prompt": false})
+	type progress struct{ Total, Cache, Processed int }
+	var reports []progress
+	for _, ev := range events {
+		var c struct {
+			Content  string    `json:"content"`
+			Progress *progress `json:"prompt_progress"`
+		}
+		mustJSON(t, ev, &c)
+		if c.Progress == nil {
+			break
+		}
+		if c.Content != "" {
+			t.Fatalf("progress chunk with text: %s", ev)
+		}
+		reports = append(reports, *c.Progress)
+	}
+	if len(reports) < 2 || reports[0].Processed != 0 {
+		t.Fatalf("progress reports %+v: want one at 0 and one after the prompt's decode", reports)
+	}
+	last := reports[len(reports)-1]
+	if last.Total == 0 || last.Processed != last.Total {
+		t.Fatalf("last progress %+v: the prompt is not wholly processed", last)
+	}
+}

@@ -218,6 +218,9 @@ func (s *scheduler) start(t *task, slots []*slot) {
 			sl.sampler.Accept(tok)
 		}
 	}
+	if t.params.returnProgress {
+		s.reportProgress(slots[0])
+	}
 }
 
 // trimCache drops sl's cached tokens past keep and returns how many it kept: all of them, or none when

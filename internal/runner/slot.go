@@ -30,6 +30,7 @@ type slot struct {
 	next       llama.Token // sampled, to be decoded at the next step
 	outIndex   int32       // index in the current batch whose logits this slot samples; -1 if none
 	inBatch    bool        // the slot has tokens in the current batch
+	inPrompt   bool        // those tokens are part of its prompt
 	sampler    *llama.Sampler
 	joiner     utf8Joiner
 	stop       stopMatcher

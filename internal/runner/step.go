@@ -14,7 +14,7 @@ func (s *scheduler) step() {
 	s.batch.Clear()
 	sequences := 0
 	for _, sl := range s.slots {
-		sl.inBatch, sl.outIndex = false, -1
+		sl.inBatch, sl.inPrompt, sl.outIndex = false, false, -1
 		if !sl.busy() || !sl.generating {
 			continue
 		}
@@ -39,6 +39,11 @@ func (s *scheduler) step() {
 	if err != nil {
 		s.failBatch(err)
 		return
+	}
+	for _, sl := range s.slots {
+		if sl.inPrompt && sl.task.params.returnProgress {
+			s.reportProgress(sl)
+		}
 	}
 	for _, sl := range s.slots {
 		if sl.inBatch && sl.outIndex >= 0 {
@@ -68,7 +73,7 @@ func (s *scheduler) addPromptChunk(sl *slot) bool {
 	}
 	sl.cached = append(sl.cached, rest[:n]...)
 	sl.run.promptEvaluated += n
-	sl.inBatch = true
+	sl.inBatch, sl.inPrompt = true, true
 	return true
 }
 
@@ -181,6 +186,13 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 func (s *scheduler) pastTimeLimit(sl *slot, piece []byte) bool {
 	limit := sl.task.params.maxPredictTime
 	return limit > 0 && bytes.IndexByte(piece, '\n') >= 0 && time.Since(sl.run.promptDone) > limit
+}
+
+// reportProgress sends how far sl has evaluated its prompt (return_progress).
+func (s *scheduler) reportProgress(sl *slot) {
+	run := sl.run
+	sl.task.events <- event{choice: sl.choice, slot: int(sl.id), progress: &promptProgress{total: len(run.task.prompt),
+		cache: run.reused, processed: len(sl.cached), timeMS: time.Since(run.started).Milliseconds()}}
 }
 
 // emit sends text of sl's choice with the tokens sampled since the last text.

@@ -34,7 +34,20 @@ type event struct {
 	probs  []tokenProb
 	// timings are the totals so far, when the request asked for them with every chunk.
 	timings *result
-	final   *result
+	// progress reports how far the prompt's evaluation has gone (return_progress); it comes without text.
+	progress *promptProgress
+	final    *result
+}
+
+// promptProgress is llama-server's prompt_progress: of total prompt tokens, cache were reused and processed
+// are in the cache so far, after timeMS milliseconds.
+type promptProgress struct {
+	total, cache, processed int
+	timeMS                  int64
+}
+
+func (p *promptProgress) json() map[string]any {
+	return map[string]any{"total": p.total, "cache": p.cache, "processed": p.processed, "time_ms": p.timeMS}
 }
 
 // Finish reasons and llama-server's stop types.
@@ -93,8 +106,12 @@ func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed 
 	if params.nPredict >= 0 {
 		most = min(most, params.nPredict)
 	}
-	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed,
-		events: make(chan event, params.choices()*(max(most, 0)+2)+1)}
+	size := params.choices()*(max(most, 0)+2) + 1
+	if params.returnProgress {
+		// One report before the prompt, and one per decode that evaluates part of it.
+		size += len(prompt) + 1
+	}
+	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed, events: make(chan event, size)}
 }
 
 // taskRun is a task placed on its slots: one slot per choice, the first of which evaluates the prompt and
