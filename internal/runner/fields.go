@@ -66,6 +66,8 @@ var fieldTable = []field{
 		why: "an end-user id for the provider's abuse monitoring; a local server accepts it and has no use for it"},
 	{name: "safety_identifier", endpoints: epChat, support: works, why: "like user, an end-user id for abuse monitoring"},
 	{name: "prompt_cache_key", endpoints: epChat, support: works, why: "a caching hint; the runner reuses every cached prefix anyway"},
+	{name: "prompt_cache_retention", endpoints: epChat, support: neutralOnly, neutral: isString("in-memory", "in_memory"),
+		why: "the runner keeps its prompt cache in memory only"},
 
 	// Length and stopping.
 	{name: "max_tokens", endpoints: epGenerate, support: works},
