@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -276,5 +277,46 @@ func TestProbsAreNotSentUnlessAsked(t *testing.T) {
 	_, raw = f.post(t, "/completion", map[string]any{"prompt": "hi", "n_predict": 3})
 	if bytes.Contains(raw, []byte("completion_probabilities")) {
 		t.Fatalf("native answer with probabilities nobody asked for: %s", raw)
+	}
+}
+
+// TestStopStringTokensHaveNoLogprobs: a reply cut by a stop string has the logprobs entries of exactly the
+// tokens whose text it shows, the same as the uncut reply's first ones: the tokens that only made up the
+// stop string, which is not sent, have none.
+func TestStopStringTokensHaveNoLogprobs(t *testing.T) {
+	f := runnerFor(t, false)
+	type reply struct {
+		Choices []struct {
+			Message  struct{ Content string } `json:"message"`
+			Logprobs struct {
+				Content []chatTokenLogprob `json:"content"`
+			} `json:"logprobs"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	settings := map[string]any{"logprobs": true, "temperature": 0, "max_tokens": 16, "ignore_eos": true}
+	var full reply
+	f.postOK(t, "/v1/chat/completions", chatBody("stop here", settings), &full)
+	text := full.Choices[0].Message.Content
+	if len(text) < 8 {
+		t.Fatalf("the greedy reply %q is too short to cut", text)
+	}
+	stop := text[len(text)/2 : len(text)/2+3]
+	settings["stop"] = stop
+	var cut reply
+	f.postOK(t, "/v1/chat/completions", chatBody("stop here", settings), &cut)
+	c := cut.Choices[0]
+	entries := c.Logprobs.Content
+	if c.FinishReason != finishStop || len(entries) == 0 {
+		t.Fatalf("finish %q and %d entries with stop %q in %q", c.FinishReason, len(entries), stop, text)
+	}
+	joined := joinBytes(entries)
+	if !strings.HasPrefix(string(joined), c.Message.Content) || len(joinBytes(entries[:len(entries)-1])) >= len(c.Message.Content) {
+		t.Fatalf("entries join to %q for the reply %q: want just the tokens that show it", joined, c.Message.Content)
+	}
+	for i, e := range entries {
+		if e.Token != full.Choices[0].Logprobs.Content[i].Token {
+			t.Fatalf("entry %d is %q, the uncut reply's %q", i, e.Token, full.Choices[0].Logprobs.Content[i].Token)
+		}
 	}
 }
