@@ -126,6 +126,7 @@ func TestTopLogprobsNeedLogprobs(t *testing.T) {
 	f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{"logprobs": 3}), `"logprobs"`)
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", "logprobs": true}, `"logprobs"`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", "n_probs": -1}, `"n_probs"`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", "n_probs": maxNProbs + 1}, `"n_probs"`)
 }
 
 // TestCompletionsLegacyLogprobs checks OpenAI's /v1/completions shape: parallel arrays, one entry per token,

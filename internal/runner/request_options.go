@@ -11,9 +11,14 @@ import (
 	"custos/internal/llama"
 )
 
-// Bounds of the probability fields: OpenAI's for top_logprobs, and the same for the legacy logprobs, so
-// that one request cannot make every token's answer as large as the vocabulary.
-const maxTopLogprobs = 20
+// Bounds of the probability fields: OpenAI's for top_logprobs, and the same for the legacy logprobs. The
+// native n_probs may ask for more, up to maxNProbs: the runner holds a whole answer's probabilities until
+// it is sent, and all of a large vocabulary's for every token would be an allocation of the client's
+// choosing (llama-server has no bound).
+const (
+	maxTopLogprobs = 20
+	maxNProbs      = 1024
+)
 
 // resolveRequest turns a generation request's fields into the parameters the scheduler runs: the sampling
 // settings of resolveParams, then the choices, probabilities, slot use and further samplers, which depend
@@ -106,7 +111,7 @@ func resolveProbs(f samplingFields, ep endpoint, nVocab int) (probsRequest, *api
 		}
 	case epNative:
 		if given && f.NProbs == nil {
-			n, err := intField("logprobs", f.Logprobs, 0, nVocab)
+			n, err := intField("logprobs", f.Logprobs, 0, maxNProbs)
 			if err != nil {
 				return p, err
 			}
@@ -114,8 +119,8 @@ func resolveProbs(f samplingFields, ep endpoint, nVocab int) (probsRequest, *api
 		}
 	}
 	if f.NProbs != nil && *f.NProbs != 0 {
-		if *f.NProbs < 0 {
-			return p, badRequest("\"n_probs\" must not be negative, got %d", *f.NProbs)
+		if *f.NProbs < 0 || *f.NProbs > maxNProbs {
+			return p, badRequest("\"n_probs\" must be between 0 and %d, got %d", maxNProbs, *f.NProbs)
 		}
 		p.want, p.n = true, min(*f.NProbs, nVocab)
 	}
