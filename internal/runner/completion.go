@@ -46,7 +46,7 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request, 
 	if !ok {
 		return
 	}
-	c := newTextChunker(e.alias, t.params, req.Prompt.text)
+	c := newTextChunker(e.alias, t.params, e.promptText(req.Prompt, t.prompt))
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, true)
 		return
@@ -61,7 +61,11 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request, 
 	}
 	choices := make([]map[string]any, len(outs))
 	for i, out := range outs {
-		choices[i] = c.choice(i, out.text.String(), out.probs, res.choices[i].finishReason)
+		text := out.text.String()
+		if t.params.echo {
+			text = c.prompt + text
+		}
+		choices[i] = c.choice(i, text, out.probs, res.choices[i].finishReason)
 	}
 	body := c.chunk(choices)
 	body["usage"] = usage(res)
@@ -70,21 +74,37 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request, 
 }
 
 // textChunker makes the text_completion objects of /v1/completions, streamed or whole. It tracks each
-// choice's text length for the text_offset of OpenAI's legacy logprobs.
+// choice's text length for the text_offset of OpenAI's legacy logprobs, which counts from the prompt's
+// start: past the prompt, or from 0 when the prompt is echoed.
 type textChunker struct {
 	id, model string
 	created   int64
 	params    genParams
+	prompt    string
 	offsets   []int
 }
 
 func newTextChunker(model string, params genParams, prompt string) *textChunker {
-	c := &textChunker{id: newID("cmpl-"), model: model, created: nowUnix(), params: params,
+	c := &textChunker{id: newID("cmpl-"), model: model, created: nowUnix(), params: params, prompt: prompt,
 		offsets: make([]int, params.choices())}
-	for i := range c.offsets {
-		c.offsets[i] = utf8.RuneCountInString(prompt)
+	if !params.echo {
+		for i := range c.offsets {
+			c.offsets[i] = utf8.RuneCountInString(prompt)
+		}
 	}
 	return c
+}
+
+// promptText is a completion prompt as text, for echo: as given, or the detokenized ids.
+func (e *engine) promptText(in promptInput, prompt []llama.Token) string {
+	if in.tokens == nil {
+		return in.text
+	}
+	text, err := e.model.Detokenize(prompt)
+	if err != nil {
+		return ""
+	}
+	return text
 }
 
 func (c *textChunker) chunk(choices []map[string]any) map[string]any {
@@ -107,7 +127,11 @@ func (c *textChunker) choice(i int, text string, probs []tokenProb, finish any) 
 }
 
 func (c *textChunker) text(ev event) any {
-	ch := c.chunk([]map[string]any{c.choice(ev.choice, ev.text, ev.probs, nil)})
+	text := ev.text
+	if ev.echo {
+		text = c.prompt
+	}
+	ch := c.chunk([]map[string]any{c.choice(ev.choice, text, ev.probs, nil)})
 	addTimings(ch, ev)
 	if ev.progress != nil {
 		ch["prompt_progress"] = ev.progress.json()

@@ -139,7 +139,8 @@ var fieldTable = []field{
 		why: "it selects fields of /completion answers only"},
 	{name: "sse_ping_interval", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(-1),
 		why: "the runner sends no pings"},
-	{name: "echo", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
+	{name: "echo", endpoints: epCompletions, support: works, why: "with the prompt tokens' logprobs when asked for"},
+	{name: "echo", endpoints: epChat | epNative, support: neutralOnly, neutral: isFalse},
 	{name: "suffix", endpoints: epCompletions, support: neutralOnly, neutral: isString("")},
 
 	// Chat formatting and reasoning.

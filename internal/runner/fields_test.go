@@ -58,7 +58,7 @@ func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 			`"`+name+`" is not supported`)
 	}
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", "best_of": 3}, `"best_of" is not supported`)
-	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", "echo": true}, `"echo" is not supported`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", "echo": true}, `"echo" is not supported`)
 	f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{"stream": true,
 		"stream_options": map[string]any{"include_obfuscation": true}}), `"stream_options.include_obfuscation" is not supported`)
 }

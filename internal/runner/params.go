@@ -53,6 +53,10 @@ type genParams struct {
 	responseFields []string
 	// returnProgress (return_progress, streams only) sends the prompt's progress as it is evaluated.
 	returnProgress bool
+	// echo (/v1/completions) puts the prompt before each choice's text; with probabilities, scorePrompt
+	// also reports the prompt tokens' own, which needs the logits of every prompt position.
+	echo        bool
+	scorePrompt bool
 }
 
 // choices is the number of choices the task generates.

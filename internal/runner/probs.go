@@ -29,6 +29,8 @@ type tokenProb struct {
 	piece []byte
 	value float64
 	top   []candidateProb
+	// unscored marks the first prompt token of an echo, which nothing predicts: OpenAI sends null for it.
+	unscored bool
 }
 
 // candidateProb is one alternative of a tokenProb.
@@ -180,18 +182,22 @@ func chatLogprobs(probs []tokenProb, post bool) map[string]any {
 // by the completion (offset is where the first token starts). Post-sampling probabilities are sent as logs.
 func legacyLogprobs(probs []tokenProb, offset int, post bool) map[string]any {
 	tokens := make([]string, len(probs))
-	logprobs := make([]float64, len(probs))
-	tops := make([]map[string]float64, len(probs))
+	logprobs := make([]any, len(probs))
+	tops := make([]any, len(probs))
 	offsets := make([]int, len(probs))
 	for i, p := range probs {
 		tokens[i] = validText(p.piece)
-		logprobs[i] = asLog(p.value, post)
-		tops[i] = make(map[string]float64, len(p.top))
-		for _, c := range p.top {
-			tops[i][validText(c.piece)] = asLog(c.value, post)
-		}
 		offsets[i] = offset
 		offset += utf8.RuneCount(p.piece)
+		if p.unscored {
+			continue
+		}
+		logprobs[i] = asLog(p.value, post)
+		top := make(map[string]float64, len(p.top))
+		for _, c := range p.top {
+			top[validText(c.piece)] = asLog(c.value, post)
+		}
+		tops[i] = top
 	}
 	return map[string]any{"tokens": tokens, "token_logprobs": logprobs, "top_logprobs": tops, "text_offset": offsets}
 }

@@ -151,6 +151,7 @@ type samplingFields struct {
 	TimingsPerToken   bool            `json:"timings_per_token"`
 	ResponseFields    []string        `json:"response_fields"`
 	ReturnProgress    bool            `json:"return_progress"`
+	Echo              bool            `json:"echo"`
 }
 
 // streamOptions is OpenAI's stream_options object.

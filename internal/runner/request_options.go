@@ -47,6 +47,11 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	p.timingsPerToken = f.TimingsPerToken
 	p.responseFields = f.ResponseFields
 	p.returnProgress = f.Stream && f.ReturnProgress
+	if ep == epCompletions && f.Echo {
+		p.echo = true
+		// Every prompt position's logits are needed, so none of the prompt may come from the cache.
+		p.scorePrompt, p.noCachePrompt = p.probs.want, p.noCachePrompt || p.probs.want
+	}
 	if f.TMaxPredictMS != nil {
 		if *f.TMaxPredictMS < -1 {
 			return p, badRequest("\"t_max_predict_ms\" must be -1 or more, got %d", *f.TMaxPredictMS)

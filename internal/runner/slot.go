@@ -31,6 +31,10 @@ type slot struct {
 	outIndex   int32       // index in the current batch whose logits this slot samples; -1 if none
 	inBatch    bool        // the slot has tokens in the current batch
 	inPrompt   bool        // those tokens are part of its prompt
+	// promptOut is the batch index of the first of them and promptFrom its position, for scoring the
+	// prompt (echo with logprobs).
+	promptOut  int32
+	promptFrom int
 	sampler    *llama.Sampler
 	joiner     utf8Joiner
 	stop       stopMatcher

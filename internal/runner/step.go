@@ -41,6 +41,9 @@ func (s *scheduler) step() {
 		return
 	}
 	for _, sl := range s.slots {
+		if sl.inPrompt && sl.task.params.scorePrompt {
+			s.scorePrompt(sl)
+		}
 		if sl.inPrompt && sl.task.params.returnProgress {
 			s.reportProgress(sl)
 		}
@@ -64,12 +67,13 @@ func (s *scheduler) addPromptChunk(sl *slot) bool {
 		return false
 	}
 	whole := n == len(rest)
+	sl.promptOut, sl.promptFrom = int32(s.batch.Len()), len(sl.cached)
 	for i, tok := range rest[:n] {
 		last := whole && i == n-1
 		if last {
 			sl.outIndex = int32(s.batch.Len())
 		}
-		s.batch.Add(tok, int32(len(sl.cached)+i), []int32{sl.id}, t.embed || last)
+		s.batch.Add(tok, int32(len(sl.cached)+i), []int32{sl.id}, t.embed || last || t.params.scorePrompt)
 	}
 	sl.cached = append(sl.cached, rest[:n]...)
 	sl.run.promptEvaluated += n
@@ -115,6 +119,9 @@ func (s *scheduler) afterDecode(sl *slot) {
 	}
 	for _, c := range choices {
 		c.generating = true
+		if t.params.echo {
+			t.events <- event{echo: true, choice: c.choice, slot: int(c.id), probs: run.promptProbs}
+		}
 		if t.params.nPredict == 0 {
 			s.finish(c, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 			continue
@@ -186,6 +193,21 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 func (s *scheduler) pastTimeLimit(sl *slot, piece []byte) bool {
 	limit := sl.task.params.maxPredictTime
 	return limit > 0 && bytes.IndexByte(piece, '\n') >= 0 && time.Since(sl.run.promptDone) > limit
+}
+
+// scorePrompt records, for the prompt chunk sl just decoded, the probability of each prompt token given
+// the ones before it (echo with logprobs); the first prompt token, which nothing predicts, is unscored.
+func (s *scheduler) scorePrompt(sl *slot) {
+	run, prompt := sl.run, sl.task.prompt
+	n := sl.task.params.probs.n
+	if len(run.promptProbs) == 0 {
+		run.promptProbs = append(run.promptProbs, tokenProb{id: prompt[0], piece: s.model.TokenPiece(prompt[0]), unscored: true})
+	}
+	// The logits at position pos predict the token at pos+1.
+	for pos := len(run.promptProbs) - 1; pos < len(sl.cached) && pos+1 < len(prompt); pos++ {
+		idx := sl.promptOut + int32(pos-sl.promptFrom)
+		run.promptProbs = append(run.promptProbs, *preSamplingProbs(s.model, s.lctx.LogitsView(idx), prompt[pos+1], n))
+	}
 }
 
 // reportProgress sends how far sl has evaluated its prompt (return_progress).

@@ -62,7 +62,7 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 	}
 	out := startSSE(w)
 	for {
-		if ev.text != "" || ev.progress != nil {
+		if ev.text != "" || ev.progress != nil || ev.echo {
 			if out.write(c.text(ev)) != nil {
 				return // the client is gone; its request context ends the task
 			}

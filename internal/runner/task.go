@@ -36,7 +36,10 @@ type event struct {
 	timings *result
 	// progress reports how far the prompt's evaluation has gone (return_progress); it comes without text.
 	progress *promptProgress
-	final    *result
+	// echo marks the event that stands for the echoed prompt of its choice (with the prompt tokens'
+	// probabilities when asked for); it comes before the choice's text.
+	echo  bool
+	final *result
 }
 
 // promptProgress is llama-server's prompt_progress: of total prompt tokens, cache were reused and processed
@@ -107,6 +110,9 @@ func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed 
 		most = min(most, params.nPredict)
 	}
 	size := params.choices()*(max(most, 0)+2) + 1
+	if params.echo {
+		size += params.choices() // each choice's echoed prompt
+	}
 	if params.returnProgress {
 		// One report before the prompt, and one per decode that evaluates part of it.
 		size += len(prompt) + 1
@@ -129,4 +135,6 @@ type taskRun struct {
 	started         time.Time
 	promptDone      time.Time
 	embedding       []float32
+	// promptProbs are the probabilities of the prompt's tokens after the first, for echo with logprobs.
+	promptProbs []tokenProb
 }
