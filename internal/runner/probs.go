@@ -20,8 +20,6 @@ type probsRequest struct {
 	post bool
 }
 
-func (p probsRequest) active() bool { return p.want }
-
 // tokenProb is one generated token with its probability and the likeliest alternatives, most likely first.
 // value is a natural-log probability, or, for post-sampling probabilities, a probability.
 type tokenProb struct {

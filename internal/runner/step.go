@@ -146,7 +146,7 @@ func (s *scheduler) follow(leader, f *slot) *slot {
 func (s *scheduler) sampleNext(sl *slot) {
 	want := sl.task.params.probs
 	switch {
-	case !want.active():
+	case !want.want:
 		s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex), nil)
 	case want.post:
 		tok, left := sl.sampler.SampleCandidates(s.lctx, sl.outIndex)
