@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -193,4 +194,53 @@ func anyProcessing(slots []slotSnapshot) bool {
 		}
 	}
 	return false
+}
+
+// TestBestOfReturnsTheLikeliestChoices: best_of 3 with n 1 answers the one of the three choices (the same
+// the request with n 3 and that seed generates) whose tokens have the highest mean log-probability, counts
+// the tokens of all three, and shows no logprobs it was not asked for.
+func TestBestOfReturnsTheLikeliestChoices(t *testing.T) {
+	f := runnerFor(t, false)
+	base := func() map[string]any {
+		return map[string]any{"prompt": "Pick the best", "seed": 21, "temperature": 1.4, "max_tokens": 12, "ignore_eos": true}
+	}
+	all := base()
+	all["n"], all["logprobs"] = 3, 0
+	var three struct {
+		Choices []struct {
+			Text     string `json:"text"`
+			Logprobs struct {
+				TokenLogprobs []float64 `json:"token_logprobs"`
+			} `json:"logprobs"`
+		} `json:"choices"`
+	}
+	f.postOK(t, "/v1/completions", all, &three)
+	best, bestMean, bestIndex := "", math.Inf(-1), 0
+	for i, c := range three.Choices {
+		var sum float64
+		for _, lp := range c.Logprobs.TokenLogprobs {
+			sum += lp
+		}
+		if mean := sum / float64(len(c.Logprobs.TokenLogprobs)); mean > bestMean {
+			best, bestMean, bestIndex = c.Text, mean, i
+		}
+	}
+	if bestIndex == 0 {
+		t.Fatal("with this seed the first choice is the likeliest: choose a seed that tells best_of from taking choice 0")
+	}
+	one := base()
+	one["best_of"] = 3
+	var r struct {
+		Choices []map[string]any `json:"choices"`
+		Usage   tokenUsage       `json:"usage"`
+	}
+	f.postOK(t, "/v1/completions", one, &r)
+	if len(r.Choices) != 1 || r.Choices[0]["text"] != best || r.Choices[0]["index"] != float64(0) {
+		t.Fatalf("best_of 3 answered %v, want the likeliest of the three, %q", r.Choices, best)
+	}
+	if r.Choices[0]["logprobs"] != nil || r.Usage.CompletionTokens != 36 {
+		t.Fatalf("logprobs %v (none asked for), %d completion tokens (want 3×12)", r.Choices[0]["logprobs"], r.Usage.CompletionTokens)
+	}
+	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "n": 2, "best_of": 1}, `"best_of"`)
+	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "best_of": 2, "stream": true}, `"best_of"`)
 }

@@ -1,7 +1,10 @@
 package runner
 
 import (
+	"cmp"
+	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -59,18 +62,50 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request, 
 		writeError(w, res.err)
 		return
 	}
-	choices := make([]map[string]any, len(outs))
-	for i, out := range outs {
-		text := out.text.String()
+	echoed := 0
+	if t.params.scorePrompt {
+		echoed = len(t.prompt)
+	}
+	order := bestChoices(outs, t.params.keepBest, echoed)
+	choices := make([]map[string]any, len(order))
+	for i, k := range order {
+		text := outs[k].text.String()
 		if t.params.echo {
 			text = c.prompt + text
 		}
-		choices[i] = c.choice(i, text, out.probs, res.choices[i].finishReason)
+		choices[i] = c.choice(i, text, outs[k].probs, res.choices[k].finishReason)
 	}
 	body := c.chunk(choices)
 	body["usage"] = usage(res)
 	body["timings"] = timings(res)
 	writeJSON(w, http.StatusOK, body)
+}
+
+// bestChoices is the order in which choices are answered: all of them in index order, or (best_of) the
+// keep ones with the highest mean log-probability per generated token, best first. The first echoed
+// entries of each choice's probabilities are the prompt's, the same for all: they do not rank.
+func bestChoices(outs []*choiceOutput, keep, echoed int) []int {
+	order := make([]int, len(outs))
+	for i := range order {
+		order[i] = i
+	}
+	if keep == 0 {
+		return order
+	}
+	mean := func(i int) float64 {
+		var sum float64
+		n := 0
+		for _, p := range outs[i].probs[min(echoed, len(outs[i].probs)):] {
+			sum += p.value
+			n++
+		}
+		if n == 0 {
+			return math.Inf(-1)
+		}
+		return sum / float64(n)
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(mean(b), mean(a)) })
+	return order[:keep]
 }
 
 // textChunker makes the text_completion objects of /v1/completions, streamed or whole. It tracks each
@@ -119,7 +154,7 @@ func (c *textChunker) chunk(choices []map[string]any) map[string]any {
 // choice is one choice of a chunk or of the whole answer, with its logprobs (null unless asked for).
 func (c *textChunker) choice(i int, text string, probs []tokenProb, finish any) map[string]any {
 	var logprobs any
-	if c.params.probs.want {
+	if c.params.probs.want && !c.params.hideProbs {
 		logprobs = legacyLogprobs(probs, c.offsets[i], c.params.probs.post)
 	}
 	c.offsets[i] += utf8.RuneCountInString(text)

@@ -116,7 +116,7 @@ var fieldTable = []field{
 	// Choices and probabilities.
 	{name: "n", endpoints: epGenerate, support: works},
 	{name: "n_cmpl", endpoints: epGenerate, support: works},
-	{name: "best_of", endpoints: epCompletions, support: neutralOnly, neutral: isNumber(1)},
+	{name: "best_of", endpoints: epCompletions, support: works},
 	{name: "logprobs", endpoints: epGenerate, support: works},
 	{name: "top_logprobs", endpoints: epChat, support: works},
 	{name: "n_probs", endpoints: epGenerate, support: works},

@@ -57,7 +57,6 @@ func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 		f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{name: value, "max_tokens": 1}),
 			`"`+name+`" is not supported`)
 	}
-	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "hi", "best_of": 3}, `"best_of" is not supported`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", "echo": true}, `"echo" is not supported`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "hi", "stream": true, "n_predict": 1,
 		"stream_options": map[string]any{"include_usage": true}}, `"stream_options.include_usage" is not supported`)

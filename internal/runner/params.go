@@ -57,6 +57,10 @@ type genParams struct {
 	// also reports the prompt tokens' own, which needs the logits of every prompt position.
 	echo        bool
 	scorePrompt bool
+	// keepBest (best_of > n on /v1/completions) returns only the keepBest choices of n with the highest
+	// mean log-probability per token; hideProbs when the probabilities were computed for that ranking only.
+	keepBest  int
+	hideProbs bool
 }
 
 // choices is the number of choices the task generates.

@@ -152,6 +152,7 @@ type samplingFields struct {
 	ResponseFields    []string        `json:"response_fields"`
 	ReturnProgress    bool            `json:"return_progress"`
 	Echo              bool            `json:"echo"`
+	BestOf            *int            `json:"best_of"`
 }
 
 // streamOptions is OpenAI's stream_options object.

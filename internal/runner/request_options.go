@@ -47,6 +47,9 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	p.timingsPerToken = f.TimingsPerToken
 	p.responseFields = f.ResponseFields
 	p.returnProgress = f.Stream && f.ReturnProgress
+	if err := resolveBestOf(f, ep, s.cfg.Parallel, &p); err != nil {
+		return p, err
+	}
 	if ep == epCompletions && f.Echo {
 		p.echo = true
 		// Every prompt position's logits are needed, so none of the prompt may come from the cache.
@@ -82,6 +85,30 @@ func resolveChoices(f samplingFields, slots int) (int, *apiError) {
 		return 0, badRequest("%q must be between 1 and %d (the number of slots, -np), got %d", name, slots, *v)
 	}
 	return *v, nil
+}
+
+// resolveBestOf reads OpenAI's best_of on /v1/completions: generate best_of choices and return the n
+// with the highest mean log-probability per token. Like OpenAI, it needs best_of >= n and no stream.
+func resolveBestOf(f samplingFields, ep endpoint, slots int, p *genParams) *apiError {
+	if ep != epCompletions || f.BestOf == nil {
+		return nil
+	}
+	bestOf, n := *f.BestOf, p.choices()
+	switch {
+	case bestOf < n:
+		return badRequest("\"best_of\" must be at least \"n\" (%d), got %d", n, bestOf)
+	case bestOf > slots:
+		return badRequest("\"best_of\" must be at most %d (the number of slots, -np), got %d", slots, bestOf)
+	case bestOf == n:
+		return nil
+	case f.Stream:
+		return badRequest("\"best_of\" greater than \"n\" cannot be streamed: the best choices are known only at the end")
+	}
+	p.n, p.keepBest = bestOf, n
+	if !p.probs.want {
+		p.probs, p.hideProbs = probsRequest{want: true}, true
+	}
+	return nil
 }
 
 // resolveProbs reads the probability fields of the endpoint: chat's logprobs (boolean) and top_logprobs,
