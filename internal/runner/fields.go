@@ -79,7 +79,7 @@ var fieldTable = []field{
 	{name: "stop", endpoints: epGenerate, support: works},
 	{name: "ignore_eos", endpoints: epGenerate, support: works},
 	{name: "t_max_predict_ms", endpoints: epGenerate, support: works},
-	{name: "n_indent", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(0)},
+	{name: "n_indent", endpoints: epGenerate, support: works},
 
 	// Sampling.
 	{name: "temperature", endpoints: epGenerate, support: works},

@@ -61,6 +61,8 @@ type genParams struct {
 	// mean log-probability per token; hideProbs when the probabilities were computed for that ranking only.
 	keepBest  int
 	hideProbs bool
+	// nIndent (n_indent) ends generation at the first line after the first indented less (see indentGate).
+	nIndent int
 }
 
 // choices is the number of choices the task generates.

@@ -153,6 +153,7 @@ type samplingFields struct {
 	ReturnProgress    bool            `json:"return_progress"`
 	Echo              bool            `json:"echo"`
 	BestOf            *int            `json:"best_of"`
+	NIndent           *int            `json:"n_indent"`
 }
 
 // streamOptions is OpenAI's stream_options object.

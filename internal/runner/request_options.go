@@ -44,6 +44,12 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 		p.pinSlot, p.slotID = true, *f.IDSlot
 	}
 	p.returnTokens = f.ReturnTokens
+	if f.NIndent != nil {
+		if *f.NIndent < 0 {
+			return p, badRequest("\"n_indent\" must not be negative, got %d", *f.NIndent)
+		}
+		p.nIndent = *f.NIndent
+	}
 	p.timingsPerToken = f.TimingsPerToken
 	p.responseFields = f.ResponseFields
 	p.returnProgress = f.Stream && f.ReturnProgress

@@ -203,3 +203,24 @@ func TestReturnProgressReportsThePrompt(t *testing.T) {
 		t.Fatalf("last progress %+v: the prompt is not wholly processed", last)
 	}
 }
+
+// TestNIndentEndsAtAShallowLine: with n_indent 4 generation stops at the first line after the first that is
+// indented less, and that line is not in the text (a bias makes new lines frequent).
+func TestNIndentEndsAtAShallowLine(t *testing.T) {
+	f := runnerFor(t, false)
+	var r nativeReply
+	f.postOK(t, "/completion", map[string]any{"prompt": "def f():", "n_predict": 500, "ignore_eos": true, "seed": 4,
+		"n_indent": 4, "logit_bias": [][]any{{"\n", 3}}}, &r)
+	if r.StopType != stopTypeLimit || r.TokensPredicted >= 500 || !strings.Contains(r.Content, "\n") {
+		t.Fatalf("stop type %q after %d tokens in %q: want the indentation limit", r.StopType, r.TokensPredicted, r.Content)
+	}
+	lines := strings.Split(r.Content, "\n")
+	for i, line := range lines[1 : len(lines)-1] {
+		if !strings.HasPrefix(strings.ReplaceAll(line, "\t", " "), "    ") {
+			t.Fatalf("line %d %q is indented less than 4 but was sent: %q", i+1, line, r.Content)
+		}
+	}
+	if last := lines[len(lines)-1]; strings.TrimLeft(last, " \t") != "" && !strings.HasPrefix(last, "    ") {
+		t.Fatalf("the text ends with the shallow line %q", last)
+	}
+}

@@ -204,7 +204,8 @@ func (s *scheduler) start(t *task, slots []*slot) {
 			run.reused = keep
 		}
 		*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
-			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops}}
+			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops},
+			indent: indentGate{min: t.params.nIndent}}
 		if t.embed {
 			continue
 		}

@@ -38,6 +38,7 @@ type slot struct {
 	sampler    *llama.Sampler
 	joiner     utf8Joiner
 	stop       stopMatcher
+	indent     indentGate
 	predicted  int
 	// pendingTokens and pendingProbs are the sampled tokens whose text has not been sent yet.
 	pendingTokens []llama.Token

@@ -174,10 +174,13 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	}
 	piece := s.model.TokenPiece(tok)
 	emit, stopped, word := sl.stop.push(sl.joiner.push(piece))
+	emit, shallow := sl.indent.push(emit)
 	if emit != "" {
 		s.emit(sl, emit)
 	}
 	switch {
+	case shallow:
+		s.finish(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	case stopped:
 		s.finish(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
 	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx,
@@ -236,6 +239,12 @@ func (s *scheduler) end(sl *slot, end choiceEnd) {
 		emit += sl.stop.flush()
 	} else {
 		end.finishReason, end.stopType, end.stoppingWord = finishStop, stopTypeWord, word
+	}
+	emit, shallow := sl.indent.push(emit)
+	if shallow {
+		end.finishReason, end.stopType, end.stoppingWord = finishLength, stopTypeLimit, ""
+	} else {
+		emit += sl.indent.flush()
 	}
 	if emit != "" {
 		s.emit(sl, emit)
