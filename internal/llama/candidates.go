@@ -17,6 +17,7 @@ var (
 	llamaSamplerInitMirostat   func(nVocab int32, seed uint32, tau, eta float32, m int32) uintptr
 	llamaSamplerInitMirostatV2 func(seed uint32, tau, eta float32) uintptr
 	llamaSamplerInitDRY        func(vocab uintptr, multiplier, base float32, allowedLength, penaltyLastN int32, breakers **byte, nBreakers uintptr) uintptr
+	llamaSamplerInitAdaptiveP  func(target, decay float32, seed uint32) uintptr
 	llamaSamplerApply          func(sampler uintptr, cur *tokenDataArray)
 )
 
@@ -30,6 +31,7 @@ func init() {
 		symbol{"llama_sampler_init_mirostat", &llamaSamplerInitMirostat},
 		symbol{"llama_sampler_init_mirostat_v2", &llamaSamplerInitMirostatV2},
 		symbol{"llama_sampler_init_dry", &llamaSamplerInitDRY},
+		symbol{"llama_sampler_init_adaptive_p", &llamaSamplerInitAdaptiveP},
 		symbol{"llama_sampler_apply", &llamaSamplerApply},
 	)
 }

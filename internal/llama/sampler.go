@@ -56,6 +56,10 @@ type SamplerParams struct {
 	DRYAllowedLength    int
 	DRYPenaltyLastN     int
 	DRYSequenceBreakers []string
+	// AdaptiveTarget and AdaptiveDecay configure StageAdaptiveP: select tokens near probability
+	// AdaptiveTarget (negative: disabled), adapting with an EMA of decay AdaptiveDecay.
+	AdaptiveTarget float32
+	AdaptiveDecay  float32
 	// Order is the order of the chain's stages, each used as often as it appears (nil: llama-server's
 	// default order).
 	Order []Stage
@@ -94,6 +98,9 @@ const (
 	StageMinP
 	StageXTC
 	StageTemperature
+	// StageAdaptiveP selects the token (adaptive-p, near AdaptiveTarget) instead of the random draw, so it
+	// takes effect once, at the chain's end, wherever it is listed.
+	StageAdaptiveP
 )
 
 // defaultOrder is llama-server's default chain.
@@ -128,14 +135,19 @@ func NewSampler(m *Model, p SamplerParams) *Sampler {
 			order = []Stage{StagePenalties, StageDRY}
 		}
 	}
+	adaptive := false
 	for _, stage := range order {
+		adaptive = adaptive || stage == StageAdaptiveP
 		if s := newStage(m, p, stage); s != 0 {
 			add(s)
 		}
 	}
-	if p.Order == nil && p.Temperature <= 0 {
+	switch {
+	case adaptive:
+		add(llamaSamplerInitAdaptiveP(p.AdaptiveTarget, p.AdaptiveDecay, p.Seed))
+	case p.Order == nil && p.Temperature <= 0:
 		add(llamaSamplerInitGreedy())
-	} else {
+	default:
 		add(llamaSamplerInitDist(p.Seed))
 	}
 	return &Sampler{ptr: chain}

@@ -107,10 +107,9 @@ var fieldTable = []field{
 	{name: "dry_allowed_length", endpoints: epGenerate, support: works},
 	{name: "dry_penalty_last_n", endpoints: epGenerate, support: works},
 	{name: "dry_sequence_breakers", endpoints: epGenerate, support: works},
-	{name: "adaptive_target", endpoints: epGenerate, support: neutralOnly, neutral: isNegative},
-	{name: "adaptive_decay", endpoints: epGenerate, support: neutralOnly, neutral: anyValue,
-		why: "it has no effect while adaptive_target is negative, the only value accepted"},
-	{name: "samplers", endpoints: epGenerate, support: works, why: "every stage but infill and adaptive_p"},
+	{name: "adaptive_target", endpoints: epGenerate, support: works, why: "with adaptive_p in samplers, as llama-server"},
+	{name: "adaptive_decay", endpoints: epGenerate, support: works},
+	{name: "samplers", endpoints: epGenerate, support: works, why: "every stage but infill"},
 	{name: "backend_sampling", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
 
 	// Choices and probabilities.
@@ -262,16 +261,9 @@ func compact(raw json.RawMessage) string {
 
 func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 
-func anyValue(json.RawMessage) bool { return true }
-
 func isFalse(raw json.RawMessage) bool {
 	var b bool
 	return json.Unmarshal(raw, &b) == nil && !b
-}
-
-func isNegative(raw json.RawMessage) bool {
-	var x float64
-	return json.Unmarshal(raw, &x) == nil && x < 0
 }
 
 func isNumber(values ...float64) func(json.RawMessage) bool {

@@ -154,6 +154,8 @@ type samplingFields struct {
 	Echo              bool            `json:"echo"`
 	BestOf            *int            `json:"best_of"`
 	NIndent           *int            `json:"n_indent"`
+	AdaptiveTarget    *float64        `json:"adaptive_target"`
+	AdaptiveDecay     *float64        `json:"adaptive_decay"`
 }
 
 // streamOptions is OpenAI's stream_options object.

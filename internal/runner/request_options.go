@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -233,6 +234,23 @@ func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
 	if err := resolveOrder(f.Samplers, s); err != nil {
 		return err
 	}
+	s.AdaptiveTarget, s.AdaptiveDecay = defaultAdaptiveTarget, defaultAdaptiveDecay
+	if f.AdaptiveTarget != nil {
+		if *f.AdaptiveTarget > 1 {
+			return badRequest("\"adaptive_target\" must be at most 1 (negative: disabled), got %g", *f.AdaptiveTarget)
+		}
+		s.AdaptiveTarget = float32(*f.AdaptiveTarget)
+	}
+	if f.AdaptiveDecay != nil {
+		if *f.AdaptiveDecay < 0 || *f.AdaptiveDecay > 0.99 {
+			return badRequest("\"adaptive_decay\" must be between 0 and 0.99, got %g", *f.AdaptiveDecay)
+		}
+		s.AdaptiveDecay = float32(*f.AdaptiveDecay)
+	}
+	if s.AdaptiveTarget >= 0 && !slices.Contains(s.Order, llama.StageAdaptiveP) {
+		// llama-server ignores it then; a request that sets it means it.
+		return badRequest("\"adaptive_target\" takes effect only with \"adaptive_p\" in \"samplers\"")
+	}
 	s.MirostatTau, s.MirostatEta = defaultMirostatTau, defaultMirostatEta
 	if f.MirostatTau != nil {
 		s.MirostatTau = float32(*f.MirostatTau)
@@ -293,7 +311,7 @@ var (
 		canonical := map[string]llama.Stage{"penalties": llama.StagePenalties, "dry": llama.StageDRY,
 			"top_n_sigma": llama.StageTopNSigma, "top_k": llama.StageTopK, "typ_p": llama.StageTypicalP,
 			"top_p": llama.StageTopP, "min_p": llama.StageMinP, "xtc": llama.StageXTC,
-			"temperature": llama.StageTemperature}
+			"temperature": llama.StageTemperature, "adaptive_p": llama.StageAdaptiveP}
 		m := map[string]llama.Stage{"nucleus": llama.StageTopP, "temp": llama.StageTemperature, "typ": llama.StageTypicalP}
 		for name, stage := range canonical {
 			m[name] = stage
@@ -304,15 +322,15 @@ var (
 	}()
 	samplerChars = map[rune]llama.Stage{'e': llama.StagePenalties, 'd': llama.StageDRY, 's': llama.StageTopNSigma,
 		'k': llama.StageTopK, 'y': llama.StageTypicalP, 'p': llama.StageTopP, 'm': llama.StageMinP,
-		'x': llama.StageXTC, 't': llama.StageTemperature}
+		'x': llama.StageXTC, 't': llama.StageTemperature, 'a': llama.StageAdaptiveP}
 )
 
 // maxStages bounds the chain a request can build (each stage runs at every token).
 const maxStages = 32
 
 // resolveOrder reads "samplers", an array of stage names or a string of their letters, into the chain's
-// order. Unlike llama-server, which skips names it does not know, an unknown or unsupported name (infill,
-// adaptive_p) is refused by name.
+// order. Unlike llama-server, which skips names it does not know, an unknown or unsupported name (infill)
+// is refused by name.
 func resolveOrder(raw json.RawMessage, s *llama.SamplerParams) *apiError {
 	if len(raw) == 0 || isNull(raw) {
 		return nil
@@ -339,7 +357,7 @@ func resolveOrder(raw json.RawMessage, s *llama.SamplerParams) *apiError {
 		}
 		if !ok {
 			return badRequest("\"samplers\": %q is not a sampler the runner supports (penalties, dry, top_n_sigma, "+
-				"top_k, typ_p, top_p, min_p, xtc, temperature)", name)
+				"top_k, typ_p, top_p, min_p, xtc, temperature, adaptive_p)", name)
 		}
 		order = append(order, stage)
 	}
@@ -357,6 +375,8 @@ const (
 	defaultDRYPenaltyLastN  = 64
 	defaultXTCThreshold     = 0.1
 	defaultDynatempExponent = 1.0
+	defaultAdaptiveTarget   = -1.0
+	defaultAdaptiveDecay    = 0.9
 	defaultMirostatTau      = 5.0
 	defaultMirostatEta      = 0.1
 )

@@ -93,6 +93,7 @@ func TestFurtherSamplersAreSeededAndRepeatable(t *testing.T) {
 		"xtc":         {"xtc_probability": 0.9, "xtc_threshold": 0.05},
 		"dynatemp":    {"dynatemp_range": 0.5, "dynatemp_exponent": 1.5},
 		"top_n_sigma": {"top_n_sigma": 1.0},
+		"adaptive_p":  {"samplers": []string{"min_p", "adaptive_p"}, "adaptive_target": 0.3, "adaptive_decay": 0.8},
 		"dry":         {"dry_multiplier": 0.8, "dry_base": 1.5, "dry_allowed_length": 1, "dry_sequence_breakers": []string{"\n", "."}},
 	} {
 		body := map[string]any{"temperature": 1.0, "seed": 11, "return_tokens": true}
@@ -105,6 +106,7 @@ func TestFurtherSamplersAreSeededAndRepeatable(t *testing.T) {
 		}
 	}
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "mirostat": 3}, `"mirostat"`)
+	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "adaptive_target": 0.3}, `"adaptive_target" takes effect only with`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "xtc_probability": 2}, `"xtc_probability"`)
 	f.expectRefusal(t, "/completion", map[string]any{"prompt": "x", "dry_sequence_breakers": []string{}}, `"dry_sequence_breakers"`)
 }
