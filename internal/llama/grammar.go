@@ -176,10 +176,10 @@ func (g *Grammar) NewState() *GrammarState {
 
 // Allows reports whether t may come next. An end-of-generation token is allowed where the grammar may end.
 func (s *GrammarState) Allows(t Token) bool {
-	one := tokenData{id: t, logit: 0}
+	one := TokenData{ID: t}
 	arr := tokenDataArray{data: &one, size: 1, selected: -1}
 	llamaSamplerApply(s.ptr, &arr)
-	return !isNegInf(unsafe.Slice(arr.data, arr.size)[0].logit)
+	return !isNegInf(unsafe.Slice(arr.data, arr.size)[0].Logit)
 }
 
 // Accept moves past t, which must be allowed: llama.cpp aborts the process on a token its grammar cannot
@@ -206,29 +206,13 @@ func (s *GrammarState) Close() {
 	}
 }
 
-// tokenData is llama_token_data.
-type tokenData struct {
-	id    Token
-	logit float32
-	p     float32
-}
-
-// tokenDataArray is llama_token_data_array. The samplers may point data elsewhere, so the selected
-// candidate is read through data, not through the Go slice it first pointed into.
-type tokenDataArray struct {
-	data     *tokenData
-	size     uintptr
-	selected int64
-	sorted   bool
-}
-
 func isNegInf(f float32) bool { return f < -3.4e38 }
 
 // constraint is a Sampler's grammar: the sequence's state in it and the candidate array that sampling
 // under it fills, kept to spare an allocation of the vocabulary's size per token.
 type constraint struct {
 	state *GrammarState
-	cand  []tokenData
+	cand  []TokenData
 	arr   tokenDataArray
 }
 
@@ -246,6 +230,13 @@ func (k *constraint) close() {
 // of the vocabulary) and sample again. The draws and the result are those of llama-server for the same
 // seed. When the grammar allows no token at all, the sequence ends with the model's end of sequence.
 func (s *Sampler) sampleConstrained(c *Context, idx int32) Token {
+	tok, _ := s.constrainedDraw(c, idx)
+	return tok
+}
+
+// constrainedDraw is sampleConstrained that also returns the candidate array the chain left, which holds
+// the post-sampling probabilities until the next draw.
+func (s *Sampler) constrainedDraw(c *Context, idx int32) (Token, *tokenDataArray) {
 	k := s.grammar
 	arr := k.candidates(c, idx)
 	llamaSamplerApply(s.ptr, arr)
@@ -258,10 +249,10 @@ func (s *Sampler) sampleConstrained(c *Context, idx int32) Token {
 	}
 	runtime.KeepAlive(k.cand)
 	if k.state.Accept(tok) != nil {
-		return k.state.model.EOS()
+		return k.state.model.EOS(), arr
 	}
 	llamaSamplerAccept(s.ptr, tok)
-	return tok
+	return tok, arr
 }
 
 // candidates fills the candidate array with the logits of position idx, every token unsorted,
@@ -269,10 +260,10 @@ func (s *Sampler) sampleConstrained(c *Context, idx int32) Token {
 func (k *constraint) candidates(c *Context, idx int32) *tokenDataArray {
 	logits := unsafe.Slice((*float32)(llamaGetLogitsIth(c.ptr, idx)), c.nVocab)
 	if len(k.cand) != c.nVocab {
-		k.cand = make([]tokenData, c.nVocab)
+		k.cand = make([]TokenData, c.nVocab)
 	}
 	for i, l := range logits {
-		k.cand[i] = tokenData{id: Token(i), logit: l}
+		k.cand[i] = TokenData{ID: Token(i), Logit: l}
 	}
 	k.arr = tokenDataArray{data: &k.cand[0], size: uintptr(len(k.cand)), selected: -1}
 	return &k.arr
@@ -283,7 +274,7 @@ func (k *constraint) candidates(c *Context, idx int32) *tokenDataArray {
 func selectedToken(arr *tokenDataArray) Token {
 	data := unsafe.Slice(arr.data, arr.size)
 	if arr.selected < 0 || arr.selected >= int64(len(data)) {
-		return data[0].id
+		return data[0].ID
 	}
-	return data[arr.selected].id
+	return data[arr.selected].ID
 }

@@ -3,22 +3,7 @@ package llama
 import (
 	"strings"
 	"testing"
-	"unsafe"
 )
-
-func TestGrammarStructLayouts(t *testing.T) {
-	// llama.h: llama_token_data {int32 id; float logit; float p} and llama_token_data_array {data *;
-	// size_t size; int64_t selected; bool sorted} on a 64-bit machine.
-	if got := unsafe.Sizeof(tokenData{}); got != 12 {
-		t.Errorf("tokenData is %d bytes, llama_token_data is 12", got)
-	}
-	if got := unsafe.Sizeof(tokenDataArray{}); got != 32 {
-		t.Errorf("tokenDataArray is %d bytes, llama_token_data_array is 32", got)
-	}
-	if got := unsafe.Offsetof(tokenDataArray{}.selected); got != 16 {
-		t.Errorf("tokenDataArray.selected at offset %d, want 16", got)
-	}
-}
 
 // grammarAccepts reports whether g takes text whole and may end after it, feeding its tokens one by one.
 func grammarAccepts(t *testing.T, m *Model, g *Grammar, text string) bool {

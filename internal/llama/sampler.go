@@ -28,7 +28,54 @@ type SamplerParams struct {
 	// Grammar, when set, constrains the sampled tokens (see sampleConstrained); prompt tokens given to
 	// Accept do not advance it.
 	Grammar *Grammar
+
+	// The rest are llama-server's further samplers, each off at its zero value.
+
+	// MinKeep is the fewest tokens top-p, min-p, typical-p and XTC leave (0: 1).
+	MinKeep int
+	// TypicalP keeps the locally typical tokens whose probabilities add up to P (<= 0 or >= 1: off).
+	TypicalP float32
+	// TopNSigma keeps the tokens whose logits are within N standard deviations of the largest (<= 0: off).
+	TopNSigma float32
+	// XTCProbability is the chance that XTC removes the likeliest tokens above XTCThreshold (0: off).
+	XTCProbability float32
+	XTCThreshold   float32
+	// DynatempRange > 0 varies the temperature by the entropy within Temperature ± DynatempRange, shaped by
+	// DynatempExponent (0: 1).
+	DynatempRange    float32
+	DynatempExponent float32
+	// Mirostat 1 or 2 replaces top-k/top-p/min-p and the random draw by Mirostat (1.0 or 2.0) with target
+	// entropy MirostatTau and learning rate MirostatEta.
+	Mirostat    int
+	MirostatTau float32
+	MirostatEta float32
+	// LogitBias is added to the logits of its tokens before any other sampler; -Inf bans a token.
+	LogitBias []LogitBias
+	// DRYMultiplier > 0 penalizes tokens that would extend a repetition longer than DRYAllowedLength,
+	// by DRYMultiplier * DRYBase^(length - DRYAllowedLength), looking back DRYPenaltyLastN tokens;
+	// DRYSequenceBreakers end the repetitions it follows.
+	DRYMultiplier       float32
+	DRYBase             float32
+	DRYAllowedLength    int
+	DRYPenaltyLastN     int
+	DRYSequenceBreakers []string
+	// AdaptiveTarget and AdaptiveDecay configure StageAdaptiveP: select tokens near probability
+	// AdaptiveTarget (negative: disabled), adapting with an EMA of decay AdaptiveDecay.
+	AdaptiveTarget float32
+	AdaptiveDecay  float32
+	// Order is the order of the chain's stages, each used as often as it appears (nil: llama-server's
+	// default order).
+	Order []Stage
 }
+
+// LogitBias is one entry of SamplerParams.LogitBias, laid out as llama.cpp's llama_logit_bias.
+type LogitBias struct {
+	Token Token
+	Bias  float32
+}
+
+// mirostatM is the number of tokens Mirostat 1.0 estimates from, the value of its paper and llama-server.
+const mirostatM = 100
 
 // defaultPenaltyLastN is llama-server's repeat_last_n.
 const defaultPenaltyLastN = 64
@@ -41,7 +88,34 @@ type Sampler struct {
 	grammar *constraint
 }
 
-// NewSampler builds the chain for p.
+// Stage is one step of a sampler chain, for SamplerParams.Order.
+type Stage int
+
+// The stages llama-server can order ("samplers"), in its default order.
+const (
+	StagePenalties Stage = iota
+	StageDRY
+	StageTopNSigma
+	StageTopK
+	StageTypicalP
+	StageTopP
+	StageMinP
+	StageXTC
+	StageTemperature
+	// StageAdaptiveP selects the token (adaptive-p, near AdaptiveTarget) instead of the random draw, so it
+	// takes effect once, at the chain's end, wherever it is listed.
+	StageAdaptiveP
+)
+
+// defaultOrder is llama-server's default chain.
+var defaultOrder = []Stage{StagePenalties, StageDRY, StageTopNSigma, StageTopK, StageTypicalP, StageTopP,
+	StageMinP, StageXTC, StageTemperature}
+
+// NewSampler builds the chain for p: logit bias, then the stages of p.Order (llama-server's default order
+// when nil: penalties, DRY, top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temperature) and the random
+// draw. With the default order a temperature <= 0 samples greedily after the penalties and DRY, which picks
+// what the full chain would. With Mirostat the chain is logit bias, temperature and Mirostat alone, as
+// llama-server builds it.
 func NewSampler(m *Model, p SamplerParams) *Sampler {
 	s := newChain(m, p)
 	if p.Grammar != nil {
@@ -53,33 +127,100 @@ func NewSampler(m *Model, p SamplerParams) *Sampler {
 func newChain(m *Model, p SamplerParams) *Sampler {
 	chain := llamaSamplerChainInit(llamaSamplerChainDefaultParams())
 	add := func(s uintptr) { llamaSamplerChainAdd(chain, s) }
-	repeat := p.RepeatPenalty
-	if repeat <= 0 {
-		repeat = 1
+	if len(p.LogitBias) > 0 {
+		add(llamaSamplerInitLogitBias(int32(m.nVocab), int32(len(p.LogitBias)), &p.LogitBias[0]))
 	}
-	if repeat != 1 || p.PresencePenalty != 0 || p.FrequencyPenalty != 0 {
+	switch p.Mirostat {
+	case 1:
+		add(llamaSamplerInitTemp(p.Temperature))
+		add(llamaSamplerInitMirostat(int32(m.nVocab), p.Seed, p.MirostatTau, p.MirostatEta, mirostatM))
+		return &Sampler{ptr: chain}
+	case 2:
+		add(llamaSamplerInitTemp(p.Temperature))
+		add(llamaSamplerInitMirostatV2(p.Seed, p.MirostatTau, p.MirostatEta))
+		return &Sampler{ptr: chain}
+	}
+	order := p.Order
+	if order == nil {
+		order = defaultOrder
+		if p.Temperature <= 0 {
+			order = []Stage{StagePenalties, StageDRY}
+		}
+	}
+	adaptive := false
+	for _, stage := range order {
+		adaptive = adaptive || stage == StageAdaptiveP
+		if s := newStage(m, p, stage); s != 0 {
+			add(s)
+		}
+	}
+	switch {
+	case adaptive:
+		add(llamaSamplerInitAdaptiveP(p.AdaptiveTarget, p.AdaptiveDecay, p.Seed))
+	case p.Order == nil && p.Temperature <= 0:
+		add(llamaSamplerInitGreedy())
+	default:
+		add(llamaSamplerInitDist(p.Seed))
+	}
+	return &Sampler{ptr: chain}
+}
+
+// newStage makes the sampler of one stage, or returns 0 when p leaves that stage off.
+func newStage(m *Model, p SamplerParams, stage Stage) uintptr {
+	minKeep := uintptr(max(p.MinKeep, 1))
+	switch stage {
+	case StagePenalties:
+		repeat := p.RepeatPenalty
+		if repeat <= 0 {
+			repeat = 1
+		}
+		if repeat == 1 && p.PresencePenalty == 0 && p.FrequencyPenalty == 0 {
+			return 0
+		}
 		lastN := p.PenaltyLastN
 		if lastN <= 0 {
 			lastN = defaultPenaltyLastN
 		}
-		add(llamaSamplerInitPenalties(int32(m.nVocab), int32(lastN), repeat, p.FrequencyPenalty, p.PresencePenalty))
+		return llamaSamplerInitPenalties(int32(m.nVocab), int32(lastN), repeat, p.FrequencyPenalty, p.PresencePenalty)
+	case StageDRY:
+		if p.DRYMultiplier > 0 {
+			return newDRY(m, p)
+		}
+	case StageTopNSigma:
+		if p.TopNSigma > 0 {
+			return llamaSamplerInitTopNSigma(p.TopNSigma)
+		}
+	case StageTopK:
+		if p.TopK > 0 {
+			return llamaSamplerInitTopK(int32(p.TopK))
+		}
+	case StageTypicalP:
+		if p.TypicalP > 0 && p.TypicalP < 1 {
+			return llamaSamplerInitTypical(p.TypicalP, minKeep)
+		}
+	case StageTopP:
+		if p.TopP > 0 && p.TopP < 1 {
+			return llamaSamplerInitTopP(p.TopP, minKeep)
+		}
+	case StageMinP:
+		if p.MinP > 0 {
+			return llamaSamplerInitMinP(p.MinP, minKeep)
+		}
+	case StageXTC:
+		if p.XTCProbability > 0 {
+			return llamaSamplerInitXTC(p.XTCProbability, p.XTCThreshold, minKeep, p.Seed)
+		}
+	case StageTemperature:
+		if p.DynatempRange > 0 {
+			exponent := p.DynatempExponent
+			if exponent == 0 {
+				exponent = 1
+			}
+			return llamaSamplerInitTempExt(p.Temperature, p.DynatempRange, exponent)
+		}
+		return llamaSamplerInitTemp(p.Temperature)
 	}
-	if p.Temperature <= 0 {
-		add(llamaSamplerInitGreedy())
-		return &Sampler{ptr: chain}
-	}
-	if p.TopK > 0 {
-		add(llamaSamplerInitTopK(int32(p.TopK)))
-	}
-	if p.TopP > 0 && p.TopP < 1 {
-		add(llamaSamplerInitTopP(p.TopP, 1))
-	}
-	if p.MinP > 0 {
-		add(llamaSamplerInitMinP(p.MinP, 1))
-	}
-	add(llamaSamplerInitTemp(p.Temperature))
-	add(llamaSamplerInitDist(p.Seed))
-	return &Sampler{ptr: chain}
+	return 0
 }
 
 // Sample picks a token from the logits of position idx of c's last decoded batch (negative: counted from

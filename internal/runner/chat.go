@@ -14,7 +14,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		return
 	}
 	var req chatRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeRequest(w, r, &req, epChat); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -23,7 +23,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
-	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)
+	params, apiErr := s.resolveRequest(req.samplingFields, epChat, e)
 	if apiErr == nil {
 		apiErr = e.constrain(&params, req.constraintFields)
 	}
@@ -46,12 +46,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
-	c := &chatChunker{id: newID("chatcmpl-"), model: e.alias, created: nowUnix(), reply: reply.stream()}
+	c := newChatChunker(e.alias, t.params, reply)
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, true)
 		return
 	}
-	content, res, ok := collect(r.Context(), t)
+	outs, res, ok := collect(r.Context(), t)
 	if !ok {
 		return
 	}
@@ -59,14 +59,19 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, res.err)
 		return
 	}
-	message, finish := reply.message(content, res.finishReason)
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
-		"choices": []map[string]any{{
-			"index":         0,
+	choices := make([]map[string]any, len(outs))
+	for i, out := range outs {
+		message, finish := reply.message(out.text.String(), res.choices[i].finishReason)
+		choices[i] = map[string]any{
+			"index":         i,
 			"message":       message,
 			"finish_reason": finish,
-		}},
+			"logprobs":      c.logprobs(out.probs),
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": c.id, "object": "chat.completion", "created": c.created, "model": c.model,
+		"choices": choices,
 		"usage":   usage(res),
 		"timings": timings(res),
 	})
@@ -87,50 +92,98 @@ func chatMessages(in []chatMessage) ([]llama.ChatMessage, *apiError) {
 	return out, nil
 }
 
-// chatChunker makes the chat.completion.chunk events of a streamed chat reply; the first carries the role.
+// chatChunker makes the chat.completion.chunk events of a streamed chat reply; each choice's first carries
+// the role. Each choice reads its text through its own reply stream, which holds back what may be a tool
+// call until it can tell. With stream_options.include_usage, every chunk has "usage": null and a last chunk
+// without choices carries the usage, as OpenAI streams it.
 type chatChunker struct {
 	id, model string
 	created   int64
-	sentRole  bool
-	reply     *replyStream
+	params    genParams
+	sentRole  []bool
+	replies   []*replyStream
 }
 
-func (c *chatChunker) chunk(delta map[string]any, finish any) map[string]any {
-	return map[string]any{
-		"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
-		"choices": []map[string]any{{"index": 0, "delta": delta, "finish_reason": finish}},
+func newChatChunker(model string, params genParams, reply *replyFormat) *chatChunker {
+	c := &chatChunker{id: newID("chatcmpl-"), model: model, created: nowUnix(), params: params,
+		sentRole: make([]bool, params.choices()), replies: make([]*replyStream, params.choices())}
+	for i := range c.replies {
+		c.replies[i] = reply.stream()
 	}
+	return c
 }
 
-func (c *chatChunker) text(text string, _ int) any {
-	if text = c.reply.feed(text); text == "" {
+func (c *chatChunker) chunk(choices []map[string]any) map[string]any {
+	ch := map[string]any{"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model,
+		"choices": choices}
+	if c.params.includeUsage {
+		ch["usage"] = nil
+	}
+	return ch
+}
+
+// logprobs is a choice's logprobs: OpenAI's {"content": [...]} when asked for, else null.
+func (c *chatChunker) logprobs(probs []tokenProb) any {
+	if !c.params.probs.want {
 		return nil
 	}
-	return c.chunk(c.withRole(map[string]any{"content": text}), nil)
+	return chatLogprobs(probs, c.params.probs.post)
 }
 
-// withRole adds the role to the stream's first delta.
-func (c *chatChunker) withRole(delta map[string]any) map[string]any {
-	if !c.sentRole {
+func (c *chatChunker) text(ev event) any {
+	if ev.progress != nil {
+		ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": map[string]any{"role": "assistant", "content": nil},
+			"logprobs": nil, "finish_reason": nil}})
+		ch["prompt_progress"] = ev.progress.json()
+		return ch
+	}
+	text := c.replies[ev.choice].feed(ev.text)
+	if text == "" && ev.probs == nil {
+		return nil
+	}
+	ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": c.withRole(ev.choice, map[string]any{"content": text}),
+		"logprobs": c.logprobs(ev.probs), "finish_reason": nil}})
+	addTimings(ch, ev)
+	return ch
+}
+
+// withRole adds the role to a choice's first delta.
+func (c *chatChunker) withRole(choice int, delta map[string]any) map[string]any {
+	if !c.sentRole[choice] {
 		delta["role"] = "assistant"
-		c.sentRole = true
+		c.sentRole[choice] = true
 	}
 	return delta
 }
 
-// final sends the content held back for a tool call that did not parse, or the tool calls, one delta
-// each as llama-server does, then the finish reason.
-func (c *chatChunker) final(res *result) any {
-	rest, calls, finish := c.reply.finish(res.finishReason)
-	var events []any
+func (c *chatChunker) final(res *result) []any {
+	var out []any
+	for i, end := range res.choices {
+		out = append(out, c.closeChoice(i, end.finishReason)...)
+	}
+	if c.params.includeUsage {
+		last := c.chunk([]map[string]any{})
+		last["usage"] = usage(res)
+		out = append(out, last)
+	}
+	out[len(out)-1].(map[string]any)["timings"] = timings(res)
+	return out
+}
+
+// closeChoice sends a choice's content held back for a tool call that did not parse, or its tool calls, one
+// delta each as llama-server does, then its finish reason.
+func (c *chatChunker) closeChoice(i int, finishReason string) []any {
+	rest, calls, finish := c.replies[i].finish(finishReason)
+	var out []any
+	one := func(delta map[string]any, finish any) {
+		out = append(out, c.chunk([]map[string]any{{"index": i, "delta": delta, "logprobs": nil, "finish_reason": finish}}))
+	}
 	if rest != "" {
-		events = append(events, c.chunk(c.withRole(map[string]any{"content": rest}), nil))
+		one(c.withRole(i, map[string]any{"content": rest}), nil)
 	}
 	for _, call := range calls {
-		events = append(events, c.chunk(c.withRole(map[string]any{"tool_calls": []map[string]any{call}}), nil))
+		one(c.withRole(i, map[string]any{"tool_calls": []map[string]any{call}}), nil)
 	}
-	ch := c.chunk(map[string]any{}, finish)
-	ch["usage"] = usage(res)
-	ch["timings"] = timings(res)
-	return append(events, ch)
+	one(map[string]any{}, finish)
+	return out
 }

@@ -73,8 +73,6 @@ func (f *responseFormat) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func isNull(b []byte) bool { return bytes.Equal(bytes.TrimSpace(b), []byte("null")) }
-
 // anyObjectSchema is what an absent or empty schema means, as in llama-server: any JSON object.
 const anyObjectSchema = `{"type":"object"}`
 
@@ -139,11 +137,6 @@ func schemaGrammar(field string, schema schemaText) (string, *apiError) {
 		return "", badRequest("%q: %v", field, err)
 	}
 	return g, nil
-}
-
-func isEmptyObject(b []byte) bool {
-	var m map[string]json.RawMessage
-	return json.Unmarshal(b, &m) == nil && m != nil && len(m) == 0
 }
 
 // constrain parses the grammar the request asks for, if any, into the sampler's parameters. A grammar

@@ -1,6 +1,8 @@
 package runner
 
 import (
+	"encoding/base64"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"net/http"
@@ -20,8 +22,13 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *eng
 		return
 	}
 	var req embeddingRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeRequest(w, r, &req, epEmbeddings); err != nil {
 		writeError(w, err)
+		return
+	}
+	format, apiErr := req.output(e.model.NEmbdOut())
+	if apiErr != nil {
+		writeError(w, apiErr)
 		return
 	}
 	if len(req.Input) == 0 {
@@ -56,7 +63,7 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *eng
 			return
 		}
 		total += res.promptTokens
-		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": normalize(res.embedding)}
+		data[i] = format.encode(i, res.embedding)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"object": "list", "model": e.alias, "data": data,
@@ -81,16 +88,84 @@ func (e *engine) embeddingPrompt(i int, in promptInput) ([]llama.Token, *apiErro
 	return prompt, nil
 }
 
-// normalize scales v to unit Euclidean length, as OpenAI's embeddings are; a zero vector stays zero.
-func normalize(v []float32) []float32 {
-	var sum float64
-	for _, x := range v {
-		sum += float64(x) * float64(x)
+// embeddingOutput is how the vectors of one request are normalized and encoded.
+type embeddingOutput struct {
+	base64 bool
+	// norm is llama-server's embd_normalize: -1 none, 0 max absolute, 1 taxicab, 2 Euclidean, p > 2 p-norm.
+	norm int
+}
+
+// output checks encoding_format, dimensions and embd_normalize against a model whose vectors have width
+// values. dimensions works only as the model's own width: shortening a vector keeps its meaning only for
+// models trained for it (Matryoshka models), which a GGUF file does not declare, so any other width is
+// refused rather than answered with truncated vectors of unknown quality.
+func (req *embeddingRequest) output(width int) (embeddingOutput, *apiError) {
+	out := embeddingOutput{norm: 2}
+	if f := req.EncodingFormat; f != nil {
+		switch *f {
+		case "float":
+		case "base64":
+			out.base64 = true
+		default:
+			return out, badRequest("\"encoding_format\" must be \"float\" or \"base64\", got %q", *f)
+		}
 	}
-	if sum == 0 {
+	if d := req.Dimensions; d != nil && *d != width {
+		return out, badRequest("\"dimensions\" is not supported for this model: its embeddings have %d values, "+
+			"and it does not declare that shorter ones keep their meaning; leave \"dimensions\" out or send %d", width, width)
+	}
+	if n := req.EmbdNormalize; n != nil {
+		if *n < -1 {
+			return out, badRequest("\"embd_normalize\" must be -1 (none), 0 (max absolute), 1 (taxicab), 2 (Euclidean) or a larger p-norm, got %d", *n)
+		}
+		out.norm = *n
+	}
+	return out, nil
+}
+
+// encode is one element of the answer's data array: the normalized vector as numbers, or as base64 of
+// its little-endian float32 bytes (then with "encoding_format", as llama-server adds).
+func (o embeddingOutput) encode(index int, v []float32) map[string]any {
+	v = normalize(v, o.norm)
+	if !o.base64 {
+		return map[string]any{"object": "embedding", "index": index, "embedding": v}
+	}
+	raw := make([]byte, 0, 4*len(v))
+	for _, x := range v {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(x))
+	}
+	return map[string]any{"object": "embedding", "index": index, "embedding": base64.StdEncoding.EncodeToString(raw),
+		"encoding_format": "base64"}
+}
+
+// normalize scales v by its norm of kind p (see embeddingOutput.norm): 2, OpenAI's unit Euclidean length,
+// unless the request chose another; a zero vector stays zero.
+func normalize(v []float32, p int) []float32 {
+	var norm float64
+	switch {
+	case p < 0:
+		return v
+	case p == 0:
+		for _, x := range v {
+			norm = math.Max(norm, math.Abs(float64(x)))
+		}
+		// llama.cpp scales the largest value to 32760, the int16 range, for this kind.
+		norm /= 32760
+	case p == 2:
+		for _, x := range v {
+			norm += float64(x) * float64(x)
+		}
+		norm = math.Sqrt(norm)
+	default:
+		for _, x := range v {
+			norm += math.Pow(math.Abs(float64(x)), float64(p))
+		}
+		norm = math.Pow(norm, 1/float64(p))
+	}
+	if norm == 0 {
 		return v
 	}
-	inv := 1 / math.Sqrt(sum)
+	inv := 1 / norm
 	out := make([]float32, len(v))
 	for i, x := range v {
 		out[i] = float32(float64(x) * inv)

@@ -86,28 +86,43 @@ func nextEvent(ctx context.Context, t *task) (event, bool) {
 	}
 }
 
-// collect gathers a task's whole text and its result; false means the client went away.
-func collect(ctx context.Context, t *task) (string, *result, bool) {
-	var text strings.Builder
+// choiceOutput is the whole output of one choice.
+type choiceOutput struct {
+	text   strings.Builder
+	tokens []llama.Token
+	probs  []tokenProb
+}
+
+// collect gathers the whole output of each of a task's choices, and its result; false means the client went
+// away.
+func collect(ctx context.Context, t *task) ([]*choiceOutput, *result, bool) {
+	out := make([]*choiceOutput, t.params.choices())
+	for i := range out {
+		out[i] = &choiceOutput{}
+	}
 	for {
 		ev, ok := nextEvent(ctx, t)
 		if !ok {
-			return "", nil, false
+			return nil, nil, false
 		}
-		text.WriteString(ev.text)
 		if ev.final != nil {
-			return text.String(), ev.final, true
+			return out, ev.final, true
 		}
+		c := out[ev.choice]
+		c.text.WriteString(ev.text)
+		c.tokens = append(c.tokens, ev.tokens...)
+		c.probs = append(c.probs, ev.probs...)
 	}
 }
 
 // newID makes a response id such as "chatcmpl-…".
 func newID(prefix string) string { return prefix + rand.Text() }
 
-// usage is OpenAI's token accounting of a finished task.
-func usage(res *result) map[string]int {
-	return map[string]int{"prompt_tokens": res.promptTokens, "completion_tokens": res.predicted,
-		"total_tokens": res.promptTokens + res.predicted}
+// usage is OpenAI's token accounting of a finished task: the prompt once, and the tokens of every choice.
+func usage(res *result) map[string]any {
+	return map[string]any{"prompt_tokens": res.promptTokens, "completion_tokens": res.predicted,
+		"total_tokens":          res.promptTokens + res.predicted,
+		"prompt_tokens_details": map[string]int{"cached_tokens": res.cachedTokens}}
 }
 
 // timings is llama-server's speed report of a finished task.

@@ -149,7 +149,7 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		return
 	}
 	var req infillRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
+	if err := s.decodeRequest(w, r, &req, epNative); err != nil {
 		writeError(w, err)
 		return
 	}
@@ -158,7 +158,7 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		writeError(w, apiErr)
 		return
 	}
-	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)
+	params, apiErr := s.resolveSingleChoice(req.samplingFields, epNative, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -173,12 +173,12 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		writeError(w, apiErr)
 		return
 	}
-	c := &nativeChunker{model: e.alias, params: t.params, prompt: e.model.PromptText(prompt)}
+	c := newNativeChunker(e.alias, t.params, e.model.PromptText(prompt))
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, false)
 		return
 	}
-	text, res, ok := collect(r.Context(), t)
+	outs, res, ok := collect(r.Context(), t)
 	if !ok {
 		return
 	}
@@ -186,5 +186,5 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		writeError(w, res.err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c.result(text, res))
+	writeJSON(w, http.StatusOK, c.result(0, outs[0], res))
 }

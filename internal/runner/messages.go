@@ -203,7 +203,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		streamTypedTask(r.Context(), w, t, ms)
 		return
 	}
-	text, res, ok := collect(r.Context(), t)
+	outs, res, ok := collect(r.Context(), t)
 	if !ok {
 		return
 	}
@@ -211,6 +211,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		writeError(w, res.err)
 		return
 	}
+	text := outs[0].text.String()
 	content := []any{}
 	if text != "" {
 		content = append(content, map[string]string{"type": "text", "text": text})
@@ -234,7 +235,7 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request, e *en
 // stopReason is Anthropic's name for how the generation ended. A stop string gives "stop_sequence", as
 // Anthropic documents; llama-server says "end_turn" there.
 func stopReason(res *result) string {
-	switch res.stopType {
+	switch res.first().stopType {
 	case stopTypeWord:
 		return "stop_sequence"
 	case stopTypeEOS:
@@ -244,8 +245,8 @@ func stopReason(res *result) string {
 }
 
 func stopSequence(res *result) any {
-	if res.stopType == stopTypeWord {
-		return res.stoppingWord
+	if end := res.first(); end.stopType == stopTypeWord {
+		return end.stoppingWord
 	}
 	return nil
 }

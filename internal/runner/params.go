@@ -2,6 +2,7 @@ package runner
 
 import (
 	"math"
+	"time"
 
 	"custos/internal/llama"
 )
@@ -27,7 +28,45 @@ type genParams struct {
 	nPredict  int
 	stops     []string
 	ignoreEOS bool
+
+	// Choices, probabilities and slot use (see request_options.go).
+
+	// n is how many choices to generate from one evaluation of the prompt; 0 means 1.
+	n int
+	// probs says which token probabilities to report.
+	probs probsRequest
+	// noCachePrompt (cache_prompt: false) evaluates the whole prompt instead of reusing a cached prefix.
+	noCachePrompt bool
+	// pinSlot (id_slot >= 0) runs the prompt on slot slotID, waiting for it if busy.
+	pinSlot bool
+	slotID  int
+	// returnTokens (return_tokens) adds the generated token ids to native completions.
+	returnTokens bool
+	// includeUsage (stream_options.include_usage) ends an OpenAI stream with a usage chunk.
+	includeUsage bool
+	// maxPredictTime (t_max_predict_ms) ends generation at the first new line generated after that long
+	// since the first token; 0 means no limit.
+	maxPredictTime time.Duration
+	// timingsPerToken (timings_per_token) adds the timings so far to every streamed chunk.
+	timingsPerToken bool
+	// responseFields (response_fields) keeps only these fields of native answers, by "a/b" paths.
+	responseFields []string
+	// returnProgress (return_progress, streams only) sends the prompt's progress as it is evaluated.
+	returnProgress bool
+	// echo (/v1/completions) puts the prompt before each choice's text; with probabilities, scorePrompt
+	// also reports the prompt tokens' own, which needs the logits of every prompt position.
+	echo        bool
+	scorePrompt bool
+	// keepBest (best_of > n on /v1/completions) returns only the keepBest choices of n with the highest
+	// mean log-probability per token; hideProbs when the probabilities were computed for that ranking only.
+	keepBest  int
+	hideProbs bool
+	// nIndent (n_indent) ends generation at the first line after the first indented less (see indentGate).
+	nIndent int
 }
+
+// choices is the number of choices the task generates.
+func (p genParams) choices() int { return max(p.n, 1) }
 
 // resolveParams fills the request's sampling fields with the server defaults (the --seed and -n flags) and
 // checks their ranges.

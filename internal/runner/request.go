@@ -24,6 +24,27 @@ func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, v any) *apiE
 	return nil
 }
 
+// decodeRequest reads r's body like decodeJSON, then refuses the documented fields the runner does not
+// support for ep (see fieldTable).
+func (s *Server) decodeRequest(w http.ResponseWriter, r *http.Request, v any, ep endpoint) *apiError {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	if err != nil {
+		return describeJSONError(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(v); err != nil {
+		return describeJSONError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badRequest("invalid JSON: unexpected data after the request object")
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return describeJSONError(err)
+	}
+	return checkFields(ep, fields)
+}
+
 // describeJSONError turns a decoding error into a client-facing 400.
 func describeJSONError(err error) *apiError {
 	var typeErr *json.UnmarshalTypeError
@@ -98,6 +119,49 @@ type samplingFields struct {
 	IgnoreEOS           bool     `json:"ignore_eos"`
 	Stream              bool     `json:"stream"`
 	constraintFields
+
+	// Choices, probabilities, slot use and llama-server's further samplers (see request_options.go).
+	N                 *int            `json:"n"`
+	NCmpl             *int            `json:"n_cmpl"`
+	Logprobs          json.RawMessage `json:"logprobs"` // a boolean on chat, an integer elsewhere
+	TopLogprobs       *int            `json:"top_logprobs"`
+	NProbs            *int            `json:"n_probs"`
+	PostSamplingProbs bool            `json:"post_sampling_probs"`
+	StreamOptions     *streamOptions  `json:"stream_options"`
+	CachePrompt       *bool           `json:"cache_prompt"`
+	IDSlot            *int            `json:"id_slot"`
+	ReturnTokens      bool            `json:"return_tokens"`
+	TypicalP          *float64        `json:"typical_p"`
+	MinKeep           *int            `json:"min_keep"`
+	TopNSigma         *float64        `json:"top_n_sigma"`
+	XTCProbability    *float64        `json:"xtc_probability"`
+	XTCThreshold      *float64        `json:"xtc_threshold"`
+	DynatempRange     *float64        `json:"dynatemp_range"`
+	DynatempExponent  *float64        `json:"dynatemp_exponent"`
+	Mirostat          *int            `json:"mirostat"`
+	MirostatTau       *float64        `json:"mirostat_tau"`
+	MirostatEta       *float64        `json:"mirostat_eta"`
+	LogitBias         json.RawMessage `json:"logit_bias"`
+	DRYMultiplier     *float64        `json:"dry_multiplier"`
+	DRYBase           *float64        `json:"dry_base"`
+	DRYAllowedLength  *int            `json:"dry_allowed_length"`
+	DRYPenaltyLastN   *int            `json:"dry_penalty_last_n"`
+	DRYBreakers       []string        `json:"dry_sequence_breakers"`
+	Samplers          json.RawMessage `json:"samplers"`
+	TMaxPredictMS     *int64          `json:"t_max_predict_ms"`
+	TimingsPerToken   bool            `json:"timings_per_token"`
+	ResponseFields    []string        `json:"response_fields"`
+	ReturnProgress    bool            `json:"return_progress"`
+	Echo              bool            `json:"echo"`
+	BestOf            *int            `json:"best_of"`
+	NIndent           *int            `json:"n_indent"`
+	AdaptiveTarget    *float64        `json:"adaptive_target"`
+	AdaptiveDecay     *float64        `json:"adaptive_decay"`
+}
+
+// streamOptions is OpenAI's stream_options object.
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
 }
 
 // stopList is the "stop" field: one string or an array of strings.
@@ -206,6 +270,13 @@ func (p *promptInput) UnmarshalJSON(b []byte) error {
 // embeddingRequest is the body of POST /v1/embeddings; input is one or several texts or token arrays.
 type embeddingRequest struct {
 	Input embeddingInput `json:"input"`
+	// EncodingFormat is "float" (the default) or "base64" (little-endian float32 bytes).
+	EncodingFormat *string `json:"encoding_format"`
+	// Dimensions asks for vectors of that many values; only the model's own width is possible.
+	Dimensions *int `json:"dimensions"`
+	// EmbdNormalize is llama-server's normalization: -1 none, 0 max absolute, 1 taxicab, 2 Euclidean
+	// (default), p > 2 the p-norm.
+	EmbdNormalize *int `json:"embd_normalize"`
 }
 
 // embeddingInput holds the inputs to embed, each as text or token ids.

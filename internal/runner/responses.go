@@ -71,11 +71,6 @@ func (req *responsesRequest) refuseUnsupported() *apiError {
 	return nil
 }
 
-func isEmptyArray(raw json.RawMessage) bool {
-	var a []json.RawMessage
-	return json.Unmarshal(raw, &a) == nil && len(a) == 0
-}
-
 // noSettingGiven reports whether raw is an object whose every member is null or absent.
 func noSettingGiven(raw json.RawMessage) bool {
 	var o map[string]json.RawMessage
@@ -257,7 +252,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		}
 		req.MaxTokens = req.MaxOutputTokens
 	}
-	params, apiErr := resolveParams(req.samplingFields, s.cfg.Seed, s.cfg.NPredict)
+	params, apiErr := s.resolveSingleChoice(req.samplingFields, epChat, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -273,7 +268,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		streamTypedTask(r.Context(), w, t, rs)
 		return
 	}
-	text, res, ok := collect(r.Context(), t)
+	outs, res, ok := collect(r.Context(), t)
 	if !ok {
 		return
 	}
@@ -281,7 +276,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		writeError(w, res.err)
 		return
 	}
-	rs.reply.WriteString(text)
+	rs.reply.WriteString(outs[0].text.String())
 	writeJSON(w, http.StatusOK, rs.response(res))
 }
 
@@ -354,7 +349,7 @@ func (rs *responseState) object(status string, output []any, res *result) map[st
 // finalStatus is "incomplete" when the generation hit the token limit (or the slot's context), as OpenAI
 // reports max_output_tokens; llama-server says "completed" in every case.
 func finalStatus(res *result) string {
-	if res.finishReason == finishLength {
+	if res.first().finishReason == finishLength {
 		return responseIncomplete
 	}
 	return responseCompleted

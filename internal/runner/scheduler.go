@@ -110,14 +110,16 @@ func (s *scheduler) admitWaiting() {
 	}
 }
 
-// admit starts t on an idle slot, or queues it, or refuses it when the queue is full.
+// admit starts t on idle slots, or queues it, or refuses it when the queue is full.
 func (s *scheduler) admit(t *task) {
 	if t.ctx.Err() != nil {
 		return
 	}
-	if sl := chooseSlot(s.slots, t.prompt); sl != nil && len(s.pending) == 0 {
-		s.start(sl, t)
-		return
+	if len(s.pending) == 0 {
+		if slots := s.place(t); slots != nil {
+			s.start(t, slots)
+			return
+		}
 	}
 	if len(s.pending) >= s.queueLimit {
 		t.events <- event{final: &result{err: &apiError{Status: http.StatusServiceUnavailable, Type: typeUnavailable,
@@ -128,16 +130,42 @@ func (s *scheduler) admit(t *task) {
 	s.pending = append(s.pending, t)
 }
 
+// place picks the slots for t, one per choice, or returns nil when they are not all free: first the slot
+// that evaluates the prompt (the one t pinned with id_slot, else the best cache for the prompt), then the
+// slots of the further choices.
+func (s *scheduler) place(t *task) []*slot {
+	var leader *slot
+	if t.params.pinSlot {
+		if sl := s.slots[t.params.slotID]; !sl.busy() {
+			leader = sl
+		}
+	} else {
+		leader = chooseSlot(s.slots, t.prompt)
+	}
+	if leader == nil {
+		return nil
+	}
+	n := t.params.choices()
+	if n == 1 {
+		return []*slot{leader}
+	}
+	followers := chooseFollowers(s.slots, leader, n-1)
+	if followers == nil {
+		return nil
+	}
+	return append([]*slot{leader}, followers...)
+}
+
 // startPending moves waiting tasks, oldest first, onto the slots that are free.
 func (s *scheduler) startPending() {
 	for len(s.pending) > 0 {
-		sl := chooseSlot(s.slots, s.pending[0].prompt)
-		if sl == nil {
+		slots := s.place(s.pending[0])
+		if slots == nil {
 			return
 		}
 		t := s.pending[0]
 		s.pending = s.pending[1:]
-		s.start(sl, t)
+		s.start(t, slots)
 	}
 }
 
@@ -158,9 +186,47 @@ func (s *scheduler) releaseCancelled() {
 	s.pending = kept
 }
 
-// start binds t to sl: it keeps the cached prefix the prompt shares and drops the rest of the sequence.
-func (s *scheduler) start(sl *slot, t *task) {
-	keep := reusablePrefix(sl.cached, t.prompt, t.embed)
+// start binds t to its slots. The first keeps the cached prefix the prompt shares (unless the request
+// turned cache_prompt off) and drops the rest of its sequence; the others are emptied, to receive a copy of
+// the first's cache once it has evaluated the prompt. Each choice samples with its own chain, choice i
+// seeded with the request's seed + i as llama-server does, so that the choices differ yet repeat.
+func (s *scheduler) start(t *task, slots []*slot) {
+	s.nextTaskID++
+	run := &taskRun{task: t, id: s.nextTaskID, slots: slots, ends: make([]choiceEnd, len(slots)),
+		open: len(slots), started: time.Now()}
+	for i, sl := range slots {
+		keep := 0
+		if i == 0 && !t.params.noCachePrompt {
+			keep = reusablePrefix(sl.cached, t.prompt, t.embed)
+		}
+		keep = s.trimCache(sl, keep)
+		if i == 0 {
+			run.reused = keep
+		}
+		*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
+			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops},
+			indent: indentGate{min: t.params.nIndent}}
+		if t.embed {
+			continue
+		}
+		params := t.params.sampler
+		if i > 0 && params.Seed != llama.SeedRandom {
+			params.Seed += uint32(i)
+		}
+		sl.sampler = llama.NewSampler(s.model, params)
+		lastN := params.PenaltyLastN
+		for _, tok := range t.prompt[max(0, len(t.prompt)-lastN):] {
+			sl.sampler.Accept(tok)
+		}
+	}
+	if t.params.returnProgress {
+		s.reportProgress(slots[0])
+	}
+}
+
+// trimCache drops sl's cached tokens past keep and returns how many it kept: all of them, or none when
+// llama.cpp cannot remove part of the sequence.
+func (s *scheduler) trimCache(sl *slot, keep int) int {
 	if keep < len(sl.cached) {
 		if !s.lctx.SeqRemove(sl.id, int32(keep), -1) {
 			s.lctx.SeqRemove(sl.id, 0, -1)
@@ -168,16 +234,7 @@ func (s *scheduler) start(sl *slot, t *task) {
 		}
 		sl.cached = sl.cached[:keep]
 	}
-	s.nextTaskID++
-	*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, taskID: s.nextTaskID,
-		outIndex: -1, reused: keep, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops}, started: time.Now()}
-	if !t.embed {
-		sl.sampler = llama.NewSampler(s.model, t.params.sampler)
-		lastN := t.params.sampler.PenaltyLastN
-		for _, tok := range t.prompt[max(0, len(t.prompt)-lastN):] {
-			sl.sampler.Accept(tok)
-		}
-	}
+	return keep
 }
 
 // release frees sl for the next task; its cache stays for prefix reuse.
@@ -186,34 +243,61 @@ func (s *scheduler) release(sl *slot) {
 		sl.sampler.Close()
 		sl.sampler = nil
 	}
-	sl.task = nil
+	sl.task, sl.run = nil, nil
+	sl.pendingTokens, sl.pendingProbs = nil, nil
 	s.clock++
 	sl.lastUsed = s.clock
 }
 
-// finish frees the slot and queues the task's result, which publish delivers.
-func (s *scheduler) finish(sl *slot, res *result) {
-	res.slot = int(sl.id)
-	res.taskID = sl.taskID
-	res.promptTokens = len(sl.task.prompt)
-	res.cachedTokens = sl.reused
-	res.promptEvaluated = sl.promptEvaluated
-	res.predicted = sl.predicted
-	res.nPast = len(sl.cached)
-	if !sl.promptDone.IsZero() {
-		res.promptTime = sl.promptDone.Sub(sl.started)
-		res.predictTime = time.Since(sl.promptDone)
+// finish ends sl's choice with end and frees the slot; once every choice of the task has ended, it queues
+// the task's result, which publish delivers.
+func (s *scheduler) finish(sl *slot, end choiceEnd) {
+	run := sl.run
+	end.predicted, end.slot, end.nPast = sl.predicted, int(sl.id), len(sl.cached)
+	run.ends[sl.choice] = end
+	run.predicted += sl.predicted
+	run.open--
+	s.release(sl)
+	if run.open > 0 {
+		return
+	}
+	res := s.totals(run)
+	res.choices = run.ends
+	res.embedding = run.embedding
+	if !run.promptDone.IsZero() {
 		s.stats.predictedSeconds += res.predictTime.Seconds()
 	}
-	s.outbox = append(s.outbox, delivery{sl.task, res})
-	s.release(sl)
+	s.outbox = append(s.outbox, delivery{run.task, res})
+}
+
+// totals is the result of run as far as it went.
+func (s *scheduler) totals(run *taskRun) *result {
+	res := &result{slot: int(run.slots[0].id), taskID: run.id, promptTokens: len(run.task.prompt),
+		cachedTokens: run.reused, promptEvaluated: run.promptEvaluated, predicted: run.predicted}
+	if !run.promptDone.IsZero() {
+		res.promptTime = run.promptDone.Sub(run.started)
+		res.predictTime = time.Since(run.promptDone)
+	}
+	return res
+}
+
+// fail ends every choice of run at once with err and frees its slots.
+func (s *scheduler) fail(run *taskRun, err *apiError) {
+	for _, sl := range run.slots {
+		if sl.run == run {
+			s.release(sl)
+		}
+	}
+	res := s.totals(run)
+	res.err = err
+	s.outbox = append(s.outbox, delivery{run.task, res})
 }
 
 // failAll ends every task the scheduler holds with err.
 func (s *scheduler) failAll(err *apiError) {
 	for _, sl := range s.slots {
 		if sl.busy() {
-			s.finish(sl, &result{err: err})
+			s.fail(sl.run, err)
 		}
 	}
 	for _, t := range s.pending {

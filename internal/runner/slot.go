@@ -1,16 +1,19 @@
 package runner
 
 import (
-	"time"
+	"cmp"
+	"slices"
 
 	"custos/internal/llama"
 )
 
-// slot is one sequence of the llama.cpp context: the request it serves, if any, and the tokens its KV cache
-// holds, which the next request may reuse as a common prefix. Only the scheduler goroutine touches it.
+// slot is one sequence of the llama.cpp context: the request choice it serves, if any, and the tokens its
+// KV cache holds, which the next request may reuse as a common prefix. Only the scheduler goroutine
+// touches it.
 type slot struct {
 	id     int32
 	task   *task
+	run    *taskRun
 	taskID uint64
 	// cached are the tokens in this sequence's KV cache, in position order.
 	cached []llama.Token
@@ -20,18 +23,26 @@ type slot struct {
 	lastUsed uint64
 
 	// Per-request state, reset by start.
-	generating      bool
-	next            llama.Token // sampled, to be decoded at the next step
-	outIndex        int32       // index in the current batch whose logits this slot samples; -1 if none
-	inBatch         bool        // the slot has tokens in the current batch
-	sampler         *llama.Sampler
-	joiner          utf8Joiner
-	stop            stopMatcher
-	reused          int
-	promptEvaluated int
-	predicted       int
-	started         time.Time
-	promptDone      time.Time
+	choice int
+	// follower marks a choice other than the first, waiting for the first to evaluate the prompt.
+	follower   bool
+	generating bool
+	next       llama.Token // sampled, to be decoded at the next step
+	outIndex   int32       // index in the current batch whose logits this slot samples; -1 if none
+	inBatch    bool        // the slot has tokens in the current batch
+	inPrompt   bool        // those tokens are part of its prompt
+	// promptOut is the batch index of the first of them and promptFrom its position, for scoring the
+	// prompt (echo with logprobs).
+	promptOut  int32
+	promptFrom int
+	sampler    *llama.Sampler
+	joiner     utf8Joiner
+	stop       stopMatcher
+	indent     indentGate
+	predicted  int
+	// pendingTokens and pendingProbs are the sampled tokens whose text has not been sent yet.
+	pendingTokens []llama.Token
+	pendingProbs  []tokenProb
 }
 
 func (s *slot) busy() bool { return s.task != nil }
@@ -60,6 +71,22 @@ func chooseSlot(slots []*slot, prompt []llama.Token) *slot {
 		}
 	}
 	return best
+}
+
+// chooseFollowers picks n idle slots other than leader for a task's further choices, the ones idle the
+// longest first, or nil when fewer are idle.
+func chooseFollowers(slots []*slot, leader *slot, n int) []*slot {
+	var idle []*slot
+	for _, s := range slots {
+		if s != leader && !s.busy() {
+			idle = append(idle, s)
+		}
+	}
+	if len(idle) < n {
+		return nil
+	}
+	slices.SortStableFunc(idle, func(a, b *slot) int { return cmp.Compare(a.lastUsed, b.lastUsed) })
+	return idle[:n]
 }
 
 // reusablePrefix is how many cached tokens a new prompt keeps: the common prefix, less one when it covers

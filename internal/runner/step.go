@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"time"
 
 	"custos/internal/llama"
@@ -13,7 +14,7 @@ func (s *scheduler) step() {
 	s.batch.Clear()
 	sequences := 0
 	for _, sl := range s.slots {
-		sl.inBatch, sl.outIndex = false, -1
+		sl.inBatch, sl.inPrompt, sl.outIndex = false, false, -1
 		if !sl.busy() || !sl.generating {
 			continue
 		}
@@ -24,7 +25,7 @@ func (s *scheduler) step() {
 		sequences++
 	}
 	for _, sl := range s.slots {
-		if sl.busy() && !sl.generating && s.addPromptChunk(sl) {
+		if sl.busy() && !sl.generating && !sl.follower && s.addPromptChunk(sl) {
 			sequences++
 		}
 	}
@@ -38,6 +39,14 @@ func (s *scheduler) step() {
 	if err != nil {
 		s.failBatch(err)
 		return
+	}
+	for _, sl := range s.slots {
+		if sl.inPrompt && sl.task.params.scorePrompt {
+			s.scorePrompt(sl)
+		}
+		if sl.inPrompt && sl.task.params.returnProgress {
+			s.reportProgress(sl)
+		}
 	}
 	for _, sl := range s.slots {
 		if sl.inBatch && sl.outIndex >= 0 {
@@ -59,16 +68,17 @@ func (s *scheduler) addPromptChunk(sl *slot) bool {
 		return false
 	}
 	whole := n == len(rest)
+	sl.promptOut, sl.promptFrom = int32(s.batch.Len()), len(sl.cached)
 	for i, tok := range rest[:n] {
 		last := whole && i == n-1
 		if last {
 			sl.outIndex = int32(s.batch.Len())
 		}
-		s.batch.Add(tok, int32(len(sl.cached)+i), []int32{sl.id}, t.embed || last)
+		s.batch.Add(tok, int32(len(sl.cached)+i), []int32{sl.id}, t.embed || last || t.params.scorePrompt)
 	}
 	sl.cached = append(sl.cached, rest[:n]...)
-	sl.promptEvaluated += n
-	sl.inBatch = true
+	sl.run.promptEvaluated += n
+	sl.inBatch, sl.inPrompt = true, true
 	return true
 }
 
@@ -81,68 +91,164 @@ func (s *scheduler) failBatch(err error) {
 		}
 		s.lctx.SeqRemove(sl.id, 0, -1)
 		sl.cached = sl.cached[:0]
-		s.finish(sl, &result{err: serverError(err)})
+		if sl.busy() {
+			s.fail(sl.run, serverError(err))
+		}
 	}
 }
 
 // afterDecode handles a slot whose logits (or embedding) the last decode produced.
 func (s *scheduler) afterDecode(sl *slot) {
-	t := sl.task
-	if !sl.generating {
-		sl.promptDone = time.Now()
-		s.stats.promptTokens += uint64(sl.promptEvaluated)
-		s.stats.promptSeconds += sl.promptDone.Sub(sl.started).Seconds()
-		if t.embed {
-			emb := s.lctx.EmbeddingsSeq(sl.id)
-			s.lctx.SeqRemove(sl.id, 0, -1)
-			sl.cached = sl.cached[:0]
-			s.finish(sl, &result{embedding: emb})
-			return
-		}
-		sl.generating = true
-		if t.params.nPredict == 0 {
-			s.finish(sl, &result{finishReason: finishLength, stopType: stopTypeLimit})
-			return
-		}
+	if sl.generating {
+		s.sampleNext(sl)
+		return
 	}
-	s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex))
+	t, run := sl.task, sl.run
+	run.promptDone = time.Now()
+	s.stats.promptTokens += uint64(run.promptEvaluated)
+	s.stats.promptSeconds += run.promptDone.Sub(run.started).Seconds()
+	if t.embed {
+		run.embedding = s.lctx.EmbeddingsSeq(sl.id)
+		s.lctx.SeqRemove(sl.id, 0, -1)
+		sl.cached = sl.cached[:0]
+		s.finish(sl, choiceEnd{})
+		return
+	}
+	choices := []*slot{sl}
+	for _, f := range run.slots[1:] {
+		choices = append(choices, s.follow(sl, f))
+	}
+	for _, c := range choices {
+		c.generating = true
+		if t.params.echo {
+			t.events <- event{echo: true, choice: c.choice, slot: int(c.id), probs: run.promptProbs}
+		}
+		if t.params.nPredict == 0 {
+			s.finish(c, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
+			continue
+		}
+		s.sampleNext(c)
+	}
 }
 
-// onToken takes a sampled token: it ends the task at end of generation, a stop string, the token limit or
-// a full context, and otherwise sends its text and queues it for the next decode.
-func (s *scheduler) onToken(sl *slot, tok llama.Token) {
+// follow starts follower f of leader, which has just evaluated the prompt: f's sequence becomes a copy of
+// the leader's (llama.cpp copies it before the next decode), and f samples its first token from the same
+// logits.
+func (s *scheduler) follow(leader, f *slot) *slot {
+	s.lctx.SeqCopy(leader.id, f.id, -1, -1)
+	f.cached = append(f.cached[:0], leader.cached...)
+	f.follower = false
+	f.outIndex = leader.outIndex
+	return f
+}
+
+// sampleNext samples sl's next token from the logits of its batch position, with the token's probabilities
+// when the request asked for them (the logits are read only then).
+func (s *scheduler) sampleNext(sl *slot) {
+	want := sl.task.params.probs
+	switch {
+	case !want.want:
+		s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex), nil)
+	case want.post:
+		tok, left := sl.sampler.SampleCandidates(s.lctx, sl.outIndex)
+		s.onToken(sl, tok, postSamplingProbs(s.model, left, tok, want.n))
+	default:
+		tok := sl.sampler.Sample(s.lctx, sl.outIndex)
+		s.onToken(sl, tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n))
+	}
+}
+
+// onToken takes a sampled token (and its probabilities, or nil): it ends the choice at end of generation,
+// a stop string, the token limit or a full context, and otherwise sends its text and queues it for the next
+// decode. The end-of-generation token itself is not reported: it has no text.
+func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	t := sl.task
 	sl.predicted++
 	s.stats.predictedTokens++
 	if !t.params.ignoreEOS && s.model.IsEOG(tok) {
-		s.end(sl, &result{finishReason: finishStop, stopType: stopTypeEOS})
+		s.end(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeEOS})
 		return
 	}
-	emit, stopped, word := sl.stop.push(sl.joiner.push(s.model.TokenPiece(tok)))
+	sl.pendingTokens = append(sl.pendingTokens, tok)
+	if prob != nil {
+		sl.pendingProbs = append(sl.pendingProbs, *prob)
+	}
+	piece := s.model.TokenPiece(tok)
+	emit, stopped, word := sl.stop.push(sl.joiner.push(piece))
+	emit, shallow := sl.indent.push(emit)
 	if emit != "" {
-		t.events <- event{text: emit, slot: int(sl.id)}
+		s.emit(sl, emit)
 	}
 	switch {
+	case shallow:
+		s.finish(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	case stopped:
-		s.finish(sl, &result{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
-	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx:
-		s.end(sl, &result{finishReason: finishLength, stopType: stopTypeLimit})
+		s.finish(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
+	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx,
+		s.pastTimeLimit(sl, piece):
+		s.end(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	default:
 		sl.next = tok
 	}
 }
 
-// end finishes a task that did not stop on a stop string: the text held back (an unfinished character, a
+// pastTimeLimit tells whether the token just generated (its piece) ends sl's choice under
+// t_max_predict_ms: a new line after the time limit, counted from the first token, as llama-server does.
+func (s *scheduler) pastTimeLimit(sl *slot, piece []byte) bool {
+	limit := sl.task.params.maxPredictTime
+	return limit > 0 && bytes.IndexByte(piece, '\n') >= 0 && time.Since(sl.run.promptDone) > limit
+}
+
+// scorePrompt records, for the prompt chunk sl just decoded, the probability of each prompt token given
+// the ones before it (echo with logprobs); the first prompt token, which nothing predicts, is unscored.
+func (s *scheduler) scorePrompt(sl *slot) {
+	run, prompt := sl.run, sl.task.prompt
+	n := sl.task.params.probs.n
+	if len(run.promptProbs) == 0 {
+		run.promptProbs = append(run.promptProbs, tokenProb{id: prompt[0], piece: s.model.TokenPiece(prompt[0]), unscored: true})
+	}
+	// The logits at position pos predict the token at pos+1.
+	for pos := len(run.promptProbs) - 1; pos < len(sl.cached) && pos+1 < len(prompt); pos++ {
+		idx := sl.promptOut + int32(pos-sl.promptFrom)
+		run.promptProbs = append(run.promptProbs, *preSamplingProbs(s.model, s.lctx.LogitsView(idx), prompt[pos+1], n))
+	}
+}
+
+// reportProgress sends how far sl has evaluated its prompt (return_progress).
+func (s *scheduler) reportProgress(sl *slot) {
+	run := sl.run
+	sl.task.events <- event{choice: sl.choice, slot: int(sl.id), progress: &promptProgress{total: len(run.task.prompt),
+		cache: run.reused, processed: len(sl.cached), timeMS: time.Since(run.started).Milliseconds()}}
+}
+
+// emit sends text of sl's choice with the tokens sampled since the last text.
+func (s *scheduler) emit(sl *slot, text string) {
+	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs}
+	if sl.task.params.timingsPerToken {
+		ev.timings = s.totals(sl.run)
+		ev.timings.predicted = sl.predicted
+	}
+	sl.task.events <- ev
+	sl.pendingTokens, sl.pendingProbs = nil, nil
+}
+
+// end finishes a choice that did not stop on a stop string: the text held back (an unfinished character, a
 // possible start of a stop string) is released first, unless it completes a stop string after all.
-func (s *scheduler) end(sl *slot, res *result) {
+func (s *scheduler) end(sl *slot, end choiceEnd) {
 	emit, stopped, word := sl.stop.push(sl.joiner.flush())
 	if !stopped {
 		emit += sl.stop.flush()
 	} else {
-		res.finishReason, res.stopType, res.stoppingWord = finishStop, stopTypeWord, word
+		end.finishReason, end.stopType, end.stoppingWord = finishStop, stopTypeWord, word
+	}
+	emit, shallow := sl.indent.push(emit)
+	if shallow {
+		end.finishReason, end.stopType, end.stoppingWord = finishLength, stopTypeLimit, ""
+	} else {
+		emit += sl.indent.flush()
 	}
 	if emit != "" {
-		sl.task.events <- event{text: emit, slot: int(sl.id)}
+		s.emit(sl, emit)
 	}
-	s.finish(sl, res)
+	s.finish(sl, end)
 }

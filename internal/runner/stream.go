@@ -40,11 +40,11 @@ func (s *sse) done() error {
 	return err
 }
 
-// chunker turns a task's events into the JSON chunks of one endpoint's stream: text (from slot), then the
-// final result. Either may return nil (nothing to send yet) or a []any of several events.
+// chunker turns a task's events into the JSON chunks of one endpoint's stream: text (of one choice), which
+// may be nil (nothing to send yet) or a []any of several events, then the closing chunks of the final result.
 type chunker interface {
-	text(text string, slot int) any
-	final(res *result) any
+	text(ev event) any
+	final(res *result) []any
 }
 
 // writeEvents sends v, one event, several ([]any) or none (nil).
@@ -78,18 +78,13 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 	}
 	out := startSSE(w)
 	for {
-		if ev.text != "" {
-			if out.writeEvents(c.text(ev.text, ev.slot)) != nil {
+		if ev.text != "" || ev.progress != nil || ev.echo {
+			if out.writeEvents(c.text(ev)) != nil {
 				return // the client is gone; its request context ends the task
 			}
 		}
 		if res := ev.final; res != nil {
-			if res.err != nil {
-				_ = out.write(errorBody(res.err))
-			} else if out.writeEvents(c.final(res)) == nil && openAI {
-				_ = out.done()
-			}
-			_ = out.flush()
+			writeFinal(out, c, res, openAI)
 			return
 		}
 		if len(t.events) == 0 && out.flush() != nil {
@@ -98,5 +93,22 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 		if ev, ok = nextEvent(ctx, t); !ok {
 			return
 		}
+	}
+}
+
+// writeFinal sends the closing chunks of a stream, or its error event.
+func writeFinal(out *sse, c chunker, res *result, openAI bool) {
+	defer func() { _ = out.flush() }()
+	if res.err != nil {
+		_ = out.write(errorBody(res.err))
+		return
+	}
+	for _, chunk := range c.final(res) {
+		if out.write(chunk) != nil {
+			return
+		}
+	}
+	if openAI {
+		_ = out.done()
 	}
 }

@@ -8,24 +8,49 @@ import (
 )
 
 // task is one request handed to the scheduler: a prompt to continue (or to embed) and where to send the
-// output. The handler keeps ctx: when the client goes away, the scheduler sees ctx done and frees the slot.
+// output. The handler keeps ctx: when the client goes away, the scheduler sees ctx done and frees the slots.
 type task struct {
 	ctx    context.Context
 	prompt []llama.Token
 	params genParams
 	// embed asks for the prompt's pooled embedding instead of generated text.
 	embed bool
-	// events receives the text as it is generated, then exactly one event with a final result. Its buffer
-	// holds every event the task can produce, so the scheduler never blocks on a slow client.
+	// events receives the text of every choice as it is generated, then exactly one event with the final
+	// result. Its buffer holds every event the task can produce, so the scheduler never blocks on a slow
+	// client.
 	events chan event
 }
 
-// event is one piece of a task's output: text, or, last, the result.
+// event is one piece of a task's output: text of one choice, or, last, the result.
 type event struct {
 	text string
+	// choice is the index of the choice the text belongs to (0 unless the request asked for several).
+	choice int
 	// slot is the slot generating the text, which llama-server's native stream reports in every chunk.
-	slot  int
+	slot int
+	// tokens are the ids of the tokens whose text this event releases, and probs their probabilities when
+	// the request asked for them.
+	tokens []llama.Token
+	probs  []tokenProb
+	// timings are the totals so far, when the request asked for them with every chunk.
+	timings *result
+	// progress reports how far the prompt's evaluation has gone (return_progress); it comes without text.
+	progress *promptProgress
+	// echo marks the event that stands for the echoed prompt of its choice (with the prompt tokens'
+	// probabilities when asked for); it comes before the choice's text.
+	echo  bool
 	final *result
+}
+
+// promptProgress is llama-server's prompt_progress: of total prompt tokens, cache were reused and processed
+// are in the cache so far, after timeMS milliseconds.
+type promptProgress struct {
+	total, cache, processed int
+	timeMS                  int64
+}
+
+func (p *promptProgress) json() map[string]any {
+	return map[string]any{"total": p.total, "cache": p.cache, "processed": p.processed, "time_ms": p.timeMS}
 }
 
 // Finish reasons and llama-server's stop types.
@@ -38,35 +63,78 @@ const (
 	stopTypeLimit = "limit"
 )
 
-// result is how a task ended.
-type result struct {
-	err          *apiError
+// choiceEnd is how one choice of a task ended.
+type choiceEnd struct {
 	finishReason string
 	stopType     string
 	stoppingWord string
+	predicted    int
 	slot         int
-	taskID       uint64
+	// nPast is how many tokens the choice's slot held at the end.
+	nPast int
+}
+
+// result is how a task ended: the end of each choice, in index order, and the totals.
+type result struct {
+	err     *apiError
+	choices []choiceEnd
+	// slot is the slot that evaluated the prompt.
+	slot   int
+	taskID uint64
 	// promptTokens is the prompt's length; cachedTokens of them were reused from the slot's previous
-	// request and promptEvaluated were computed.
+	// request and promptEvaluated were computed, once for all choices.
 	promptTokens    int
 	cachedTokens    int
 	promptEvaluated int
-	predicted       int
-	// nPast is how many tokens the slot's cache held at the end.
-	nPast       int
+	// predicted counts the tokens of all choices.
+	predicted   int
 	promptTime  time.Duration
 	predictTime time.Duration
 	embedding   []float32
 }
 
-// newTask makes a task whose event buffer fits all it can produce: one event per sampled token at most (the
-// last sample may land when the slot's context is already full, hence one more than the free cells), the
-// held-back text released at the end, and the final event.
+// first is the end of choice 0, or the zero value for a result without choices (an error).
+func (r *result) first() choiceEnd {
+	if len(r.choices) == 0 {
+		return choiceEnd{}
+	}
+	return r.choices[0]
+}
+
+// newTask makes a task whose event buffer fits all it can produce: per choice, one event per sampled token
+// at most (the last sample may land when the slot's context is already full, hence one more than the free
+// cells) and the held-back text released at the end; then the final event.
 func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed bool, slotCtx int) *task {
 	most := slotCtx - len(prompt)
 	if params.nPredict >= 0 {
 		most = min(most, params.nPredict)
 	}
-	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed,
-		events: make(chan event, max(most, 0)+3)}
+	size := params.choices()*(max(most, 0)+2) + 1
+	if params.echo {
+		size += params.choices() // each choice's echoed prompt
+	}
+	if params.returnProgress {
+		// One report before the prompt, and one per decode that evaluates part of it.
+		size += len(prompt) + 1
+	}
+	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed, events: make(chan event, size)}
+}
+
+// taskRun is a task placed on its slots: one slot per choice, the first of which evaluates the prompt and
+// hands its cache to the others. Only the scheduler goroutine touches it.
+type taskRun struct {
+	task  *task
+	id    uint64
+	slots []*slot
+	ends  []choiceEnd
+	// open counts the choices still generating.
+	open            int
+	reused          int
+	promptEvaluated int
+	predicted       int
+	started         time.Time
+	promptDone      time.Time
+	embedding       []float32
+	// promptProbs are the probabilities of the prompt's tokens after the first, for echo with logprobs.
+	promptProbs []tokenProb
 }

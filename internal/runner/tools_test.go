@@ -81,14 +81,14 @@ func TestPlainReplyIsUntouched(t *testing.T) {
 
 func TestStreamedReplySendsTextThenCalls(t *testing.T) {
 	r := &replyFormat{family: toolcall.Hermes, parallel: true}
-	c := &chatChunker{id: "chatcmpl-x", model: "m", reply: r.stream()}
+	c := newChatChunker("m", genParams{}, r)
 	var events []any
 	for _, piece := range []string{"Let me ", "check.\n<tool", "_call>\n{\"name\": \"get_", "time\"}\n</tool_call>"} {
-		if ev := c.text(piece, 0); ev != nil {
+		if ev := c.text(event{text: piece}); ev != nil {
 			events = append(events, ev)
 		}
 	}
-	events = append(events, c.final(&result{finishReason: finishStop, stopType: stopTypeEOS}).([]any)...)
+	events = append(events, c.final(&result{choices: []choiceEnd{{finishReason: finishStop, stopType: stopTypeEOS}}})...)
 	raw, err := json.Marshal(events)
 	if err != nil {
 		t.Fatal(err)
