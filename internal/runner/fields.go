@@ -285,4 +285,3 @@ func isStrings(values ...string) func(json.RawMessage) bool {
 		return json.Unmarshal(raw, &got) == nil && slices.Equal(got, values)
 	}
 }
-
