@@ -139,16 +139,24 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 			return &config.Error{Problems: []config.Problem{{Path: "listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.Listen, err)}}}
 		}
 	}
+	// Both addresses are bound before either serves: a client that finds the
+	// main listener up finds /metrics up too, and a metrics_listen mistake
+	// stops custos before it answered anyone.
+	var mln net.Listener
+	if cfg.MetricsListen != "" {
+		var err error
+		if mln, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			if opts.Listener == nil {
+				_ = ln.Close()
+			}
+			return &config.Error{Problems: []config.Problem{{Path: "metrics_listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.MetricsListen, err)}}}
+		}
+	}
 	srv := httpserver.New(mux, limits)
 	servers := []*http.Server{srv}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
-	if cfg.MetricsListen != "" {
-		mln, err := net.Listen("tcp", cfg.MetricsListen)
-		if err != nil {
-			_ = srv.Close()
-			return &config.Error{Problems: []config.Problem{{Path: "metrics_listen", Message: fmt.Sprintf("cannot listen on %s: %v", cfg.MetricsListen, err)}}}
-		}
+	if mln != nil {
 		metricsMux := httpserver.NewMux()
 		metricsMux.Handle("GET", "/metrics", reg.Handler())
 		msrv := httpserver.New(metricsMux, limits)
