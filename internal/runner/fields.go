@@ -148,7 +148,8 @@ var fieldTable = []field{
 	// Chat formatting and reasoning.
 	{name: "reasoning_format", endpoints: epChat, support: neutralOnly, neutral: isString("none"),
 		why: "the runner returns the model's text as generated"},
-	{name: "reasoning_effort", endpoints: epChat, support: neutralOnly, neutral: isString("none")},
+	{name: "reasoning_effort", endpoints: epChat, support: works,
+		why: "given to the chat template; \"none\" turns a thinking template's reasoning off"},
 	{name: "reasoning_control", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
 	{name: "reasoning_budget_tokens", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(-1)},
 	{name: "reasoning_budget_start_tag", endpoints: epGenerate, support: refused},

@@ -44,7 +44,6 @@ func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 		"audio":              map[string]any{"voice": "alloy", "format": "wav"},
 		"modalities":         []string{"text", "audio"},
 		"prediction":         map[string]any{"type": "content", "content": "x"},
-		"reasoning_effort":   "high",
 	}
 	for name, value := range refused {
 		want := `"` + name + `" is not supported`

@@ -19,6 +19,12 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/v1/embeddings", "/embeddings"} {
 		mux.HandleFunc("POST "+p, s.ready(s.unlessReranking(s.handleEmbeddings)))
 	}
+	for _, p := range []string{"/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"} {
+		mux.HandleFunc("POST "+p, s.ready(s.handleChatInputTokens))
+	}
+	mux.HandleFunc("POST /slots/{id}", s.handleSlotAction)
+	mux.HandleFunc("GET /lora-adapters", s.handleListLoRA)
+	mux.HandleFunc("POST /lora-adapters", s.handleSetLoRA)
 	mux.HandleFunc("POST /apply-template", s.ready(s.handleApplyTemplate))
 	mux.HandleFunc("POST /tokenize", s.ready(s.handleTokenize))
 	mux.HandleFunc("POST /detokenize", s.ready(s.handleDetokenize))
