@@ -115,13 +115,15 @@ func timings(res *result) map[string]any {
 	promptMS := float64(res.promptTime.Microseconds()) / 1000
 	predictMS := float64(res.predictTime.Microseconds()) / 1000
 	return map[string]any{
-		"cache_n":              res.cachedTokens,
-		"prompt_n":             res.promptEvaluated,
-		"prompt_ms":            promptMS,
-		"prompt_per_second":    perSecond(res.promptEvaluated, promptMS),
-		"predicted_n":          res.predicted,
-		"predicted_ms":         predictMS,
-		"predicted_per_second": perSecond(res.predicted, predictMS),
+		"cache_n":                res.cachedTokens,
+		"prompt_n":               res.promptEvaluated,
+		"prompt_ms":              promptMS,
+		"prompt_per_token_ms":    perToken(res.promptEvaluated, promptMS),
+		"prompt_per_second":      perSecond(res.promptEvaluated, promptMS),
+		"predicted_n":            res.predicted,
+		"predicted_ms":           predictMS,
+		"predicted_per_token_ms": perToken(res.predicted, predictMS),
+		"predicted_per_second":   perSecond(res.predicted, predictMS),
 	}
 }
 
@@ -130,4 +132,11 @@ func perSecond(n int, ms float64) float64 {
 		return 0
 	}
 	return float64(n) * 1000 / ms
+}
+
+func perToken(n int, ms float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return ms / float64(n)
 }
