@@ -104,10 +104,11 @@ func collect(ctx context.Context, t *task) (string, *result, bool) {
 // newID makes a response id such as "chatcmpl-…".
 func newID(prefix string) string { return prefix + rand.Text() }
 
-// usage is OpenAI's token accounting of a finished task.
-func usage(res *result) map[string]int {
-	return map[string]int{"prompt_tokens": res.promptTokens, "completion_tokens": res.predicted,
-		"total_tokens": res.promptTokens + res.predicted}
+// usage is OpenAI's token accounting of a finished task, with the prompt tokens reused from the slot's cache
+// in prompt_tokens_details as llama-server reports them.
+func usage(res *result) map[string]any {
+	return map[string]any{"prompt_tokens": res.promptTokens, "completion_tokens": res.predicted,
+		"total_tokens": res.promptTokens + res.predicted, "prompt_tokens_details": map[string]int{"cached_tokens": res.cachedTokens}}
 }
 
 // timings is llama-server's speed report of a finished task.
