@@ -56,10 +56,10 @@ func (e *engine) checkPromptFits(prompt []llama.Token) *apiError {
 		return badRequest("the prompt is empty")
 	}
 	if len(prompt) >= e.slotCtx {
-		return &apiError{Status: http.StatusBadRequest, Type: typeExceedContext, Message: fmt.Sprintf(
+		return exceedContext(len(prompt), e.slotCtx, fmt.Sprintf(
 			"the request exceeds the available context size: the prompt has %d tokens and a slot holds %d; "+
 				"shorten the prompt or start the runner with a larger -c/--ctx-size (or fewer -np/--parallel slots)",
-			len(prompt), e.slotCtx)}
+			len(prompt), e.slotCtx))
 	}
 	return nil
 }
