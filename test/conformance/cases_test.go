@@ -64,8 +64,8 @@ var errorShape = values("error.type", "error.code")
 var cases = []testCase{
 	{"health", "GET", "/health", "", values("status"), nil},
 	{"models", "GET", "/v1/models", "", values("object", "data[].id", "data[].object", "data[].owned_by", "data[].meta.n_vocab", "data[].meta.n_embd", "data[].meta.n_params", "data[].meta.n_ctx_train"), allow(ollamaModels, modelMeta)},
-	{"props", "GET", "/props", "", values("total_slots", "model_alias", "chat_template", "default_generation_settings.n_ctx", "default_generation_settings.params.seed"), allow(samplerSettings, webUI, runnerProps, propsTokens)},
-	{"slots", "GET", "/slots", "", values("[].id", "[].n_ctx", "[].is_processing"), allow(idleSlotCounters, speculativeSlot)},
+	{"props", "GET", "/props", "", values("total_slots", "model_alias", "chat_template", "default_generation_settings.n_ctx", "default_generation_settings.params.seed", "endpoint_slots", "is_sleeping"), allow(samplerSettings, webUI, runnerProps, propsTokens)},
+	{"slots", "GET", "/slots", "", values("[].id", "[].n_ctx", "[].is_processing", "[].speculative"), allow(idleSlotCounters)},
 	{"tokenize", "POST", "/tokenize", `{"content":"hello world"}`, values("tokens"), nil},
 	{"tokenize with special", "POST", "/tokenize", `{"content":"hello world","add_special":true}`, values("tokens"), nil},
 	{"tokenize with pieces", "POST", "/tokenize", `{"content":"hello wörld","with_pieces":true}`, values("tokens"), nil},

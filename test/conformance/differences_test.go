@@ -31,8 +31,7 @@ import (
 //	| promptEcho            | /completion "prompt"                    | llama-server echoes the prompt as tokenized and rendered ("<s>hello"), the runner as sent |
 //	| roleChunk             | chat stream                             | llama-server opens with a chunk holding only the role (content null); the runner puts the role on the first text |
 //	| streamUsage           | chat stream                             | the runner sends usage in the last chunk unasked; llama-server only with stream_options.include_usage |
-//	| propsTokens           | /props                                  | bos_token, eos_token, model_ftype, chat_template_caps, is_sleeping, endpoint_slots/props/metrics |
-//	| speculativeSlot       | /slots                                  | each slot's "speculative" flag (the runner has no speculative decoding: it would be false) |
+//	| propsTokens           | /props                                  | bos_token, eos_token, model_ftype and chat_template_caps                               |
 //	| nativeEmbedding       | /embedding, /embeddings                 | llama-server's native embedding route (one vector per token without pooling); the runner answers 404 |
 //	| modelMeta             | /v1/models meta                         | vocab_type, n_ctx (a slot's context) and ftype                                        |
 var (
@@ -73,11 +72,8 @@ var (
 		[]allowance{{differs, "first.choices[].delta.content"}}}
 	streamUsage = difference{"not yet done: the runner sends usage in the last chunk unasked; llama-server only with stream_options.include_usage",
 		[]allowance{{onlyRunner, "last.usage"}}}
-	propsTokens = difference{"not yet done: /props without bos_token, eos_token, model_ftype, chat_template_caps, is_sleeping and the endpoint flags",
-		[]allowance{{onlyLlama, "bos_token"}, {onlyLlama, "eos_token"}, {onlyLlama, "model_ftype"}, {onlyLlama, "chat_template_caps"},
-			{onlyLlama, "is_sleeping"}, {onlyLlama, "endpoint_slots"}, {onlyLlama, "endpoint_props"}, {onlyLlama, "endpoint_metrics"}}}
-	speculativeSlot = difference{"not yet done: /slots without each slot's speculative flag",
-		[]allowance{{onlyLlama, "[].speculative"}}}
+	propsTokens = difference{"not yet done: /props without bos_token, eos_token, model_ftype and chat_template_caps",
+		[]allowance{{onlyLlama, "bos_token"}, {onlyLlama, "eos_token"}, {onlyLlama, "model_ftype"}, {onlyLlama, "chat_template_caps"}}}
 	modelMeta = difference{"not yet done: /v1/models meta without vocab_type, n_ctx and ftype",
 		[]allowance{{onlyLlama, "data[].meta.vocab_type"}, {onlyLlama, "data[].meta.n_ctx"}, {onlyLlama, "data[].meta.ftype"}}}
 )
