@@ -15,7 +15,7 @@ import (
 //	| badTypeIs400          | /detokenize with "tokens" not an array  | the same: a wrong type is the client's mistake, 400 rather than llama-server's 500    |
 //	| emptyMessages         | chat with "messages": []                | nothing to answer: 400 naming the field, where llama-server generates from an empty prompt |
 //	| fingerprint           | every completion and chunk              | system_fingerprint names a llama.cpp build (b1-de3ff81); the runner is not one        |
-//	| samplerSettings       | generation_settings, /props params      | the runner reports the sampling settings it implements; llama.cpp's others (dry, xtc, mirostat, ...) it refuses by name |
+//	| samplerSettings       | generation_settings, /props params      | the runner reports the sampling settings it implements, not llama.cpp's others (dry, xtc, mirostat, ...), which it lacks |
 //	| webUI                 | /props                                  | the runner has no web UI and no media input: no ui, ui_settings, media_marker, cors_proxy_enabled, modalities.video |
 //	| runnerProps           | /props                                  | the runner adds n_ctx (its whole context), embeddings (its mode) and system_info, which llama-server shows only in its log |
 //	| idleSlotCounters      | /slots                                  | the runner shows a slot's task and token counters even when idle; llama-server only while it works |
@@ -43,7 +43,7 @@ var (
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	fingerprint = difference{"system_fingerprint names a llama.cpp build (b1-de3ff81), which the runner is not",
 		[]allowance{{onlyLlama, "system_fingerprint"}, {onlyLlama, "first.system_fingerprint"}, {onlyLlama, "next.system_fingerprint"}, {onlyLlama, "last.system_fingerprint"}}}
-	samplerSettings = difference{"the runner reports the sampling settings it implements; llama.cpp's other samplers it refuses by name",
+	samplerSettings = difference{"the runner reports the sampling settings it implements, not llama.cpp's other samplers, which it lacks",
 		[]allowance{{onlyLlama, "generation_settings.*"}, {onlyLlama, "last.generation_settings.*"}, {onlyLlama, "default_generation_settings.params.*"},
 			// A key with a dot in its name reads as two keys.
 			{onlyLlama, "generation_settings.speculative.types"}, {onlyLlama, "last.generation_settings.speculative.types"},

@@ -107,7 +107,7 @@ func testEngineKilledMidRequest(t *testing.T, e engine) {
 	done := make(chan reply, 1)
 	go func() {
 		done <- c.post(context.Background(), "/v1/chat/completions",
-			`{"model":"tiny","seed":3,"max_tokens":900,"messages":[{"role":"user","content":"tell me everything"}]}`)
+			`{"model":"tiny","seed":3,"max_tokens":900,"ignore_eos":true,"messages":[{"role":"user","content":"tell me everything"}]}`)
 	}()
 	c.Eventually("the request in flight", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
