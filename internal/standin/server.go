@@ -62,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /completion", s.handleCompletion(nativeKind))
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
+	mux.HandleFunc("GET /props", s.handleProps)
+	mux.HandleFunc("GET /slots", s.handleSlots)
 	mux.HandleFunc("POST /_standin/crash", s.handleCrash)
 	mux.HandleFunc("POST /_standin/hang", s.handleHang)
 	mux.HandleFunc("POST /_standin/refuse", s.handleRefuse)
