@@ -83,6 +83,8 @@ func startServer(t *testing.T, name, addr string, env []string, bin string, args
 	output := &proctest.Buffer{}
 	cmd.Stdout, cmd.Stderr = output, output
 	cmd.WaitDelay = 10 * time.Second
+	// A test binary killed before its cleanup (a timeout, an interrupted run) takes the server with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting %s: %v", name, err)
 	}
