@@ -11,7 +11,8 @@ import (
 )
 
 // errCompletionsInEmbeddingMode answers generation requests to a server started with --embeddings, whose
-// context computes pooled embeddings and no logits (llama-server does the same).
+// context computes pooled embeddings and no logits (llama-server of this release generates there too; the
+// conformance suite lists the difference).
 var errCompletionsInEmbeddingMode = &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
 	Message: "This server does not support completions. Start it without `--embeddings`"}
 
