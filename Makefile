@@ -10,7 +10,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run run-standin test deps tools go-deps fuzz chaos bench clean
+.PHONY: all build run run-standin test deps tools go-deps llama-server fuzz chaos bench clean
 
 all: build
 
@@ -20,6 +20,9 @@ tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
 	@command -v gcc >/dev/null 2>&1 || { echo "installing gcc for the race detector (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc libc6-dev >/dev/null; }
+	@{ command -v cmake && command -v g++ && command -v git; } >/dev/null 2>&1 || { \
+		echo "installing cmake, g++ and git to build llama-server (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make git >/dev/null; }
 
 go-deps:
 	$(GO) mod download
@@ -27,6 +30,13 @@ go-deps:
 # deps: the llama.cpp libraries for the embedded engine, pinned and verified.
 deps: tools go-deps
 	@if [ -x scripts/deps.sh ]; then scripts/deps.sh; fi
+
+# llama-server: llama.cpp's own server, of the same release as the
+# libraries, built once per machine into the user's cache (minutes the
+# first time; pinned in deps/llama-server.lock). The e2e and conformance
+# suites run against it.
+llama-server: tools
+	@scripts/llama-server.sh
 
 build: deps
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/custos ./cmd/custos
@@ -46,7 +56,7 @@ run: build $(MODEL)
 run-standin: build
 	$(BIN)/custos serve --config examples/standin.yaml --listen $(LISTEN)
 
-test: deps
+test: deps llama-server
 	CGO_ENABLED=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
 
 # chaos: the chaos suite for longer, with its report (docs/RELIABILITY.md).

@@ -20,9 +20,8 @@ func main() {
 	fs.StringVar(&o.Alias, "alias", "standin", "model name reported")
 	// Accepted like llama-server's, so the stand-in can play a runner
 	// backend; it serves any number of requests at once anyway.
-	var slots int
-	fs.IntVar(&slots, "parallel", 1, "decoding slots (accepted, not used)")
-	fs.IntVar(&slots, "np", 1, "decoding slots (accepted, not used)")
+	fs.IntVar(&o.Slots, "parallel", 1, "decoding slots reported by /props and /slots")
+	fs.IntVar(&o.Slots, "np", 1, "decoding slots reported by /props and /slots")
 	fs.DurationVar(&o.LoadTime, "load-time", 0, "how long the fake load takes")
 	fs.BoolVar(&o.CrashDuringLoad, "crash-during-load", false, "exit 1 halfway through the load")
 	fs.BoolVar(&o.HangHealthDuringLoad, "hang-health-during-load", false, "never answer /health while loading")

@@ -81,9 +81,9 @@ func (e *engine) embeddingPrompt(i int, in promptInput) ([]llama.Token, *apiErro
 		return nil, badRequest("input %d is empty", i)
 	}
 	if limit := min(e.batchSize, e.slotCtx); len(prompt) > limit {
-		return nil, &apiError{Status: http.StatusBadRequest, Type: typeExceedContext, Message: fmt.Sprintf(
+		return nil, exceedContext(len(prompt), limit, fmt.Sprintf(
 			"input %d has %d tokens, more than the %d one embedding may have; shorten it or raise -b/--batch-size and -c/--ctx-size",
-			i, len(prompt), limit)}
+			i, len(prompt), limit))
 	}
 	return prompt, nil
 }

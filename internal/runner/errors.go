@@ -12,6 +12,9 @@ type apiError struct {
 	Status  int
 	Type    string
 	Message string
+	// Fields are further members of the error object: llama-server gives an exceed_context_size_error the
+	// prompt's length and the context's, as n_prompt_tokens and n_ctx.
+	Fields map[string]any
 }
 
 func (e *apiError) Error() string { return e.Message }
@@ -35,9 +38,19 @@ func serverError(err error) *apiError {
 	return &apiError{Status: http.StatusInternalServerError, Type: typeServer, Message: err.Error()}
 }
 
+// exceedContext is the error of a prompt of nPrompt tokens that does not fit a context of nCtx.
+func exceedContext(nPrompt, nCtx int, message string) *apiError {
+	return &apiError{Status: http.StatusBadRequest, Type: typeExceedContext, Message: message,
+		Fields: map[string]any{"n_prompt_tokens": nPrompt, "n_ctx": nCtx}}
+}
+
 // errorBody is the JSON body of an apiError.
 func errorBody(e *apiError) map[string]any {
-	return map[string]any{"error": map[string]any{"code": e.Status, "message": e.Message, "type": e.Type}}
+	body := map[string]any{"code": e.Status, "message": e.Message, "type": e.Type}
+	for k, v := range e.Fields {
+		body[k] = v
+	}
+	return map[string]any{"error": body}
 }
 
 // writeError answers e as JSON.

@@ -11,7 +11,8 @@ import (
 )
 
 // errCompletionsInEmbeddingMode answers generation requests to a server started with --embeddings, whose
-// context computes pooled embeddings and no logits (llama-server does the same).
+// context computes pooled embeddings and no logits (llama-server of this release generates there too; the
+// conformance suite lists the difference).
 var errCompletionsInEmbeddingMode = &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
 	Message: "This server does not support completions. Start it without `--embeddings`"}
 
@@ -56,10 +57,10 @@ func (e *engine) checkPromptFits(prompt []llama.Token) *apiError {
 		return badRequest("the prompt is empty")
 	}
 	if len(prompt) >= e.slotCtx {
-		return &apiError{Status: http.StatusBadRequest, Type: typeExceedContext, Message: fmt.Sprintf(
+		return exceedContext(len(prompt), e.slotCtx, fmt.Sprintf(
 			"the request exceeds the available context size: the prompt has %d tokens and a slot holds %d; "+
 				"shorten the prompt or start the runner with a larger -c/--ctx-size (or fewer -np/--parallel slots)",
-			len(prompt), e.slotCtx)}
+			len(prompt), e.slotCtx))
 	}
 	return nil
 }
@@ -130,13 +131,15 @@ func timings(res *result) map[string]any {
 	promptMS := float64(res.promptTime.Microseconds()) / 1000
 	predictMS := float64(res.predictTime.Microseconds()) / 1000
 	return map[string]any{
-		"cache_n":              res.cachedTokens,
-		"prompt_n":             res.promptEvaluated,
-		"prompt_ms":            promptMS,
-		"prompt_per_second":    perSecond(res.promptEvaluated, promptMS),
-		"predicted_n":          res.predicted,
-		"predicted_ms":         predictMS,
-		"predicted_per_second": perSecond(res.predicted, predictMS),
+		"cache_n":                res.cachedTokens,
+		"prompt_n":               res.promptEvaluated,
+		"prompt_ms":              promptMS,
+		"prompt_per_token_ms":    perToken(res.promptEvaluated, promptMS),
+		"prompt_per_second":      perSecond(res.promptEvaluated, promptMS),
+		"predicted_n":            res.predicted,
+		"predicted_ms":           predictMS,
+		"predicted_per_token_ms": perToken(res.predicted, predictMS),
+		"predicted_per_second":   perSecond(res.predicted, predictMS),
 	}
 }
 
@@ -145,4 +148,11 @@ func perSecond(n int, ms float64) float64 {
 		return 0
 	}
 	return float64(n) * 1000 / ms
+}
+
+func perToken(n int, ms float64) float64 {
+	if n <= 0 {
+		return 0
+	}
+	return ms / float64(n)
 }

@@ -40,6 +40,12 @@ func (s *Server) handleProps(w http.ResponseWriter, _ *http.Request, e *engine) 
 		"modalities":    map[string]bool{"vision": false, "audio": false},
 		"build_info":    "custos runner",
 		"system_info":   llama.SystemInfo(),
+		// What llama-server turns on with flags, the runner always serves: GET /slots and /metrics; it
+		// has no POST /props to change settings, and never sleeps.
+		"endpoint_slots":   true,
+		"endpoint_metrics": true,
+		"endpoint_props":   false,
+		"is_sleeping":      false,
 	})
 }
 

@@ -16,6 +16,8 @@ type slotSnapshot struct {
 	NPrompt      int    `json:"n_prompt_tokens"`
 	NCached      int    `json:"n_cached_tokens"`
 	NDecoded     int    `json:"n_decoded"`
+	// Speculative is always false: the runner has no speculative decoding.
+	Speculative bool `json:"speculative"`
 }
 
 // stats are the scheduler's running totals, the figures behind GET /metrics.

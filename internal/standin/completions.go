@@ -4,17 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
 )
 
-// kind tells a chat completion from a text completion.
+// kind tells the three completion routes apart: each answers in its own shape, as llama-server's do.
 type kind int
 
 const (
-	chatKind kind = iota
-	textKind
+	chatKind   kind = iota // /v1/chat/completions
+	textKind               // /v1/completions
+	nativeKind             // /completion, llama-server's own
 )
 
 // completionRequest holds the fields the stand-in reads.
@@ -24,6 +26,36 @@ type completionRequest struct {
 	Messages []struct {
 		Content json.RawMessage `json:"content"`
 	} `json:"messages"`
+}
+
+// readCompletion decodes a completion body as llama-server does: a body that is not JSON is a 500
+// server_error (its JSON parser throws), a chat without "messages" or a completion without "prompt" a 400.
+func readCompletion(k kind, body []byte) (completionRequest, *requestError) {
+	var req completionRequest
+	if !json.Valid(body) {
+		return req, &requestError{http.StatusInternalServerError, "server_error", "standin: the body is not valid JSON"}
+	}
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return req, &requestError{http.StatusBadRequest, "invalid_request_error", "standin: the body must be a JSON object"}
+	}
+	required := "prompt"
+	if k == chatKind {
+		required = "messages"
+	}
+	if _, ok := fields[required]; !ok {
+		return req, &requestError{http.StatusBadRequest, "invalid_request_error", fmt.Sprintf("'%s' is required", required)}
+	}
+	if err := json.Unmarshal(body, &req); err != nil {
+		return req, &requestError{http.StatusBadRequest, "invalid_request_error", "standin: " + err.Error()}
+	}
+	return req, nil
+}
+
+// requestError is a refused request: its status, error type and message.
+type requestError struct {
+	status       int
+	typ, message string
 }
 
 // promptText joins every piece of text found in the prompt or messages.
@@ -74,9 +106,13 @@ func (s *Server) handleCompletion(k kind) http.HandlerFunc {
 			writeError(w, http.StatusInternalServerError, "server_error", "standin: failing every inference (--fail-inference)")
 			return
 		}
-		var req completionRequest
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON body: "+err.Error())
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return
+		}
+		req, rerr := readCompletion(k, body)
+		if rerr != nil {
+			writeError(w, rerr.status, rerr.typ, rerr.message)
 			return
 		}
 		prompt := req.promptText()
@@ -84,7 +120,7 @@ func (s *Server) handleCompletion(k kind) http.HandlerFunc {
 			return
 		}
 		if req.Stream {
-			s.stream(w, r, k, replyFor(prompt))
+			s.stream(w, r, k, prompt)
 			return
 		}
 		writeJSON(w, http.StatusOK, s.completion(k, prompt))
@@ -93,8 +129,9 @@ func (s *Server) handleCompletion(k kind) http.HandlerFunc {
 
 func (s *Server) completion(k kind, prompt string) map[string]any {
 	reply := replyFor(prompt)
-	promptTokens := len(strings.Fields(prompt))
-	replyTokens := len(strings.Fields(reply))
+	if k == nativeKind {
+		return s.nativeFinal(prompt, reply)
+	}
 	choice := map[string]any{"index": 0, "finish_reason": "stop"}
 	object := "chat.completion"
 	if k == chatKind {
@@ -102,17 +139,44 @@ func (s *Server) completion(k kind, prompt string) map[string]any {
 	} else {
 		object = "text_completion"
 		choice["text"] = reply
+		choice["logprobs"] = nil
 	}
 	return map[string]any{
-		"id":      fmt.Sprintf("standin-%d", s.requests.Load()),
+		"id":      fmt.Sprintf("chatcmpl-standin-%d", s.requests.Load()),
 		"object":  object,
 		"created": time.Now().Unix(),
 		"model":   s.opts.Alias,
 		"choices": []any{choice},
-		"usage": map[string]int{
-			"prompt_tokens": promptTokens, "completion_tokens": replyTokens,
-			"total_tokens": promptTokens + replyTokens,
-		},
+		"usage":   usageOf(prompt, reply),
+		"timings": timingsOf(prompt, reply),
+	}
+}
+
+// nativeFinal is /completion's closing object, which holds the whole text when not streamed and none when
+// streamed (content is then the empty string).
+func (s *Server) nativeFinal(prompt, content string) map[string]any {
+	promptTokens, replyTokens := len(strings.Fields(prompt)), len(strings.Fields(replyFor(prompt)))
+	return map[string]any{
+		"index": 0, "content": content, "tokens": []int{}, "id_slot": 0, "stop": true, "model": s.opts.Alias,
+		"tokens_predicted": replyTokens, "tokens_evaluated": promptTokens, "tokens_cached": promptTokens + replyTokens,
+		"prompt": prompt, "has_new_line": false, "truncated": false, "stop_type": "eos", "stopping_word": "",
+		"generation_settings": map[string]any{"n_predict": -1, "seed": -1, "temperature": 0.8, "stream": content == ""},
+		"timings":             timingsOf(prompt, replyFor(prompt)),
+	}
+}
+
+// usageOf is OpenAI's token accounting, counting words as tokens.
+func usageOf(prompt, reply string) map[string]any {
+	p, c := len(strings.Fields(prompt)), len(strings.Fields(reply))
+	return map[string]any{"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
+		"prompt_tokens_details": map[string]int{"cached_tokens": 0}}
+}
+
+// timingsOf is llama-server's speed report, with every duration zero.
+func timingsOf(prompt, reply string) map[string]any {
+	return map[string]any{
+		"cache_n": 0, "prompt_n": len(strings.Fields(prompt)), "prompt_ms": 0, "prompt_per_token_ms": 0, "prompt_per_second": 0,
+		"predicted_n": len(strings.Fields(reply)), "predicted_ms": 0, "predicted_per_token_ms": 0, "predicted_per_second": 0,
 	}
 }
 
@@ -137,11 +201,19 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "server_error", "standin: failing every inference (--fail-inference)")
 		return
 	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		return
+	}
 	var req struct {
 		Input json.RawMessage `json:"input"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid JSON body: "+err.Error())
+	if !json.Valid(body) {
+		writeError(w, http.StatusInternalServerError, "server_error", "standin: the body is not valid JSON")
+		return
+	}
+	if json.Unmarshal(body, &req) != nil || len(req.Input) == 0 {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", `"input" or "content" must be provided`)
 		return
 	}
 	inputs := textsOf(req.Input)

@@ -20,6 +20,9 @@ type Options struct {
 	Model string
 	// Alias is the model name reported in responses (default "standin").
 	Alias string
+	// Slots is the number of decoding slots /props and /slots report (default 1); the stand-in serves any
+	// number of requests at once anyway.
+	Slots int
 
 	// LoadTime is how long the fake model takes to load; /health answers
 	// 503 with rising progress until it elapses (default 0).
@@ -92,6 +95,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Alias == "" {
 		o.Alias = "standin"
+	}
+	if o.Slots <= 0 {
+		o.Slots = 1
 	}
 	if o.StreamChunks <= 0 {
 		o.StreamChunks = 8

@@ -59,13 +59,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /health", s.handleHealth)
 	mux.HandleFunc("POST /v1/chat/completions", s.handleCompletion(chatKind))
 	mux.HandleFunc("POST /v1/completions", s.handleCompletion(textKind))
-	mux.HandleFunc("POST /completion", s.handleCompletion(textKind))
+	mux.HandleFunc("POST /completion", s.handleCompletion(nativeKind))
 	mux.HandleFunc("POST /v1/embeddings", s.handleEmbeddings)
 	mux.HandleFunc("GET /v1/models", s.handleModels)
+	mux.HandleFunc("GET /props", s.handleProps)
+	mux.HandleFunc("GET /slots", s.handleSlots)
 	mux.HandleFunc("POST /_standin/crash", s.handleCrash)
 	mux.HandleFunc("POST /_standin/hang", s.handleHang)
 	mux.HandleFunc("POST /_standin/refuse", s.handleRefuse)
 	mux.HandleFunc("GET /_standin/info", s.handleInfo)
+	// Anything else, a known path with another method included, is llama-server's 404.
+	mux.HandleFunc("/", s.handleNotFound)
 	return s.wrap(mux)
 }
 
@@ -85,6 +89,7 @@ func (s *Server) wrap(next http.Handler) http.Handler {
 			w = splitWriter{w}
 		}
 		w.Header().Set("X-Standin-Pid", s.pid)
+		w.Header().Set("Server", "llama.cpp")
 		// llama-server echoes the request's Origin (empty without one) on
 		// its answers: a proxy in front must not pass that on.
 		w.Header().Set("Access-Control-Allow-Origin", r.Header.Get("Origin"))
@@ -167,6 +172,10 @@ func (s *Server) handleRefuse(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]int64{"pid": int64(os.Getpid()), "requests": s.requests.Load()})
+}
+
+func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusNotFound, "not_found_error", "File Not Found")
 }
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {

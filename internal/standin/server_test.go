@@ -189,10 +189,10 @@ func TestCrashOnRequestExitsBeforeAnswering(t *testing.T) {
 func TestResponseDelayHoldsAnswer(t *testing.T) {
 	url, _ := startInProcess(t, Options{ResponseDelay: time.Hour})
 	c := &http.Client{Timeout: 200 * time.Millisecond}
-	for _, body := range []string{chatBody, `{"stream":true,"prompt":"x"}`} {
-		if resp, err := post(t, c, url+"/v1/completions", body); err == nil {
+	for path, body := range map[string]string{"/v1/chat/completions": chatBody, "/v1/completions": `{"stream":true,"prompt":"x"}`} {
+		if resp, err := post(t, c, url+path, body); err == nil {
 			resp.Body.Close()
-			t.Errorf("%s: answered %d despite delay", body, resp.StatusCode)
+			t.Errorf("%s %s: answered %d despite delay", path, body, resp.StatusCode)
 		}
 	}
 }
@@ -237,31 +237,77 @@ func TestChatCompletionIsDeterministic(t *testing.T) {
 
 func TestTextCompletionRoutes(t *testing.T) {
 	url, _ := startInProcess(t, Options{})
-	for _, path := range []string{"/v1/completions", "/completion"} {
-		resp, err := post(t, nil, url+path, `{"prompt":"a b"}`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m := decode(t, resp)
-		choices, _ := m["choices"].([]any)
-		if m["object"] != "text_completion" || len(choices) != 1 {
-			t.Fatalf("%s: body %v", path, m)
-		}
-		if c := choices[0].(map[string]any); c["text"] != "standin reply 2" || c["finish_reason"] != "stop" {
-			t.Errorf("%s: choice %v", path, c)
-		}
-	}
-}
-
-func TestInvalidJSONIsBadRequest(t *testing.T) {
-	url, _ := startInProcess(t, Options{})
-	resp, err := post(t, nil, url+"/v1/chat/completions", `{"messages":`)
+	resp, err := post(t, nil, url+"/v1/completions", `{"prompt":"a b"}`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := decode(t, resp)
-	if e, _ := m["error"].(map[string]any); resp.StatusCode != 400 || e["type"] != "invalid_request_error" {
-		t.Errorf("status %d body %v", resp.StatusCode, m)
+	choices, _ := m["choices"].([]any)
+	if m["object"] != "text_completion" || len(choices) != 1 {
+		t.Fatalf("/v1/completions: body %v", m)
+	}
+	if c := choices[0].(map[string]any); c["text"] != "standin reply 2" || c["finish_reason"] != "stop" {
+		t.Errorf("/v1/completions: choice %v", c)
+	}
+}
+
+// /completion answers in llama-server's native shape, not OpenAI's.
+func TestNativeCompletionAnswersInLlamaServersShape(t *testing.T) {
+	url, _ := startInProcess(t, Options{})
+	resp, err := post(t, nil, url+"/completion", `{"prompt":"a b","n_predict":1}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decode(t, resp)
+	if m["content"] != "standin reply 2" || m["stop"] != true || m["stop_type"] != "eos" || m["tokens_evaluated"] != 2.0 || m["choices"] != nil {
+		t.Fatalf("/completion: body %v", m)
+	}
+}
+
+// llama-server's JSON parser throws on a body that is not JSON, which it answers 500 server_error; a chat
+// without messages or a completion without a prompt is a 400.
+func TestRefusedBodiesAnswerAsLlamaServer(t *testing.T) {
+	url, _ := startInProcess(t, Options{})
+	for _, c := range []struct {
+		path, body, wantType string
+		wantStatus           int
+	}{
+		{"/v1/chat/completions", `{"messages":`, "server_error", 500},
+		{"/v1/embeddings", `{"input":`, "server_error", 500},
+		{"/v1/chat/completions", `{}`, "invalid_request_error", 400},
+		{"/v1/completions", `{"max_tokens":3}`, "invalid_request_error", 400},
+		{"/completion", `{}`, "invalid_request_error", 400},
+		{"/v1/embeddings", `{}`, "invalid_request_error", 400},
+	} {
+		resp, err := post(t, nil, url+c.path, c.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := decode(t, resp)
+		if e, _ := m["error"].(map[string]any); resp.StatusCode != c.wantStatus || e["type"] != c.wantType || e["code"] != float64(c.wantStatus) {
+			t.Errorf("%s %s: status %d body %v, want %d %s", c.path, c.body, resp.StatusCode, m, c.wantStatus, c.wantType)
+		}
+	}
+}
+
+// An unknown path, or a known one with another method, is llama-server's JSON 404, and every answer names
+// llama.cpp as its server with llama-server's JSON media type.
+func TestUnknownRoutesAre404AsLlamaServer(t *testing.T) {
+	url, _ := startInProcess(t, Options{})
+	for _, target := range []string{"GET /no/such/route", "GET /v1/chat/completions", "POST /health"} {
+		method, path, _ := strings.Cut(target, " ")
+		req, _ := http.NewRequest(method, url+path, nil)
+		resp, err := testClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct, server := resp.Header.Get("Content-Type"), resp.Header.Get("Server"); ct != "application/json; charset=utf-8" || server != "llama.cpp" {
+			t.Errorf("%s: Content-Type %q, Server %q", target, ct, server)
+		}
+		m := decode(t, resp)
+		if e, _ := m["error"].(map[string]any); resp.StatusCode != 404 || e["type"] != "not_found_error" || e["message"] != "File Not Found" {
+			t.Errorf("%s: status %d body %v", target, resp.StatusCode, m)
+		}
 	}
 }
 

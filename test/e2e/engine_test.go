@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"custos/internal/gguf"
-	"custos/internal/llama/llamatest"
 	"custos/internal/proctest"
 )
 
@@ -22,26 +21,23 @@ var engineModel = sync.OnceValues(func() (string, error) {
 	return path, gguf.GenerateFile(path, gguf.GenOptions{Dim: 256, Layers: 4, Seed: 1})
 })
 
-// startEngine runs custos over the real embedded engine.
-func startEngine(t *testing.T, extra string) *custos {
+// startEngine runs custos over a real engine serving the generated model.
+func startEngine(t *testing.T, e engine, extra string) *custos {
 	t.Helper()
-	t.Setenv("CUSTOS_LLAMA_LIB_DIR", llamatest.LibDir(t))
 	model, err := engineModel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	return startCustos(t, fmt.Sprintf(`models:
   tiny:
-    backend: runner
-    model: %s
-    aliases: [default]
+%s    aliases: [default]
     health_interval: 100ms
     health_timeout: 80ms
     unhealthy_after: 3
     restart_backoff: 50ms
     ready_timeout: 60s
     stop_timeout: 5s
-%s`, model, extra))
+%s`, e.block(t, model), extra))
 }
 
 type completion struct {
@@ -62,8 +58,10 @@ func (c *custos) complete(t *testing.T, body string) (completion, reply) {
 	return out, r
 }
 
-func TestEngineServesThroughTheGateway(t *testing.T) {
-	c := startEngine(t, "")
+func TestEngineServesThroughTheGateway(t *testing.T) { forEachEngine(t, testEngineServes) }
+
+func testEngineServes(t *testing.T, e engine) {
+	c := startEngine(t, e, "")
 	c.waitState("tiny", "ready", 60*time.Second)
 	body := `{"model":"default","seed":7,"max_tokens":24,"messages":[{"role":"user","content":"hello there"}]}`
 	first, r := c.complete(t, body)
@@ -92,20 +90,24 @@ func TestEngineServesThroughTheGateway(t *testing.T) {
 	if streamed.String() != first.Choices[0].Message.Content {
 		t.Fatalf("streamed text %q differs from %q", streamed.String(), first.Choices[0].Message.Content)
 	}
-	if h := c.modelState("tiny"); h["backend"] != "custos-runner" {
+	if h := c.modelState("tiny"); h["backend"] != e.backend {
 		t.Fatalf("backend: %v", h["backend"])
 	}
 }
 
 func TestEngineKilledMidRequestIsRestartedAndRetried(t *testing.T) {
-	c := startEngine(t, "")
+	forEachEngine(t, testEngineKilledMidRequest)
+}
+
+func testEngineKilledMidRequest(t *testing.T, e engine) {
+	c := startEngine(t, e, "")
 	m := c.waitState("tiny", "ready", 60*time.Second)
 	pid := int(m["pid"].(float64))
 
 	done := make(chan reply, 1)
 	go func() {
 		done <- c.post(context.Background(), "/v1/chat/completions",
-			`{"model":"tiny","seed":3,"max_tokens":900,"messages":[{"role":"user","content":"tell me everything"}]}`)
+			`{"model":"tiny","seed":3,"max_tokens":900,"ignore_eos":true,"messages":[{"role":"user","content":"tell me everything"}]}`)
 	}()
 	c.Eventually("the request in flight", 10*time.Second, func() bool {
 		m := c.modelState("tiny")
@@ -125,7 +127,11 @@ func TestEngineKilledMidRequestIsRestartedAndRetried(t *testing.T) {
 }
 
 func TestEngineStoppedWithSIGSTOPIsKilledAndRestarted(t *testing.T) {
-	c := startEngine(t, "")
+	forEachEngine(t, testEngineStopped)
+}
+
+func testEngineStopped(t *testing.T, e engine) {
+	c := startEngine(t, e, "")
 	m := c.waitState("tiny", "ready", 60*time.Second)
 	pid := int(m["pid"].(float64))
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
@@ -140,5 +146,47 @@ func TestEngineStoppedWithSIGSTOPIsKilledAndRestarted(t *testing.T) {
 	}
 	if r := c.chat(context.Background(), "tiny", false); r.Status != 200 {
 		t.Fatalf("after the restart: %d %s", r.Status, r.Body)
+	}
+}
+
+func TestEngineDrainsRequestsInFlightOnSIGTERM(t *testing.T) {
+	forEachEngine(t, testEngineDrains)
+}
+
+func testEngineDrains(t *testing.T, e engine) {
+	c := startEngine(t, e, "")
+	m := c.waitState("tiny", "ready", 60*time.Second)
+	backendPID := int(m["pid"].(float64))
+
+	// Up to a thousand tokens each (a slot's context may end them sooner), end of sequence ignored: long enough
+	// for /readyz to be polled and a new request refused after the signal while the three still generate.
+	long := `{"model":"tiny","seed":3,"max_tokens":1000,"ignore_eos":true,"messages":[{"role":"user","content":"tell me everything"}]}`
+	inflight := make(chan reply, 3)
+	for range 3 {
+		go func() { inflight <- c.post(context.Background(), "/v1/chat/completions", long) }()
+	}
+	c.Eventually("three requests in flight", 10*time.Second, func() bool {
+		m := c.modelState("tiny")
+		return m != nil && m["in_flight"].(float64) == 3
+	})
+	if err := c.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	c.Eventually("/readyz turns 503 while draining", 5*time.Second, func() bool { return c.getStatus("/readyz") == 503 })
+	if r := c.chat(context.Background(), "tiny", false); r.Status != 503 || r.ErrorCode() != "shutting_down" {
+		t.Fatalf("a new request while draining: %d %s", r.Status, r.Body)
+	}
+	for range 3 {
+		r := proctest.Receive(t, "an in-flight request's answer", answerWithin, inflight)
+		var out completion
+		if r.Status != 200 || json.Unmarshal(r.Body, &out) != nil || len(out.Choices) != 1 || out.Choices[0].FinishReason != "length" {
+			t.Fatalf("an in-flight request did not finish whole: %d %s %v", r.Status, proctest.Tail(string(r.Body), 300), r.Err)
+		}
+	}
+	if err, ok := c.Wait(30 * time.Second); !ok || exitCode(err) != 0 {
+		t.Fatalf("custos did not exit 0 after draining: exited %v, %v", ok, err)
+	}
+	if err := syscall.Kill(backendPID, 0); err == nil {
+		t.Fatalf("%s %d still runs after custos exited", e.name, backendPID)
 	}
 }

@@ -1,4 +1,5 @@
-// Package llamatest gives tests the folder of the llama.cpp libraries, fetching them on first use.
+// Package llamatest gives tests the folder of the llama.cpp libraries and a real llama-server binary, fetching
+// or building them on first use.
 package llamatest
 
 import (

@@ -1,0 +1,183 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// testCase is one request sent to both servers, how to compare the answers, and the differences allowed.
+type testCase struct {
+	name         string
+	method, path string
+	body         string
+	compare      comparison
+	allow        []difference
+}
+
+// comparison says what must be equal beyond the status, the media type and the JSON shape.
+type comparison struct {
+	// text is the path of generated text that must be the same, not empty, and tokenize to the same ids on
+	// both servers: for cases whose sampling is seeded. Empty for none.
+	text string
+	// same are paths whose values must be equal.
+	same []string
+	// near are paths of numbers that must agree to within nearness (floating point sums in another order).
+	near []string
+}
+
+// nearness is how far apart two numbers at a near path may be.
+const nearness = 1e-5
+
+// shape compares the status, the media type and the JSON shape only.
+func shape() comparison { return comparison{} }
+
+// values compares the shape and the values at paths.
+func values(paths ...string) comparison { return comparison{same: paths} }
+
+// seeded compares the shape, the text at textPath (and its token ids), and the values at paths.
+func seeded(textPath string, paths ...string) comparison {
+	return comparison{text: textPath, same: append([]string{textPath}, paths...)}
+}
+
+// vectors compares the shape, the values at paths, and the numbers at nearPath to within nearness.
+func vectors(nearPath string, paths ...string) comparison {
+	return comparison{same: paths, near: []string{nearPath}}
+}
+
+func allow(ds ...difference) []difference { return ds }
+
+// Seeded generation: a fixed seed, the end of sequence ignored so that both produce the same number of
+// tokens, and few of them.
+const (
+	seededChat       = `{"messages":[{"role":"user","content":"hello there"}],"max_tokens":16,"seed":5,"ignore_eos":true`
+	seededCompletion = `{"prompt":"the answer is","n_predict":16,"seed":5,"ignore_eos":true`
+	seededOpenAI     = `{"prompt":"the answer is","max_tokens":16,"seed":5,"ignore_eos":true`
+	greedyChat       = `{"messages":[{"role":"user","content":"count with me"}],"max_tokens":16,"temperature":0,"ignore_eos":true`
+)
+
+// errorShape compares an error answer's type and code.
+var errorShape = values("error.type", "error.code")
+
+var cases = []testCase{
+	{"health", "GET", "/health", "", values("status"), nil},
+	{"models", "GET", "/v1/models", "", values("object", "data[].id", "data[].object", "data[].owned_by", "data[].meta.n_vocab", "data[].meta.n_embd", "data[].meta.n_params", "data[].meta.n_ctx_train"), allow(ollamaModels, modelMeta)},
+	{"props", "GET", "/props", "", values("total_slots", "model_alias", "chat_template", "default_generation_settings.n_ctx", "default_generation_settings.params.seed", "endpoint_slots", "is_sleeping"), allow(samplerSettings, webUI, runnerProps, propsTokens)},
+	{"slots", "GET", "/slots", "", values("[].id", "[].n_ctx", "[].is_processing", "[].speculative"), allow(idleSlotCounters)},
+	{"tokenize", "POST", "/tokenize", `{"content":"hello world"}`, values("tokens"), nil},
+	{"tokenize with special", "POST", "/tokenize", `{"content":"hello world","add_special":true}`, values("tokens"), nil},
+	{"tokenize with pieces", "POST", "/tokenize", `{"content":"hello wörld","with_pieces":true}`, values("tokens"), nil},
+	{"detokenize", "POST", "/detokenize", `{"tokens":[356,359,10,20]}`, values("content"), nil},
+	{"completion", "POST", "/completion", seededCompletion + `}`, seeded("content", "tokens_predicted", "tokens_evaluated", "stop_type", "prompt"), allow(samplerSettings, promptEcho)},
+	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), allow(samplerSettings, returnTokens)},
+	{"completion stream", "POST", "/completion", seededCompletion + `,"stream":true}`, seeded("text", "done", "last.tokens_predicted", "last.stop_type"), allow(samplerSettings, streamTokens)},
+	{"completion greedy", "POST", "/completion", `{"prompt":"one two","n_predict":16,"temperature":0,"ignore_eos":true}`, seeded("content"), allow(samplerSettings)},
+	{"v1 completions", "POST", "/v1/completions", seededOpenAI + `}`, seeded("choices[].text", "object", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
+	{"v1 completions stream", "POST", "/v1/completions", seededOpenAI + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason", "last.usage.completion_tokens"), allow(fingerprint)},
+	{"chat", "POST", "/v1/chat/completions", seededChat + `}`, seeded("choices[].message.content", "object", "choices[].message.role", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
+	{"chat greedy", "POST", "/v1/chat/completions", greedyChat + `}`, seeded("choices[].message.content"), allow(fingerprint)},
+	{"chat stream", "POST", "/v1/chat/completions", seededChat + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason", "last.object"), allow(fingerprint, roleChunk, streamUsage)},
+	{"embeddings without --embeddings", "POST", "/v1/embeddings", `{"input":"hello"}`, errorShape, nil},
+	{"malformed JSON", "POST", "/v1/chat/completions", `{"messages":`, errorShape, allow(malformedJSON)},
+	{"missing messages", "POST", "/v1/chat/completions", `{}`, errorShape, nil},
+	{"messages not an array", "POST", "/v1/chat/completions", `{"messages":"hi"}`, errorShape, nil},
+	{"empty messages", "POST", "/v1/chat/completions", `{"messages":[],"max_tokens":4}`, shape(), allow(emptyMessages)},
+	{"max_tokens not a number", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":"x"}`, errorShape, nil},
+	{"temperature not a number", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"temperature":"hot"}`, errorShape, nil},
+	{"missing prompt", "POST", "/completion", `{}`, errorShape, nil},
+	{"prompt of a bad type", "POST", "/completion", `{"prompt":5}`, errorShape, nil},
+	{"detokenize bad type", "POST", "/detokenize", `{"tokens":"x"}`, errorShape, allow(badTypeIs400)},
+	{"context exceeded", "POST", "/completion", `{"prompt":"` + strings.Repeat("hello ", 1100) + `","n_predict":4}`, values("error.type", "error.code", "error.n_prompt_tokens", "error.n_ctx"), nil},
+	{"chat context exceeded", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"` + strings.Repeat("hello ", 1100) + `"}],"max_tokens":4}`, values("error.type", "error.code", "error.n_prompt_tokens", "error.n_ctx"), nil},
+	{"unknown endpoint", "GET", "/no/such/endpoint", "", errorShape, nil},
+	{"wrong method", "GET", "/v1/chat/completions", "", errorShape, nil},
+}
+
+// embeddingCases run against a pair started with --embeddings. llama-server is also given --pooling mean, the
+// pooling the runner always uses: it would take the generated model's (none), which its OpenAI route refuses.
+var embeddingCases = []testCase{
+	{"embeddings", "POST", "/v1/embeddings", `{"input":"hello world"}`, vectors("data[].embedding[]", "object", "data[].object", "data[].index", "usage.prompt_tokens", "usage.total_tokens"), nil},
+	{"embeddings of several inputs", "POST", "/v1/embeddings", `{"input":["hello","wide world"]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
+	{"embeddings of token ids", "POST", "/v1/embeddings", `{"input":[356,359]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
+	{"embeddings without input", "POST", "/v1/embeddings", `{}`, errorShape, nil},
+	{"native embedding", "POST", "/embedding", `{"content":"hello world"}`, shape(), allow(nativeEmbedding)},
+	{"completion in embeddings mode", "POST", "/completion", `{"prompt":"hello","n_predict":2}`, shape(), allow(embeddingsOnly)},
+}
+
+// TestConformanceEmbeddings runs the embedding cases against a runner and a llama-server started with
+// --embeddings.
+func TestConformanceEmbeddings(t *testing.T) {
+	p := startPair(t, []string{"--embeddings"}, []string{"--pooling", "mean"})
+	for _, c := range embeddingCases {
+		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+	}
+}
+
+// TestConformance runs every case against a runner and a llama-server serving the same model.
+func TestConformance(t *testing.T) {
+	p := startPair(t, nil, nil)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+	}
+}
+
+// check sends c to both servers and fails on every difference the case does not allow, on every allowed
+// difference that did not occur, and, for seeded cases, on empty text or text that tokenizes differently.
+func check(t *testing.T, p pair, c testCase) {
+	r, l := ask(t, p.runner, c), ask(t, p.llama, c)
+	used := make([]bool, len(c.allow))
+	for _, f := range compareAnswers(c, r, l) {
+		if i := allowedBy(c.allow, f); i >= 0 {
+			used[i] = true
+			t.Logf("allowed: %s (%s): %s — %s", f.path, f.kind, f.detail, c.allow[i].reason)
+			continue
+		}
+		t.Errorf("%s (%s): %s", f.path, f.kind, f.detail)
+	}
+	for i, d := range c.allow {
+		if !used[i] {
+			t.Errorf("the allowed difference %q did not occur: take it off this case", d.reason)
+		}
+	}
+	if t.Failed() {
+		t.Logf("runner answered %d: %s", r.status, brief(r.raw))
+		t.Logf("llama-server answered %d: %s", l.status, brief(l.raw))
+	}
+	if c.compare.text != "" {
+		checkTokens(t, p, c, r, l)
+	}
+}
+
+// allowedBy is the index of the first difference that allows f, or -1.
+func allowedBy(ds []difference, f finding) int {
+	for i, d := range ds {
+		for _, a := range d.allows {
+			if a.matches(f) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// checkTokens requires a seeded case's generated text to be there and to tokenize to the same ids on both
+// servers: equal text could otherwise hide different tokens (the same bytes split differently).
+func checkTokens(t *testing.T, p pair, c testCase, r, l answer) {
+	rt, lt := valuesAt(r.view, c.compare.text), valuesAt(l.view, c.compare.text)
+	if len(rt) == 0 || len(lt) == 0 || rt[0] == "" {
+		t.Fatalf("no generated text at %s: runner %s, llama-server %s", c.compare.text, brief(rt), brief(lt))
+	}
+	body, _ := json.Marshal(map[string]any{"content": rt[0]})
+	tokenize := testCase{method: "POST", path: "/tokenize", body: string(body)}
+	rIDs, lIDs := ask(t, p.runner, tokenize).view, ask(t, p.llama, tokenize).view
+	if !reflect.DeepEqual(rIDs, lIDs) {
+		t.Errorf("the generated text tokenizes differently: runner %s, llama-server %s", brief(rIDs), brief(lIDs))
+	}
+	if ids := valuesAt(rIDs, "tokens[]"); len(ids) == 0 {
+		t.Errorf("the generated text %q tokenized to no ids: %s", rt[0], brief(rIDs))
+	} else {
+		t.Logf("same text, %d tokens: %s", len(ids), fmt.Sprint(rt[0]))
+	}
+}
