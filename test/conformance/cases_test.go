@@ -28,8 +28,10 @@ type comparison struct {
 	near []string
 }
 
-// nearness is how far apart two numbers at a near path may be.
-const nearness = 1e-5
+// nearness is how far apart two numbers at a near path may be. Several inputs embedded in one decode
+// come out a few ulps apart depending on how the batch was put together, which timing decides, so the
+// bound is looser than one input's agreement (about 1e-6).
+const nearness = 1e-4
 
 // shape compares the status, the media type and the JSON shape only.
 func shape() comparison { return comparison{} }
@@ -71,14 +73,31 @@ var cases = []testCase{
 	{"tokenize with pieces", "POST", "/tokenize", `{"content":"hello wörld","with_pieces":true}`, values("tokens"), nil},
 	{"detokenize", "POST", "/detokenize", `{"tokens":[356,359,10,20]}`, values("content"), nil},
 	{"completion", "POST", "/completion", seededCompletion + `}`, seeded("content", "tokens_predicted", "tokens_evaluated", "stop_type", "prompt"), allow(samplerSettings, promptEcho)},
-	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), allow(samplerSettings, returnTokens)},
+	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), allow(samplerSettings)},
 	{"completion stream", "POST", "/completion", seededCompletion + `,"stream":true}`, seeded("text", "done", "last.tokens_predicted", "last.stop_type"), allow(samplerSettings, streamTokens)},
 	{"completion greedy", "POST", "/completion", `{"prompt":"one two","n_predict":16,"temperature":0,"ignore_eos":true}`, seeded("content"), allow(samplerSettings)},
 	{"v1 completions", "POST", "/v1/completions", seededOpenAI + `}`, seeded("choices[].text", "object", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
-	{"v1 completions stream", "POST", "/v1/completions", seededOpenAI + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason", "last.usage.completion_tokens"), allow(fingerprint)},
-	{"chat", "POST", "/v1/chat/completions", seededChat + `}`, seeded("choices[].message.content", "object", "choices[].message.role", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
-	{"chat greedy", "POST", "/v1/chat/completions", greedyChat + `}`, seeded("choices[].message.content"), allow(fingerprint)},
-	{"chat stream", "POST", "/v1/chat/completions", seededChat + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason", "last.object"), allow(fingerprint, roleChunk, streamUsage)},
+	{"v1 completions stream", "POST", "/v1/completions", seededOpenAI + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason"), allow(fingerprint, usageWhenAsked)},
+	{"chat", "POST", "/v1/chat/completions", seededChat + `}`, seeded("choices[].message.content", "object", "choices[].message.role", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint, logprobsNull)},
+	{"chat greedy", "POST", "/v1/chat/completions", greedyChat + `}`, seeded("choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"chat stream", "POST", "/v1/chat/completions", seededChat + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason", "last.object"), allow(fingerprint, roleChunk, logprobsNull)},
+	{"chat n=2", "POST", "/v1/chat/completions", seededChat + `,"n":2}`, seeded("choices[].message.content", "choices[].index"), allow(fingerprint, logprobsNull)},
+	{"chat logprobs", "POST", "/v1/chat/completions", greedyChat + `,"logprobs":true,"top_logprobs":2}`, seeded("choices[].message.content", "choices[].logprobs.content[].token"), allow(fingerprint, refusalNull)},
+	{"chat stream include_usage", "POST", "/v1/chat/completions", seededChat + `,"stream":true,"stream_options":{"include_usage":true}}`, seeded("text", "last.usage.completion_tokens"), allow(fingerprint, roleChunk, logprobsNull, usageNullChunks)},
+	{"completion n_probs", "POST", "/completion", `{"prompt":"the odds are","n_predict":16,"seed":5,"ignore_eos":true,"n_probs":2}`, seeded("content", "completion_probabilities[].id"), allow(samplerSettings)},
+	{"completion grammar", "POST", "/completion", `{"prompt":"answer:","n_predict":8,"seed":5,"grammar":"root ::= \"yes\" | \"no\""}`, seeded("content"), allow(samplerSettings)},
+	{"completion json_schema", "POST", "/completion", `{"prompt":"data:","n_predict":64,"seed":3,"json_schema":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}}`, seeded("content"), allow(samplerSettings)},
+	{"completion bad grammar", "POST", "/completion", `{"prompt":"x","n_predict":4,"grammar":"root ::= ("}`, errorShape, nil},
+	{"apply-template", "POST", "/apply-template", `{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello"}]}`, values("prompt"), nil},
+	{"chat input_tokens", "POST", "/v1/chat/completions/input_tokens", `{"messages":[{"role":"user","content":"hello there"}]}`, values("object", "input_tokens"), nil},
+	{"messages", "POST", "/v1/messages", `{"model":"tiny","max_tokens":16,"messages":[{"role":"user","content":"hello there"}],"temperature":0}`, seeded("content[].text", "type", "role", "stop_reason", "usage.output_tokens"), nil},
+	{"messages count_tokens", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}]}`, values("input_tokens"), nil},
+	{"responses", "POST", "/v1/responses", `{"model":"tiny","input":"hello there","max_output_tokens":16,"temperature":0}`, seeded("output[].content[].text", "object", "output[].type", "output[].role", "usage.output_tokens"), allow(responsesObject, responsesIncomplete)},
+	{"infill without FIM tokens", "POST", "/infill", `{"input_prefix":"def f(","input_suffix":"):","n_predict":4}`, errorShape, nil},
+	{"rerank without --reranking", "POST", "/rerank", `{"query":"a","documents":["b"]}`, errorShape, nil},
+	{"slot save without --slot-save-path", "POST", "/slots/0?action=save", `{"filename":"x.bin"}`, errorShape, nil},
+	{"lora adapters", "GET", "/lora-adapters", "", shape(), nil},
+	{"a documented field the runner does not honour", "POST", "/completion", seededCompletion + `,"n_keep":4}`, shape(), allow(refusedByName)},
 	{"embeddings without --embeddings", "POST", "/v1/embeddings", `{"input":"hello"}`, errorShape, nil},
 	{"malformed JSON", "POST", "/v1/chat/completions", `{"messages":`, errorShape, allow(malformedJSON)},
 	{"missing messages", "POST", "/v1/chat/completions", `{}`, errorShape, nil},
@@ -102,6 +121,7 @@ var embeddingCases = []testCase{
 	{"embeddings of several inputs", "POST", "/v1/embeddings", `{"input":["hello","wide world"]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
 	{"embeddings of token ids", "POST", "/v1/embeddings", `{"input":[356,359]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
 	{"embeddings without input", "POST", "/v1/embeddings", `{}`, errorShape, nil},
+	{"embeddings base64", "POST", "/v1/embeddings", `{"input":"hello world","encoding_format":"base64"}`, values("object", "data[].object", "usage.prompt_tokens"), nil}, // the vectors agree to within nearness, not bit for bit
 	{"native embedding", "POST", "/embedding", `{"content":"hello world"}`, shape(), allow(nativeEmbedding)},
 	{"completion in embeddings mode", "POST", "/completion", `{"prompt":"hello","n_predict":2}`, shape(), allow(embeddingsOnly)},
 }

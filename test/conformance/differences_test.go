@@ -15,22 +15,27 @@ import (
 //	| badTypeIs400          | /detokenize with "tokens" not an array  | the same: a wrong type is the client's mistake, 400 rather than llama-server's 500    |
 //	| emptyMessages         | chat with "messages": []                | nothing to answer: 400 naming the field, where llama-server generates from an empty prompt |
 //	| fingerprint           | every completion and chunk              | system_fingerprint names a llama.cpp build (b1-de3ff81); the runner is not one        |
-//	| samplerSettings       | generation_settings, /props params      | the runner reports the sampling settings it implements, not llama.cpp's others (dry, xtc, mirostat, ...), which it lacks |
 //	| webUI                 | /props                                  | the runner has no web UI and no media input: no ui, ui_settings, media_marker, cors_proxy_enabled, modalities.video |
 //	| runnerProps           | /props                                  | the runner adds n_ctx (its whole context), embeddings (its mode) and system_info, which llama-server shows only in its log |
 //	| idleSlotCounters      | /slots                                  | the runner shows a slot's task and token counters even when idle; llama-server only while it works |
 //	| embeddingsOnly        | /completion on an --embeddings server   | the runner's embeddings context computes pooled vectors and no logits: 501, where llama-server generates too |
+//	| logprobsNull          | chat choices                            | OpenAI's answers carry "logprobs": null when none were asked for; llama-server leaves the key out |
+//	| usageWhenAsked        | /v1/completions stream                  | usage comes in a last chunk only with stream_options.include_usage, as OpenAI streams it; llama-server always sends it |
+//	| refusalNull           | chat logprobs                           | OpenAI's logprobs object has "refusal": null beside its content; llama-server leaves it out |
+//	| usageNullChunks       | chat stream with include_usage          | every chunk but the last has "usage": null, as OpenAI streams it                       |
+//	| responsesObject       | /v1/responses                           | the response object has every field of OpenAI's; llama-server's a subset               |
+//	| responsesIncomplete   | /v1/responses cut by max_output_tokens  | status incomplete with incomplete_details, as OpenAI; llama-server says completed      |
+//	| refusedByName         | a documented field the runner lacks     | 400 naming the field rather than a 200 that ignores it (n_keep, lora, ...)              |
 //	| ollamaModels          | /v1/models                              | llama-server adds an Ollama-style "models" list and per-model aliases and tags; the runner serves one model under one name |
 //
 // Not yet done in the runner — to be closed, listed so that the suite passes meanwhile:
 //
 //	| difference            | where                                   | what is missing                                                                       |
 //	|-----------------------|-----------------------------------------|---------------------------------------------------------------------------------------|
-//	| returnTokens          | /completion "return_tokens": true       | the generated token ids ("tokens" stays empty)                                        |
+//	| samplerSettings       | generation_settings, /props params      | each of the further sampling settings (dry, xtc, mirostat, ...): the runner honours them, its generation_settings do not report them |
 //	| streamTokens          | /completion stream chunks               | each chunk's token ids, tokens_predicted and tokens_evaluated                          |
 //	| promptEcho            | /completion "prompt"                    | llama-server echoes the prompt as tokenized and rendered ("<s>hello"), the runner as sent |
 //	| roleChunk             | chat stream                             | llama-server opens with a chunk holding only the role (content null); the runner puts the role on the first text |
-//	| streamUsage           | chat stream                             | the runner sends usage in the last chunk unasked; llama-server only with stream_options.include_usage |
 //	| propsTokens           | /props                                  | bos_token, eos_token, model_ftype and chat_template_caps                               |
 //	| nativeEmbedding       | /embedding, /embeddings                 | llama-server's native embedding route (one vector per token without pooling); the runner answers 404 |
 //	| modelMeta             | /v1/models meta                         | vocab_type, n_ctx (a slot's context) and ftype                                        |
@@ -43,7 +48,7 @@ var (
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	fingerprint = difference{"system_fingerprint names a llama.cpp build (b1-de3ff81), which the runner is not",
 		[]allowance{{onlyLlama, "system_fingerprint"}, {onlyLlama, "first.system_fingerprint"}, {onlyLlama, "next.system_fingerprint"}, {onlyLlama, "last.system_fingerprint"}}}
-	samplerSettings = difference{"the runner reports the sampling settings it implements, not llama.cpp's other samplers, which it lacks",
+	samplerSettings = difference{"not yet done: generation_settings report the main sampling settings, not each of llama-server's further ones (dry, xtc, mirostat, ...), which the runner honours",
 		[]allowance{{onlyLlama, "generation_settings.*"}, {onlyLlama, "last.generation_settings.*"}, {onlyLlama, "default_generation_settings.params.*"},
 			// A key with a dot in its name reads as two keys.
 			{onlyLlama, "generation_settings.speculative.types"}, {onlyLlama, "last.generation_settings.speculative.types"},
@@ -56,13 +61,28 @@ var (
 		[]allowance{{onlyRunner, "[].id_task"}, {onlyRunner, "[].n_cached_tokens"}, {onlyRunner, "[].n_decoded"}, {onlyRunner, "[].n_prompt_tokens"}}}
 	ollamaModels = difference{"llama-server adds an Ollama-style models list and per-model aliases and tags; the runner serves one model under one name",
 		[]allowance{{onlyLlama, "models"}, {onlyLlama, "data[].aliases"}, {onlyLlama, "data[].tags"}}}
+	logprobsNull = difference{"OpenAI's chat answers carry \"logprobs\": null when none were asked for; llama-server leaves the key out",
+		[]allowance{{onlyRunner, "choices[].logprobs"}, {onlyRunner, "first.choices[].logprobs"}, {onlyRunner, "next.choices[].logprobs"}, {onlyRunner, "last.choices[].logprobs"}}}
+	usageWhenAsked = difference{"a stream's usage comes in a last chunk only with stream_options.include_usage, as OpenAI streams it; llama-server always sends it",
+		[]allowance{{onlyLlama, "last.usage"}}}
+	refusalNull = difference{"OpenAI's chat logprobs object carries \"refusal\": null beside its content; llama-server leaves it out",
+		[]allowance{{onlyRunner, "choices[].logprobs.refusal"}}}
+	usageNullChunks = difference{"with include_usage every chunk but the last carries \"usage\": null, as OpenAI streams it; llama-server leaves the key out",
+		[]allowance{{onlyRunner, "first.usage"}, {onlyRunner, "next.usage"}}}
+	responsesObject = difference{"the runner's response object has every field of OpenAI's; llama-server's a subset",
+		[]allowance{{onlyRunner, "error"}, {onlyRunner, "instructions"}, {onlyRunner, "max_output_tokens"}, {onlyRunner, "metadata"},
+			{onlyRunner, "temperature"}, {onlyRunner, "top_p"}, {onlyRunner, "tools"}, {onlyRunner, "tool_choice"},
+			{onlyRunner, "parallel_tool_calls"}, {onlyRunner, "previous_response_id"}, {onlyRunner, "text"},
+			{onlyRunner, "incomplete_details"}, {onlyRunner, "usage.output_tokens_details"}}}
+	responsesIncomplete = difference{"a reply cut by max_output_tokens is incomplete, with incomplete_details, as OpenAI reports it; llama-server says completed",
+		[]allowance{{onlyLlama, "completed_at"}}}
+	refusedByName = difference{"a documented field the runner does not honour is refused with 400 naming it; llama-server accepts it",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	embeddingsOnly = difference{"the runner's embeddings context computes pooled vectors and no logits, so it cannot generate",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 
 	nativeEmbedding = difference{"not yet done: the runner has no native /embedding route",
 		[]allowance{{differs, "status"}, {differs, "."}}}
-	returnTokens = difference{"not yet done: the runner leaves \"tokens\" empty with return_tokens",
-		[]allowance{{differs, "tokens"}}}
 	streamTokens = difference{"not yet done: the runner's native stream chunks carry no token ids and no running counts",
 		[]allowance{{differs, "first.tokens"}, {differs, "next.tokens"}, {onlyLlama, "first.tokens_predicted"}, {onlyLlama, "first.tokens_evaluated"},
 			{onlyLlama, "next.tokens_predicted"}, {onlyLlama, "next.tokens_evaluated"}}}
@@ -70,8 +90,6 @@ var (
 		[]allowance{{differs, "prompt"}}}
 	roleChunk = difference{"not yet done: llama-server opens a chat stream with a chunk holding only the role",
 		[]allowance{{differs, "first.choices[].delta.content"}}}
-	streamUsage = difference{"not yet done: the runner sends usage in the last chunk unasked; llama-server only with stream_options.include_usage",
-		[]allowance{{onlyRunner, "last.usage"}}}
 	propsTokens = difference{"not yet done: /props without bos_token, eos_token, model_ftype and chat_template_caps",
 		[]allowance{{onlyLlama, "bos_token"}, {onlyLlama, "eos_token"}, {onlyLlama, "model_ftype"}, {onlyLlama, "chat_template_caps"}}}
 	modelMeta = difference{"not yet done: /v1/models meta without vocab_type, n_ctx and ftype",
