@@ -11,7 +11,9 @@ import (
 var errSlotActions = &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
 	Message: "This server does not support slots action: the runner has no --slot-save-path"}
 
-func (s *Server) handleSlotAction(w http.ResponseWriter, _ *http.Request) { writeError(w, errSlotActions) }
+func (s *Server) handleSlotAction(w http.ResponseWriter, _ *http.Request) {
+	writeError(w, errSlotActions)
+}
 
 // handleListLoRA serves GET /lora-adapters: the runner loads no LoRA adapters (it has no --lora), so the
 // list is empty, which is the truth a client needs.
