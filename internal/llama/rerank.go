@@ -54,11 +54,9 @@ func poolingOf(p ContextParams) Pooling {
 	return p.Pooling
 }
 
-// OneSequencePerDecode reports whether the context pools each sequence from one of its tokens (CLS, last
-// and rank pooling). llama.cpp v0.5.0 then pools the wrong token for some of the sequences that share a
-// batch (seen: sequence 1 added after sequence 0; see TestTokenPoolingOfSeveralSequencesInOneBatch, and
-// llama-server's --reranking with several slots, whose scores change with the batch), so such sequences
-// must be decoded one per batch.
-func (c *Context) OneSequencePerDecode() bool {
-	return c.pooling == PoolingCLS || c.pooling == PoolingLast || c.pooling == PoolingRank
-}
+// OneSequencePerDecode reports whether the context pools its sequences (every pooling it offers: mean,
+// CLS, last, rank). llama.cpp v0.5.0 pools some of the sequences that share a batch wrongly: the second
+// sequence of a batch gets another value than alone, under mean pooling as under token pooling (see
+// TestPoolingOfSeveralSequencesInOneBatch; llama-server's embeddings and rerank scores change with how its
+// requests were batched), so such sequences must be decoded one per batch.
+func (c *Context) OneSequencePerDecode() bool { return c.pooling != 0 }

@@ -57,8 +57,8 @@ func (s *scheduler) step() {
 
 // addPromptChunk adds as much of sl's unevaluated prompt as fits the batch, asking for logits at the last
 // prompt token (for an embedding, at every token, as pooling needs them all). An embedding prompt waits
-// until it fits whole, and, under a pooling llama.cpp gets wrong for several sequences of a batch (rank
-// for /rerank), until the batch is empty. It reports whether it added anything.
+// until it fits whole, and, since llama.cpp pools several sequences of a batch wrongly, until the batch
+// is empty. It reports whether it added anything.
 func (s *scheduler) addPromptChunk(sl *slot) bool {
 	t := sl.task
 	rest := t.prompt[len(sl.cached):]

@@ -118,7 +118,9 @@ var cases = []testCase{
 // pooling the runner always uses: it would take the generated model's (none), which its OpenAI route refuses.
 var embeddingCases = []testCase{
 	{"embeddings", "POST", "/v1/embeddings", `{"input":"hello world"}`, vectors("data[].embedding[]", "object", "data[].object", "data[].index", "usage.prompt_tokens", "usage.total_tokens"), nil},
-	{"embeddings of several inputs", "POST", "/v1/embeddings", `{"input":["hello","wide world"]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
+	// Not the vectors: llama-server pools the second input of a batch wrongly (llama.cpp v0.5.0), the runner
+	// embeds each input alone, so they agree only when llama-server happened not to batch them.
+	{"embeddings of several inputs", "POST", "/v1/embeddings", `{"input":["hello","wide world"]}`, values("data[].index", "usage.prompt_tokens"), nil},
 	{"embeddings of token ids", "POST", "/v1/embeddings", `{"input":[356,359]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
 	{"embeddings without input", "POST", "/v1/embeddings", `{}`, errorShape, nil},
 	{"embeddings base64", "POST", "/v1/embeddings", `{"input":"hello world","encoding_format":"base64"}`, values("object", "data[].object", "usage.prompt_tokens"), nil}, // the vectors agree to within nearness, not bit for bit
