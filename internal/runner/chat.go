@@ -132,6 +132,7 @@ func (c *chatChunker) logprobs(probs []tokenProb) any {
 
 func (c *chatChunker) text(ev event) any {
 	if ev.progress != nil {
+		c.sentRole[ev.choice] = true
 		ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": map[string]any{"role": "assistant", "content": nil},
 			"logprobs": nil, "finish_reason": nil}})
 		ch["prompt_progress"] = ev.progress.json()
@@ -141,19 +142,22 @@ func (c *chatChunker) text(ev event) any {
 	if text == "" && ev.probs == nil {
 		return nil
 	}
-	ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": c.withRole(ev.choice, map[string]any{"content": text}),
+	ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": map[string]any{"content": text},
 		"logprobs": c.logprobs(ev.probs), "finish_reason": nil}})
 	addTimings(ch, ev)
-	return ch
+	return c.opened(ev.choice, ch)
 }
 
-// withRole adds the role to a choice's first delta.
-func (c *chatChunker) withRole(choice int, delta map[string]any) map[string]any {
-	if !c.sentRole[choice] {
-		delta["role"] = "assistant"
-		c.sentRole[choice] = true
+// opened puts, before a choice's first chunk, the chunk that opens it with the role alone, as
+// llama-server and OpenAI stream it.
+func (c *chatChunker) opened(choice int, chunks ...any) []any {
+	if c.sentRole[choice] {
+		return chunks
 	}
-	return delta
+	c.sentRole[choice] = true
+	opening := c.chunk([]map[string]any{{"index": choice, "delta": map[string]any{"role": "assistant", "content": nil},
+		"logprobs": nil, "finish_reason": nil}})
+	return append([]any{opening}, chunks...)
 }
 
 func (c *chatChunker) final(res *result) []any {
@@ -179,11 +183,11 @@ func (c *chatChunker) closeChoice(i int, finishReason string) []any {
 		out = append(out, c.chunk([]map[string]any{{"index": i, "delta": delta, "logprobs": nil, "finish_reason": finish}}))
 	}
 	if rest != "" {
-		one(c.withRole(i, map[string]any{"content": rest}), nil)
+		one(map[string]any{"content": rest}, nil)
 	}
 	for _, call := range calls {
-		one(c.withRole(i, map[string]any{"tool_calls": []map[string]any{call}}), nil)
+		one(map[string]any{"tool_calls": []map[string]any{call}}, nil)
 	}
 	one(map[string]any{}, finish)
-	return out
+	return c.opened(i, out...)
 }

@@ -84,7 +84,11 @@ func TestStreamedReplySendsTextThenCalls(t *testing.T) {
 	c := newChatChunker("m", genParams{}, r)
 	var events []any
 	for _, piece := range []string{"Let me ", "check.\n<tool", "_call>\n{\"name\": \"get_", "time\"}\n</tool_call>"} {
-		if ev := c.text(event{text: piece}); ev != nil {
+		switch ev := c.text(event{text: piece}).(type) {
+		case nil:
+		case []any:
+			events = append(events, ev...)
+		default:
 			events = append(events, ev)
 		}
 	}

@@ -35,7 +35,6 @@ import (
 //	| samplerSettings       | generation_settings, /props params      | each of the further sampling settings (dry, xtc, mirostat, ...): the runner honours them, its generation_settings do not report them |
 //	| streamTokens          | /completion stream chunks               | each chunk's token ids, tokens_predicted and tokens_evaluated                          |
 //	| promptEcho            | /completion "prompt"                    | llama-server echoes the prompt as tokenized and rendered ("<s>hello"), the runner as sent |
-//	| roleChunk             | chat stream                             | llama-server opens with a chunk holding only the role (content null); the runner puts the role on the first text |
 //	| propsTokens           | /props                                  | bos_token, eos_token, model_ftype and chat_template_caps                               |
 //	| nativeEmbedding       | /embedding, /embeddings                 | llama-server's native embedding route (one vector per token without pooling); the runner answers 404 |
 //	| modelMeta             | /v1/models meta                         | vocab_type, n_ctx (a slot's context) and ftype                                        |
@@ -88,8 +87,6 @@ var (
 			{onlyLlama, "next.tokens_predicted"}, {onlyLlama, "next.tokens_evaluated"}}}
 	promptEcho = difference{"not yet done: llama-server echoes the prompt as tokenized and rendered (with <s>), the runner as sent",
 		[]allowance{{differs, "prompt"}}}
-	roleChunk = difference{"not yet done: llama-server opens a chat stream with a chunk holding only the role",
-		[]allowance{{differs, "first.choices[].delta.content"}}}
 	propsTokens = difference{"not yet done: /props without bos_token, eos_token, model_ftype and chat_template_caps",
 		[]allowance{{onlyLlama, "bos_token"}, {onlyLlama, "eos_token"}, {onlyLlama, "model_ftype"}, {onlyLlama, "chat_template_caps"}}}
 	modelMeta = difference{"not yet done: /v1/models meta without vocab_type, n_ctx and ftype",
