@@ -32,6 +32,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		return
 	}
 	text, reply, apiErr := e.chatPrompt(&req, msgs)
+	if apiErr == nil {
+		apiErr = e.constrainToolCall(&params, reply)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return

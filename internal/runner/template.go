@@ -87,7 +87,7 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		return "", nil, apiErr
 	}
 	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "assistant" {
-		reply.prefill = "" // the reply continues the client's own opening
+		reply.prefill, reply.grammar = "", "" // the reply continues the client's own opening
 	}
 	return text + reply.prefill, reply, nil
 }

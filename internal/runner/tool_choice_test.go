@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,36 +22,78 @@ type toolReply struct {
 	} `json:"choices"`
 }
 
-// A random model does not write tool calls of its own, so these tests check what custos controls: that
-// a forced call's opening is in the prompt (the reply continues it) and the reply's shape.
+// boundedTools have arguments of bounded length, so that a call written under their grammar ends well
+// within the tests' token limits, whatever a random model samples.
+var boundedTools = []map[string]any{
+	{"type": "function", "function": map[string]any{"name": "get_weather",
+		"parameters": map[string]any{"type": "object", "properties": map[string]any{
+			"city": map[string]any{"type": "string", "maxLength": 8}}, "required": []string{"city"}}}},
+	{"type": "function", "function": map[string]any{"name": "get_time",
+		"parameters": map[string]any{"type": "object", "properties": map[string]any{}}}},
+}
 
-func TestNamedToolChoiceOpensTheCall(t *testing.T) {
+// A random model never writes a tool call of its own accord. Under tool_choice "required" or a named
+// function the grammar of the tools' schemas writes it: the reply is always a well-formed call of an
+// allowed tool, with arguments that follow its schema, in each template family's format.
+func TestRequiredToolCallIsWellFormed(t *testing.T) {
+	for _, tc := range []struct {
+		name, template string
+		choice         any
+		want           []string
+	}{
+		{"hermes required", qwenTemplate, "required", []string{"get_weather", "get_time"}},
+		{"llama3 required", llamaTemplate, "required", []string{"get_weather", "get_time"}},
+		{"mistral required", nemoTemplate, "required", []string{"get_weather", "get_time"}},
+		{"hermes named", qwenTemplate, map[string]any{"type": "function", "function": map[string]any{"name": "get_weather"}}, []string{"get_weather"}},
+		{"mistral named", nemoTemplate, map[string]any{"type": "function", "function": map[string]any{"name": "get_time"}}, []string{"get_time"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := serveTemplate(t, tc.template)
+			for seed := range 3 {
+				var reply toolReply
+				f.postOK(t, "/v1/chat/completions", chatBody("Weather in Paris?", map[string]any{"tools": boundedTools,
+					"tool_choice": tc.choice, "max_tokens": 300, "seed": seed, "temperature": 1}), &reply)
+				ch := reply.Choices[0]
+				if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) == 0 {
+					t.Fatalf("seed %d: finish %q, content %q, no tool call", seed, ch.FinishReason, ch.Message.Content)
+				}
+				for _, c := range ch.Message.ToolCalls {
+					if !slices.Contains(tc.want, c.Function.Name) || c.Type != "function" || c.ID == "" {
+						t.Fatalf("seed %d: call %+v, want one of %v", seed, c, tc.want)
+					}
+					var args map[string]any
+					if err := json.Unmarshal([]byte(c.Function.Arguments), &args); err != nil {
+						t.Fatalf("seed %d: arguments %q are not a JSON object: %v", seed, c.Function.Arguments, err)
+					}
+					city, ok := args["city"].(string)
+					if c.Function.Name == "get_weather" && (!ok || len([]rune(city)) > 8) {
+						t.Fatalf("seed %d: get_weather arguments %q do not follow its schema", seed, c.Function.Arguments)
+					}
+				}
+			}
+		})
+	}
+}
+
+// The prompt of a forced call ends with the family's opening marker only: the grammar writes the rest.
+func TestRequiredToolCallPromptEndsWithTheOpening(t *testing.T) {
 	f := serveTemplate(t, qwenTemplate)
-	body := chatBody("Weather in Paris?", map[string]any{"tools": weatherTools, "max_tokens": 6, "seed": 3,
-		"tool_choice": map[string]any{"type": "function", "function": map[string]any{"name": "get_weather"}}})
-	prefill := "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": "
-	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<|im_start|>assistant\n"+prefill) {
+	body := chatBody("Weather in Paris?", map[string]any{"tools": boundedTools, "tool_choice": "required"})
+	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<|im_start|>assistant\n<tool_call>\n") {
 		t.Errorf("the prompt does not end with the call's opening:\n%s", prompt)
 	}
-	var reply toolReply
-	f.postOK(t, "/v1/chat/completions", body, &reply)
-	ch := reply.Choices[0]
-	switch {
-	case len(ch.Message.ToolCalls) == 1:
-		if c := ch.Message.ToolCalls[0]; c.Function.Name != "get_weather" || ch.FinishReason != "tool_calls" {
-			t.Errorf("call %+v, finish %q", c, ch.FinishReason)
-		}
-	case !strings.HasPrefix(ch.Message.Content, prefill) || ch.FinishReason != "length":
-		t.Errorf("a call cut short should come back as content starting with the opening: %q, finish %q",
-			ch.Message.Content, ch.FinishReason)
+	code, raw := f.post(t, "/v1/chat/completions", chatBody("x", map[string]any{"tools": boundedTools,
+		"tool_choice": "required", "response_format": map[string]any{"type": "json_object"}}))
+	if msg, _ := errorOf(t, raw); code != 400 || !strings.Contains(msg, "tool_choice") {
+		t.Errorf("required call with response_format: %d %s", code, raw)
 	}
 }
 
 func TestRequiredToolChoiceStreamsLikeTheWholeReply(t *testing.T) {
 	f := serveTemplate(t, llamaTemplate)
 	body := func() map[string]any {
-		return chatBody("Weather in Paris?", map[string]any{"tools": weatherTools, "tool_choice": "required",
-			"max_tokens": 8, "seed": 5})
+		return chatBody("Weather in Paris?", map[string]any{"tools": boundedTools, "tool_choice": "required",
+			"max_tokens": 300, "seed": 5})
 	}
 	var whole toolReply
 	f.postOK(t, "/v1/chat/completions", body(), &whole)
@@ -59,13 +102,16 @@ func TestRequiredToolChoiceStreamsLikeTheWholeReply(t *testing.T) {
 		t.Fatal("no [DONE]")
 	}
 	var content strings.Builder
-	calls, finish := 0, ""
+	var calls []string
+	finish := ""
 	for _, ev := range events {
 		var ch struct {
 			Choices []struct {
 				Delta struct {
-					Content   string            `json:"content"`
-					ToolCalls []json.RawMessage `json:"tool_calls"`
+					Content   string `json:"content"`
+					ToolCalls []struct {
+						Function struct{ Name, Arguments string }
+					} `json:"tool_calls"`
 				} `json:"delta"`
 				FinishReason *string `json:"finish_reason"`
 			} `json:"choices"`
@@ -74,18 +120,21 @@ func TestRequiredToolChoiceStreamsLikeTheWholeReply(t *testing.T) {
 			t.Fatal(err)
 		}
 		content.WriteString(ch.Choices[0].Delta.Content)
-		calls += len(ch.Choices[0].Delta.ToolCalls)
+		for _, c := range ch.Choices[0].Delta.ToolCalls {
+			calls = append(calls, c.Function.Name+" "+c.Function.Arguments)
+		}
 		if ch.Choices[0].FinishReason != nil {
 			finish = *ch.Choices[0].FinishReason
 		}
 	}
 	w := whole.Choices[0]
-	if content.String() != w.Message.Content || calls != len(w.Message.ToolCalls) || finish != w.FinishReason {
-		t.Errorf("stream: content %q, %d calls, finish %q; whole reply: content %q, %d calls, finish %q",
-			content.String(), calls, finish, w.Message.Content, len(w.Message.ToolCalls), w.FinishReason)
+	var wholeCalls []string
+	for _, c := range w.Message.ToolCalls {
+		wholeCalls = append(wholeCalls, c.Function.Name+" "+c.Function.Arguments)
 	}
-	if len(w.Message.ToolCalls) == 0 && !strings.HasPrefix(w.Message.Content, `{"name": "`) {
-		t.Errorf("required: the reply should continue the call's opening, got %q", w.Message.Content)
+	if content.String() != w.Message.Content || !slices.Equal(calls, wholeCalls) || finish != w.FinishReason || finish != "tool_calls" {
+		t.Errorf("stream: content %q, calls %q, finish %q; whole reply: content %q, calls %q, finish %q",
+			content.String(), calls, finish, w.Message.Content, wholeCalls, w.FinishReason)
 	}
 }
 
@@ -95,5 +144,17 @@ func TestParseToolCallsFalseLeavesTheText(t *testing.T) {
 		"parse_tool_calls": false})
 	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<|im_start|>assistant\n") {
 		t.Errorf("with parse_tool_calls false nothing should open a call:\n%s", prompt)
+	}
+}
+
+// Tools whose argument schemas the grammar converter refuses still get a call forced, by its first
+// characters in the prompt, rather than a refused request.
+func TestRequiredToolCallBeyondTheGrammarFallsBackToAPrefill(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	tools := []map[string]any{{"type": "function", "function": map[string]any{"name": "odd",
+		"parameters": map[string]any{"type": "object", "not": map[string]any{"required": []string{"x"}}}}}}
+	body := chatBody("x", map[string]any{"tools": tools, "tool_choice": "required"})
+	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<tool_call>\n{\"name\": \"") {
+		t.Errorf("the prompt does not end with the call's first characters:\n%s", prompt)
 	}
 }

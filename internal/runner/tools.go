@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"custos/internal/chattemplate"
+	"custos/internal/grammar"
+	"custos/internal/llama"
 	"custos/internal/toolcall"
 )
 
@@ -133,6 +135,10 @@ type replyFormat struct {
 	// prefill opens a tool call at the end of the prompt (tool_choice "required" or a named function); the
 	// reply continues it.
 	prefill string
+	// grammar, with prefill the family's opening marker, makes the reply a well-formed call of the
+	// required tools (GBNF of toolcall.CallSchema); "" when the tools' schemas are beyond the grammar
+	// converter, and the prefill then holds the call's first characters instead.
+	grammar string
 	// parallel keeps every call the model writes; false keeps the first.
 	parallel bool
 }
@@ -184,14 +190,51 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 	r := &replyFormat{family: f.family, parallel: req.ParallelToolCalls == nil || *req.ParallelToolCalls}
 	switch choice {
 	case "required":
-		r.prefill = toolcall.Prefill(f.family, "")
+		r.forceCall(req.Tools, "")
 	case "function":
 		if !hasTool(req.Tools, req.ToolChoice.name) {
 			return nil, badRequest("\"tool_choice\" names function %q, which is not in \"tools\"", req.ToolChoice.name)
 		}
-		r.prefill = toolcall.Prefill(f.family, req.ToolChoice.name)
+		r.forceCall(req.Tools, req.ToolChoice.name)
 	}
 	return r, nil
+}
+
+// forceCall makes the reply a call of one of tools (of the one named, if name is given): by a grammar
+// when their argument schemas convert to one, else by a prefill of the call's first characters, which
+// forces the format but not the arguments.
+func (r *replyFormat) forceCall(tools []toolSpec, name string) {
+	var allowed []toolcall.Tool
+	for _, t := range tools {
+		if name == "" || t.Function.Name == name {
+			allowed = append(allowed, toolcall.Tool{Name: t.Function.Name, Parameters: t.Function.Parameters})
+		}
+	}
+	schema, err := toolcall.CallSchema(r.family, allowed, r.parallel)
+	if err == nil {
+		if r.grammar, err = grammar.FromJSONSchema(schema); err == nil {
+			r.prefill = toolcall.Opening(r.family)
+			return
+		}
+	}
+	r.grammar, r.prefill = "", toolcall.Prefill(r.family, name)
+}
+
+// constrainToolCall puts the grammar of a required call on the sampler. A client that also constrains the
+// output (grammar, json_schema, response_format) asks for two formats at once.
+func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
+	if r.grammar == "" {
+		return nil
+	}
+	if p.sampler.Grammar != nil {
+		return badRequest("\"tool_choice\" requires a tool call, which cannot be combined with grammar, json_schema or response_format")
+	}
+	g, err := llama.ParseGrammar(e.model, r.grammar)
+	if err != nil {
+		return serverError(fmt.Errorf("the grammar of the required tool call: %w", err))
+	}
+	p.sampler.Grammar = g
+	return nil
 }
 
 func checkTools(tools []toolSpec) *apiError {

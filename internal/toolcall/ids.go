@@ -28,12 +28,10 @@ func Prefill(f Family, name string) string {
 		open += jsonEscape(name) + `", ` + argsKey(f) + `: `
 	}
 	switch f {
-	case Hermes:
-		return hermesOpen + "\n" + open
-	case Llama3:
-		return open
+	case Hermes, Llama3:
+		return Opening(f) + open
 	case Mistral:
-		return mistralOpen + "[" + open
+		return Opening(f) + "[" + open
 	}
 	return ""
 }

@@ -1,0 +1,30 @@
+package toolcall
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+func TestCallSchemaShapes(t *testing.T) {
+	tools := []Tool{{Name: "a", Parameters: json.RawMessage(`{"type":"object","properties":{"x":{"type":"integer"}}}`)}, {Name: "b"}}
+	for _, tc := range []struct {
+		family   Family
+		parallel bool
+		want     string
+	}{
+		{Hermes, true, `{"anyOf":[{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{"x":{"type":"integer"}}},"name":{"const":"a"}},"required":["name","arguments"],"type":"object"},{"additionalProperties":false,"properties":{"arguments":{"type":"object"},"name":{"const":"b"}},"required":["name","arguments"],"type":"object"}]}`},
+		{Llama3, true, `{"anyOf":[{"additionalProperties":false,"properties":{"name":{"const":"a"},"parameters":{"type":"object","properties":{"x":{"type":"integer"}}}},"required":["name","parameters"],"type":"object"},{"additionalProperties":false,"properties":{"name":{"const":"b"},"parameters":{"type":"object"}},"required":["name","parameters"],"type":"object"}]}`},
+		{Mistral, false, `{"items":{"anyOf":[{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{"x":{"type":"integer"}}},"name":{"const":"a"}},"required":["name","arguments"],"type":"object"},{"additionalProperties":false,"properties":{"arguments":{"type":"object"},"name":{"const":"b"}},"required":["name","arguments"],"type":"object"}]},"maxItems":1,"minItems":1,"type":"array"}`},
+	} {
+		got, err := CallSchema(tc.family, tools, tc.parallel)
+		if err != nil || string(got) != tc.want {
+			t.Errorf("%v: %s, %v\nwant %s", tc.family, got, err, tc.want)
+		}
+	}
+	if one, _ := CallSchema(Hermes, tools[:1], true); string(one[:9]) == `{"anyOf":` {
+		t.Errorf("a single tool needs no anyOf: %s", one)
+	}
+	if Opening(Hermes) != "<tool_call>\n" || Opening(Mistral) != "[TOOL_CALLS]" || Opening(Llama3) != "" {
+		t.Errorf("openings %q %q %q", Opening(Hermes), Opening(Mistral), Opening(Llama3))
+	}
+}
