@@ -14,9 +14,21 @@ import (
 var errEmbeddingsDisabled = &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
 	Message: "This server does not support embeddings. Start it with `--embeddings`"}
 
-// handleEmbeddings serves POST /v1/embeddings: one mean-pooled, L2-normalised vector of the model's width per
-// input. The inputs run as separate tasks, so they spread over the free slots.
+// handleEmbeddings serves POST /v1/embeddings: one pooled, L2-normalised vector of the model's width per
+// input, in OpenAI's shape (llama-server's own when the inputs come as "content").
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *engine) {
+	s.serveEmbeddings(w, r, e, false)
+}
+
+// handleNativeEmbeddings serves llama-server's POST /embeddings and /embedding: the same vectors, as an
+// array of {"index", "embedding": [vector]}.
+func (s *Server) handleNativeEmbeddings(w http.ResponseWriter, r *http.Request, e *engine) {
+	s.serveEmbeddings(w, r, e, true)
+}
+
+// serveEmbeddings embeds the request's inputs. They run as separate tasks, so they spread over the free
+// slots.
+func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, e *engine, native bool) {
 	if !s.cfg.Embeddings {
 		writeError(w, errEmbeddingsDisabled)
 		return
@@ -31,8 +43,11 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *eng
 		writeError(w, apiErr)
 		return
 	}
+	if req.Input == nil && req.Content != nil {
+		req.Input, native = req.Content, true
+	}
 	if len(req.Input) == 0 {
-		writeError(w, badRequest("\"input\" must be a non-empty string or array"))
+		writeError(w, badRequest("\"input\" (or \"content\") must be a non-empty string or array"))
 		return
 	}
 	tasks := make([]*task, len(req.Input))
@@ -63,7 +78,15 @@ func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *eng
 			return
 		}
 		total += res.promptTokens
+		if native {
+			data[i] = map[string]any{"index": i, "embedding": [][]float32{normalize(res.embedding, format.norm)}}
+			continue
+		}
 		data[i] = format.encode(i, res.embedding)
+	}
+	if native {
+		writeJSON(w, http.StatusOK, data)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"object": "list", "model": e.alias, "data": data,

@@ -57,6 +57,7 @@ var fieldTable = []field{
 	{name: "messages", endpoints: epChat, support: works},
 	{name: "prompt", endpoints: epCompletions | epNative, support: works},
 	{name: "input", endpoints: epEmbeddings, support: works},
+	{name: "content", endpoints: epEmbeddings, support: works, why: "llama-server's name for the inputs; its answer has llama-server's shape"},
 	{name: "model", endpoints: epGenerate | epEmbeddings, support: works, why: "a runner serves one model"},
 	{name: "stream", endpoints: epGenerate, support: works},
 	{name: "stream_options", endpoints: epChat | epCompletions, support: works},

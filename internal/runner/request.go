@@ -270,6 +270,9 @@ func (p *promptInput) UnmarshalJSON(b []byte) error {
 // embeddingRequest is the body of POST /v1/embeddings; input is one or several texts or token arrays.
 type embeddingRequest struct {
 	Input embeddingInput `json:"input"`
+	// Content is llama-server's name for the inputs; a request that uses it gets llama-server's own answer
+	// shape, as it does there.
+	Content embeddingInput `json:"content"`
 	// EncodingFormat is "float" (the default) or "base64" (little-endian float32 bytes).
 	EncodingFormat *string `json:"encoding_format"`
 	// Dimensions asks for vectors of that many values; only the model's own width is possible.

@@ -16,8 +16,9 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p, s.ready(s.handleOpenAICompletion))
 	}
 	mux.HandleFunc("POST /completion", s.ready(s.handleNativeCompletion))
-	for _, p := range []string{"/v1/embeddings", "/embeddings"} {
-		mux.HandleFunc("POST "+p, s.ready(s.unlessReranking(s.handleEmbeddings)))
+	mux.HandleFunc("POST /v1/embeddings", s.ready(s.unlessReranking(s.handleEmbeddings)))
+	for _, p := range []string{"/embeddings", "/embedding"} {
+		mux.HandleFunc("POST "+p, s.ready(s.unlessReranking(s.handleNativeEmbeddings)))
 	}
 	for _, p := range []string{"/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"} {
 		mux.HandleFunc("POST "+p, s.ready(s.handleChatInputTokens))

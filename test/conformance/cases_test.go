@@ -124,7 +124,9 @@ var embeddingCases = []testCase{
 	{"embeddings of token ids", "POST", "/v1/embeddings", `{"input":[356,359]}`, vectors("data[].embedding[]", "data[].index", "usage.prompt_tokens"), nil},
 	{"embeddings without input", "POST", "/v1/embeddings", `{}`, errorShape, nil},
 	{"embeddings base64", "POST", "/v1/embeddings", `{"input":"hello world","encoding_format":"base64"}`, values("object", "data[].object", "usage.prompt_tokens"), nil}, // the vectors agree to within nearness, not bit for bit
-	{"native embedding", "POST", "/embedding", `{"content":"hello world"}`, shape(), allow(nativeEmbedding)},
+	{"native embedding", "POST", "/embedding", `{"content":"hello world"}`, vectors("[].embedding[][]", "[].index"), nil},
+	{"native embeddings", "POST", "/embeddings", `{"input":"hello world"}`, vectors("[].embedding[][]", "[].index"), nil},
+	{"content on the OpenAI route", "POST", "/v1/embeddings", `{"content":"hello world"}`, vectors("[].embedding[][]", "[].index"), nil},
 	{"completion in embeddings mode", "POST", "/completion", `{"prompt":"hello","n_predict":2}`, shape(), allow(embeddingsOnly)},
 }
 

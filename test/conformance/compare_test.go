@@ -255,24 +255,30 @@ func typeOf(v any) string {
 func valuesAt(v any, path string) []any {
 	vals := []any{v}
 	for _, seg := range strings.Split(path, ".") {
-		key, each := strings.CutSuffix(seg, "[]")
+		key, depth := seg, 0
+		for strings.HasSuffix(key, "[]") {
+			key, depth = strings.TrimSuffix(key, "[]"), depth+1
+		}
 		var next []any
 		for _, cur := range vals {
-			m, ok := cur.(map[string]any)
-			if !ok {
+			if key == "" { // "[]" at the root: the elements of the answer itself
+				next = append(next, cur)
 				continue
 			}
-			child, ok := m[key]
-			if !ok {
-				continue
+			if m, ok := cur.(map[string]any); ok {
+				if child, ok := m[key]; ok {
+					next = append(next, child)
+				}
 			}
-			if !each {
-				next = append(next, child)
-				continue
+		}
+		for range depth {
+			var elems []any
+			for _, cur := range next {
+				if arr, ok := cur.([]any); ok {
+					elems = append(elems, arr...)
+				}
 			}
-			if arr, ok := child.([]any); ok {
-				next = append(next, arr...)
-			}
+			next = elems
 		}
 		vals = next
 	}

@@ -36,7 +36,6 @@ import (
 //	| streamTokens          | /completion stream chunks               | each chunk's token ids, tokens_predicted and tokens_evaluated                          |
 //	| promptEcho            | /completion "prompt"                    | llama-server echoes the prompt as tokenized and rendered ("<s>hello"), the runner as sent |
 //	| propsTokens           | /props                                  | bos_token, eos_token, model_ftype and chat_template_caps                               |
-//	| nativeEmbedding       | /embedding, /embeddings                 | llama-server's native embedding route (one vector per token without pooling); the runner answers 404 |
 //	| modelMeta             | /v1/models meta                         | vocab_type, n_ctx (a slot's context) and ftype                                        |
 var (
 	malformedJSON = difference{"a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error",
@@ -80,8 +79,6 @@ var (
 	embeddingsOnly = difference{"the runner's embeddings context computes pooled vectors and no logits, so it cannot generate",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 
-	nativeEmbedding = difference{"not yet done: the runner has no native /embedding route",
-		[]allowance{{differs, "status"}, {differs, "."}}}
 	streamTokens = difference{"not yet done: the runner's native stream chunks carry no token ids and no running counts",
 		[]allowance{{differs, "first.tokens"}, {differs, "next.tokens"}, {onlyLlama, "first.tokens_predicted"}, {onlyLlama, "first.tokens_evaluated"},
 			{onlyLlama, "next.tokens_predicted"}, {onlyLlama, "next.tokens_evaluated"}}}
