@@ -23,6 +23,9 @@ type ContextParams struct {
 	// NThreadsBatch is the number of threads for a Decode of several tokens: prompts, and steps carrying
 	// several sequences (default NThreads).
 	NThreadsBatch int
+	// Poll is how long the context's idle worker threads spin waiting for the next Decode before they
+	// sleep, from 1 to 100 (default DefaultPoll); NoPoll makes them sleep at once.
+	Poll int
 	// Embeddings makes the context compute mean-pooled embeddings per sequence for EmbeddingsSeq.
 	Embeddings bool
 	// KVUnified shares one KV buffer between all sequences, so one sequence may use the whole NCtx and
@@ -62,6 +65,9 @@ type Context struct {
 	nBatch    int
 	nSeqMax   int32
 	kvUnified bool
+	// pools are the worker threads Decode runs on, kept for the context's life (see threadpool.go).
+	pools threadpools
+	poll  uint32
 	// outputs marks which positions of the last decoded batch asked for logits: llama_sampler_sample
 	// aborts the whole process on any other index, so Sample checks it first.
 	outputs []bool
@@ -73,12 +79,34 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
+	poll, err := pollLevel(p.Poll)
+	if err != nil {
+		return nil, err
+	}
 	ptr, errorLines := callReportingError(func() uintptr { return llamaInitFromModel(m.ptr, params) })
 	if ptr == 0 {
 		return nil, fmt.Errorf("llama: creating a context: %s", describeFailure(errorLines))
 	}
-	return &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
-		nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified}, nil
+	c := &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
+		nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified, poll: poll}
+	if err := c.SetThreads(int(params.nThreads), int(params.nThreadsBatch)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// pollLevel is ggml's polling level for ContextParams.Poll.
+func pollLevel(poll int) (uint32, error) {
+	switch {
+	case poll == 0:
+		return DefaultPoll, nil
+	case poll == NoPoll:
+		return 0, nil
+	case poll < 0 || poll > 100:
+		return 0, fmt.Errorf("llama: context parameter Poll = %d is out of range (1 to 100, or NoPoll)", poll)
+	}
+	return uint32(poll), nil
 }
 
 // contextParamsFor fills llama.cpp's context parameters from p: its own defaults, then p's fields.
@@ -91,6 +119,9 @@ func contextParamsFor(p ContextParams) (contextParams, error) {
 		if f.value < 0 || f.value > math.MaxInt32 {
 			return contextParams{}, fmt.Errorf("llama: context parameter %s = %d is out of range", f.name, f.value)
 		}
+	}
+	if p.NThreads > maxThreads || p.NThreadsBatch > maxThreads {
+		return contextParams{}, fmt.Errorf("llama: at most %d threads", maxThreads)
 	}
 	if !initialized() {
 		return contextParams{}, ErrNotInitialized
@@ -123,11 +154,12 @@ func contextParamsFor(p ContextParams) (contextParams, error) {
 	return params, nil
 }
 
-// Close frees the context. Further calls do nothing.
+// Close frees the context and its thread pools. Further calls do nothing.
 func (c *Context) Close() {
 	if c.ptr != 0 {
 		llamaFree(c.ptr)
 		c.ptr, c.mem = 0, 0
+		c.pools.free()
 	}
 }
 
@@ -140,9 +172,22 @@ func (c *Context) NBatch() int { return c.nBatch }
 // NCtxSeq is the most tokens one sequence may hold: NCtx, or NCtx/NSeqMax without KVUnified.
 func (c *Context) NCtxSeq() int { return int(llamaNCtxSeq(c.ptr)) }
 
-// SetThreads changes the thread counts for single-token and for multi-token Decodes (see ContextParams).
-func (c *Context) SetThreads(threads, threadsBatch int) {
+// SetThreads changes the thread counts for single-token and for multi-token Decodes (see ContextParams),
+// replacing the context's thread pools with pools of those sizes.
+func (c *Context) SetThreads(threads, threadsBatch int) error {
+	if threads < 1 || threadsBatch < 1 || threads > maxThreads || threadsBatch > maxThreads {
+		return fmt.Errorf("llama: SetThreads(%d, %d): thread counts go from 1 to %d", threads, threadsBatch, maxThreads)
+	}
+	pools, err := newThreadpools(threads, threadsBatch, c.poll)
+	if err != nil {
+		return err
+	}
 	llamaSetNThreads(c.ptr, int32(threads), int32(threadsBatch))
+	llamaAttachThreadpool(c.ptr, pools.single, pools.batch)
+	old := c.pools
+	c.pools = pools
+	old.free()
+	return nil
 }
 
 // Decode runs the model over the batch, adding its tokens to the KV cache and computing the outputs asked
