@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 	"unsafe"
 )
 
@@ -23,6 +24,9 @@ type ContextParams struct {
 	// NThreadsBatch is the number of threads for a Decode of several tokens: prompts, and steps carrying
 	// several sequences (default NThreads).
 	NThreadsBatch int
+	// FixedThreads makes every Decode use NThreads or NThreadsBatch. Without it they are ceilings: a kind
+	// of Decode uses one thread while one thread has recently been faster (see threadchoice.go).
+	FixedThreads bool
 	// Poll is how long the context's idle worker threads spin waiting for the next Decode before they
 	// sleep, from 1 to 100 (default DefaultPoll); NoPoll makes them sleep at once.
 	Poll int
@@ -68,6 +72,12 @@ type Context struct {
 	// pools are the worker threads Decode runs on, kept for the context's life (see threadpool.go).
 	pools threadpools
 	poll  uint32
+	// threads and threadsBatch are the configured counts, applied what llama.cpp was last told, and choice
+	// times Decodes to pick between the configured count and one thread, unless fixedThreads.
+	threads, threadsBatch int32
+	applied               [2]int32
+	choice                threadChoice
+	fixedThreads          bool
 	// outputs marks which positions of the last decoded batch asked for logits: llama_sampler_sample
 	// aborts the whole process on any other index, so Sample checks it first.
 	outputs []bool
@@ -88,7 +98,8 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 		return nil, fmt.Errorf("llama: creating a context: %s", describeFailure(errorLines))
 	}
 	c := &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
-		nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified, poll: poll}
+		nBatch: int(llamaNBatch(ptr)), nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified, poll: poll,
+		fixedThreads: p.FixedThreads}
 	if err := c.SetThreads(int(params.nThreads), int(params.nThreadsBatch)); err != nil {
 		c.Close()
 		return nil, err
@@ -182,12 +193,45 @@ func (c *Context) SetThreads(threads, threadsBatch int) error {
 	if err != nil {
 		return err
 	}
-	llamaSetNThreads(c.ptr, int32(threads), int32(threadsBatch))
 	llamaAttachThreadpool(c.ptr, pools.single, pools.batch)
 	old := c.pools
 	c.pools = pools
 	old.free()
+	c.threads, c.threadsBatch = int32(threads), int32(threadsBatch)
+	c.choice = threadChoice{}
+	c.applyThreads(c.threads, c.threadsBatch)
 	return nil
+}
+
+// applyThreads tells llama.cpp the thread counts for single-token and for multi-token graphs, if they changed.
+func (c *Context) applyThreads(threads, threadsBatch int32) {
+	if c.applied != [2]int32{threads, threadsBatch} {
+		llamaSetNThreads(c.ptr, threads, threadsBatch)
+		c.applied = [2]int32{threads, threadsBatch}
+	}
+}
+
+// decodeThreads sets the thread count for a Decode of nTokens and returns the choice made, or -1 when
+// there is none to make.
+func (c *Context) decodeThreads(nTokens int) int {
+	configured := c.threadsBatch
+	if nTokens == 1 {
+		configured = c.threads
+	}
+	if c.fixedThreads || configured == 1 {
+		return -1
+	}
+	choice := c.choice.pick(decodeSize(nTokens))
+	n := configured
+	if choice == useOneThread {
+		n = 1
+	}
+	if nTokens == 1 {
+		c.applyThreads(n, c.applied[1])
+	} else {
+		c.applyThreads(c.applied[0], n)
+	}
+	return choice
 }
 
 // Decode runs the model over the batch, adding its tokens to the KV cache and computing the outputs asked
@@ -203,7 +247,12 @@ func (c *Context) Decode(b *Batch) error {
 	b.c.nTokens = int32(b.n)
 	c.outputs = c.outputs[:0]
 	libraryLog.takeErrors()
+	choice := c.decodeThreads(b.n)
+	start := time.Now()
 	rc := llamaDecode(c.ptr, b.c)
+	if rc == 0 && choice >= 0 {
+		c.choice.record(b.n, choice, time.Since(start))
+	}
 	switch {
 	case rc == 0:
 		for _, l := range b.logits[:b.n] {

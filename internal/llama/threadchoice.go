@@ -1,0 +1,103 @@
+package llama
+
+import "time"
+
+// ggml's worker threads wait for each other at a barrier after every operation of a graph, spinning. When
+// another process takes one of the cores, the threads still running spin until the preempted one is
+// scheduled again, once per operation: on a shared 2-core machine two threads then decode at a few dozen
+// tokens per second where one decodes a thousand. A Context therefore treats its thread count as a
+// ceiling: it keeps timing its Decodes and uses one thread for a kind of Decode while one thread has
+// recently been the faster, trying the configured count again now and then. The outputs are the same
+// either way (ggml splits the work by rows, so no sum depends on the thread count).
+
+// Decode sizes are told apart because their costs differ: one token, a few (one per generating sequence),
+// and prompt chunks.
+const (
+	sizeOneToken = iota
+	sizeFewTokens
+	sizePrompt
+	decodeSizes
+)
+
+// fewTokensMax is the largest Decode of the "few tokens" size: one token for each of many slots.
+const fewTokensMax = 32
+
+func decodeSize(nTokens int) int {
+	switch {
+	case nTokens == 1:
+		return sizeOneToken
+	case nTokens <= fewTokensMax:
+		return sizeFewTokens
+	}
+	return sizePrompt
+}
+
+// The two choices for a Decode size.
+const (
+	useConfigured = iota
+	useOneThread
+)
+
+// trialEvery is, for each Decode size, the fewest Decodes between two trials of the choice not in use.
+// Prompts are rare and long, so they try the other choice sooner: trialShare bounds what that costs.
+var trialEvery = [decodeSizes]int{sizeOneToken: 16, sizeFewTokens: 16, sizePrompt: 1}
+
+const (
+	// trialShare bounds the time trials cost: after a trial that took d, the next one waits until the
+	// Decodes of that size have taken trialShare×d.
+	trialShare = 20
+	// switchMargin is how much faster the other choice must have been to be taken: timings are noisy.
+	switchMargin = 0.9
+	// The weights of a new timing in a choice's moving average: the choice in use is timed at every
+	// Decode, the other only at trials, which should move it faster.
+	weightInUse = 0.1
+	weightTrial = 0.5
+)
+
+// threadChoice chooses between the configured thread count and one thread, for each Decode size.
+type threadChoice struct {
+	sizes [decodeSizes]sizeChoice
+}
+
+// sizeChoice is the timing record of one Decode size.
+type sizeChoice struct {
+	// perToken is the moving average of the time per token of each choice; 0 before its first timing.
+	perToken [2]float64
+	inUse    int
+	// sinceTrial counts the Decodes and their time since the last trial; trialCost is what it took.
+	sinceTrial     int
+	timeSinceTrial time.Duration
+	trialCost      time.Duration
+}
+
+// pick returns the choice for the next Decode of size.
+func (tc *threadChoice) pick(size int) int {
+	s := &tc.sizes[size]
+	if s.sinceTrial >= trialEvery[size] && s.timeSinceTrial >= trialShare*s.trialCost {
+		return 1 - s.inUse
+	}
+	return s.inUse
+}
+
+// record takes the time a Decode of nTokens made with choice took.
+func (tc *threadChoice) record(nTokens, choice int, took time.Duration) {
+	s := &tc.sizes[decodeSize(nTokens)]
+	x := float64(took) / float64(nTokens)
+	weight := weightInUse
+	if choice != s.inUse {
+		weight = weightTrial
+		s.sinceTrial, s.timeSinceTrial, s.trialCost = 0, 0, took
+	} else {
+		s.sinceTrial++
+		s.timeSinceTrial += took
+	}
+	if s.perToken[choice] == 0 {
+		s.perToken[choice] = x
+	} else {
+		s.perToken[choice] += weight * (x - s.perToken[choice])
+	}
+	other := 1 - s.inUse
+	if s.perToken[other] != 0 && s.perToken[other] < switchMargin*s.perToken[s.inUse] {
+		s.inUse = other
+	}
+}
