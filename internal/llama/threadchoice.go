@@ -43,6 +43,9 @@ const (
 var trialEvery = [decodeSizes]int{sizeOneToken: 16, sizeFewTokens: 16, sizePrompt: 1}
 
 const (
+	// firstTrialAfter is the number of Decodes of a size before the first trial: the very first one pays
+	// for allocations and page faults, whatever its thread count.
+	firstTrialAfter = 2
 	// trialShare bounds the time trials cost: after a trial that took d, the next one waits until the
 	// Decodes of that size have taken trialShare×d.
 	trialShare = 20
@@ -73,7 +76,11 @@ type sizeChoice struct {
 // pick returns the choice for the next Decode of size.
 func (tc *threadChoice) pick(size int) int {
 	s := &tc.sizes[size]
-	if s.sinceTrial >= trialEvery[size] && s.timeSinceTrial >= trialShare*s.trialCost {
+	every := trialEvery[size]
+	if s.perToken[1-s.inUse] == 0 {
+		every = min(every, firstTrialAfter) // nothing known yet of the other choice
+	}
+	if s.sinceTrial >= every && s.timeSinceTrial >= trialShare*s.trialCost {
 		return 1 - s.inUse
 	}
 	return s.inUse

@@ -33,7 +33,9 @@ func costs(configured, oneThread time.Duration) func(int) time.Duration {
 func TestThreadChoiceLeavesThreadsThatWaitForTheirCores(t *testing.T) {
 	var tc threadChoice
 	slow := costs(10*time.Millisecond, time.Millisecond)
-	simulate(&tc, 100, 1, slow) // the first Decodes use the configured count until the first trial
+	if count, _ := simulate(&tc, firstTrialAfter+1, 1, slow); count[useOneThread] != 1 {
+		t.Fatalf("the first %d Decodes made %d trials of one thread, want 1", firstTrialAfter+1, count[useOneThread])
+	}
 	count, spent := simulate(&tc, 2000, 1, slow)
 	if got := tc.sizes[sizeOneToken].inUse; got != useOneThread {
 		t.Fatalf("in use after 2000 Decodes: choice %d, want one thread", got)
