@@ -39,11 +39,10 @@ type ContextParams struct {
 }
 
 // DefaultThreads is the thread count used when ContextParams leaves it zero, for single-token and
-// multi-token Decodes alike. Measured with the benchmarks in bench_test.go (embedding 256, 4 layers) on the
-// 2-core machines custos targets, shared with other work: one thread held 1,100-1,370 tokens/s decoding,
-// 2,300-2,500 for four sequences per step and 6,700-7,400 on prompts, whatever else ran. Two threads reached
-// 13,000 tokens/s on prompts only when the machine was otherwise idle, and under load (load average 3)
-// collapsed to 3 tokens/s decoding and 620 on prompts, their spin-waiting threads having lost their cores.
+// multi-token Decodes alike. On the shared 2-core machines custos targets, one thread beat two on every
+// measure, even with the thread pool kept alive and the fall-back to one thread (docs/BENCHMARKS.md,
+// "Threads, and the runner against llama-server"): other work takes a core often enough that two threads
+// waiting for each other lose more than the second core gives.
 const DefaultThreads = 1
 
 // Errors of Decode, after llama_decode's return codes.
@@ -193,20 +192,22 @@ func (c *Context) SetThreads(threads, threadsBatch int) error {
 	if err != nil {
 		return err
 	}
-	llamaAttachThreadpool(c.ptr, pools.single, pools.batch)
 	old := c.pools
 	c.pools = pools
-	old.free()
 	c.threads, c.threadsBatch = int32(threads), int32(threadsBatch)
 	c.choice = threadChoice{}
+	c.applied = [2]int32{}
 	c.applyThreads(c.threads, c.threadsBatch)
+	old.free()
 	return nil
 }
 
-// applyThreads tells llama.cpp the thread counts for single-token and for multi-token graphs, if they changed.
+// applyThreads tells llama.cpp the thread counts, and attaches the pools of those sizes, for single-token
+// and for multi-token graphs, if they changed.
 func (c *Context) applyThreads(threads, threadsBatch int32) {
 	if c.applied != [2]int32{threads, threadsBatch} {
 		llamaSetNThreads(c.ptr, threads, threadsBatch)
+		llamaAttachThreadpool(c.ptr, c.pools.forThreads(threads, c.pools.single), c.pools.forThreads(threadsBatch, c.pools.batch))
 		c.applied = [2]int32{threads, threadsBatch}
 	}
 }

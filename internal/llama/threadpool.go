@@ -62,10 +62,12 @@ var cpuThreadpoolFuncs = sync.OnceValues(func() (threadpoolFuncs, error) {
 // backendDeviceTypeCPU is GGML_BACKEND_DEVICE_TYPE_CPU of enum ggml_backend_dev_type.
 const backendDeviceTypeCPU int32 = 0
 
-// threadpools are the pools attached to one context: one for single-token Decodes and one for batches, the
-// same pool when both thread counts are equal.
+// threadpools are the pools of one context: one for single-token Decodes and one for batches, the same
+// pool when both thread counts are equal, and a pool of one thread for the Decodes that use one thread
+// (see threadchoice.go). Those do not run on a larger pool: its idle workers would still wake up at every
+// graph and spin, taking a core from the work that made one thread the faster choice.
 type threadpools struct {
-	single, batch uintptr // struct ggml_threadpool *
+	single, batch, one uintptr // struct ggml_threadpool *
 }
 
 // newThreadpools creates the pools for threads and threadsBatch worker threads (the calling thread counts as
@@ -99,17 +101,38 @@ func newThreadpools(threads, threadsBatch int, poll uint32) (threadpools, error)
 	if tp.batch == 0 {
 		tp.batch = tp.single
 	}
+	switch {
+	case threads == 1:
+		tp.one = tp.single
+	case threadsBatch == 1:
+		tp.one = tp.batch
+	default:
+		if tp.one, err = create(1, false); err != nil {
+			tp.free()
+			return threadpools{}, err
+		}
+	}
 	return tp, nil
+}
+
+// forThreads is the pool for a graph computed with n threads by a context whose configured pool for
+// that kind of Decode is configured.
+func (tp *threadpools) forThreads(n int32, configured uintptr) uintptr {
+	if n == 1 {
+		return tp.one
+	}
+	return configured
 }
 
 // free frees the pools; the context using them must be freed first.
 func (tp *threadpools) free() {
 	f, _ := cpuThreadpoolFuncs()
-	if tp.batch != 0 && tp.batch != tp.single {
-		f.free(tp.batch)
-	}
-	if tp.single != 0 {
-		f.free(tp.single)
+	freed := map[uintptr]bool{0: true}
+	for _, pool := range []uintptr{tp.single, tp.batch, tp.one} {
+		if !freed[pool] {
+			f.free(pool)
+			freed[pool] = true
+		}
 	}
 	*tp = threadpools{}
 }

@@ -104,3 +104,25 @@ func TestContextRejectsBadThreadSettings(t *testing.T) {
 		t.Error("SetThreads(0, 1) succeeded")
 	}
 }
+
+// TestOneThreadDecodesGetAPoolWithoutWorkers: a Decode that uses one thread must not run on a larger pool,
+// whose idle workers would wake and spin at each of its graphs.
+func TestOneThreadDecodesGetAPoolWithoutWorkers(t *testing.T) {
+	initLibraries(t)
+	for _, counts := range [][2]int{{2, 2}, {1, 2}, {2, 1}, {3, 2}} {
+		tp, err := newThreadpools(counts[0], counts[1], DefaultPoll)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tp.one == 0 || tp.forThreads(1, tp.single) != tp.one || tp.forThreads(1, tp.batch) != tp.one {
+			t.Errorf("threads %v: one thread gets pool %#x of %+v", counts, tp.forThreads(1, tp.single), tp)
+		}
+		if got := tp.forThreads(int32(counts[1]), tp.batch); counts[1] > 1 && got != tp.batch {
+			t.Errorf("threads %v: %d batch threads get pool %#x of %+v", counts, counts[1], got, tp)
+		}
+		if counts[0] > 1 && counts[1] > 1 && (tp.one == tp.single || tp.one == tp.batch) {
+			t.Errorf("threads %v: the one-thread pool is a pool with workers: %+v", counts, tp)
+		}
+		tp.free()
+	}
+}
