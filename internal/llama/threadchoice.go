@@ -10,17 +10,21 @@ import "time"
 // recently been the faster, trying the configured count again now and then. The outputs are the same
 // either way (ggml splits the work by rows, so no sum depends on the thread count).
 
-// Decode sizes are told apart because their costs differ: one token, a few (one per generating sequence),
-// and prompt chunks.
+// Decode sizes are told apart because their cost per token differs: one token, a few (one per generating
+// sequence), more (sequences with short prompts), and prompt chunks.
 const (
 	sizeOneToken = iota
 	sizeFewTokens
+	sizeSomeTokens
 	sizePrompt
 	decodeSizes
 )
 
-// fewTokensMax is the largest Decode of the "few tokens" size: one token for each of many slots.
-const fewTokensMax = 32
+// The largest Decodes of the "few" and "some" sizes.
+const (
+	fewTokensMax  = 8
+	someTokensMax = 64
+)
 
 func decodeSize(nTokens int) int {
 	switch {
@@ -28,6 +32,8 @@ func decodeSize(nTokens int) int {
 		return sizeOneToken
 	case nTokens <= fewTokensMax:
 		return sizeFewTokens
+	case nTokens <= someTokensMax:
+		return sizeSomeTokens
 	}
 	return sizePrompt
 }
@@ -40,7 +46,7 @@ const (
 
 // trialEvery is, for each Decode size, the fewest Decodes between two trials of the choice not in use.
 // Prompts are rare and long, so they try the other choice sooner: trialShare bounds what that costs.
-var trialEvery = [decodeSizes]int{sizeOneToken: 16, sizeFewTokens: 16, sizePrompt: 1}
+var trialEvery = [decodeSizes]int{sizeOneToken: 16, sizeFewTokens: 16, sizeSomeTokens: 4, sizePrompt: 1}
 
 const (
 	// firstTrialAfter is the number of Decodes of a size before the first trial: the very first one pays
@@ -49,6 +55,10 @@ const (
 	// trialShare bounds the time trials cost: after a trial that took d, the next one waits until the
 	// Decodes of that size have taken trialShare×d.
 	trialShare = 20
+	// maxBackoff bounds how far trials are spaced out while they keep confirming the choice in use: each
+	// such trial doubles the spacing, up to 2^maxBackoff times, so that a choice that keeps winning costs
+	// little, and a change in the machine's load is still noticed within seconds.
+	maxBackoff = 3
 	// switchMargin is how much faster the other choice must have been to be taken: timings are noisy.
 	switchMargin = 0.9
 	// The weights of a new timing in a choice's moving average: the choice in use is timed at every
@@ -71,6 +81,8 @@ type sizeChoice struct {
 	sinceTrial     int
 	timeSinceTrial time.Duration
 	trialCost      time.Duration
+	// backoff is the number of trials in a row that confirmed the choice in use.
+	backoff uint
 }
 
 // pick returns the choice for the next Decode of size.
@@ -80,7 +92,8 @@ func (tc *threadChoice) pick(size int) int {
 	if s.perToken[1-s.inUse] == 0 {
 		every = min(every, firstTrialAfter) // nothing known yet of the other choice
 	}
-	if s.sinceTrial >= every && s.timeSinceTrial >= trialShare*s.trialCost {
+	every <<= s.backoff
+	if s.sinceTrial >= every && s.timeSinceTrial >= (trialShare<<s.backoff)*s.trialCost {
 		return 1 - s.inUse
 	}
 	return s.inUse
@@ -104,7 +117,12 @@ func (tc *threadChoice) record(nTokens, choice int, took time.Duration) {
 		s.perToken[choice] += weight * (x - s.perToken[choice])
 	}
 	other := 1 - s.inUse
-	if s.perToken[other] != 0 && s.perToken[other] < switchMargin*s.perToken[s.inUse] {
-		s.inUse = other
+	switch {
+	case s.perToken[other] != 0 && s.perToken[other] < switchMargin*s.perToken[s.inUse]:
+		s.inUse, s.backoff = other, 0
+	case choice != s.inUse && x >= s.perToken[s.inUse]:
+		s.backoff = min(s.backoff+1, maxBackoff)
+	case choice != s.inUse:
+		s.backoff = 0 // close: look again soon
 	}
 }

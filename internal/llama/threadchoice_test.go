@@ -50,14 +50,15 @@ func TestThreadChoiceLeavesThreadsThatWaitForTheirCores(t *testing.T) {
 }
 
 // TestThreadChoiceKeepsFasterConfiguredThreads: on an idle machine the configured threads are faster, and
-// only trials use one thread.
+// only trials, fewer and fewer, use one thread.
 func TestThreadChoiceKeepsFasterConfiguredThreads(t *testing.T) {
 	var tc threadChoice
 	count, _ := simulate(&tc, 1000, 4, costs(600*time.Microsecond, time.Millisecond))
 	if got := tc.sizes[sizeFewTokens].inUse; got != useConfigured {
 		t.Fatalf("in use: choice %d, want the configured count", got)
 	}
-	if count[useOneThread] > 1000/trialEvery[sizeFewTokens] {
+	// Trials that keep confirming the configured count are spaced out.
+	if count[useOneThread] > 1000/trialEvery[sizeFewTokens]/4 {
 		t.Errorf("one thread was used for %d of 1000 Decodes", count[useOneThread])
 	}
 }
