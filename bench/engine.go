@@ -40,7 +40,7 @@ const (
 	engineStreams      = 4    // concurrent streams of the parallel decode measurement (the servers' -np)
 	// engineRequestTimeout bounds each request: on a machine loaded enough to need more, the figures
 	// would say nothing anyway.
-	engineRequestTimeout = 45 * time.Second
+	engineRequestTimeout = 30 * time.Second
 )
 
 // engineMetric is one measured figure, in tokens per second.
