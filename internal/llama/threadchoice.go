@@ -59,13 +59,16 @@ const (
 	// such trial doubles the spacing, up to 2^maxBackoff times, so that a choice that keeps winning costs
 	// little, and a change in the machine's load is still noticed within seconds.
 	maxBackoff = 3
-	// switchMargin is how much faster the other choice must have been to be taken: timings are noisy.
-	switchMargin = 0.9
 	// The weights of a new timing in a choice's moving average: the choice in use is timed at every
 	// Decode, the other only at trials, which should move it faster.
 	weightInUse = 0.1
 	weightTrial = 0.5
 )
+
+// switchMargin is, for each choice, how much faster than the one in use it must have been to be taken:
+// timings are noisy. One thread must win clearly: a wrong switch to it costs a quiet machine up to the
+// second core's gain, while the contention it escapes makes two threads several times slower.
+var switchMargin = [2]float64{useConfigured: 0.9, useOneThread: 0.7}
 
 // threadChoice chooses between the configured thread count and one thread, for each Decode size.
 type threadChoice struct {
@@ -118,7 +121,7 @@ func (tc *threadChoice) record(nTokens, choice int, took time.Duration) {
 	}
 	other := 1 - s.inUse
 	switch {
-	case s.perToken[other] != 0 && s.perToken[other] < switchMargin*s.perToken[s.inUse]:
+	case s.perToken[other] != 0 && s.perToken[other] < switchMargin[other]*s.perToken[s.inUse]:
 		s.inUse, s.backoff = other, 0
 	case choice != s.inUse && x >= s.perToken[s.inUse]:
 		s.backoff = min(s.backoff+1, maxBackoff)
