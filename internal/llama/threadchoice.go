@@ -46,7 +46,7 @@ const (
 
 // trialEvery is, for each Decode size, the fewest Decodes between two trials of the choice not in use.
 // Prompts are rare and long, so they try the other choice sooner: trialShare bounds what that costs.
-var trialEvery = [decodeSizes]int{sizeOneToken: 16, sizeFewTokens: 16, sizeSomeTokens: 4, sizePrompt: 1}
+var trialEvery = [decodeSizes]int{sizeOneToken: 8, sizeFewTokens: 8, sizeSomeTokens: 4, sizePrompt: 1}
 
 const (
 	// firstTrialAfter is the number of Decodes of a size before the first trial: the very first one pays
@@ -54,15 +54,16 @@ const (
 	firstTrialAfter = 2
 	// trialShare bounds the time trials cost: after a trial that took d, the next one waits until the
 	// Decodes of that size have taken trialShare×d.
-	trialShare = 20
+	trialShare = 10
 	// maxBackoff bounds how far trials are spaced out while they keep confirming the choice in use: each
 	// such trial doubles the spacing, up to 2^maxBackoff times, so that a choice that keeps winning costs
-	// little, and a change in the machine's load is still noticed within seconds.
+	// little, and a change in the machine's load is still noticed.
 	maxBackoff = 3
-	// The weights of a new timing in a choice's moving average: the choice in use is timed at every
-	// Decode, the other only at trials, which should move it faster.
+	// weightInUse is the weight of a new timing in the moving average of the choice in use, timed at
+	// every Decode. A trial's timing replaces the other choice's: what it measured long ago (the first
+	// Decodes after a load are slow, whatever the thread count, as the model's pages come in) must not
+	// outweigh what it measures now.
 	weightInUse = 0.1
-	weightTrial = 0.5
 )
 
 // switchMargin is, for each choice, how much faster than the one in use it must have been to be taken:
@@ -84,13 +85,26 @@ type sizeChoice struct {
 	sinceTrial     int
 	timeSinceTrial time.Duration
 	trialCost      time.Duration
+	// inTrial is the number of Decodes made so far in the trial under way.
+	inTrial int
 	// backoff is the number of trials in a row that confirmed the choice in use.
 	backoff uint
+	// warm is set once the first Decode of the size, which pays for allocations whatever its thread
+	// count, has been left out of the timings.
+	warm bool
 }
+
+// trialDecodes is the length of a trial, for each Decode size. Only its last Decode is timed: the first
+// pays for the switch (a pool whose workers went to sleep, or the other pool's workers still spinning),
+// which is negligible next to a prompt's cost only.
+var trialDecodes = [decodeSizes]int{sizeOneToken: 2, sizeFewTokens: 2, sizeSomeTokens: 2, sizePrompt: 1}
 
 // pick returns the choice for the next Decode of size.
 func (tc *threadChoice) pick(size int) int {
 	s := &tc.sizes[size]
+	if s.inTrial > 0 {
+		return 1 - s.inUse
+	}
 	every := trialEvery[size]
 	if s.perToken[1-s.inUse] == 0 {
 		every = min(every, firstTrialAfter) // nothing known yet of the other choice
@@ -104,12 +118,25 @@ func (tc *threadChoice) pick(size int) int {
 
 // record takes the time a Decode of nTokens made with choice took.
 func (tc *threadChoice) record(nTokens, choice int, took time.Duration) {
-	s := &tc.sizes[decodeSize(nTokens)]
+	size := decodeSize(nTokens)
+	s := &tc.sizes[size]
+	if !s.warm {
+		s.warm = true
+		return
+	}
 	x := float64(took) / float64(nTokens)
 	weight := weightInUse
 	if choice != s.inUse {
-		weight = weightTrial
-		s.sinceTrial, s.timeSinceTrial, s.trialCost = 0, 0, took
+		if s.inTrial == 0 {
+			s.trialCost = 0
+		}
+		s.inTrial++
+		s.trialCost += took
+		if s.inTrial < trialDecodes[size] {
+			return
+		}
+		weight = 1
+		s.inTrial, s.sinceTrial, s.timeSinceTrial = 0, 0, 0
 	} else {
 		s.sinceTrial++
 		s.timeSinceTrial += took
@@ -122,7 +149,9 @@ func (tc *threadChoice) record(nTokens, choice int, took time.Duration) {
 	other := 1 - s.inUse
 	switch {
 	case s.perToken[other] != 0 && s.perToken[other] < switchMargin[other]*s.perToken[s.inUse]:
-		s.inUse, s.backoff = other, 0
+		// The trial cost measured the choice now taken; the next trial, of the one left, is bounded by
+		// the count alone until it has cost something.
+		s.inUse, s.backoff, s.trialCost = other, 0, 0
 	case choice != s.inUse && x >= s.perToken[s.inUse]:
 		s.backoff = min(s.backoff+1, maxBackoff)
 	case choice != s.inUse:

@@ -33,8 +33,9 @@ func costs(configured, oneThread time.Duration) func(int) time.Duration {
 func TestThreadChoiceLeavesThreadsThatWaitForTheirCores(t *testing.T) {
 	var tc threadChoice
 	slow := costs(10*time.Millisecond, time.Millisecond)
-	if count, _ := simulate(&tc, firstTrialAfter+1, 1, slow); count[useOneThread] != 1 {
-		t.Fatalf("the first %d Decodes made %d trials of one thread, want 1", firstTrialAfter+1, count[useOneThread])
+	first := 1 + firstTrialAfter + trialDecodes[sizeOneToken] // the warm-up Decode is not timed
+	if count, _ := simulate(&tc, first, 1, slow); count[useOneThread] != trialDecodes[sizeOneToken] || tc.sizes[sizeOneToken].inUse != useOneThread {
+		t.Fatalf("the first %d Decodes: %v per choice, in use %d; want a trial of one thread, then one thread", first, count, tc.sizes[sizeOneToken].inUse)
 	}
 	count, spent := simulate(&tc, 2000, 1, slow)
 	if got := tc.sizes[sizeOneToken].inUse; got != useOneThread {
@@ -58,7 +59,7 @@ func TestThreadChoiceKeepsFasterConfiguredThreads(t *testing.T) {
 		t.Fatalf("in use: choice %d, want the configured count", got)
 	}
 	// Trials that keep confirming the configured count are spaced out.
-	if count[useOneThread] > 1000/trialEvery[sizeFewTokens]/4 {
+	if trials := count[useOneThread] / trialDecodes[sizeFewTokens]; trials > 1000/trialEvery[sizeFewTokens]/4 {
 		t.Errorf("one thread was used for %d of 1000 Decodes", count[useOneThread])
 	}
 }
@@ -110,11 +111,32 @@ func TestContextTimesItsDecodesUnlessFixed(t *testing.T) {
 	}
 }
 
-// TestThreadChoiceTriesOneThreadOnTheSecondPrompt: prompts are too rare to wait for many before a trial.
-func TestThreadChoiceTriesOneThreadOnTheSecondPrompt(t *testing.T) {
+// TestThreadChoiceTriesOneThreadOnTheThirdPrompt: prompts are too rare to wait for many before a trial;
+// the first is not timed, the second is, the third is the trial.
+func TestThreadChoiceTriesOneThreadOnTheThirdPrompt(t *testing.T) {
 	var tc threadChoice
-	count, _ := simulate(&tc, 2, 512, costs(time.Second, 100*time.Millisecond))
-	if count != [2]int{1, 1} || tc.sizes[sizePrompt].inUse != useOneThread {
-		t.Fatalf("two prompts: %v Decodes per choice, in use %d; want one each, then one thread", count, tc.sizes[sizePrompt].inUse)
+	count, _ := simulate(&tc, 3, 512, costs(time.Second, 100*time.Millisecond))
+	if count != [2]int{2, 1} || tc.sizes[sizePrompt].inUse != useOneThread {
+		t.Fatalf("three prompts: %v Decodes per choice, in use %d; want 2 and 1, then one thread", count, tc.sizes[sizePrompt].inUse)
 	}
+}
+
+// TestThreadChoiceForgetsASlowColdStart: the first Decodes after a model loads are slow whatever the
+// thread count; a choice that had them must win back its place at its first trial once it is faster.
+func TestThreadChoiceForgetsASlowColdStart(t *testing.T) {
+	var tc threadChoice
+	simulate(&tc, 3, 1, costs(50*time.Millisecond, 50*time.Millisecond))
+	simulate(&tc, 4, 1, costs(50*time.Millisecond, 8*time.Millisecond))
+	if tc.sizes[sizeOneToken].inUse != useOneThread {
+		t.Fatal("one thread not taken while the configured count was cold")
+	}
+	warm := costs(5*time.Millisecond, 8*time.Millisecond)
+	for i := range 100 {
+		simulate(&tc, 1, 1, warm)
+		if tc.sizes[sizeOneToken].inUse == useConfigured {
+			t.Logf("back to the configured count after %d Decodes", i+1)
+			return
+		}
+	}
+	t.Fatalf("still one thread 100 Decodes after the configured count warmed up: %+v", tc.sizes[sizeOneToken])
 }
