@@ -56,8 +56,9 @@ const (
 	// Decodes of that size have taken trialShare×d.
 	trialShare = 10
 	// maxBackoff bounds how far trials are spaced out while they keep confirming the choice in use: each
-	// such trial doubles the spacing, up to 2^maxBackoff times, so that a choice that keeps winning costs
-	// little, and a change in the machine's load is still noticed.
+	// such trial doubles the number of Decodes before the next, up to 2^maxBackoff times, so that a
+	// choice that keeps winning costs little. The time bound (trialShare) is not doubled: a burst of
+	// contention that made one thread the choice must not keep it there long after it ends.
 	maxBackoff = 3
 	// weightInUse is the weight of a new timing in the moving average of the choice in use, timed at
 	// every Decode. A trial's timing replaces the other choice's: what it measured long ago (the first
@@ -110,7 +111,7 @@ func (tc *threadChoice) pick(size int) int {
 		every = min(every, firstTrialAfter) // nothing known yet of the other choice
 	}
 	every <<= s.backoff
-	if s.sinceTrial >= every && s.timeSinceTrial >= (trialShare<<s.backoff)*s.trialCost {
+	if s.sinceTrial >= every && s.timeSinceTrial >= trialShare*s.trialCost {
 		return 1 - s.inUse
 	}
 	return s.inUse
