@@ -39,11 +39,9 @@ type ContextParams struct {
 }
 
 // DefaultThreads is the thread count used when ContextParams leaves it zero, for single-token and
-// multi-token Decodes alike. On the shared 2-core machines custos targets, with the thread pool kept alive
-// and the fall-back to one thread, a runner at 2 threads decoded at 0.75-0.93 times the rate of one
-// thread and won only on prompts (docs/BENCHMARKS.md, "Threads, and the runner against llama-server"):
-// other work takes a core often enough that two threads waiting for each other lose more than the
-// second core gives.
+// multi-token Decodes alike: one, which suits any machine. The runner chooses by the machine's CPUs
+// instead (runner.DefaultThreads; measured in docs/BENCHMARKS.md, "Threads, and the runner against
+// llama-server").
 const DefaultThreads = 1
 
 // Errors of Decode, after llama_decode's return codes.
