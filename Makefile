@@ -77,7 +77,9 @@ fuzz: deps
 # bench: every benchmark of docs/BENCHMARKS.md in one run — the gateway,
 # pause and engine micro-benchmarks, then ./bench, which runs custos,
 # the stand-in and the runner as processes and compares direct with
-# through-custos side by side. BENCH_FLAGS=-quick for a smoke run.
+# through-custos side by side, and the runner with the real llama-server
+# (engine/* scenarios: $CUSTOS_LLAMA_SERVER, else scripts/llama-server.sh).
+# BENCH_FLAGS=-quick for a smoke run.
 BENCH_FLAGS ?=
 bench: build $(MODEL)
 	$(GO) test -run XXX -bench Proxy -benchmem -count 3 ./internal/gateway

@@ -28,6 +28,21 @@ func (r *report) add(s *section) {
 	r.sections = append(r.sections, s)
 }
 
+// table returns the section titled title, adding it with header if there is none yet: scenarios that
+// each measure a part of one table add their rows to it.
+func (r *report) table(title string, header []string) *section {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.sections {
+		if s.title == title {
+			return s
+		}
+	}
+	s := &section{title: title, header: header}
+	r.sections = append(r.sections, s)
+	return s
+}
+
 func (s *section) row(cells ...string) { s.rows = append(s.rows, cells) }
 
 func (s *section) note(format string, args ...any) {

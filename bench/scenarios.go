@@ -31,7 +31,8 @@ func scenarios() []scenario {
 			scenario{b.name + "/crash", func(o *options, r *report) error { return crashToServing(o, r, sized(o, b)) }},
 		)
 	}
-	return append(list, scenario{"stand-in/no-nodelay", noNoDelay}, scenario{"custos/memory", memory}, scenario{"custos/swap", swap})
+	list = append(list, scenario{"stand-in/no-nodelay", noNoDelay}, scenario{"custos/memory", memory}, scenario{"custos/swap", swap})
+	return append(list, engineScenarios()...)
 }
 
 func sized(o *options, b backend) backend {

@@ -15,8 +15,34 @@ var benchModelOptions = gguf.GenOptions{Dim: 256, Layers: 4, Seed: 1}
 // model's can: each decode step reads them from memory, which is what batching sequences saves.
 var beyondCacheModelOptions = gguf.GenOptions{Dim: 768, Layers: 6, Seed: 1}
 
-// benchThreads are the thread counts compared; the machines custos targets have 2 cores.
-var benchThreads = []int{1, 2}
+// benchThreading is a thread count, the polling level of the context's pool, and whether the count is
+// fixed or a ceiling (see threadchoice.go).
+type benchThreading struct {
+	threads int
+	poll    int
+	fixed   bool
+}
+
+func (t benchThreading) String() string {
+	name := fmt.Sprintf("threads=%d", t.threads)
+	if t.poll != 0 {
+		name += fmt.Sprintf("/poll=%d", max(t.poll, 0))
+	}
+	if t.fixed {
+		name += "/fixed"
+	}
+	return name
+}
+
+func (t benchThreading) params(p ContextParams) ContextParams {
+	p.NThreads, p.Poll, p.FixedThreads = t.threads, t.poll, t.fixed
+	return p
+}
+
+// benchThreads are the settings compared: the machines custos targets have 2 cores; whether the second
+// thread's worker spins between graphs (llama-server's default, poll 50) or sleeps (poll 0) decides what
+// it costs when the cores are shared, and so does falling back to one thread when that is faster.
+var benchThreads = []benchThreading{{1, 0, false}, {2, NoPoll, true}, {2, 50, true}, {2, NoPoll, false}, {2, 50, false}}
 
 // BenchmarkDecode measures generation through the bare binding: one greedy sample and one single-token
 // Decode per token, as a runner slot does.
@@ -37,17 +63,17 @@ func BenchmarkDecodeFourSequences(b *testing.B) {
 func BenchmarkDecodeBeyondCache(b *testing.B) {
 	for _, nSeq := range []int{1, 4} {
 		b.Run(fmt.Sprintf("sequences=%d", nSeq), func(b *testing.B) {
-			benchmarkParallelDecode(b, beyondCacheModelOptions, nSeq, []int{1})
+			benchmarkParallelDecode(b, beyondCacheModelOptions, nSeq, []benchThreading{{1, 0, false}})
 		})
 	}
 }
 
-func benchmarkParallelDecode(b *testing.B, o gguf.GenOptions, nSeq int, threadCounts []int) {
+func benchmarkParallelDecode(b *testing.B, o gguf.GenOptions, nSeq int, threadings []benchThreading) {
 	m := loadModel(b, o)
 	prompt := tokens(b, m, "The quick brown fox")
-	for _, threads := range threadCounts {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			c := newContext(b, m, ContextParams{NCtx: 1024 * nSeq, NSeqMax: nSeq, NThreads: threads})
+	for _, th := range threadings {
+		b.Run(th.String(), func(b *testing.B) {
+			c := newContext(b, m, th.params(ContextParams{NCtx: 1024 * nSeq, NSeqMax: nSeq}))
 			batch := newBatch(b, len(prompt)*nSeq, 1)
 			samplers := make([]*Sampler, nSeq)
 			for i := range samplers {
@@ -95,9 +121,9 @@ func benchmarkParallelDecode(b *testing.B, o gguf.GenOptions, nSeq int, threadCo
 func BenchmarkPromptProcessing(b *testing.B) {
 	m := loadModel(b, benchModelOptions)
 	prompt := tokens(b, m, strings.Repeat("The quick brown fox jumps over the lazy dog. ", 40))[:256]
-	for _, threads := range benchThreads {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			c := newContext(b, m, ContextParams{NCtx: 1024, NThreads: threads})
+	for _, th := range benchThreads {
+		b.Run(th.String(), func(b *testing.B) {
+			c := newContext(b, m, th.params(ContextParams{NCtx: 1024}))
 			batch := newBatch(b, len(prompt), 1)
 			for range b.N {
 				c.ClearMemory()

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 	"unsafe"
 )
 
@@ -23,6 +24,12 @@ type ContextParams struct {
 	// NThreadsBatch is the number of threads for a Decode of several tokens: prompts, and steps carrying
 	// several sequences (default NThreads).
 	NThreadsBatch int
+	// FixedThreads makes every Decode use NThreads or NThreadsBatch. Without it they are ceilings: a kind
+	// of Decode uses one thread while one thread has recently been faster (see threadchoice.go).
+	FixedThreads bool
+	// Poll is how long the context's idle worker threads spin waiting for the next Decode before they
+	// sleep, from 1 to 100 (default DefaultPoll); NoPoll makes them sleep at once.
+	Poll int
 	// Embeddings makes the context compute pooled embeddings per sequence for EmbeddingsSeq.
 	Embeddings bool
 	// Pooling is how Embeddings pools a sequence (default PoolingMean).
@@ -34,11 +41,9 @@ type ContextParams struct {
 }
 
 // DefaultThreads is the thread count used when ContextParams leaves it zero, for single-token and
-// multi-token Decodes alike. Measured with the benchmarks in bench_test.go (embedding 256, 4 layers) on the
-// 2-core machines custos targets, shared with other work: one thread held 1,100-1,370 tokens/s decoding,
-// 2,300-2,500 for four sequences per step and 6,700-7,400 on prompts, whatever else ran. Two threads reached
-// 13,000 tokens/s on prompts only when the machine was otherwise idle, and under load (load average 3)
-// collapsed to 3 tokens/s decoding and 620 on prompts, their spin-waiting threads having lost their cores.
+// multi-token Decodes alike: one, which suits any machine. The runner chooses by the machine's CPUs
+// instead (runner.DefaultThreads; measured in docs/BENCHMARKS.md, "Threads, and the runner against
+// llama-server").
 const DefaultThreads = 1
 
 // Errors of Decode, after llama_decode's return codes.
@@ -68,6 +73,15 @@ type Context struct {
 	nBatch    int
 	nSeqMax   int32
 	kvUnified bool
+	// pools are the worker threads Decode runs on, kept for the context's life (see threadpool.go).
+	pools threadpools
+	poll  uint32
+	// threads and threadsBatch are the configured counts, applied what llama.cpp was last told, and choice
+	// times Decodes to pick between the configured count and one thread, unless fixedThreads.
+	threads, threadsBatch int32
+	applied               [2]int32
+	choice                threadChoice
+	fixedThreads          bool
 	// outputs marks which positions of the last decoded batch asked for logits: llama_sampler_sample
 	// aborts the whole process on any other index, so Sample checks it first.
 	outputs []bool
@@ -79,13 +93,36 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
+	poll, err := pollLevel(p.Poll)
+	if err != nil {
+		return nil, err
+	}
 	ptr, errorLines := callReportingError(func() uintptr { return llamaInitFromModel(m.ptr, params) })
 	if ptr == 0 {
 		return nil, fmt.Errorf("llama: creating a context: %s", describeFailure(errorLines))
 	}
-	return &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
+	c := &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
 		nSeqOut: seqOutputs(m, p), pooling: poolingOf(p), nBatch: int(llamaNBatch(ptr)),
-		nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified}, nil
+		nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified, poll: poll,
+		fixedThreads: p.FixedThreads}
+	if err := c.SetThreads(int(params.nThreads), int(params.nThreadsBatch)); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// pollLevel is ggml's polling level for ContextParams.Poll.
+func pollLevel(poll int) (uint32, error) {
+	switch {
+	case poll == 0:
+		return DefaultPoll, nil
+	case poll == NoPoll:
+		return 0, nil
+	case poll < 0 || poll > 100:
+		return 0, fmt.Errorf("llama: context parameter Poll = %d is out of range (1 to 100, or NoPoll)", poll)
+	}
+	return uint32(poll), nil
 }
 
 // contextParamsFor fills llama.cpp's context parameters from p: its own defaults, then p's fields.
@@ -98,6 +135,9 @@ func contextParamsFor(p ContextParams) (contextParams, error) {
 		if f.value < 0 || f.value > math.MaxInt32 {
 			return contextParams{}, fmt.Errorf("llama: context parameter %s = %d is out of range", f.name, f.value)
 		}
+	}
+	if p.NThreads > maxThreads || p.NThreadsBatch > maxThreads {
+		return contextParams{}, fmt.Errorf("llama: at most %d threads", maxThreads)
 	}
 	if !initialized() {
 		return contextParams{}, ErrNotInitialized
@@ -133,11 +173,12 @@ func contextParamsFor(p ContextParams) (contextParams, error) {
 	return params, nil
 }
 
-// Close frees the context. Further calls do nothing.
+// Close frees the context and its thread pools. Further calls do nothing.
 func (c *Context) Close() {
 	if c.ptr != 0 {
 		llamaFree(c.ptr)
 		c.ptr, c.mem = 0, 0
+		c.pools.free()
 	}
 }
 
@@ -150,9 +191,57 @@ func (c *Context) NBatch() int { return c.nBatch }
 // NCtxSeq is the most tokens one sequence may hold: NCtx, or NCtx/NSeqMax without KVUnified.
 func (c *Context) NCtxSeq() int { return int(llamaNCtxSeq(c.ptr)) }
 
-// SetThreads changes the thread counts for single-token and for multi-token Decodes (see ContextParams).
-func (c *Context) SetThreads(threads, threadsBatch int) {
-	llamaSetNThreads(c.ptr, int32(threads), int32(threadsBatch))
+// SetThreads changes the thread counts for single-token and for multi-token Decodes (see ContextParams),
+// replacing the context's thread pools with pools of those sizes.
+func (c *Context) SetThreads(threads, threadsBatch int) error {
+	if threads < 1 || threadsBatch < 1 || threads > maxThreads || threadsBatch > maxThreads {
+		return fmt.Errorf("llama: SetThreads(%d, %d): thread counts go from 1 to %d", threads, threadsBatch, maxThreads)
+	}
+	pools, err := newThreadpools(threads, threadsBatch, c.poll)
+	if err != nil {
+		return err
+	}
+	old := c.pools
+	c.pools = pools
+	c.threads, c.threadsBatch = int32(threads), int32(threadsBatch)
+	c.choice = threadChoice{}
+	c.applied = [2]int32{}
+	c.applyThreads(c.threads, c.threadsBatch)
+	old.free()
+	return nil
+}
+
+// applyThreads tells llama.cpp the thread counts, and attaches the pools of those sizes, for single-token
+// and for multi-token graphs, if they changed.
+func (c *Context) applyThreads(threads, threadsBatch int32) {
+	if c.applied != [2]int32{threads, threadsBatch} {
+		llamaSetNThreads(c.ptr, threads, threadsBatch)
+		llamaAttachThreadpool(c.ptr, c.pools.forThreads(threads, c.pools.single), c.pools.forThreads(threadsBatch, c.pools.batch))
+		c.applied = [2]int32{threads, threadsBatch}
+	}
+}
+
+// decodeThreads sets the thread count for a Decode of nTokens and returns the choice made, or -1 when
+// there is none to make.
+func (c *Context) decodeThreads(nTokens int) int {
+	configured := c.threadsBatch
+	if nTokens == 1 {
+		configured = c.threads
+	}
+	if c.fixedThreads || configured == 1 {
+		return -1
+	}
+	choice := c.choice.pick(decodeSize(nTokens))
+	n := configured
+	if choice == useOneThread {
+		n = 1
+	}
+	if nTokens == 1 {
+		c.applyThreads(n, c.applied[1])
+	} else {
+		c.applyThreads(c.applied[0], n)
+	}
+	return choice
 }
 
 // Decode runs the model over the batch, adding its tokens to the KV cache and computing the outputs asked
@@ -168,7 +257,12 @@ func (c *Context) Decode(b *Batch) error {
 	b.c.nTokens = int32(b.n)
 	c.outputs = c.outputs[:0]
 	libraryLog.takeErrors()
+	choice := c.decodeThreads(b.n)
+	start := time.Now()
 	rc := llamaDecode(c.ptr, b.c)
+	if rc == 0 && choice >= 0 {
+		c.choice.record(b.n, choice, time.Since(start))
+	}
 	switch {
 	case rc == 0:
 		for _, l := range b.logits[:b.n] {

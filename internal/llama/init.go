@@ -48,6 +48,9 @@ func Init(libDir string) error {
 		}
 		handles[i] = h
 	}
+	if err := bindSymbols(handles[0], libGGMLBase, ggmlBaseSymbols); err != nil {
+		return err
+	}
 	if err := bindSymbols(handles[1], libGGML, ggmlSymbols); err != nil {
 		return err
 	}

@@ -41,6 +41,9 @@ var llamaHLayouts = map[string]struct {
 	"llama_chat_message": {reflect.TypeFor[chatMessage](), cLayout{16, map[string]uintptr{
 		"role": 0, "content": 8,
 	}}},
+	"ggml_threadpool_params": {reflect.TypeFor[threadpoolParams](), cLayout{528, map[string]uintptr{
+		"cpumask": 0, "nThreads": 512, "prio": 516, "poll": 520, "strictCPU": 524, "paused": 525,
+	}}},
 }
 
 func TestStructLayoutsMatchLlamaH(t *testing.T) {
@@ -103,6 +106,30 @@ func TestDefaultParamsReadBackThroughMirrors(t *testing.T) {
 	}
 	if got := llamaSamplerChainDefaultParams(); got != wantSamplerChainDefaults {
 		t.Errorf("llama_sampler_chain_default_params read as %+v, want %+v", got, wantSamplerChainDefaults)
+	}
+}
+
+// TestThreadpoolParamsInitReadBackThroughMirror fills the mirror with ggml_threadpool_params_init over
+// nonzero bytes: every field it sets must come back at its default, and nothing past the struct may change.
+func TestThreadpoolParamsInitReadBackThroughMirror(t *testing.T) {
+	initLibraries(t)
+	var guarded struct {
+		p     threadpoolParams
+		guard [16]byte
+	}
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(&guarded)), unsafe.Sizeof(guarded))
+	for i := range raw {
+		raw[i] = 0x5a
+	}
+	ggmlThreadpoolParamsInit(&guarded.p, 3)
+	got := guarded.p
+	if want := (threadpoolParams{nThreads: 3, poll: 50}); got != want {
+		t.Errorf("ggml_threadpool_params_init(3) read as %+v, want %+v", got, want)
+	}
+	for i, b := range guarded.guard {
+		if b != 0x5a {
+			t.Fatalf("ggml_threadpool_params_init wrote byte %d past the mirror's end", i)
+		}
 	}
 }
 

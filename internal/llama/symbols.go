@@ -12,6 +12,11 @@ import (
 var (
 	ggmlBackendLoadAllFromPath func(dir string)
 	ggmlBackendDevCount        func() uintptr
+	ggmlBackendDevByType       func(devType int32) uintptr
+
+	ggmlBackendDevBackendReg     func(dev uintptr) uintptr
+	ggmlBackendRegGetProcAddress func(reg uintptr, name string) uintptr
+	ggmlThreadpoolParamsInit     func(params *threadpoolParams, nThreads int32)
 
 	llamaLogSet                    func(callback, userData uintptr)
 	llamaBackendInit               func()
@@ -67,6 +72,7 @@ var (
 	llamaMemoryClear          func(mem uintptr, data bool)
 	llamaDecode               func(ctx uintptr, batch cBatch) int32
 	llamaSetNThreads          func(ctx uintptr, nThreads, nThreadsBatch int32)
+	llamaAttachThreadpool     func(ctx, pool, poolBatch uintptr)
 	llamaGetLogitsIth         func(ctx uintptr, i int32) unsafe.Pointer
 	llamaGetEmbeddingsIth     func(ctx uintptr, i int32) unsafe.Pointer
 	llamaGetEmbeddingsSeq     func(ctx uintptr, seq int32) unsafe.Pointer
@@ -98,9 +104,16 @@ type symbol struct {
 	fn   any
 }
 
+var ggmlBaseSymbols = []symbol{
+	{"ggml_backend_dev_backend_reg", &ggmlBackendDevBackendReg},
+	{"ggml_backend_reg_get_proc_address", &ggmlBackendRegGetProcAddress},
+	{"ggml_threadpool_params_init", &ggmlThreadpoolParamsInit},
+}
+
 var ggmlSymbols = []symbol{
 	{"ggml_backend_load_all_from_path", &ggmlBackendLoadAllFromPath},
 	{"ggml_backend_dev_count", &ggmlBackendDevCount},
+	{"ggml_backend_dev_by_type", &ggmlBackendDevByType},
 }
 
 var llamaSymbols = []symbol{
@@ -153,6 +166,7 @@ var llamaSymbols = []symbol{
 	{"llama_memory_clear", &llamaMemoryClear},
 	{"llama_decode", &llamaDecode},
 	{"llama_set_n_threads", &llamaSetNThreads},
+	{"llama_attach_threadpool", &llamaAttachThreadpool},
 	{"llama_get_logits_ith", &llamaGetLogitsIth},
 	{"llama_get_embeddings_ith", &llamaGetEmbeddingsIth},
 	{"llama_get_embeddings_seq", &llamaGetEmbeddingsSeq},

@@ -21,6 +21,11 @@ type Config struct {
 	Parallel int
 	// Threads is the number of CPU threads for decoding (default DefaultThreads(runtime.NumCPU())).
 	Threads int
+	// AdaptiveThreads makes Threads a ceiling: a kind of decode uses one thread while one thread has
+	// recently been the faster, which keeps a machine whose cores other work takes from collapsing to a
+	// few tokens per second. It is off by default because llama.cpp's results depend, in their last bits,
+	// on the thread count: with it a seeded request's text may vary with the machine's load.
+	AdaptiveThreads bool
 	// BatchSize is the most tokens one decode carries, prompt chunks included (default 2048).
 	BatchSize int
 	// NoJinja formats chat with llama.cpp's built-in templates instead of rendering the model's Jinja chat
@@ -59,17 +64,18 @@ const (
 	// defaultMaxBodyBytes is above any prompt a default context can hold, far below memory trouble.
 	defaultMaxBodyBytes = 8 << 20
 	defaultTimeoutSecs  = 600
-	// smallMachineCores is the core count up to which one thread is the default: on 2-core machines two
-	// decoding threads lose to one whenever anything else runs (measured in docs/BENCHMARKS.md, "Default
-	// thread count").
+	// smallMachineCores is the core count up to which every CPU decodes: a 2-vCPU machine's CPUs are
+	// usually cores, and 2 threads beat 1 there now that a context keeps its thread pool
+	// (docs/BENCHMARKS.md, "Threads, and the runner against llama-server").
 	smallMachineCores = 2
 )
 
-// DefaultThreads is the decoding thread count for a machine with cpus logical CPUs: one on small machines,
-// else half the logical CPUs (about the physical cores, which is what matrix work scales with).
+// DefaultThreads is the decoding thread count for a machine with cpus logical CPUs: all of them on small
+// machines, else half (about the physical cores, which is what matrix work scales with), as llama-server
+// takes the physical cores.
 func DefaultThreads(cpus int) int {
 	if cpus <= smallMachineCores {
-		return 1
+		return max(cpus, 1)
 	}
 	return cpus / 2
 }

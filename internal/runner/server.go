@@ -165,7 +165,8 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 		nCtx = model.NCtxTrain()
 	}
 	params := llama.ContextParams{NCtx: nCtx, NBatch: s.cfg.BatchSize, NSeqMax: s.cfg.Parallel,
-		NThreads: s.cfg.Threads, NThreadsBatch: s.cfg.Threads, Embeddings: s.cfg.Embeddings, Pooling: s.cfg.pooling()}
+		NThreads: s.cfg.Threads, NThreadsBatch: s.cfg.Threads, FixedThreads: !s.cfg.AdaptiveThreads,
+		Embeddings: s.cfg.Embeddings, Pooling: s.cfg.pooling()}
 	if s.cfg.Embeddings {
 		// Pooling needs a whole sequence in one pass of the model.
 		params.NUBatch = s.cfg.BatchSize
