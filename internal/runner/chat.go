@@ -54,12 +54,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		streamTask(r.Context(), w, t, c, true)
 		return
 	}
-	outs, res, ok := collect(r.Context(), t)
+	outs, res, ok := collectAnswer(w, r, t)
 	if !ok {
-		return
-	}
-	if res.err != nil {
-		writeError(w, res.err)
 		return
 	}
 	choices := make([]map[string]any, len(outs))

@@ -57,12 +57,8 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request, 
 		streamTask(r.Context(), w, t, c, true)
 		return
 	}
-	outs, res, ok := collect(r.Context(), t)
+	outs, res, ok := collectAnswer(w, r, t)
 	if !ok {
-		return
-	}
-	if res.err != nil {
-		writeError(w, res.err)
 		return
 	}
 	echoed := 0
@@ -213,12 +209,8 @@ func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, 
 		streamTask(r.Context(), w, t, c, false)
 		return
 	}
-	outs, res, ok := collect(r.Context(), t)
+	outs, res, ok := collectAnswer(w, r, t)
 	if !ok {
-		return
-	}
-	if res.err != nil {
-		writeError(w, res.err)
 		return
 	}
 	all := make([]map[string]any, len(outs))

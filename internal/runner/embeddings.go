@@ -65,12 +65,8 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, e *engi
 	data := make([]map[string]any, len(tasks))
 	total := 0
 	for i, t := range tasks {
-		_, res, ok := collect(r.Context(), t)
+		_, res, ok := collectAnswer(w, r, t)
 		if !ok {
-			return
-		}
-		if res.err != nil {
-			writeError(w, res.err)
 			return
 		}
 		if res.embedding == nil {

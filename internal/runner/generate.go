@@ -116,6 +116,17 @@ func collect(ctx context.Context, t *task) ([]*choiceOutput, *result, bool) {
 	}
 }
 
+// collectAnswer is collect for a handler that answers whole: false when the client went away, or when the
+// task failed, whose error it has then answered.
+func collectAnswer(w http.ResponseWriter, r *http.Request, t *task) ([]*choiceOutput, *result, bool) {
+	outs, res, ok := collect(r.Context(), t)
+	if ok && res.err != nil {
+		writeError(w, res.err)
+		return nil, nil, false
+	}
+	return outs, res, ok
+}
+
 // newID makes a response id such as "chatcmpl-…".
 func newID(prefix string) string { return prefix + rand.Text() }
 

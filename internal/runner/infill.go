@@ -178,12 +178,8 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		streamTask(r.Context(), w, t, c, false)
 		return
 	}
-	outs, res, ok := collect(r.Context(), t)
+	outs, res, ok := collectAnswer(w, r, t)
 	if !ok {
-		return
-	}
-	if res.err != nil {
-		writeError(w, res.err)
 		return
 	}
 	writeJSON(w, http.StatusOK, c.result(0, outs[0], res))

@@ -5,17 +5,7 @@ import "net/http"
 // handleChatInputTokens serves POST /v1/chat/completions/input_tokens: the length of the prompt a chat
 // request would give the model, through the same template, tools included, without generating.
 func (s *Server) handleChatInputTokens(w http.ResponseWriter, r *http.Request, e *engine) {
-	var req chatRequest
-	if err := s.decodeRequest(w, r, &req, epChat); err != nil {
-		writeError(w, err)
-		return
-	}
-	msgs, apiErr := chatMessages(req.Messages)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	text, _, apiErr := e.chatPrompt(&req, msgs)
+	text, apiErr := s.promptOfChatRequest(w, r, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return

@@ -203,12 +203,8 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		streamTypedTask(r.Context(), w, t, ms)
 		return
 	}
-	outs, res, ok := collect(r.Context(), t)
+	outs, res, ok := collectAnswer(w, r, t)
 	if !ok {
-		return
-	}
-	if res.err != nil {
-		writeError(w, res.err)
 		return
 	}
 	text := outs[0].text.String()

@@ -148,12 +148,8 @@ func (s *Server) handleRerank(w http.ResponseWriter, r *http.Request, e *engine)
 	ranks := make([]ranked, len(tasks))
 	total := 0
 	for i, t := range tasks {
-		_, res, ok := collect(r.Context(), t)
+		_, res, ok := collectAnswer(w, r, t)
 		if !ok {
-			return
-		}
-		if res.err != nil {
-			writeError(w, res.err)
 			return
 		}
 		if len(res.embedding) == 0 {

@@ -268,12 +268,8 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		streamTypedTask(r.Context(), w, t, rs)
 		return
 	}
-	outs, res, ok := collect(r.Context(), t)
+	outs, res, ok := collectAnswer(w, r, t)
 	if !ok {
-		return
-	}
-	if res.err != nil {
-		writeError(w, res.err)
 		return
 	}
 	rs.reply.WriteString(outs[0].text.String())

@@ -202,22 +202,26 @@ func (f *chatFormat) templateMessages(in []chatMessage) []chattemplate.Message {
 // handleApplyTemplate serves POST /apply-template: a chat request's prompt as the model would get it,
 // {"prompt": "..."}, without generating.
 func (s *Server) handleApplyTemplate(w http.ResponseWriter, r *http.Request, e *engine) {
-	var req chatRequest
-	if err := s.decodeJSON(w, r, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	msgs, apiErr := chatMessages(req.Messages)
-	if apiErr != nil {
-		writeError(w, apiErr)
-		return
-	}
-	text, _, apiErr := e.chatPrompt(&req, msgs)
+	text, apiErr := s.promptOfChatRequest(w, r, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"prompt": text})
+}
+
+// promptOfChatRequest reads a chat request and renders the prompt chat would give the model.
+func (s *Server) promptOfChatRequest(w http.ResponseWriter, r *http.Request, e *engine) (string, *apiError) {
+	var req chatRequest
+	if err := s.decodeRequest(w, r, &req, epChat); err != nil {
+		return "", err
+	}
+	msgs, apiErr := chatMessages(req.Messages)
+	if apiErr != nil {
+		return "", apiErr
+	}
+	text, _, apiErr := e.chatPrompt(&req, msgs)
+	return text, apiErr
 }
 
 // UnmarshalJSON reads a message and checks that it has what llama-server requires: content, or for an
