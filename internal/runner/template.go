@@ -87,7 +87,9 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		return "", nil, apiErr
 	}
 	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "assistant" {
-		reply.prefill, reply.grammar = "", "" // the reply continues the client's own opening
+		if reply.forced() {
+			return "", nil, badRequest("\"tool_choice\" cannot force a tool call when the reply continues the final assistant message")
+		}
 	}
 	return text + reply.prefill, reply, nil
 }

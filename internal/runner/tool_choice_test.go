@@ -158,3 +158,41 @@ func TestRequiredToolCallBeyondTheGrammarFallsBackToAPrefill(t *testing.T) {
 		t.Errorf("the prompt does not end with the call's first characters:\n%s", prompt)
 	}
 }
+
+// A tool without arguments is often declared with "parameters": {}; its forced call must still have an
+// object for arguments, or it is no call.
+func TestRequiredCallOfAToolWithEmptyParameters(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	tools := []map[string]any{{"type": "function", "function": map[string]any{"name": "ping", "parameters": map[string]any{}}}}
+	for seed := range 6 {
+		var reply toolReply
+		f.postOK(t, "/v1/chat/completions", chatBody("ping?", map[string]any{"tools": tools, "tool_choice": "required",
+			"max_tokens": 300, "seed": seed, "temperature": 1}), &reply)
+		ch := reply.Choices[0]
+		if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) != 1 || ch.Message.ToolCalls[0].Function.Name != "ping" {
+			t.Fatalf("seed %d: finish %q, calls %+v, content %q", seed, ch.FinishReason, ch.Message.ToolCalls, ch.Message.Content)
+		}
+	}
+}
+
+// Requests that ask for two formats at once, or for a forced call the reply cannot be, are refused by
+// name rather than answered with one of the two ignored.
+func TestToolChoiceConflictsAreRefused(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	for name, body := range map[string]map[string]any{
+		"auto with a grammar": chatBody("x", map[string]any{"tools": boundedTools, "grammar": `root ::= "a"`}),
+		"required while continuing an assistant message": {"tools": boundedTools, "tool_choice": "required",
+			"messages": []map[string]any{{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": "Let me"}}},
+	} {
+		code, raw := f.post(t, "/v1/chat/completions", body)
+		if msg, _ := errorOf(t, raw); code != 400 || !strings.Contains(msg, "tool_choice") {
+			t.Errorf("%s: %d %s", name, code, raw)
+		}
+	}
+	var reply toolReply
+	f.postOK(t, "/v1/chat/completions", chatBody("x", map[string]any{"tools": boundedTools, "tool_choice": "none",
+		"grammar": `root ::= "a"`, "max_tokens": 4}), &reply)
+	if reply.Choices[0].Message.Content != "a" {
+		t.Errorf("tool_choice none with a grammar: content %q, want \"a\"", reply.Choices[0].Message.Content)
+	}
+}

@@ -212,7 +212,7 @@ func (r *replyFormat) forceCall(tools []toolSpec, name string) {
 	}
 	schema, err := toolcall.CallSchema(r.family, allowed, r.parallel)
 	if err == nil {
-		if r.grammar, err = grammar.FromJSONSchema(schema); err == nil {
+		if r.grammar, err = grammar.FromJSONSchema(schema); err == nil && len(r.grammar) <= llama.MaxGrammarBytes {
 			r.prefill = toolcall.Opening(r.family)
 			return
 		}
@@ -220,14 +220,19 @@ func (r *replyFormat) forceCall(tools []toolSpec, name string) {
 	r.grammar, r.prefill = "", toolcall.Prefill(r.family, name)
 }
 
+// forced reports whether the reply must be a tool call (tool_choice "required" or a named function).
+func (r *replyFormat) forced() bool { return r.prefill != "" || r.grammar != "" }
+
 // constrainToolCall puts the grammar of a required call on the sampler. A client that also constrains the
-// output (grammar, json_schema, response_format) asks for two formats at once.
+// output (grammar, json_schema, response_format) while tools are on asks for two formats at once.
 func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
+	if r.family != toolcall.None && p.sampler.Grammar != nil {
+		// As llama-server: the tool-call format and the client's grammar would both decide the output.
+		return badRequest("\"grammar\", \"json_schema\" and \"response_format\" cannot be combined with \"tools\" " +
+			"unless \"tool_choice\" is \"none\"")
+	}
 	if r.grammar == "" {
 		return nil
-	}
-	if p.sampler.Grammar != nil {
-		return badRequest("\"tool_choice\" requires a tool call, which cannot be combined with grammar, json_schema or response_format")
 	}
 	g, err := llama.ParseGrammar(e.model, r.grammar)
 	if err != nil {

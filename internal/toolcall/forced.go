@@ -34,10 +34,7 @@ func CallSchema(f Family, tools []Tool, parallel bool) ([]byte, error) {
 	key := strings.Trim(argsKey(f), `"`)
 	calls := make([]any, len(tools))
 	for i, t := range tools {
-		params := t.Parameters
-		if len(params) == 0 || string(params) == "null" {
-			params = json.RawMessage(`{"type":"object"}`)
-		}
+		params := argumentsSchema(t.Parameters)
 		calls[i] = map[string]any{
 			"type":                 "object",
 			"properties":           map[string]any{"name": map[string]any{"const": t.Name}, key: params},
@@ -57,4 +54,25 @@ func CallSchema(f Family, tools []Tool, parallel bool) ([]byte, error) {
 		call = list
 	}
 	return json.Marshal(call)
+}
+
+// argumentsSchema is a tool's parameters schema made to describe an object, as a call's arguments are.
+// No parameters, or {}, is a function without arguments, as OpenAI defines it: its arguments are {}. A
+// schema without "type" (clients leave it out) would as JSON Schema allow any value, and a call whose
+// arguments are not an object is no call.
+func argumentsSchema(params json.RawMessage) json.RawMessage {
+	const noArguments = `{"type":"object","properties":{},"additionalProperties":false}`
+	var schema map[string]any
+	if json.Unmarshal(params, &schema) != nil || len(schema) == 0 {
+		return json.RawMessage(noArguments)
+	}
+	if _, typed := schema["type"]; typed {
+		return params
+	}
+	schema["type"] = "object"
+	b, err := json.Marshal(schema)
+	if err != nil {
+		return json.RawMessage(noArguments)
+	}
+	return b
 }

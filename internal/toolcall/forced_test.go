@@ -12,9 +12,9 @@ func TestCallSchemaShapes(t *testing.T) {
 		parallel bool
 		want     string
 	}{
-		{Hermes, true, `{"anyOf":[{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{"x":{"type":"integer"}}},"name":{"const":"a"}},"required":["name","arguments"],"type":"object"},{"additionalProperties":false,"properties":{"arguments":{"type":"object"},"name":{"const":"b"}},"required":["name","arguments"],"type":"object"}]}`},
-		{Llama3, true, `{"anyOf":[{"additionalProperties":false,"properties":{"name":{"const":"a"},"parameters":{"type":"object","properties":{"x":{"type":"integer"}}}},"required":["name","parameters"],"type":"object"},{"additionalProperties":false,"properties":{"name":{"const":"b"},"parameters":{"type":"object"}},"required":["name","parameters"],"type":"object"}]}`},
-		{Mistral, false, `{"items":{"anyOf":[{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{"x":{"type":"integer"}}},"name":{"const":"a"}},"required":["name","arguments"],"type":"object"},{"additionalProperties":false,"properties":{"arguments":{"type":"object"},"name":{"const":"b"}},"required":["name","arguments"],"type":"object"}]},"maxItems":1,"minItems":1,"type":"array"}`},
+		{Hermes, true, `{"anyOf":[{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{"x":{"type":"integer"}}},"name":{"const":"a"}},"required":["name","arguments"],"type":"object"},{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{},"additionalProperties":false},"name":{"const":"b"}},"required":["name","arguments"],"type":"object"}]}`},
+		{Llama3, true, `{"anyOf":[{"additionalProperties":false,"properties":{"name":{"const":"a"},"parameters":{"type":"object","properties":{"x":{"type":"integer"}}}},"required":["name","parameters"],"type":"object"},{"additionalProperties":false,"properties":{"name":{"const":"b"},"parameters":{"type":"object","properties":{},"additionalProperties":false}},"required":["name","parameters"],"type":"object"}]}`},
+		{Mistral, false, `{"items":{"anyOf":[{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{"x":{"type":"integer"}}},"name":{"const":"a"}},"required":["name","arguments"],"type":"object"},{"additionalProperties":false,"properties":{"arguments":{"type":"object","properties":{},"additionalProperties":false},"name":{"const":"b"}},"required":["name","arguments"],"type":"object"}]},"maxItems":1,"minItems":1,"type":"array"}`},
 	} {
 		got, err := CallSchema(tc.family, tools, tc.parallel)
 		if err != nil || string(got) != tc.want {
@@ -23,6 +23,17 @@ func TestCallSchemaShapes(t *testing.T) {
 	}
 	if one, _ := CallSchema(Hermes, tools[:1], true); string(one[:9]) == `{"anyOf":` {
 		t.Errorf("a single tool needs no anyOf: %s", one)
+	}
+	for _, params := range []string{`{}`, `true`, `{"properties":{"a":{"type":"integer"}}}`} {
+		got, _ := CallSchema(Llama3, []Tool{{Name: "p", Parameters: json.RawMessage(params)}}, true)
+		var schema struct {
+			Properties struct {
+				Parameters map[string]any `json:"parameters"`
+			} `json:"properties"`
+		}
+		if err := json.Unmarshal(got, &schema); err != nil || schema.Properties.Parameters["type"] != "object" {
+			t.Errorf("parameters %s: the arguments' schema %v does not describe an object (%v)", params, schema.Properties.Parameters, err)
+		}
 	}
 	if Opening(Hermes) != "<tool_call>\n" || Opening(Mistral) != "[TOOL_CALLS]" || Opening(Llama3) != "" {
 		t.Errorf("openings %q %q %q", Opening(Hermes), Opening(Mistral), Opening(Llama3))
