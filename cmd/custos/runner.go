@@ -51,7 +51,7 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 	stringFlag(fs, &cfg.Alias, "", "model `name` in responses (default: the file name)", "alias")
 	intFlag(fs, &cfg.CtxSize, 4096, "context size in tokens, split between the slots (0: the model's)", "c", "ctx-size")
 	intFlag(fs, &cfg.Parallel, 1, "number of slots decoded together", "np", "parallel")
-	intFlag(fs, &cfg.Threads, 0, "CPU threads (default: all CPUs up to 2, else half)", "t", "threads")
+	intFlag(fs, &cfg.Threads, 0, "CPU threads (default: 1 on machines of up to 2 CPUs, else half the CPUs)", "t", "threads")
 	fs.BoolVar(&cfg.AdaptiveThreads, "adaptive-threads", false,
 		"use one thread for a kind of decode while it is faster (cores taken by other work); seeded output may then vary with load")
 	intFlag(fs, &cfg.NPredict, -1, "most tokens to generate when a request gives no limit (-1: no limit)", "n", "n-predict")

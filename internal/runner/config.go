@@ -64,18 +64,21 @@ const (
 	// defaultMaxBodyBytes is above any prompt a default context can hold, far below memory trouble.
 	defaultMaxBodyBytes = 8 << 20
 	defaultTimeoutSecs  = 600
-	// smallMachineCores is the core count up to which every CPU decodes: a 2-vCPU machine's CPUs are
-	// usually cores, and 2 threads beat 1 there now that a context keeps its thread pool
-	// (docs/BENCHMARKS.md, "Threads, and the runner against llama-server").
-	smallMachineCores = 2
+	// smallMachineCPUs is the CPU count up to which the runner decodes on one thread. Two fixed threads on
+	// a 2-CPU machine are 1.5× faster on a large model while nothing else runs, and collapse to a few
+	// dozen tokens per second when anything does (ggml's barrier spins while the other thread is off its
+	// core); one thread keeps its rate either way and leaves a CPU to the rest of the process. -t 2, or
+	// -t 2 --adaptive-threads, is for a machine the runner has to itself (docs/BENCHMARKS.md, "Threads,
+	// and the runner against llama-server").
+	smallMachineCPUs = 2
 )
 
-// DefaultThreads is the decoding thread count for a machine with cpus logical CPUs: all of them on small
-// machines, else half (about the physical cores, which is what matrix work scales with), as llama-server
-// takes the physical cores.
+// DefaultThreads is the decoding thread count for a machine with cpus logical CPUs: one on small machines,
+// else half (about the physical cores, which is what matrix work scales with), as llama-server takes
+// the physical cores.
 func DefaultThreads(cpus int) int {
-	if cpus <= smallMachineCores {
-		return max(cpus, 1)
+	if cpus <= smallMachineCPUs {
+		return 1
 	}
 	return cpus / 2
 }

@@ -63,8 +63,8 @@ func TestConfigDefaultsAndChecks(t *testing.T) {
 	}
 }
 
-func TestDefaultThreadsAreTheSmallMachinesCPUs(t *testing.T) {
-	if DefaultThreads(1) != 1 || DefaultThreads(2) != 2 || DefaultThreads(8) != 4 {
-		t.Fatalf("DefaultThreads: 1→%d 2→%d 8→%d", DefaultThreads(1), DefaultThreads(2), DefaultThreads(8))
+func TestDefaultThreadsAreOneOnSmallMachines(t *testing.T) {
+	if DefaultThreads(1) != 1 || DefaultThreads(2) != 1 || DefaultThreads(4) != 2 || DefaultThreads(8) != 4 {
+		t.Fatalf("DefaultThreads: 1→%d 2→%d 4→%d 8→%d", DefaultThreads(1), DefaultThreads(2), DefaultThreads(4), DefaultThreads(8))
 	}
 }
