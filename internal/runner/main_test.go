@@ -106,6 +106,12 @@ func startFixture(t *testing.T, embeddings bool) *fixture {
 	}
 	cfg := Config{ModelPath: model, Alias: "tiny", CtxSize: testCtxSize, Parallel: testParallel,
 		Embeddings: embeddings, Seed: testSeed, NPredict: -1, LibDir: libDir, QueueLimit: 8}
+	return serveShared(cfg, "runner fixture")
+}
+
+// serveShared starts a runner with cfg that serves until the test binary ends, shared by the tests that
+// ask for it, and waits until it is ready; a failure is kept in the fixture for each test to report.
+func serveShared(cfg Config, name string) *fixture {
 	srv, err := New(cfg, nil)
 	if err != nil {
 		return &fixture{err: err}
@@ -119,7 +125,7 @@ func startFixture(t *testing.T, embeddings bool) *fixture {
 	go func() {
 		defer served.Done()
 		if err := srv.Serve(testCtx, ln); err != nil {
-			fmt.Fprintln(os.Stderr, "runner fixture:", err)
+			fmt.Fprintln(os.Stderr, name+":", err)
 		}
 	}()
 	f.err = waitReady(f.base, 60*time.Second)

@@ -57,24 +57,7 @@ func startVariant(t *testing.T, name string, o gguf.GenOptions, cfg Config) *fix
 		return &fixture{err: err}
 	}
 	cfg.ModelPath, cfg.LibDir = model, llamatest.LibDir(t)
-	srv, err := New(cfg, nil)
-	if err != nil {
-		return &fixture{err: err}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return &fixture{err: err}
-	}
-	f := &fixture{base: "http://" + ln.Addr().String(), cfg: srv.cfg}
-	served.Add(1)
-	go func() {
-		defer served.Done()
-		if err := srv.Serve(testCtx, ln); err != nil {
-			fmt.Fprintln(os.Stderr, "runner variant", name+":", err)
-		}
-	}()
-	f.err = waitReady(f.base, 60*time.Second)
-	return f
+	return serveShared(cfg, "runner variant "+name)
 }
 
 // llamaServerEnv names the real llama-server of the same llama.cpp release, for the tests that compare the
