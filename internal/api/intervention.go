@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -124,24 +125,45 @@ func (a *API) wellbeing(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) audit(w http.ResponseWriter, r *http.Request) {
-	limit := 50
-	if s := r.URL.Query().Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > 10000 {
-			writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_limit", "limit must be a whole number from 1 to 10000")
-			return
-		}
-		limit = n
+	limit, ok := queryInt(w, r, "limit", 50, 1, 10000)
+	if !ok {
+		return
 	}
-	events, err := a.opts.Store.Audit(limit)
+	offset, ok := queryInt(w, r, "offset", 0, 0, math.MaxInt32)
+	if !ok {
+		return
+	}
+	// One event past the page says whether another page follows.
+	events, err := a.opts.Store.Audit(offset, limit+1)
 	if err != nil {
 		writeError(w, http.StatusServiceUnavailable, "server_error", "store_unavailable", "reading the audit log: "+err.Error())
 		return
 	}
+	page := map[string]any{"offset": offset, "next_offset": nil}
+	if len(events) > limit {
+		events = events[:limit]
+		page["next_offset"] = offset + limit
+	}
 	if events == nil {
 		events = []intervention.Event{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": events})
+	page["events"] = events
+	writeJSON(w, http.StatusOK, page)
+}
+
+// queryInt reads an optional whole-number query parameter within [low, high],
+// answering 400 naming it when it is not one.
+func queryInt(w http.ResponseWriter, r *http.Request, name string, fallback, low, high int) (int, bool) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return fallback, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < low || n > high {
+		writeError(w, http.StatusBadRequest, "invalid_request_error", "invalid_"+name, fmt.Sprintf("%s must be a whole number from %d to %d", name, low, high))
+		return 0, false
+	}
+	return n, true
 }
 
 // scope resolves an optional model (id or alias) to a pause scope.

@@ -43,6 +43,19 @@ func TestPauseResumeThroughTheAdminAPI(t *testing.T) {
 	if len(audit.Events) != 2 || audit.Events[0]["action"] != "resume" || audit.Events[1]["reason"] != "deploying" {
 		t.Fatalf("audit: %+v", audit.Events)
 	}
+	var page struct {
+		Events     []map[string]any `json:"events"`
+		NextOffset *int             `json:"next_offset"`
+	}
+	_ = json.Unmarshal(serve(a, "GET", "/admin/audit?limit=1", local).Body.Bytes(), &page)
+	if len(page.Events) != 1 || page.Events[0]["action"] != "resume" || page.NextOffset == nil || *page.NextOffset != 1 {
+		t.Fatalf("first page of one: %+v next %v", page.Events, page.NextOffset)
+	}
+	page.NextOffset = nil
+	_ = json.Unmarshal(serve(a, "GET", "/admin/audit?limit=1&offset=1", local).Body.Bytes(), &page)
+	if len(page.Events) != 1 || page.Events[0]["reason"] != "deploying" || page.NextOffset != nil {
+		t.Fatalf("last page: %+v next %v", page.Events, page.NextOffset)
+	}
 }
 
 func TestWellbeingThroughTheAdminAPI(t *testing.T) {
@@ -77,6 +90,7 @@ func TestAdminBadRequests(t *testing.T) {
 		{"/admin/wellbeing", `{}`, 400, "missing_state"},
 		{"/admin/audit?limit=0", ``, 400, "invalid_limit"},
 		{"/admin/audit?limit=x", ``, 400, "invalid_limit"},
+		{"/admin/audit?offset=-1", ``, 400, "invalid_offset"},
 	}
 	for _, tc := range cases {
 		method := "POST"

@@ -392,23 +392,24 @@ func (s *SQLite) record(st State, events []intervention.Event) error {
 	return tx.Commit()
 }
 
-// Audit returns the newest limit events, newest first: those held in
-// memory, then those in the file. With the file not open, only the held
-// ones.
-func (s *SQLite) Audit(limit int) ([]intervention.Event, error) {
+// Audit returns up to limit events, newest first, skipping the offset
+// newest: those held in memory come first, then those in the file. With
+// the file not open, only the held ones.
+func (s *SQLite) Audit(offset, limit int) ([]intervention.Event, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if state, detail := s.Readiness(); s.db == nil && state == readiness.Failed {
 		return nil, fmt.Errorf("store is not open (%s)", detail)
 	}
 	var out []intervention.Event
-	for i := len(s.pending) - 1; i >= 0 && len(out) < limit; i-- {
+	for i := len(s.pending) - 1 - offset; i >= 0 && len(out) < limit; i-- {
 		out = append(out, s.pending[i])
 	}
 	if s.db == nil || len(out) == limit {
 		return out, nil
 	}
-	rows, err := s.db.Query(`SELECT at, action, scope, old, new, reason, actor FROM audit ORDER BY id DESC LIMIT ?`, limit-len(out))
+	fileOffset := max(0, offset-len(s.pending))
+	rows, err := s.db.Query(`SELECT at, action, scope, old, new, reason, actor FROM audit ORDER BY id DESC LIMIT ? OFFSET ?`, limit-len(out), fileOffset)
 	if err != nil {
 		return nil, err
 	}

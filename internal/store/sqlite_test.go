@@ -46,13 +46,13 @@ func TestSQLiteStatePersistsAcrossReopen(t *testing.T) {
 	if got.Global == nil || got.Global.Reason != "why" || !got.Global.Since.Equal(since) || got.Wellbeing != intervention.Distressed {
 		t.Fatalf("state not restored: %+v", got)
 	}
-	events, err := s2.Audit(10)
+	events, err := s2.Audit(0, 10)
 	if err != nil || len(events) != 1 || events[0].Action != "pause" || events[0].Actor != "admin" {
 		t.Fatalf("audit: %+v %v", events, err)
 	}
 }
 
-func TestSQLiteAuditIsNewestFirstAndLimited(t *testing.T) {
+func TestSQLiteAuditIsNewestFirstAndPaged(t *testing.T) {
 	s, _, err := OpenSQLite(filepath.Join(t.TempDir(), "custos.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -63,9 +63,12 @@ func TestSQLiteAuditIsNewestFirstAndLimited(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	events, _ := s.Audit(2)
+	events, _ := s.Audit(0, 2)
 	if len(events) != 2 || events[0].Action != "wellbeing" || events[1].Action != "resume" {
 		t.Fatalf("got %+v", events)
+	}
+	if events, _ = s.Audit(1, 5); len(events) != 2 || events[0].Action != "resume" || events[1].Action != "pause" {
+		t.Fatalf("second page: %+v", events)
 	}
 }
 
@@ -194,7 +197,7 @@ func TestSQLiteReadOnlyStoreKeepsTheSavedPause(t *testing.T) {
 	if err := ro.Record(intervention.State{}, event("resume")); err == nil {
 		t.Fatal("a write into a read-only store must fail")
 	}
-	events, err := ro.Audit(10)
+	events, err := ro.Audit(0, 10)
 	if err != nil || len(events) != 1 || events[0].Action != "resume" {
 		t.Fatalf("the held event must be in the audit log: %+v %v", events, err)
 	}
@@ -234,7 +237,7 @@ func TestSQLiteHeldEventsAreWrittenOnceWritable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	events, _ := again.Audit(10)
+	events, _ := again.Audit(0, 10)
 	if len(events) != 2 || events[0].Action != "wellbeing" || events[1].Action != "pause" || st.Wellbeing != intervention.Concerned {
 		t.Fatalf("events %+v, state %+v", events, st)
 	}

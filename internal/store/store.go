@@ -20,8 +20,9 @@ type Store interface {
 	Readiness() (readiness.State, string)
 	// Record durably commits a control state with the events that made it.
 	Record(st intervention.State, events ...intervention.Event) error
-	// Audit returns the newest limit events, newest first.
-	Audit(limit int) ([]intervention.Event, error)
+	// Audit returns up to limit events, newest first, after skipping the
+	// offset newest (a page of the log).
+	Audit(offset, limit int) ([]intervention.Event, error)
 	// Close releases the store.
 	Close() error
 }
@@ -59,12 +60,12 @@ func (m *Memory) Record(_ intervention.State, events ...intervention.Event) erro
 	return nil
 }
 
-// Audit returns the newest limit events, newest first.
-func (m *Memory) Audit(limit int) ([]intervention.Event, error) {
+// Audit returns up to limit events, newest first, skipping the offset newest.
+func (m *Memory) Audit(offset, limit int) ([]intervention.Event, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]intervention.Event, 0, min(limit, len(m.events)))
-	for i := len(m.events) - 1; i >= 0 && len(out) < limit; i-- {
+	out := make([]intervention.Event, 0, max(0, min(limit, len(m.events)-offset)))
+	for i := len(m.events) - 1 - offset; i >= 0 && len(out) < limit; i-- {
 		out = append(out, m.events[i])
 	}
 	return out, nil

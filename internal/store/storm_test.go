@@ -68,7 +68,7 @@ func TestStormThroughSQLiteLosesNothing(t *testing.T) {
 	if counters.RequestsBlocked != counters.RequestsWaited+counters.RequestsTimedOut || counters.RequestsWaiting != 0 {
 		t.Fatalf("blocked %d != waited %d + timed out %d (waiting %d)", counters.RequestsBlocked, counters.RequestsWaited, counters.RequestsTimedOut, counters.RequestsWaiting)
 	}
-	events, err := s.Audit(1 << 20)
+	events, err := s.Audit(0, 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
