@@ -1,0 +1,65 @@
+package pgtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func query(t *testing.T, dsn, sql string) (int, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	var n int
+	err = conn.QueryRow(ctx, sql).Scan(&n)
+	return n, err
+}
+
+func execSQL(t *testing.T, dsn, sql string) error {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func TestServerRunsUnprivilegedAndSurvivesRestarts(t *testing.T) {
+	start := time.Now()
+	s := Start(t)
+	t.Logf("initdb and start: %v", time.Since(start).Round(time.Millisecond))
+	dsn := s.CreateDatabase("kept")
+	if err := execSQL(t, dsn, "CREATE TABLE t AS SELECT 42 AS n"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := query(t, s.DSN(), "SELECT (current_setting('fsync') = 'off')::int"); err != nil || n != 1 {
+		t.Fatalf("fsync off: %d, %v", n, err)
+	}
+	port := s.Port()
+	s.Stop()
+	if _, err := query(t, dsn, "SELECT 1"); err == nil {
+		t.Fatal("a stopped server still answers")
+	}
+	s.Restart()
+	s.Kill()
+	start = time.Now()
+	s.Restart()
+	t.Logf("restart after kill -9: %v", time.Since(start).Round(time.Millisecond))
+	if s.Port() != port {
+		t.Fatalf("port changed from %d to %d", port, s.Port())
+	}
+	if n, err := query(t, dsn, "SELECT n FROM t"); err != nil || n != 42 {
+		t.Fatalf("data after restarts: %d, %v", n, err)
+	}
+}
