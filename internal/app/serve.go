@@ -294,4 +294,3 @@ func gateState(gate *readiness.Gate) (bool, map[string]string) {
 // storeOpenGrace is how long custos waits for its store before it listens
 // anyway.
 const storeOpenGrace = time.Second
-
