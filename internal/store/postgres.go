@@ -83,6 +83,10 @@ const (
 // pgChannel is the LISTEN/NOTIFY channel of control changes.
 const pgChannel = "custos_control"
 
+// ErrStateUnknown is what Open returns when the store cannot say what the
+// control state is: custos then serves nothing.
+var ErrStateUnknown = errors.New("the control state is unknown")
+
 var (
 	errNewerDatabase = errors.New("the database is from a newer custos")
 	errUnreachable   = errors.New("PostgreSQL is unreachable")
@@ -373,7 +377,7 @@ func (s *Postgres) Close() error {
 	s.cancel()
 	s.start.Do(func() { close(s.done) })
 	<-s.done
-	s.opening(State{}, errors.New("store is closed"))
+	s.opening(State{}, fmt.Errorf("%w: the store is closed", ErrStateUnknown))
 	s.pool.Close()
 	return nil
 }

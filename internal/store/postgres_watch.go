@@ -27,7 +27,7 @@ func (s *Postgres) watch() {
 		if errors.Is(err, errNewerDatabase) {
 			s.setReadiness(readiness.Failed, err.Error())
 			s.log.Error("control-state database is from a newer custos; not touching it", "err", err)
-			s.opening(State{}, err)
+			s.opening(State{}, fmt.Errorf("%w: %w", ErrStateUnknown, err))
 			return
 		}
 		s.mu.Lock()

@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"custos/internal/intervention"
+	"custos/internal/pgtest"
+	"custos/internal/readiness"
+)
+
+// A replica that starts while the database is down does not know whether
+// the fleet is paused: its controller stays restoring and holds every
+// request until the database is up and says. Here the fleet was paused,
+// so the request is still held after the state arrives, and released by a
+// resume on another replica.
+func TestFleetReplicaStartingWithTheDatabaseDownHoldsRequestsUntilItIsUp(t *testing.T) {
+	srv := pgtest.Start(t)
+	a := startReplica(t, srv.DSN(), "a", fleetConfig())
+	if _, err := a.ctl.Pause(context.Background(), intervention.GlobalScope, "before b started", intervention.ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	srv.Stop()
+	s := newPostgres(t, srv.DSN(), "b")
+	b := intervention.NewRestoring(fleetConfig(), s, quietLog)
+	s.SetFollower(b.Adopt)
+	t.Cleanup(b.Close)
+	go func() {
+		if st, err := s.Open(); err == nil {
+			b.Restore(st)
+		}
+	}()
+	released := make(chan error, 1)
+	go func() { released <- b.Wait(context.Background(), "m", intervention.Hold{}) }()
+	select {
+	case err := <-released:
+		t.Fatalf("a request went through b while it could not know whether the fleet is paused: %v", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if !b.Restoring() {
+		t.Fatal("b is not restoring while the database is down")
+	}
+	srv.Restart()
+	waitReadiness(t, s, readiness.Ready, 10*time.Second)
+	waitFor(t, 5*time.Second, "a to reconnect", func() bool { st, _ := a.store.Readiness(); return st == readiness.Ready })
+	if b.Restoring() || !b.Paused() {
+		t.Fatalf("b after the database came back: restoring %v, paused %v; want the fleet's pause", b.Restoring(), b.Paused())
+	}
+	select {
+	case err := <-released:
+		t.Fatalf("the fleet is paused, yet b released the request: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if _, err := a.ctl.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-released:
+		if err != nil {
+			t.Fatalf("released with %v", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a's resume did not release b's request within 2s")
+	}
+}
