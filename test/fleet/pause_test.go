@@ -1,0 +1,119 @@
+package fleet
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"custos/internal/proctest"
+)
+
+// propagationBound is the issue's bound: a pause made on one replica
+// holds requests on every replica within it.
+const propagationBound = 100 * time.Millisecond
+
+// pauseOnOneReplicaHoldsRequestsOnAll pauses on each replica in turn
+// under load, measures how long after the acknowledgement the two others
+// say they are paused, checks that a request sent to each then is held
+// until the resume, and that every change is in the audit log.
+func pauseOnOneReplicaHoldsRequestsOnAll(t *testing.T, f *fleet, l *ledger) {
+	r := load(t, allOf(f.gateways), 4, 100000)
+	r.answered(t, 20, 30*time.Second)
+
+	const trials = 9
+	var worst []time.Duration
+	for i := range trials {
+		origin := f.gateways[i%len(f.gateways)]
+		others := slices.DeleteFunc(slices.Clone(f.gateways), func(n *node) bool { return n == origin })
+		l.pause(t, origin, fmt.Sprintf("propagation trial %d on %s", i, origin.name))
+		acked := time.Now()
+		var mu sync.Mutex
+		slowest := time.Duration(0)
+		var wg sync.WaitGroup
+		for _, o := range others {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Since(acked) < 10*time.Second {
+					if p, err := paused(o); err == nil && p {
+						mu.Lock()
+						slowest = max(slowest, time.Since(acked))
+						mu.Unlock()
+						return
+					}
+					time.Sleep(time.Millisecond)
+				}
+			}()
+		}
+		proctest.Receive(t, "the other replicas see the pause", 15*time.Second, proctest.Done(&wg))
+		for _, o := range others {
+			if p, err := paused(o); err != nil || !p {
+				t.Fatalf("trial %d: %s is not paused 10s after %s acknowledged the pause (%v)", i, o.name, origin.name, err)
+			}
+		}
+		worst = append(worst, slowest)
+		if i == 0 {
+			heldEverywhere(t, f, l, origin)
+		}
+		l.resume(t, others[0])
+		for _, g := range f.gateways {
+			eventually(t, g.name+" resumed", 5*time.Second, func() bool { p, err := paused(g); return err == nil && !p })
+		}
+	}
+	r.answered(t, 10, 30*time.Second)
+	tl := r.stop()
+	slices.Sort(worst)
+	t.Logf("pause → paused on the other two replicas, %d trials: median %v, max %v (bound %v); all: %v",
+		trials, worst[trials/2].Round(100*time.Microsecond), worst[trials-1].Round(100*time.Microsecond), propagationBound, worst)
+	t.Logf("load: %s", tl)
+	if worst[trials-1] > propagationBound {
+		t.Errorf("a pause took %v to reach every replica; the bound is %v", worst[trials-1], propagationBound)
+	}
+	if tl.failed.Load() > 0 {
+		t.Errorf("requests failed while pauses came and went: %s", tl)
+	}
+	l.checkNoChangeLost(t, f.gateways[2])
+}
+
+// heldEverywhere sends a request to each replica while the fleet is
+// paused: none may be answered until the resume, which origin's
+// neighbour sends.
+func heldEverywhere(t *testing.T, f *fleet, l *ledger, origin *node) {
+	t.Helper()
+	type answer struct {
+		gw   string
+		at   time.Time
+		code int
+	}
+	answers := make(chan answer, len(f.gateways))
+	for _, g := range f.gateways {
+		go func() {
+			body := fmt.Sprintf(`{"model":%q,"max_tokens":2,"messages":[{"role":"user","content":"held on %s"}]}`, model, g.name)
+			rep := proctest.Post(context.Background(), inferenceClient, g.url("/v1/chat/completions"), body)
+			answers <- answer{g.name, time.Now(), rep.Status}
+		}()
+	}
+	select {
+	case a := <-answers:
+		t.Fatalf("%s answered %d during a fleet-wide pause made on %s", a.gw, a.code, origin.name)
+	case <-time.After(500 * time.Millisecond):
+	}
+	resumeSent := time.Now()
+	l.resume(t, origin)
+	for range f.gateways {
+		a := proctest.Receive(t, "a held request answered after the resume", 20*time.Second, answers)
+		if a.code != 200 {
+			t.Errorf("%s: a held request got %d after the resume", a.gw, a.code)
+		}
+		if a.at.Before(resumeSent) {
+			t.Errorf("%s answered a held request before the resume", a.gw)
+		}
+	}
+	l.pause(t, origin, "held-everywhere check, paused again for the trial's resume")
+	for _, g := range f.gateways {
+		eventually(t, g.name+" paused again", 5*time.Second, func() bool { p, err := paused(g); return err == nil && p })
+	}
+}
