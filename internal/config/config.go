@@ -284,7 +284,7 @@ type Store struct {
 	// YAML key.
 	DSN string
 	// Replica names this custos in the audit log a fleet shares (default:
-	// the host name, which is the pod's name on Kubernetes).
+	// the host name, which is the pod's name on Kubernetes). postgres only.
 	Replica string
 }
 

@@ -56,10 +56,12 @@ func applyDefaults(c *Config) {
 	setDefault(&c.Intervention.MaxHeld, DefaultMaxHeld)
 	setDefault(&c.Intervention.MaxHeldBytes, DefaultMaxHeldBytes)
 	setDefault(&c.Store.Driver, StoreSQLite)
-	if c.Store.Driver == StoreSQLite {
+	switch c.Store.Driver {
+	case StoreSQLite:
 		setDefault(&c.Store.Path, defaultStorePath())
+	case StorePostgres:
+		setDefault(&c.Store.Replica, defaultReplica())
 	}
-	setDefault(&c.Store.Replica, defaultReplica())
 	if c.Resources.Memory == 0 {
 		c.Resources.MemoryAuto = true
 	}

@@ -14,6 +14,9 @@ func validateStore(c *Config, p *problems) {
 		if c.Store.DSNEnv != "" {
 			p.add("store.dsn_env", "is for driver postgres, not sqlite")
 		}
+		if c.Store.Replica != "" {
+			p.add("store.replica", "is for driver postgres, not sqlite: a SQLite store has one replica")
+		}
 		c.Store.Path = resolve(c.Dir, c.Store.Path)
 	case StorePostgres:
 		if c.Store.Path != "" {
@@ -27,10 +30,10 @@ func validateStore(c *Config, p *problems) {
 		if c.Store.DSN == "" {
 			p.add("store.dsn_env", "environment variable %s is not set", c.Store.DSNEnv)
 		}
+		if strings.TrimSpace(c.Store.Replica) == "" {
+			p.add("store.replica", "must not be empty")
+		}
 	default:
 		p.add("store.driver", "%q is not one of sqlite, postgres", c.Store.Driver)
-	}
-	if strings.TrimSpace(c.Store.Replica) == "" {
-		p.add("store.replica", "must not be empty")
 	}
 }

@@ -10,9 +10,8 @@ func TestStoreDefaultsToSQLiteOnThisHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	host, _ := os.Hostname()
-	if cfg.Store.Driver != StoreSQLite || cfg.Store.Path == "" || cfg.Store.Replica != host {
-		t.Fatalf("store: %+v, want sqlite with a path, replica %q", cfg.Store, host)
+	if cfg.Store.Driver != StoreSQLite || cfg.Store.Path == "" || cfg.Store.Replica != "" {
+		t.Fatalf("store: %+v, want sqlite with a path", cfg.Store)
 	}
 }
 
@@ -24,6 +23,17 @@ func TestStorePostgresReadsItsDSNFromTheEnvironment(t *testing.T) {
 	}
 	if cfg.Store.DSN != "postgres://custos@db:5432/custos" || cfg.Store.Replica != "gw-1" || cfg.Store.Path != "" {
 		t.Fatalf("store: %+v", cfg.Store)
+	}
+}
+
+func TestStorePostgresReplicaDefaultsToTheHostName(t *testing.T) {
+	t.Setenv("CUSTOS_TEST_PG", "postgres://db/custos")
+	cfg, err := parse(t, "models:\n  tiny: {model: tiny.gguf}\nstore: {driver: postgres, dsn_env: CUSTOS_TEST_PG}\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if host, _ := os.Hostname(); cfg.Store.Replica != host {
+		t.Fatalf("replica %q, want the host name %q", cfg.Store.Replica, host)
 	}
 }
 
@@ -41,6 +51,8 @@ func TestStoreKeysOfTheOtherDriverRefused(t *testing.T) {
 	wantProblem(t, err, "store.path", "for driver sqlite")
 	_, err = parse(t, "models:\n  tiny: {model: tiny.gguf}\nstore: {dsn_env: CUSTOS_TEST_PG}\n")
 	wantProblem(t, err, "store.dsn_env", "for driver postgres")
+	_, err = parse(t, "models:\n  tiny: {model: tiny.gguf}\nstore: {path: x.db, replica: gw-1}\n")
+	wantProblem(t, err, "store.replica", "for driver postgres")
 }
 
 func TestStoreUnknownDriverRefused(t *testing.T) {

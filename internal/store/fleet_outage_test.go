@@ -64,3 +64,32 @@ func TestFleetReplicaStartingWithTheDatabaseDownHoldsRequestsUntilItIsUp(t *test
 		t.Fatal("a's resume did not release b's request within 2s")
 	}
 }
+
+// A pause made on a replica while the database is stopped takes effect
+// there at once (not durable), is held, and reaches the rest of the fleet
+// when the database is back; its audit event is written once.
+func TestFleetPauseMadeWhileTheDatabaseIsDownReachesTheFleetAfterIt(t *testing.T) {
+	srv := pgtest.Start(t)
+	a, b := startReplica(t, srv.DSN(), "a", fleetConfig()), startReplica(t, srv.DSN(), "b", fleetConfig())
+	srv.Stop()
+	waitReadiness(t, a.store, readiness.Degraded, 10*time.Second)
+	res, err := a.ctl.Pause(context.Background(), intervention.GlobalScope, "during the outage", intervention.ActorAdmin)
+	if err != nil || !res.Changed || res.Durable {
+		t.Fatalf("pause without the database: %+v, %v; want changed, not durable", res, err)
+	}
+	if !a.ctl.Blocks("m") || b.ctl.Blocks("m") {
+		t.Fatalf("during the outage: a blocks %v (want true), b blocks %v (want false: it cannot know)", a.ctl.Blocks("m"), b.ctl.Blocks("m"))
+	}
+	srv.Restart()
+	waitFor(t, 15*time.Second, "b to adopt a's held pause once the database is back", func() bool { return b.ctl.Blocks("m") })
+	waitReadiness(t, a.store, readiness.Ready, 5*time.Second)
+	pauses := 0
+	for _, ev := range auditOf(t, b) {
+		if ev.Action == "pause" && ev.Replica == "a" {
+			pauses++
+		}
+	}
+	if pauses != 1 {
+		t.Fatalf("%d pause events by a in the audit log, want 1", pauses)
+	}
+}
