@@ -26,7 +26,7 @@ func TestHungReplicaIsEjectedAfterItsProbeTimeout(t *testing.T) {
 	f.waitState(t, a.url, "ejected")
 	st := f.replica(t, a.url)
 	// Measured, not asserted: unhealthy_after (2) probes of
-	// health_timeout (200ms) each, health_interval (100ms) apart.
+	// health_timeout (150ms) each, health_interval (200ms) apart.
 	t.Logf("ejected %v after SIGSTOP (%s); requests %d: %v", st.Since.Sub(stopped).Round(time.Millisecond), st.Reason, n, tl.byStatus)
 	if !strings.Contains(st.Reason, "failed probes") || !strings.Contains(st.LastProbeError, "deadline exceeded") {
 		t.Fatalf("ejected for %q, last probe %q: want timed-out probes", st.Reason, st.LastProbeError)

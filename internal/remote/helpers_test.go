@@ -57,7 +57,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 func remoteModel(urls ...string) config.Model {
 	return config.Model{
 		ID: "tiny", Backend: config.BackendRemote, MaxConcurrency: 8, QueueMax: 64, QueueTimeout: 5 * time.Second,
-		ReadyTimeout: 10 * time.Second, HealthInterval: 100 * time.Millisecond, HealthTimeout: 200 * time.Millisecond,
+		ReadyTimeout: 10 * time.Second, HealthInterval: 200 * time.Millisecond, HealthTimeout: 150 * time.Millisecond,
 		UnhealthyAfter: 2, UnhealthyAfterErrors: 10, HealthCheck: config.HealthCheckHealth,
 		Remote: &config.Remote{URLs: urls, Balance: config.BalanceLeastRequests, EjectCooldown: time.Second,
 			DiscoverInterval: 50 * time.Millisecond, UpstreamModel: "tiny"},
