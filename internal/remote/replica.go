@@ -43,8 +43,11 @@ type Replica struct {
 	failureCh chan error
 	verifyCh  chan struct{}
 	readmitCh chan struct{}
-	// errorStreak counts consecutive 5xx answers to requests.
-	errorStreak atomic.Int64
+	ejectCh   chan error
+	// errorStreak counts consecutive 5xx answers to requests, and
+	// failedStreak requests in a row that got no answer from it.
+	errorStreak  atomic.Int64
+	failedStreak atomic.Int64
 
 	// Owned by run.
 	st ReplicaStatus
@@ -60,7 +63,7 @@ type attemptScope struct {
 func newReplica(url string, m *config.Model, header http.Header, log *slog.Logger, changed func()) *Replica {
 	r := &Replica{
 		url: url, model: m, header: header, client: supervisor.NewProbeClient(), log: log.With("replica", url), changed: changed,
-		failureCh: make(chan error, 1), verifyCh: make(chan struct{}, 1), readmitCh: make(chan struct{}, 1),
+		failureCh: make(chan error, 1), verifyCh: make(chan struct{}, 1), readmitCh: make(chan struct{}, 1), ejectCh: make(chan error, 1),
 	}
 	r.st = ReplicaStatus{URL: url, State: ReplicaLoading, StateName: ReplicaLoading.String(), Reason: "not probed yet", Since: time.Now()}
 	r.newScope()
@@ -82,22 +85,37 @@ func (r *Replica) Context() context.Context { return r.attempts.Load().ctx }
 // Done ends one attempt on the replica: err says why it failed before
 // its answer was passed on (status is then the refusing answer's, or 0),
 // and status otherwise is the answer's (0: none, the client left). A
-// failure gets the replica probed at once; unhealthy_after_errors 5xx
-// answers in a row get it checked with a generation, as a local backend's.
+// failure gets the replica probed at once, and unhealthy_after failures
+// in a row eject it even while its probes pass (requests are what it is
+// for); unhealthy_after_errors 5xx answers in a row get it checked with a
+// generation, as a local backend's.
 func (r *Replica) Done(status int, err error) {
 	r.inFlight.Add(-1)
 	switch {
 	case err != nil:
+		if r.failedStreak.Add(1) >= int64(r.model.UnhealthyAfter) {
+			r.failedStreak.Store(0)
+			select {
+			case r.ejectCh <- err:
+			default:
+			}
+		}
 		select {
 		case r.failureCh <- err:
 		default:
 		}
 	case status == 0:
 	case status < 500:
+		if r.failedStreak.Load() != 0 {
+			r.failedStreak.Store(0)
+		}
 		if r.errorStreak.Load() != 0 {
 			r.errorStreak.Store(0)
 		}
 	default:
+		if r.failedStreak.Load() != 0 {
+			r.failedStreak.Store(0)
+		}
 		if n := r.model.UnhealthyAfterErrors; n > 0 && r.errorStreak.Add(1) >= int64(n) {
 			r.errorStreak.Store(0)
 			select {
@@ -181,7 +199,8 @@ func (r *Replica) probe(ctx context.Context, kind probeKind) supervisor.ProbeOut
 // times out after health_timeout is a hang), or whose generation check
 // fails after a streak of 5xx answers, is ejected for eject_cooldown; so
 // is a loading one that cannot be reached unhealthy_after times in a row
-// or reports no load progress for ready_timeout. An ejected replica is
+// or reports no load progress for ready_timeout, and a ready one that
+// unhealthy_after requests in a row could not reach. An ejected replica is
 // probed every health_interval, and the first probe that passes after the
 // cool-down re-admits it. A failed request gets the replica probed at
 // once, so a dead host is ejected by its probes within moments of the
@@ -221,6 +240,12 @@ func (r *Replica) run(ctx context.Context) {
 		case <-r.failureCh:
 			if r.st.State != ReplicaEjected {
 				start(probeRegular)
+			}
+		case err := <-r.ejectCh:
+			if r.st.State == ReplicaReady {
+				r.eject(fmt.Sprintf("%d requests in a row failed: %v", r.model.UnhealthyAfter, err))
+				failed = 0
+				next.Reset(r.model.HealthInterval)
 			}
 		case <-r.verifyCh:
 			if r.st.State == ReplicaReady {
