@@ -25,16 +25,18 @@ type ledger struct {
 }
 
 // admin sends a control change to a replica; it returns whether the
-// replica acknowledged it (200 with changed: true), and records it then.
-func (l *ledger) admin(t testing.TB, n *node, action, body string) bool {
+// replica acknowledged it (200 with changed: true), recording it then,
+// and whether it said the change was durable (written to the store).
+func (l *ledger) admin(t testing.TB, n *node, action, body string) (acknowledged, durable bool) {
 	t.Helper()
 	status, answer := post(n, "/admin/"+action, body)
 	var res struct {
 		Changed bool `json:"changed"`
+		Durable bool `json:"durable"`
 	}
 	if status != http.StatusOK || json.Unmarshal(answer, &res) != nil || !res.Changed {
 		t.Logf("%s %s %s: %d %s", n.name, action, body, status, strings.TrimSpace(string(answer)))
-		return false
+		return false, false
 	}
 	var req struct {
 		Reason string `json:"reason"`
@@ -43,21 +45,21 @@ func (l *ledger) admin(t testing.TB, n *node, action, body string) bool {
 	l.mu.Lock()
 	l.changes = append(l.changes, change{n.name, action, req.Reason})
 	l.mu.Unlock()
-	return true
+	return true, res.Durable
 }
 
 // pause and resume send a global pause with a reason unique to the test,
 // and a resume; both must be acknowledged.
 func (l *ledger) pause(t testing.TB, n *node, reason string) {
 	t.Helper()
-	if !l.admin(t, n, "pause", fmt.Sprintf(`{"reason":%q}`, reason)) {
+	if ok, _ := l.admin(t, n, "pause", fmt.Sprintf(`{"reason":%q}`, reason)); !ok {
 		t.Fatalf("%s did not acknowledge the pause %q", n.name, reason)
 	}
 }
 
 func (l *ledger) resume(t testing.TB, n *node) {
 	t.Helper()
-	if !l.admin(t, n, "resume", `{}`) {
+	if ok, _ := l.admin(t, n, "resume", `{}`); !ok {
 		t.Fatalf("%s did not acknowledge a resume", n.name)
 	}
 }

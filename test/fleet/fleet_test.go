@@ -230,16 +230,34 @@ func waitReplica(t *testing.T, g, h *node, state string, within time.Duration) t
 // from its own custos_requests_total.
 func served(t *testing.T, h *node) int {
 	t.Helper()
-	status, body := get(h, "/metrics")
+	return counter(t, h, "custos_requests_total{", `code="200"`)
+}
+
+// retries is how many requests the gateways sent again on another replica
+// after one failed before its first byte (custos_retries_total).
+func (f *fleet) retries(t *testing.T) int {
+	t.Helper()
+	total := 0
+	for _, g := range f.gateways {
+		total += counter(t, g, "custos_retries_total", "")
+	}
+	return total
+}
+
+// counter sums the samples of n's /metrics whose line starts with prefix
+// and contains label.
+func counter(t *testing.T, n *node, prefix, label string) int {
+	t.Helper()
+	status, body := get(n, "/metrics")
 	if status != http.StatusOK {
-		t.Fatalf("%s /metrics: %d", h.name, status)
+		t.Fatalf("%s /metrics: %d", n.name, status)
 	}
 	total := 0
 	for _, line := range strings.Split(string(body), "\n") {
-		if strings.HasPrefix(line, "custos_requests_total{") && strings.Contains(line, `code="200"`) {
-			var n float64
-			if _, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &n); err == nil {
-				total += int(n)
+		if strings.HasPrefix(line, prefix) && strings.Contains(line, label) {
+			var v float64
+			if _, err := fmt.Sscan(line[strings.LastIndex(line, " ")+1:], &v); err == nil {
+				total += int(v)
 			}
 		}
 	}

@@ -19,7 +19,7 @@ func gatewayReplicaKilled(t *testing.T, f *fleet, l *ledger) {
 	killed := time.Now()
 	r.answered(t, 20, 30*time.Second)
 	f.pauseFleet(t, l, f.gateways[0], "paused while gw3 is dead")
-	if !l.admin(t, f.gateways[1], "wellbeing", `{"state":"cautious","reason":"wellbeing while gw3 is dead"}`) {
+	if ok, _ := l.admin(t, f.gateways[1], "wellbeing", `{"state":"cautious","reason":"wellbeing while gw3 is dead"}`); !ok {
 		t.Fatal("gw2 did not acknowledge a wellbeing change")
 	}
 
@@ -28,7 +28,7 @@ func gatewayReplicaKilled(t *testing.T, f *fleet, l *ledger) {
 	eventually(t, victim.name+" back and paused", 30*time.Second, func() bool { p, err := paused(victim); return err == nil && p })
 	down := time.Since(killed)
 	f.resumeFleet(t, l, victim)
-	if !l.admin(t, victim, "wellbeing", `{"state":"healthy","reason":"wellbeing after gw3 came back"}`) {
+	if ok, _ := l.admin(t, victim, "wellbeing", `{"state":"healthy","reason":"wellbeing after gw3 came back"}`); !ok {
 		t.Fatal("gw3 did not acknowledge a wellbeing change after its restart")
 	}
 	victim.waitReady(30 * time.Second)

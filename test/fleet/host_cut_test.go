@@ -9,6 +9,7 @@ import (
 // and send everything to host2; the link comes back and they re-admit it.
 func hostCutOff(t *testing.T, f *fleet, l *ledger) {
 	host := f.hosts[0]
+	retriesBefore := f.retries(t)
 	r := load(t, allOf(f.gateways), 4, 100000)
 	r.answered(t, 20, 30*time.Second)
 
@@ -32,8 +33,8 @@ func hostCutOff(t *testing.T, f *fleet, l *ledger) {
 	servesAgain(t, host, 20*time.Second)
 	r.answered(t, 30, 30*time.Second)
 	tl := r.stop()
-	t.Logf("host1 link down: every gateway ejected it within %v; back up: re-admitted by all within %v; load %s",
-		ejected.Round(time.Millisecond), readmitted.Round(time.Millisecond), tl)
+	t.Logf("host1 link down: every gateway ejected it within %v (%d requests retried on the other host); back up: re-admitted by all within %v; load %s",
+		ejected.Round(time.Millisecond), f.retries(t)-retriesBefore, readmitted.Round(time.Millisecond), tl)
 	// Only requests already on their way to host1 when its link went
 	// down can fail: one per worker at most.
 	if n := tl.failed.Load(); n > 4 || failedWhileCut > 4 {

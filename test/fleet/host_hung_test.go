@@ -10,6 +10,7 @@ import (
 // eject it; SIGCONT brings it back and they re-admit it.
 func hostHung(t *testing.T, f *fleet, l *ledger) {
 	host := f.hosts[0]
+	retriesBefore := f.retries(t)
 	r := load(t, allOf(f.gateways), 4, 100000)
 	r.answered(t, 20, 30*time.Second)
 
@@ -32,8 +33,8 @@ func hostHung(t *testing.T, f *fleet, l *ledger) {
 	servesAgain(t, host, 20*time.Second)
 	r.answered(t, 30, 30*time.Second)
 	tl := r.stop()
-	t.Logf("host1 SIGSTOPped: every gateway ejected it within %v; SIGCONT: re-admitted by all within %v; load %s",
-		ejected.Round(time.Millisecond), readmitted.Round(time.Millisecond), tl)
+	t.Logf("host1 SIGSTOPped: every gateway ejected it within %v (%d requests retried on the other host); SIGCONT: re-admitted by all within %v; load %s",
+		ejected.Round(time.Millisecond), f.retries(t)-retriesBefore, readmitted.Round(time.Millisecond), tl)
 	if n := tl.failed.Load(); n > 4 {
 		t.Errorf("%d requests failed with one host of two hung; at most the 4 in flight may: %s", n, tl)
 	}

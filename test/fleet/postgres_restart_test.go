@@ -22,7 +22,7 @@ func postgresRestartedUnderLoad(t *testing.T, f *fleet, l *ledger) {
 	}
 	noticed := time.Since(stopped)
 	r.answered(t, 20, 30*time.Second)
-	heldDuringOutage := l.admin(t, f.gateways[0], "wellbeing", `{"state":"cautious","reason":"wellbeing while PostgreSQL is down"}`)
+	acked, durable := l.admin(t, f.gateways[0], "wellbeing", `{"state":"cautious","reason":"wellbeing while PostgreSQL is down"}`)
 
 	f.pg.Restart()
 	restarted := time.Now()
@@ -34,8 +34,8 @@ func postgresRestartedUnderLoad(t *testing.T, f *fleet, l *ledger) {
 	f.resumeFleet(t, l, f.gateways[2])
 	r.answered(t, 20, 30*time.Second)
 	tl := r.stop()
-	t.Logf("PostgreSQL stopped: all replicas Degraded within %v; a change made meanwhile acknowledged: %v; restarted: all Ready within %v; load %s",
-		noticed.Round(time.Millisecond), heldDuringOutage, recovered.Round(time.Millisecond), tl)
+	t.Logf("PostgreSQL stopped: all replicas Degraded within %v; a change made meanwhile acknowledged: %v, durable: %v; restarted: all Ready within %v; load %s",
+		noticed.Round(time.Millisecond), acked, durable, recovered.Round(time.Millisecond), tl)
 	if tl.failed.Load() > 0 {
 		t.Errorf("requests failed while PostgreSQL restarted: %s", tl)
 	}
