@@ -12,7 +12,7 @@ import (
 // sent to it while it was down failed, and that no change is lost.
 func gatewayReplicaKilled(t *testing.T, f *fleet, l *ledger) {
 	victim := f.gateways[2]
-	r := load(t, allOf(f.gateways), 4, 100000)
+	r := load(t, allOf(f.gateways), 4, maxRequests)
 	r.answered(t, 20, 30*time.Second)
 
 	victim.kill()

@@ -10,7 +10,7 @@ import (
 func hostCutOff(t *testing.T, f *fleet, l *ledger) {
 	host := f.hosts[0]
 	retriesBefore := f.retries(t)
-	r := load(t, allOf(f.gateways), 4, 100000)
+	r := load(t, allOf(f.gateways), 4, maxRequests)
 	r.answered(t, 20, 30*time.Second)
 
 	host.host.Cut(t)

@@ -11,7 +11,7 @@ import (
 func hostHung(t *testing.T, f *fleet, l *ledger) {
 	host := f.hosts[0]
 	retriesBefore := f.retries(t)
-	r := load(t, allOf(f.gateways), 4, 100000)
+	r := load(t, allOf(f.gateways), 4, maxRequests)
 	r.answered(t, 20, 30*time.Second)
 
 	host.hang()

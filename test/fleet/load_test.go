@@ -19,6 +19,10 @@ import (
 // request lost to a dead peer is a failure, not a hung test.
 var inferenceClient = &http.Client{Timeout: 15 * time.Second}
 
+// maxRequests bounds a scenario's load; a scenario sends a few thousand
+// at most.
+const maxRequests = 10000
+
 // tally counts a load's requests and why those that failed did.
 type tally struct {
 	sent, ok, failed atomic.Int64

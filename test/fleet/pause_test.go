@@ -20,7 +20,7 @@ const propagationBound = 100 * time.Millisecond
 // say they are paused, checks that a request sent to each then is held
 // until the resume, and that every change is in the audit log.
 func pauseOnOneReplicaHoldsRequestsOnAll(t *testing.T, f *fleet, l *ledger) {
-	r := load(t, allOf(f.gateways), 4, 100000)
+	r := load(t, allOf(f.gateways), 4, maxRequests)
 	r.answered(t, 20, 30*time.Second)
 
 	const trials = 9

@@ -12,7 +12,7 @@ import (
 // depend on the database, so no request may fail; a change acknowledged
 // while it is down must be in the audit log once it is back.
 func postgresRestartedUnderLoad(t *testing.T, f *fleet, l *ledger) {
-	r := load(t, allOf(f.gateways), 4, 100000)
+	r := load(t, allOf(f.gateways), 4, maxRequests)
 	r.answered(t, 20, 30*time.Second)
 
 	f.pg.Stop()
