@@ -2,10 +2,12 @@ package fleet
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -145,4 +147,23 @@ func eventually(t testing.TB, what string, within time.Duration, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// logLine is what logged reads of one line of custos's JSON log.
+type logLine struct {
+	Time   time.Time `json:"time"`
+	Msg    string    `json:"msg"`
+	Reason string    `json:"reason"`
+}
+
+// logged is the time of the first line of n's log with that message and
+// reason, as custos itself stamped it.
+func (n *node) logged(msg, reason string) (time.Time, bool) {
+	for _, line := range strings.Split(n.out.String(), "\n") {
+		var l logLine
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == msg && l.Reason == reason {
+			return l.Time, true
+		}
+	}
+	return time.Time{}, false
 }
