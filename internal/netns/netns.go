@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -62,6 +63,9 @@ type Host struct {
 	Addr string
 	ns   string // namespace name; "" in the fallback
 	link string // the root-namespace end of its veth pair
+
+	mu   sync.Mutex
+	cmds []*exec.Cmd // every command made for the host, killed at cleanup
 }
 
 // New makes a network with one host per name, and removes it all when
@@ -116,10 +120,30 @@ func (n *Network) Host(t testing.TB, name string) *Host {
 // own place, so the Process is the command itself: signals sent to it
 // (SIGKILL, SIGSTOP) reach the program, not a wrapper.
 func (h *Host) Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	var cmd *exec.Cmd
 	if h.ns == "" {
-		return exec.CommandContext(ctx, name, args...)
+		cmd = exec.CommandContext(ctx, name, args...)
+	} else {
+		cmd = exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.ns, name}, args...)...)
 	}
-	return exec.CommandContext(ctx, "ip", append([]string{"netns", "exec", h.ns, name}, args...)...)
+	h.mu.Lock()
+	h.cmds = append(h.cmds, cmd)
+	h.mu.Unlock()
+	return cmd
+}
+
+// killCommands kills every command made for the host that was started.
+// `ip netns pids` alone would miss one started a moment before cleanup
+// that has not entered the namespace yet, and it would then run on in a
+// namespace nobody can name.
+func (h *Host) killCommands() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, cmd := range h.cmds {
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill() // ErrProcessDone for one already waited for
+		}
+	}
 }
 
 // Cut takes the host's link down: its packets go nowhere, as when a cable
@@ -180,6 +204,7 @@ func (n *Network) addHost(h *Host, peer string) error {
 // bridge. Deleting a namespace deletes the veth pair with it.
 func (n *Network) remove() {
 	for _, h := range n.hosts {
+		h.killCommands()
 		killInside(h.ns)
 		_ = ip("netns", "delete", h.ns)
 	}
