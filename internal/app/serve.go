@@ -23,7 +23,6 @@ import (
 	"custos/internal/metrics"
 	"custos/internal/readiness"
 	"custos/internal/scheduler"
-	"custos/internal/store"
 	"custos/internal/supervisor"
 )
 
@@ -57,9 +56,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	pauses := intervention.NewRestoring(intervention.Config(cfg.Intervention), st, log)
-	if fleet, ok := st.(*store.Postgres); ok {
-		fleet.SetFollower(pauses.Adopt)
-	}
+	followFleet(st, pauses)
 	storeOpened := make(chan struct{})
 	go func() {
 		defer close(storeOpened)
@@ -69,7 +66,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// max_pause timer) is written to a closed store; shutdown closes both
 	// once no request can reach them, and an early return closes them too.
 	closeControl := sync.OnceFunc(func() {
-		<-storeOpened
+		endOpening(st, storeOpened)
 		pauses.Close()
 		st.Close()
 	})
