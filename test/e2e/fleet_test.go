@@ -62,6 +62,9 @@ func TestFleetPauseOnOneReplicaHoldsTheOthersRequests(t *testing.T) {
 		page.Events[1].Action != "pause" || page.Events[1].Replica != "gw-a" {
 		t.Fatalf("the fleet's audit log, newest first: %+v", page.Events)
 	}
+	if out := b.cli(t, "audit"); !strings.Contains(out, "admin@gw-a") || !strings.Contains(out, "admin@gw-b") {
+		t.Fatalf("custos audit does not name the replicas:\n%s", out)
+	}
 }
 
 // A replica started while the fleet's database is down listens and says
