@@ -24,7 +24,6 @@ import (
 	"custos/internal/readiness"
 	"custos/internal/remote"
 	"custos/internal/scheduler"
-	"custos/internal/store"
 	"custos/internal/supervisor"
 )
 
@@ -58,9 +57,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		return err
 	}
 	pauses := intervention.NewRestoring(intervention.Config(cfg.Intervention), st, log)
-	if fleet, ok := st.(*store.Postgres); ok {
-		fleet.SetFollower(pauses.Adopt)
-	}
+	followFleet(st, pauses)
 	storeOpened := make(chan struct{})
 	go func() {
 		defer close(storeOpened)
@@ -70,7 +67,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// max_pause timer) is written to a closed store; shutdown closes both
 	// once no request can reach them, and an early return closes them too.
 	closeControl := sync.OnceFunc(func() {
-		<-storeOpened
+		endOpening(st, storeOpened)
 		pauses.Close()
 		st.Close()
 	})

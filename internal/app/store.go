@@ -50,3 +50,26 @@ func openStore(st controlStore, pauses *intervention.Controller, cfg *config.Con
 	}
 	pauses.Restore(restored)
 }
+
+// followFleet has a store a fleet shares tell the controller of the
+// states other replicas commit.
+func followFleet(st controlStore, pauses *intervention.Controller) {
+	if fleet, ok := st.(*store.Postgres); ok {
+		fleet.SetFollower(pauses.Adopt)
+	}
+}
+
+// endOpening waits until the store's Open has returned. A file store
+// finishes opening (in seconds at most); a database's Open waits for as
+// long as the database is unreachable, so it is closed to end the wait.
+func endOpening(st controlStore, opened <-chan struct{}) {
+	select {
+	case <-opened:
+		return
+	default:
+	}
+	if fleet, ok := st.(*store.Postgres); ok {
+		fleet.Close()
+	}
+	<-opened
+}

@@ -34,6 +34,7 @@ const unprivileged = 65534 // nobody
 type Server struct {
 	t       testing.TB
 	bin     string // folder of initdb and postgres
+	host    string // the address it listens on
 	dir     string // the server's own folder: data, socket, log
 	port    int
 	cred    *syscall.Credential
@@ -43,21 +44,36 @@ type Server struct {
 	logPath string
 }
 
-// Start initializes a data folder and starts a server on it, stopped when
-// the test ends. It fails the test, never skips it, when PostgreSQL is
-// not installed: `make test` installs it.
-func Start(t testing.TB) *Server {
+// Options choose where the server listens.
+type Options struct {
+	// Host is the address the server listens on (default 127.0.0.1): an
+	// address of the test's own network namespaces lets custos processes
+	// in them reach it. Connections from any address are trusted: the
+	// server lives as long as the test.
+	Host string
+}
+
+// Start initializes a data folder and starts a server on it on
+// 127.0.0.1, stopped when the test ends. It fails the test, never skips
+// it, when PostgreSQL is not installed: `make test` installs it.
+func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
 	bin, err := findBinaries()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{t: t, bin: bin}
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
+	}
+	s := &Server{t: t, bin: bin, host: o.Host}
 	s.dir, s.cred = ownedFolder(t)
 	s.logPath = filepath.Join(s.dir, "postgres.log")
 	s.initdb()
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(t)
+		s.port = freePort(t, s.host)
 		if err := s.start(); err == nil {
 			break
 		} else if attempt == 2 {
@@ -71,10 +87,10 @@ func Start(t testing.TB) *Server {
 // DSN is a connection string for the server's database "postgres", as
 // the superuser custos, over TCP on the loopback port.
 func (s *Server) DSN() string {
-	return fmt.Sprintf("postgres://custos@127.0.0.1:%d/postgres?sslmode=disable", s.port)
+	return fmt.Sprintf("postgres://custos@%s/postgres?sslmode=disable", net.JoinHostPort(s.host, strconv.Itoa(s.port)))
 }
 
-// Port is the server's TCP port on 127.0.0.1; it is the same after a
+// Port is the server's TCP port; it is the same after a
 // restart.
 func (s *Server) Port() int { return s.port }
 
@@ -159,6 +175,16 @@ func (s *Server) initdb() {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		s.t.Fatalf("initdb: %v\n%s", err, out)
 	}
+	if s.host != "127.0.0.1" {
+		hba, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		defer hba.Close()
+		if _, err := hba.WriteString("host all all 0.0.0.0/0 trust\nhost all all ::/0 trust\n"); err != nil {
+			s.t.Fatal(err)
+		}
+	}
 }
 
 func (s *Server) start() error {
@@ -169,7 +195,7 @@ func (s *Server) start() error {
 	defer logFile.Close()
 	cmd := exec.Command(filepath.Join(s.bin, "postgres"), "-D", filepath.Join(s.dir, "data"),
 		"-p", strconv.Itoa(s.port),
-		"-c", "listen_addresses=127.0.0.1",
+		"-c", "listen_addresses="+s.host,
 		"-c", "unix_socket_directories="+s.dir,
 		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 		"-c", "max_connections=60", "-c", "shared_buffers=16MB",
@@ -284,10 +310,10 @@ func version(initdb string) int {
 	return n
 }
 
-// freePort is a TCP port on 127.0.0.1 that nothing listens on now.
-func freePort(t testing.TB) int {
+// freePort is a TCP port on host that nothing listens on now.
+func freePort(t testing.TB, host string) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,5 +62,17 @@ func TestServerRunsUnprivilegedAndSurvivesRestarts(t *testing.T) {
 	}
 	if n, err := query(t, dsn, "SELECT n FROM t"); err != nil || n != 42 {
 		t.Fatalf("data after restarts: %d, %v", n, err)
+	}
+}
+
+// A server on another address (here 127.0.0.2, as a network namespace's
+// would be) takes connections there.
+func TestServerOnAnotherAddress(t *testing.T) {
+	s := StartWith(t, Options{Host: "127.0.0.2"})
+	if !strings.Contains(s.DSN(), "@127.0.0.2:") {
+		t.Fatalf("DSN %s", s.DSN())
+	}
+	if n, err := query(t, s.DSN(), "SELECT 7"); err != nil || n != 7 {
+		t.Fatalf("query on 127.0.0.2: %d, %v", n, err)
 	}
 }

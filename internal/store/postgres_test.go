@@ -1,9 +1,12 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"custos/internal/intervention"
 	"custos/internal/pgtest"
@@ -81,5 +84,43 @@ func TestPostgresRecordIsACompareAndSet(t *testing.T) {
 	}
 	if st, _ := b.Readiness(); st != readiness.Ready {
 		t.Fatalf("a conflict is not a failure: b is %v", st)
+	}
+}
+
+// Replicas starting together on an empty database migrate it once: the
+// others wait for the first and find the schema made, none fails.
+func TestPostgresReplicasStartingTogetherMigrateOnce(t *testing.T) {
+	dsn := pgtest.Start(t).DSN()
+	const replicas = 4
+	conns := make([]*pgx.Conn, replicas)
+	for i := range conns {
+		conn, err := pgx.Connect(context.Background(), dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(context.Background())
+		conns[i] = conn
+	}
+	errs := make(chan error, replicas)
+	start := make(chan struct{})
+	for _, conn := range conns {
+		go func() {
+			<-start
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			errs <- pgMigrate(ctx, conn)
+		}()
+	}
+	close(start)
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Errorf("a replica migrating with the others: %v", err)
+		}
+	}
+	if n := queryInt(t, dsn, "SELECT count(*) FROM custos_schema"); n != 1 {
+		t.Fatalf("custos_schema has %d rows, want 1", n)
+	}
+	if v := queryInt(t, dsn, "SELECT version FROM custos_schema"); v != int64(len(pgMigrations)) {
+		t.Fatalf("schema version %d, want %d", v, len(pgMigrations))
 	}
 }

@@ -19,6 +19,7 @@ import (
 func (s *Postgres) watch() {
 	defer close(s.done)
 	backoff := pgMinBackoff
+	unreachable := false // logged once per streak of failed connects
 	for {
 		up, err := s.session()
 		if s.ctx.Err() != nil {
@@ -38,9 +39,13 @@ func (s *Postgres) watch() {
 			s.setReadiness(readiness.Warming, "waiting for PostgreSQL to learn whether inference is paused: "+err.Error())
 		}
 		s.mu.Unlock()
-		if up {
-			backoff = pgMinBackoff
+		switch {
+		case up:
+			backoff, unreachable = pgMinBackoff, false
 			s.log.Warn("lost the control-state database; reconnecting", "err", err)
+		case !unreachable:
+			unreachable = true
+			s.log.Warn("cannot reach the control-state database; retrying with backoff", "err", err, "max_backoff", pgMaxBackoff)
 		}
 		select {
 		case <-s.ctx.Done():
@@ -85,6 +90,9 @@ func (s *Postgres) session() (up bool, err error) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
+	if _, open := s.openState(); open {
+		s.log.Info("reconnected to the control-state database; reading the fleet's state")
+	}
 	for {
 		if err := s.flush(); err != nil {
 			return true, err
