@@ -60,9 +60,9 @@ type attemptScope struct {
 	cancel context.CancelFunc
 }
 
-func newReplica(url string, m *config.Model, header http.Header, log *slog.Logger, changed func()) *Replica {
+func newReplica(url string, m *config.Model, header http.Header, probes *http.Client, log *slog.Logger, changed func()) *Replica {
 	r := &Replica{
-		url: url, model: m, header: header, client: supervisor.NewProbeClient(), log: log.With("replica", url), changed: changed,
+		url: url, model: m, header: header, client: probes, log: log.With("replica", url), changed: changed,
 		failureCh: make(chan error, 1), verifyCh: make(chan struct{}, 1), readmitCh: make(chan struct{}, 1), ejectCh: make(chan error, 1),
 	}
 	r.st = ReplicaStatus{URL: url, State: ReplicaLoading, StateName: ReplicaLoading.String(), Reason: "not probed yet", Since: time.Now()}
