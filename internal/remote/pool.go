@@ -14,6 +14,7 @@ package remote
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 	"net/http"
@@ -82,7 +83,7 @@ func New(m config.Model, opts Options) *Pool {
 		lookup = net.DefaultResolver.LookupHost
 	}
 	p := &Pool{
-		model: m, header: http.Header{}, transport: newTransport(m), log: log.With("model", m.ID), lookup: lookup,
+		model: m, header: http.Header{}, transport: newTransport(m, max(m.MaxConcurrency, 2)), log: log.With("model", m.ID), lookup: lookup,
 		poke: make(chan struct{}, 1), done: make(chan struct{}), cancels: map[*Replica]context.CancelFunc{},
 	}
 	p.stopCtx, p.stop = context.WithCancel(context.Background())
@@ -99,22 +100,25 @@ func New(m config.Model, opts Options) *Pool {
 	return p
 }
 
-// newTransport is the client of one remote model's requests: connections
-// kept alive for as many requests as the model lets through at once, TLS
-// as usual, and for discovered replicas, addressed by IP, the name of the
-// discover URL to verify their certificates against.
-func newTransport(m config.Model) *http.Transport {
+// newTransport is the client of one remote model's requests (idle
+// connections kept for perHost of them): TLS as usual, and for
+// discovered replicas, addressed by IP, the name of the discover URL to
+// verify their certificates against.
+func newTransport(m config.Model, perHost int) *http.Transport {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil // replicas are peers on the operator's network, never behind a proxy
-	t.MaxIdleConnsPerHost = max(m.MaxConcurrency, 2)
+	t.MaxIdleConnsPerHost = perHost
 	if u, err := url.Parse(m.Remote.Discover); err == nil && u.Scheme == "https" {
-		t.TLSClientConfig.ServerName = u.Hostname()
+		t.TLSClientConfig = &tls.Config{ServerName: u.Hostname()}
 	}
 	return t
 }
 
 func (p *Pool) newReplica(u string) *Replica {
-	return newReplica(u, &p.model, p.header, p.log, p.changed)
+	// Probes have their own connection, so that a probe never waits
+	// behind requests for one.
+	probes := &http.Client{Transport: newTransport(p.model, 1)}
+	return newReplica(u, &p.model, p.header, probes, p.log, p.changed)
 }
 
 // changed has Run look at the replicas again; it never blocks.

@@ -60,9 +60,9 @@ type attemptScope struct {
 	cancel context.CancelFunc
 }
 
-func newReplica(url string, m *config.Model, header http.Header, log *slog.Logger, changed func()) *Replica {
+func newReplica(url string, m *config.Model, header http.Header, probes *http.Client, log *slog.Logger, changed func()) *Replica {
 	r := &Replica{
-		url: url, model: m, header: header, client: supervisor.NewProbeClient(), log: log.With("replica", url), changed: changed,
+		url: url, model: m, header: header, client: probes, log: log.With("replica", url), changed: changed,
 		failureCh: make(chan error, 1), verifyCh: make(chan struct{}, 1), readmitCh: make(chan struct{}, 1), ejectCh: make(chan error, 1),
 	}
 	r.st = ReplicaStatus{URL: url, State: ReplicaLoading, StateName: ReplicaLoading.String(), Reason: "not probed yet", Since: time.Now()}
@@ -171,18 +171,23 @@ const (
 	probeGenerate                  // a one-token chat completion
 )
 
-func (r *Replica) probe(ctx context.Context, kind probeKind) supervisor.ProbeOutcome {
+// check is the health_check a probe of kind uses now. While not ready, a
+// generation would cost tokens on a server that cannot give them: the
+// replica is probed on /health until ready, as a local backend is. Only
+// run calls it (it reads the state).
+func (r *Replica) check(kind probeKind) string {
+	switch {
+	case kind == probeGenerate:
+		return config.HealthCheckGenerate
+	case r.model.HealthCheck == config.HealthCheckGenerate && r.st.State != ReplicaReady:
+		return config.HealthCheckHealth
+	}
+	return r.model.HealthCheck
+}
+
+// probe asks the replica once, as check says, within health_timeout.
+func (r *Replica) probe(ctx context.Context, check string) supervisor.ProbeOutcome {
 	timeout := r.model.HealthTimeout
-	check := r.model.HealthCheck
-	// While not ready, a generation would cost tokens on a server that
-	// cannot give them: it is probed on /health until ready, as a local
-	// backend is.
-	if kind == probeRegular && check == config.HealthCheckGenerate && r.st.State != ReplicaReady {
-		check = config.HealthCheckHealth
-	}
-	if kind == probeGenerate {
-		check = config.HealthCheckGenerate
-	}
 	switch check {
 	case config.HealthCheckModels:
 		return supervisor.ProbeGet(ctx, r.client, r.url+"/v1/models", r.header, timeout)
@@ -218,8 +223,9 @@ func (r *Replica) run(ctx context.Context) {
 			return
 		}
 		probing = true
+		check := r.check(kind)
 		go func() {
-			o := r.probe(ctx, kind)
+			o := r.probe(ctx, check)
 			results <- struct {
 				supervisor.ProbeOutcome
 				kind probeKind

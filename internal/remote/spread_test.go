@@ -2,6 +2,7 @@ package remote_test
 
 import (
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -55,5 +56,18 @@ func TestLeastRequestsRotatesTies(t *testing.T) {
 	}
 	if a.requests.Load() == 0 || b.requests.Load() == 0 {
 		t.Fatalf("10 requests in a row: %d on the first replica, %d on the second", a.requests.Load(), b.requests.Load())
+	}
+}
+
+// A streamed answer passes through a replica event by event, naming the
+// model the client asked for.
+func TestStreamPassesThroughAReplica(t *testing.T) {
+	a := newCounted(t, standin.Options{})
+	f := startFront(t, remoteModel(a.url), "", remoteOptions())
+	f.waitState(t, a.url, "ready")
+	r := f.post(`{"model":"tiny","stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	if r.status != http.StatusOK || !strings.HasPrefix(r.header.Get("Content-Type"), "text/event-stream") ||
+		!strings.Contains(r.body, `"model":"tiny"`) || !strings.Contains(r.body, "data: [DONE]") {
+		t.Fatalf("status %d, %s: %s", r.status, r.header.Get("Content-Type"), r.body)
 	}
 }

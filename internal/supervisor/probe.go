@@ -162,6 +162,3 @@ func ProbeChat(ctx context.Context, client *http.Client, baseURL, model string, 
 	body := []byte(`{"model":` + string(name) + `,"messages":[{"role":"user","content":"ok"}],"max_tokens":1}`)
 	return probePost(ctx, client, baseURL+"/v1/chat/completions", body, header, timeout).outcome()
 }
-
-// NewProbeClient is the HTTP client of one backend's probes.
-func NewProbeClient() *http.Client { return newProbeClient() }
