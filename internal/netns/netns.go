@@ -6,8 +6,8 @@
 //
 // The bridge lives in the root namespace and holds the network's first
 // address (Network.Gateway): the test process and whatever it runs outside
-// the hosts (a PostgreSQL server, say) reach every host directly, and the
-// hosts reach them, with no extra hop to set up. Nothing routes the test
+// the hosts on that address (a PostgreSQL server, say) reach every host
+// directly, and the hosts reach them, with no extra hop to set up. Nothing routes the test
 // subnet anywhere else: there is no forwarding and no NAT.
 //
 // Where namespaces cannot be made (not root, no `ip`), New falls back to

@@ -62,12 +62,10 @@ func startFleet(t *testing.T) *fleet {
 	if !f.net.Isolated() {
 		t.Fatal("the fleet needs network namespaces (run as root with iproute2)")
 	}
-	f.pg = pgtest.Start(t)
+	// PostgreSQL listens on the bridge's address in the root namespace,
+	// where every host reaches it.
+	f.pg = pgtest.StartWith(t, pgtest.Options{Host: f.net.Gateway})
 	dsn := f.pg.CreateDatabase("fleet")
-	// The gateways reach PostgreSQL, which listens on the test's loopback,
-	// through a relay on the bridge.
-	relay := f.net.Forward(t, fmt.Sprintf("127.0.0.1:%d", f.pg.Port()))
-	dsn = strings.Replace(dsn, fmt.Sprintf("127.0.0.1:%d", f.pg.Port()), relay, 1)
 
 	libDir := llamatest.LibDir(t)
 	modelPath := tinyModel(t)
@@ -101,8 +99,8 @@ models:
 	for _, n := range append(append([]*node{}, f.hosts...), f.gateways...) {
 		n.waitReady(60 * time.Second)
 	}
-	t.Logf("fleet ready in %v: gateways %s, hosts %s, PostgreSQL via %s",
-		time.Since(began).Round(time.Millisecond), addrs(f.gateways), addrs(f.hosts), relay)
+	t.Logf("fleet ready in %v: gateways %s, hosts %s, PostgreSQL on %s:%d",
+		time.Since(began).Round(time.Millisecond), addrs(f.gateways), addrs(f.hosts), f.net.Gateway, f.pg.Port())
 	return f
 }
 

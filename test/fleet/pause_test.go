@@ -17,24 +17,27 @@ const propagationBound = 100 * time.Millisecond
 
 // pauseOnOneReplicaHoldsRequestsOnAll pauses on each replica in turn
 // under load and measures how long the pause takes to reach the two
-// others, two ways: from the origin's log line for the pause to each
-// other replica's log line for adopting it, both stamped by custos on the
-// machine's one clock (the bound is asserted on this: it is custos's own
-// propagation), and from the acknowledgement the test received to the
-// moment its polls of /admin/intervention saw every replica paused
-// (logged: it adds the polls' own latency, which on a loaded machine is
-// not custos's). It checks that a request sent to each replica then is
-// held until the resume, and that every change is in the audit log.
+// others, from each one's log line for adopting it, stamped by custos on
+// the machine's one clock. The bound is asserted from the origin's own
+// log line for the pause, written once its commit returned (another
+// replica may adopt the change before that line: it counts as no time);
+// logged beside it are the time from the moment the test sent the pause
+// (which adds the request's handling and the commit), and from the
+// acknowledgement to the moment the test's polls of /admin/intervention
+// saw every replica paused (which adds the polls' own latency). It checks
+// that a request sent to each replica then is held until the resume, and
+// that every change is in the audit log.
 func pauseOnOneReplicaHoldsRequestsOnAll(t *testing.T, f *fleet, l *ledger) {
 	r := load(t, allOf(f.gateways), 4, maxRequests)
 	r.answered(t, 20, 30*time.Second)
 
 	const trials = 9
-	var worst, polled []time.Duration
+	var worst, fromSend, polled []time.Duration
 	for i := range trials {
 		origin := f.gateways[i%len(f.gateways)]
 		others := slices.DeleteFunc(slices.Clone(f.gateways), func(n *node) bool { return n == origin })
 		reason := fmt.Sprintf("propagation trial %d on %s", i, origin.name)
+		sent := time.Now()
 		l.pause(t, origin, reason)
 		acked := time.Now()
 		var mu sync.Mutex
@@ -62,7 +65,8 @@ func pauseOnOneReplicaHoldsRequestsOnAll(t *testing.T, f *fleet, l *ledger) {
 			}
 		}
 		polled = append(polled, slowest)
-		worst = append(worst, propagation(t, origin, others, reason))
+		fromCommit, sentToAdopted := propagation(t, sent, origin, others, reason)
+		worst, fromSend = append(worst, fromCommit), append(fromSend, sentToAdopted)
 		if i == 0 {
 			heldEverywhere(t, f, l, origin)
 		}
@@ -74,10 +78,12 @@ func pauseOnOneReplicaHoldsRequestsOnAll(t *testing.T, f *fleet, l *ledger) {
 	r.answered(t, 10, 30*time.Second)
 	tl := r.stop()
 	slices.Sort(worst)
+	slices.Sort(fromSend)
 	slices.Sort(polled)
-	t.Logf("a pause's commit on one replica → adopted by the other two (custos's log times), %d trials: median %v, max %v (bound %v); all: %v",
+	t.Logf("a pause committed on one replica → adopted by the other two (custos's log times), %d trials: median %v, max %v (bound %v); all: %v",
 		trials, worst[trials/2].Round(100*time.Microsecond), worst[trials-1].Round(100*time.Microsecond), propagationBound, worst)
-	t.Logf("the acknowledgement → the test's polls see every replica paused: median %v, max %v",
+	t.Logf("the pause sent → adopted by the other two: median %v, max %v; the acknowledgement → the test's polls see every replica paused: median %v, max %v",
+		fromSend[trials/2].Round(100*time.Microsecond), fromSend[trials-1].Round(100*time.Microsecond),
 		polled[trials/2].Round(100*time.Microsecond), polled[trials-1].Round(100*time.Microsecond))
 	t.Logf("load: %s", tl)
 	if worst[trials-1] > propagationBound {
@@ -90,16 +96,16 @@ func pauseOnOneReplicaHoldsRequestsOnAll(t *testing.T, f *fleet, l *ledger) {
 }
 
 // propagation is how long after origin logged the pause of that reason
-// the last of the others logged adopting it.
-func propagation(t *testing.T, origin *node, others []*node, reason string) time.Duration {
+// the last of the others logged adopting it (no time if that came first),
+// and how long after sent.
+func propagation(t *testing.T, sent time.Time, origin *node, others []*node, reason string) (fromCommit, fromSend time.Duration) {
 	t.Helper()
-	var made time.Time
+	var committed time.Time
 	eventually(t, origin.name+" logs the pause", 5*time.Second, func() bool {
 		var ok bool
-		made, ok = origin.logged("inference paused", reason)
+		committed, ok = origin.logged("inference paused", reason)
 		return ok
 	})
-	slowest := time.Duration(0)
 	for _, o := range others {
 		var adopted time.Time
 		eventually(t, o.name+" logs adopting the pause", 5*time.Second, func() bool {
@@ -107,9 +113,10 @@ func propagation(t *testing.T, origin *node, others []*node, reason string) time
 			adopted, ok = o.logged("intervention on another replica", reason)
 			return ok
 		})
-		slowest = max(slowest, adopted.Sub(made))
+		fromCommit = max(fromCommit, adopted.Sub(committed))
+		fromSend = max(fromSend, adopted.Sub(sent))
 	}
-	return slowest
+	return fromCommit, fromSend
 }
 
 // heldEverywhere sends a request to each replica while the fleet is
