@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -91,5 +92,41 @@ func TestFleetPauseMadeWhileTheDatabaseIsDownReachesTheFleetAfterIt(t *testing.T
 	}
 	if pauses != 1 {
 		t.Fatalf("%d pause events by a in the audit log, want 1", pauses)
+	}
+}
+
+// A replica cut off from the database while the rest of the fleet is
+// not: its change holds locally, and when it connects again after the
+// fleet's state moved, the fleet's state wins — it adopts it — while its
+// held event is still written, so the log says what it did meanwhile.
+func TestFleetReplicaCutOffAdoptsTheFleetsStateAndKeepsItsEvents(t *testing.T) {
+	srv := pgtest.Start(t)
+	execSQL(t, srv.DSN(), "CREATE ROLE replica_a LOGIN SUPERUSER")
+	a := startReplica(t, strings.Replace(srv.DSN(), "custos@", "replica_a@", 1), "a", fleetConfig())
+	b := startReplica(t, srv.DSN(), "b", fleetConfig())
+	execSQL(t, srv.DSN(), "ALTER ROLE replica_a NOLOGIN")
+	execSQL(t, srv.DSN(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'replica_a'")
+	waitReadiness(t, a.store, readiness.Degraded, 10*time.Second)
+	res, err := a.ctl.Pause(context.Background(), "model-a", "while cut off", intervention.ActorAdmin)
+	if err != nil || !res.Changed || res.Durable {
+		t.Fatalf("a's pause while cut off: %+v, %v; want changed, not durable", res, err)
+	}
+	if _, err := b.ctl.UpdateWellbeing(context.Background(), intervention.Cautious, "meanwhile", intervention.ActorAdmin); err != nil {
+		t.Fatal(err)
+	}
+	execSQL(t, srv.DSN(), "ALTER ROLE replica_a LOGIN")
+	waitFor(t, 10*time.Second, "a to adopt the fleet's state", func() bool { return a.ctl.State().Wellbeing == intervention.Cautious })
+	waitReadiness(t, a.store, readiness.Ready, 5*time.Second)
+	if a.ctl.Blocks("model-a") || b.ctl.Blocks("model-a") {
+		t.Fatal("the held pause overwrote the fleet's newer state")
+	}
+	var aPauses int
+	for _, ev := range auditOf(t, b) {
+		if ev.Replica == "a" && ev.Action == "pause" && ev.Reason == "while cut off" {
+			aPauses++
+		}
+	}
+	if aPauses != 1 {
+		t.Fatalf("a's held pause is %d times in the audit log, want once", aPauses)
 	}
 }

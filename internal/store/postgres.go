@@ -295,15 +295,19 @@ func (s *Postgres) writeEvents(ctx context.Context, events []intervention.Event)
 	return tx.Commit(ctx)
 }
 
+// insertEvents appends events to the audit log in their order, in one
+// round trip however many a replica held.
 func insertEvents(ctx context.Context, tx pgx.Tx, version uint64, events []intervention.Event) error {
-	for _, ev := range events {
-		if _, err := tx.Exec(ctx, `INSERT INTO custos_audit (at, action, scope, old, new, reason, actor, replica, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			ev.At.UTC(), ev.Action, ev.Scope, ev.Old, ev.New, ev.Reason, ev.Actor, ev.Replica, int64(version)); err != nil {
-			return err
-		}
+	if len(events) == 0 {
+		return nil
 	}
-	return nil
+	batch := &pgx.Batch{}
+	for _, ev := range events {
+		batch.Queue(`INSERT INTO custos_audit (at, action, scope, old, new, reason, actor, replica, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			ev.At.UTC(), ev.Action, ev.Scope, ev.Old, ev.New, ev.Reason, ev.Actor, ev.Replica, int64(version))
+	}
+	return tx.SendBatch(ctx, batch).Close()
 }
 
 // querier is a connection, a pool or a transaction.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -81,5 +82,29 @@ func TestPostgresStartWithTheDatabaseDownWaitsForIt(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("Open did not return within 15s of the database coming back")
+	}
+}
+
+// The events held while the database is away are bounded: past
+// pendingMax the oldest are dropped, and readiness says how many.
+func TestPostgresHeldEventsAreBounded(t *testing.T) {
+	srv := pgtest.Start(t)
+	s := openPostgres(t, srv.DSN(), "gw-1")
+	srv.Stop()
+	waitReadiness(t, s, readiness.Degraded, 10*time.Second)
+	for i := range pendingMax + 5 {
+		_ = s.Record(State{Version: 1}, intervention.Event{Action: "wellbeing", Reason: fmt.Sprint(i), Actor: "admin"})
+	}
+	if _, detail := s.Readiness(); !strings.Contains(detail, fmt.Sprintf("%d audit events waiting, 5 older ones dropped", pendingMax)) {
+		t.Fatalf("detail %q", detail)
+	}
+	held, err := s.Audit(0, pendingMax+10)
+	if err != nil || len(held) != pendingMax || held[0].Reason != fmt.Sprint(pendingMax+4) || held[len(held)-1].Reason != "5" {
+		t.Fatalf("held %d events (newest %v), %v; want the newest %d", len(held), held[:1], err, pendingMax)
+	}
+	srv.Restart()
+	waitReadiness(t, s, readiness.Ready, 15*time.Second)
+	if n := queryInt(t, srv.DSN(), "SELECT count(*) FROM custos_audit"); n != pendingMax {
+		t.Fatalf("%d audit rows after the restart, want %d", n, pendingMax)
 	}
 }

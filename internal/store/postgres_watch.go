@@ -33,7 +33,7 @@ func (s *Postgres) watch() {
 		}
 		s.mu.Lock()
 		s.connected = false
-		if _, open := s.openState(); open {
+		if s.isOpen() {
 			s.degrade(fmt.Errorf("%w: %v", errUnreachable, err))
 		} else {
 			s.setReadiness(readiness.Warming, "waiting for PostgreSQL to learn whether inference is paused: "+err.Error())
@@ -56,13 +56,13 @@ func (s *Postgres) watch() {
 	}
 }
 
-// openState reports whether Open has its answer.
-func (s *Postgres) openState() (State, bool) {
+// isOpen reports whether Open has its answer.
+func (s *Postgres) isOpen() bool {
 	select {
 	case <-s.opened:
-		return s.openSt, true
+		return true
 	default:
-		return State{}, false
+		return false
 	}
 }
 
@@ -90,7 +90,7 @@ func (s *Postgres) session() (up bool, err error) {
 	s.mu.Lock()
 	s.connected = true
 	s.mu.Unlock()
-	if _, open := s.openState(); open {
+	if s.isOpen() {
 		s.log.Info("reconnected to the control-state database; reading the fleet's state")
 	}
 	for {
@@ -156,7 +156,7 @@ func (s *Postgres) readJournal(conn *pgx.Conn) error {
 	last := s.lastEvent
 	s.mu.Unlock()
 	var others []intervention.Event
-	if _, open := s.openState(); !open {
+	if !s.isOpen() {
 		err = conn.QueryRow(ctx, `SELECT coalesce(max(id), 0) FROM custos_audit`).Scan(&last)
 	} else {
 		var rows pgx.Rows
