@@ -30,6 +30,8 @@ type Replica struct {
 	log    *slog.Logger
 	// changed pokes the pool when the status changes.
 	changed func()
+	// onEject runs at each ejection (nil: nothing).
+	onEject func()
 
 	inFlight atomic.Int64
 	status   atomic.Pointer[ReplicaStatus]
@@ -342,6 +344,9 @@ func (r *Replica) eject(reason string) {
 	old := r.attempts.Load()
 	r.newScope()
 	old.cancel()
+	if r.onEject != nil {
+		r.onEject()
+	}
 	r.st.Ejections++
 	r.st.EjectedUntil = time.Now().Add(r.model.Remote.EjectCooldown)
 	r.enter(ReplicaEjected, reason)
