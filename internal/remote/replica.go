@@ -240,6 +240,7 @@ func (r *Replica) run(ctx context.Context) {
 	defer stall.Stop()
 	failed := 0
 	progress := -1.0
+	verifyPending := false // a streak of 5xx to check once the probe running is done
 
 	for {
 		select {
@@ -256,10 +257,15 @@ func (r *Replica) run(ctx context.Context) {
 				next.Reset(r.model.HealthInterval)
 			}
 		case <-r.verifyCh:
-			if r.st.State == ReplicaReady {
-				r.log.Warn("consecutive 5xx answers; checking the replica with a generation", "errors", r.model.UnhealthyAfterErrors)
-				start(probeGenerate)
+			if r.st.State != ReplicaReady {
+				continue
 			}
+			if probing {
+				verifyPending = true
+				continue
+			}
+			r.log.Warn("consecutive 5xx answers; checking the replica with a generation", "errors", r.model.UnhealthyAfterErrors)
+			start(probeGenerate)
 		case <-r.readmitCh:
 			if r.st.State == ReplicaEjected {
 				r.st.EjectedUntil = time.Now()
@@ -300,6 +306,12 @@ func (r *Replica) run(ctx context.Context) {
 					r.publish()
 				}
 				next.Reset(r.model.HealthInterval)
+				if verifyPending {
+					verifyPending = false
+					if r.st.State == ReplicaReady {
+						start(probeGenerate)
+					}
+				}
 			case ReplicaLoading:
 				switch {
 				case res.OK:
@@ -319,9 +331,12 @@ func (r *Replica) run(ctx context.Context) {
 						next.Reset(r.model.HealthInterval)
 						continue
 					}
-				case res.Progress >= 0 && res.Progress != progress:
-					progress = res.Progress
-					stall.Reset(r.model.ReadyTimeout)
+				default: // it answered: alive, and loading
+					failed = 0
+					if res.Progress >= 0 && res.Progress != progress {
+						progress = res.Progress
+						stall.Reset(r.model.ReadyTimeout)
+					}
 				}
 				r.publish()
 				next.Reset(loadProbeInterval)
