@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 
 	"custos/internal/config"
 	"custos/internal/remote"
@@ -27,7 +26,6 @@ type modelBackend interface {
 type backendSet struct {
 	list  []modelBackend
 	pools []*remote.Pool
-	wg    sync.WaitGroup
 }
 
 // newBackendSet takes each local model's backend from sup and makes a
@@ -50,7 +48,7 @@ func newBackendSet(cfg *config.Config, sup *supervisor.Supervisor, log *slog.Log
 // start runs the remote pools until ctx ends or stop.
 func (s *backendSet) start(ctx context.Context) {
 	for _, p := range s.pools {
-		s.wg.Go(func() { p.Run(ctx) })
+		go p.Run(ctx)
 	}
 }
 

@@ -118,7 +118,11 @@ func (p *Pool) newReplica(u string) *Replica {
 	// Probes have their own connection, so that a probe never waits
 	// behind requests for one.
 	probes := &http.Client{Transport: newTransport(p.model, 1)}
-	return newReplica(u, &p.model, p.header, probes, p.log, p.changed)
+	r := newReplica(u, &p.model, p.header, probes, p.log, p.changed)
+	// Connections kept from before an ejection may be dead (a link that
+	// went down, a host that came back): requests after it dial anew.
+	r.onEject = p.transport.CloseIdleConnections
+	return r
 }
 
 // changed has Run look at the replicas again; it never blocks.

@@ -1,8 +1,13 @@
 package remote_test
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // An ejected replica that answers again is re-admitted by the first probe
@@ -28,4 +33,28 @@ func TestEjectedReplicaIsReadmittedAfterTheCooldown(t *testing.T) {
 	if tl.byStatus["200"] != 20 || tl.byPid[a.pid()] == 0 {
 		t.Fatalf("after re-admission: %v, by pid %v", tl.byStatus, tl.byPid)
 	}
+}
+
+// An operator's restart of a remote model (POST /admin/models/{model}/restart)
+// ends every ejection at once: a replica that answers again is back
+// without waiting out its cool-down.
+func TestRestartEndsAnEjectionAtOnce(t *testing.T) {
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, `{"status":"ok"}`)
+	}))
+	t.Cleanup(srv.Close)
+	m := remoteModel(srv.URL)
+	m.Remote.EjectCooldown = time.Hour
+	f := startFront(t, m, "", remoteOptions())
+	f.waitState(t, srv.URL, "ready")
+	down.Store(true)
+	f.waitState(t, srv.URL, "ejected")
+	down.Store(false)
+	f.pool.Restart()
+	f.waitState(t, srv.URL, "ready")
 }

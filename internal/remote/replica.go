@@ -30,6 +30,8 @@ type Replica struct {
 	log    *slog.Logger
 	// changed pokes the pool when the status changes.
 	changed func()
+	// onEject runs at each ejection (nil: nothing).
+	onEject func()
 
 	inFlight atomic.Int64
 	status   atomic.Pointer[ReplicaStatus]
@@ -238,6 +240,7 @@ func (r *Replica) run(ctx context.Context) {
 	defer stall.Stop()
 	failed := 0
 	progress := -1.0
+	verifyPending := false // a streak of 5xx to check once the probe running is done
 
 	for {
 		select {
@@ -254,10 +257,15 @@ func (r *Replica) run(ctx context.Context) {
 				next.Reset(r.model.HealthInterval)
 			}
 		case <-r.verifyCh:
-			if r.st.State == ReplicaReady {
-				r.log.Warn("consecutive 5xx answers; checking the replica with a generation", "errors", r.model.UnhealthyAfterErrors)
-				start(probeGenerate)
+			if r.st.State != ReplicaReady {
+				continue
 			}
+			if probing {
+				verifyPending = true
+				continue
+			}
+			r.log.Warn("consecutive 5xx answers; checking the replica with a generation", "errors", r.model.UnhealthyAfterErrors)
+			start(probeGenerate)
 		case <-r.readmitCh:
 			if r.st.State == ReplicaEjected {
 				r.st.EjectedUntil = time.Now()
@@ -298,6 +306,12 @@ func (r *Replica) run(ctx context.Context) {
 					r.publish()
 				}
 				next.Reset(r.model.HealthInterval)
+				if verifyPending {
+					verifyPending = false
+					if r.st.State == ReplicaReady {
+						start(probeGenerate)
+					}
+				}
 			case ReplicaLoading:
 				switch {
 				case res.OK:
@@ -317,9 +331,12 @@ func (r *Replica) run(ctx context.Context) {
 						next.Reset(r.model.HealthInterval)
 						continue
 					}
-				case res.Progress >= 0 && res.Progress != progress:
-					progress = res.Progress
-					stall.Reset(r.model.ReadyTimeout)
+				default: // it answered: alive, and loading
+					failed = 0
+					if res.Progress >= 0 && res.Progress != progress {
+						progress = res.Progress
+						stall.Reset(r.model.ReadyTimeout)
+					}
 				}
 				r.publish()
 				next.Reset(loadProbeInterval)
@@ -342,6 +359,9 @@ func (r *Replica) eject(reason string) {
 	old := r.attempts.Load()
 	r.newScope()
 	old.cancel()
+	if r.onEject != nil {
+		r.onEject()
+	}
 	r.st.Ejections++
 	r.st.EjectedUntil = time.Now().Add(r.model.Remote.EjectCooldown)
 	r.enter(ReplicaEjected, reason)
