@@ -18,16 +18,18 @@ import (
 
 // node is one `custos serve` process running on a host of the network.
 type node struct {
-	t       testing.TB
-	name    string
-	host    *netns.Host
-	addr    string // host:port custos listens on
-	cfgPath string
-	env     []string
-	cmd     *exec.Cmd
-	out     *proctest.Buffer
-	exited  chan struct{}
-	stopped bool // SIGSTOPped: SIGCONT before anything else
+	// t is the test the node acts for now (a scenario of TestFleet);
+	// owner the one that started it, whose cleanup stops it.
+	t, owner testing.TB
+	name     string
+	host     *netns.Host
+	addr     string // host:port custos listens on
+	cfgPath  string
+	env      []string
+	cmd      *exec.Cmd
+	out      *proctest.Buffer
+	exited   chan struct{}
+	stopped  bool // SIGSTOPped: SIGCONT before anything else
 }
 
 // startNode writes cfg to a folder of the test and runs custos on it on
@@ -38,7 +40,7 @@ func startNode(t testing.TB, name string, h *netns.Host, cfg string, env ...stri
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, name: name, host: h, addr: h.Addr + ":8080", cfgPath: filepath.Join(dir, "custos.yaml"),
+	n := &node{t: t, owner: t, name: name, host: h, addr: h.Addr + ":8080", cfgPath: filepath.Join(dir, "custos.yaml"),
 		env: append(os.Environ(), append([]string{adminTokenEnv + "=" + adminToken}, env...)...)}
 	if err := os.WriteFile(n.cfgPath, []byte("listen: "+n.addr+"\n"+cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -119,11 +121,15 @@ func (n *node) stop() {
 		case <-n.exited:
 		case <-time.After(30 * time.Second):
 			_ = n.cmd.Process.Kill()
-			n.waitExit(30 * time.Second)
+			select {
+			case <-n.exited:
+			case <-time.After(30 * time.Second):
+				n.owner.Errorf("%s (pid %d) still runs 30s after SIGKILL", n.name, n.cmd.Process.Pid)
+			}
 		}
 	}
-	if n.t.Failed() {
-		n.t.Logf("%s output (last 8 KiB):\n%s", n.name, proctest.Tail(n.out.String(), 8<<10))
+	if n.owner.Failed() {
+		n.owner.Logf("%s output (last 8 KiB):\n%s", n.name, proctest.Tail(n.out.String(), 8<<10))
 	}
 }
 
