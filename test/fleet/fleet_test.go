@@ -43,7 +43,6 @@ var probeClient = &http.Client{Timeout: 5 * time.Second}
 
 // fleet is the whole deployment of a test.
 type fleet struct {
-	t        *testing.T
 	net      *netns.Network
 	pg       *pgtest.Server
 	gateways []*node
@@ -58,7 +57,7 @@ var hostNames = []string{"host1", "host2"}
 func startFleet(t *testing.T) *fleet {
 	t.Helper()
 	began := time.Now()
-	f := &fleet{t: t, net: netns.New(t, append(append([]string{}, gatewayNames...), hostNames...)...)}
+	f := &fleet{net: netns.New(t, append(append([]string{}, gatewayNames...), hostNames...)...)}
 	if !f.net.Isolated() {
 		t.Fatal("the fleet needs network namespaces (run as root with iproute2)")
 	}
