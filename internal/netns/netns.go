@@ -74,7 +74,7 @@ type Host struct {
 func New(t testing.TB, names ...string) *Network {
 	t.Helper()
 	n := &Network{tag: fmt.Sprintf("%x%02x", os.Getpid(), sequence.Add(1)%256), hosts: map[string]*Host{}}
-	if err := canMakeNamespaces(); err != nil {
+	if err := canMakeNamespaces(nsPrefix + n.tag + "-probe"); err != nil {
 		t.Logf("netns: cannot make network namespaces (%v); falling back to 127.0.0.x addresses in the test's namespace, where links cannot be cut", err)
 		for i, name := range names {
 			n.hosts[name] = &Host{Name: name, Addr: fmt.Sprintf("127.0.0.%d", 10+i)}
@@ -169,15 +169,20 @@ func (h *Host) setLink(t testing.TB, state string) {
 	}
 }
 
-// canMakeNamespaces says why namespaces cannot be made, or nil.
-func canMakeNamespaces() error {
+// canMakeNamespaces says why namespaces cannot be made, or nil: it makes
+// one named probe and removes it (root in a container without the
+// capability to make namespaces cannot).
+func canMakeNamespaces(probe string) error {
 	if os.Geteuid() != 0 {
 		return fmt.Errorf("not root")
 	}
 	if _, err := exec.LookPath("ip"); err != nil {
 		return err
 	}
-	return nil
+	if err := ip("netns", "add", probe); err != nil {
+		return err
+	}
+	return ip("netns", "delete", probe)
 }
 
 func (n *Network) addHost(h *Host, peer string) error {
