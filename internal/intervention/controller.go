@@ -126,7 +126,7 @@ type Controller struct {
 	afterFunc func(time.Duration, func()) *time.Timer
 
 	current  atomic.Pointer[view]
-	restored chan struct{} // closed by Restore
+	restored chan struct{} // closed by Restore, or by Adopt while restoring
 	draining chan struct{} // closed by Drain
 	drain    sync.Once
 
@@ -202,7 +202,7 @@ func (c *Controller) restoreLocked(restored State) {
 	st := restored.clone()
 	c.fleetVersion = st.Version
 	c.publish(st, false)
-	c.armTimers(st)
+	c.reconcileTimers(st)
 	close(c.restored)
 }
 

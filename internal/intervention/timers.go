@@ -18,10 +18,6 @@ func (c *Controller) deadline(p *Pause) time.Time {
 	return p.Since.Add(c.cfg.MaxPause)
 }
 
-// armTimers arms a timer for every pause of st. Callers hold the change
-// lock.
-func (c *Controller) armTimers(st State) { c.reconcileTimers(st) }
-
 // reconcileTimers makes the timers match the pauses of st: a timer for
 // each pause, at its deadline, so a pause ends on time even when no
 // request arrives to notice it — whichever replica made it. A pause that

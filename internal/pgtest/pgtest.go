@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -61,27 +62,42 @@ func Start(t testing.TB) *Server { return StartWith(t, Options{}) }
 // StartWith is Start with options.
 func StartWith(t testing.TB, o Options) *Server {
 	t.Helper()
-	bin, err := findBinaries()
+	s, err := launch(t.TempDir(), o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	s.t = t
+	t.Cleanup(func() { s.Kill() })
+	return s
+}
+
+// launch initializes a data folder under base and starts a server on it.
+func launch(base string, o Options) (*Server, error) {
+	bin, err := findBinaries()
+	if err != nil {
+		return nil, err
 	}
 	if o.Host == "" {
 		o.Host = "127.0.0.1"
 	}
-	s := &Server{t: t, bin: bin, host: o.Host}
-	s.dir, s.cred = ownedFolder(t)
+	s := &Server{bin: bin, host: o.Host}
+	if s.dir, s.cred, err = ownedFolder(base); err != nil {
+		return nil, err
+	}
 	s.logPath = filepath.Join(s.dir, "postgres.log")
-	s.initdb()
+	if err := s.initdb(); err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(t, s.host)
-		if err := s.start(); err == nil {
-			break
+		if s.port, err = freePort(s.host); err != nil {
+			return nil, err
+		}
+		if err = s.start(); err == nil {
+			return s, nil
 		} else if attempt == 2 {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	t.Cleanup(func() { s.Kill() })
-	return s
 }
 
 // DSN is a connection string for the server's database "postgres", as
@@ -98,17 +114,25 @@ func (s *Server) Port() int { return s.port }
 // of one server do not see each other's tables.
 func (s *Server) CreateDatabase(name string) string {
 	s.t.Helper()
+	dsn, err := s.createDatabase(name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return dsn
+}
+
+func (s *Server) createDatabase(name string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, s.DSN())
 	if err != nil {
-		s.t.Fatalf("connecting to create database %s: %v", name, err)
+		return "", fmt.Errorf("connecting to create database %s: %w", name, err)
 	}
 	defer conn.Close(ctx)
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		s.t.Fatalf("creating database %s: %v", name, err)
+		return "", fmt.Errorf("creating database %s: %w", name, err)
 	}
-	return strings.Replace(s.DSN(), "/postgres?", "/"+name+"?", 1)
+	return strings.Replace(s.DSN(), "/postgres?", "/"+name+"?", 1), nil
 }
 
 // Stop shuts the server down and waits for it to exit. SIGINT is
@@ -157,7 +181,9 @@ func (s *Server) signal(sig syscall.Signal) {
 	case <-time.After(startTimeout):
 		_ = cmd.Process.Kill()
 		<-exited
-		s.t.Errorf("PostgreSQL did not exit within %v of %v; killed", startTimeout, sig)
+		if s.t != nil {
+			s.t.Errorf("PostgreSQL did not exit within %v of %v; killed", startTimeout, sig)
+		}
 	}
 	if sig == syscall.SIGKILL {
 		// Its backends exit when they notice the postmaster is gone; kill
@@ -166,25 +192,26 @@ func (s *Server) signal(sig syscall.Signal) {
 	}
 }
 
-func (s *Server) initdb() {
-	s.t.Helper()
+func (s *Server) initdb() error {
 	data := filepath.Join(s.dir, "data")
 	cmd := exec.Command(filepath.Join(s.bin, "initdb"), "-D", data, "-U", "custos", "--auth=trust",
 		"--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions")
 	s.prepare(cmd)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		s.t.Fatalf("initdb: %v\n%s", err, out)
+		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
-	if s.host != "127.0.0.1" {
-		hba, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_WRONLY|os.O_APPEND, 0)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		defer hba.Close()
-		if _, err := hba.WriteString("host all all 0.0.0.0/0 trust\nhost all all ::/0 trust\n"); err != nil {
-			s.t.Fatal(err)
-		}
+	if s.host == "127.0.0.1" {
+		return nil
 	}
+	hba, err := os.OpenFile(filepath.Join(data, "pg_hba.conf"), os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return err
+	}
+	_, err = hba.WriteString("host all all 0.0.0.0/0 trust\nhost all all ::/0 trust\n")
+	if cerr := hba.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 func (s *Server) start() error {
@@ -203,11 +230,27 @@ func (s *Server) start() error {
 	s.prepare(cmd)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr.Setpgid = true
-	if err := cmd.Start(); err != nil {
+	// A test binary that dies without its cleanups (a panic, a timeout)
+	// takes the server with it: the kernel kills the server when the thread
+	// that started it ends, and that thread is kept, locked, until the
+	// server exits.
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	exited := make(chan struct{})
+	started := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+		close(exited)
+	}()
+	if err := <-started; err != nil {
 		return fmt.Errorf("starting postgres: %w", err)
 	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
 	s.mu.Lock()
 	s.cmd, s.exited = cmd, exited
 	s.mu.Unlock()
@@ -251,34 +294,32 @@ func (s *Server) logTail() string {
 	return string(b)
 }
 
-// ownedFolder makes the server's folder under the test's temporary
-// folder. Run as root, the folder belongs to the unprivileged user, and
-// the folders above it let that user through.
-func ownedFolder(t testing.TB) (string, *syscall.Credential) {
-	t.Helper()
-	base := t.TempDir()
+// ownedFolder makes the server's folder under base. Run as root, the
+// folder belongs to the unprivileged user, and the folders above it let
+// that user through.
+func ownedFolder(base string) (string, *syscall.Credential, error) {
 	dir := filepath.Join(base, "pg")
 	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
 	if os.Geteuid() != 0 {
-		return dir, nil
+		return dir, nil, nil
 	}
 	for p := base; p != "/" && p != "."; p = filepath.Dir(p) {
 		info, err := os.Stat(p)
 		if err != nil {
-			t.Fatal(err)
+			return "", nil, err
 		}
 		if info.Mode().Perm()&0o001 == 0 {
 			if err := os.Chmod(p, info.Mode().Perm()|0o011); err != nil {
-				t.Fatal(err)
+				return "", nil, err
 			}
 		}
 	}
 	if err := os.Chown(dir, unprivileged, unprivileged); err != nil {
-		t.Fatal(err)
+		return "", nil, err
 	}
-	return dir, &syscall.Credential{Uid: unprivileged, Gid: unprivileged}
+	return dir, &syscall.Credential{Uid: unprivileged, Gid: unprivileged}, nil
 }
 
 // findBinaries finds the folder holding initdb and postgres: on the PATH,
@@ -311,12 +352,11 @@ func version(initdb string) int {
 }
 
 // freePort is a TCP port on host that nothing listens on now.
-func freePort(t testing.TB, host string) int {
-	t.Helper()
+func freePort(host string) (int, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }

@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,4 +76,24 @@ func TestServerOnAnotherAddress(t *testing.T) {
 	if n, err := query(t, s.DSN(), "SELECT 7"); err != nil || n != 7 {
 		t.Fatalf("query on 127.0.0.2: %d, %v", n, err)
 	}
+}
+
+// Tests sharing a server each get an empty database of their own.
+func TestSharedGivesEachTestItsOwnDatabase(t *testing.T) {
+	first, second := Shared(t), Shared(t)
+	if first == second {
+		t.Fatalf("two tests got the same database %s", first)
+	}
+	if err := execSQL(t, first, "CREATE TABLE mine (n int)"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := query(t, second, "SELECT count(*)::int FROM pg_tables WHERE tablename = 'mine'"); err != nil || n != 0 {
+		t.Fatalf("the second database sees the first's table: %d, %v", n, err)
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
 }

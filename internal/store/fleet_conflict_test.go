@@ -23,7 +23,7 @@ type outcome struct {
 // state and audit log, under its replica's name; neither overwrites the
 // other's.
 func TestFleetConcurrentChangesOnTwoReplicasLoseNone(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	a, b := startReplica(t, dsn, "a", fleetConfig()), startReplica(t, dsn, "b", fleetConfig())
 	const rounds = 21
 	var mu sync.Mutex

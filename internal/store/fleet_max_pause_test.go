@@ -13,7 +13,7 @@ import (
 // replica's timer fires at it, and exactly one expiry is committed — the
 // audit log holds one timer resume per pause, whichever replica wrote it.
 func TestFleetMaxPauseExpiresExactlyOnceAmongThree(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	cfg := fleetConfig()
 	cfg.MaxPause = 300 * time.Millisecond
 	fleet := []*replica{startReplica(t, dsn, "a", cfg), startReplica(t, dsn, "b", cfg), startReplica(t, dsn, "c", cfg)}

@@ -19,7 +19,7 @@ const propagationBound = 100 * time.Millisecond
 // A pause or a resume on replica A reaches replica B's controller within
 // 100 ms, by LISTEN/NOTIFY. Measured over alternating pauses and resumes.
 func TestFleetChangeOnOneReplicaReachesAnotherWithin100ms(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	a, b := startReplica(t, dsn, "a", fleetConfig()), startReplica(t, dsn, "b", fleetConfig())
 	const rounds = 20
 	var took []time.Duration
@@ -67,6 +67,10 @@ func TestFleetChangeOnOneReplicaReachesAnotherWithin100ms(t *testing.T) {
 // reconnect while A changes the state — is made up for when B connects
 // again: it reads the journal. Meanwhile B keeps the last state it knew.
 func TestFleetMissedNotificationRecoveredOnReconnect(t *testing.T) {
+	// No periodic read: only the read on reconnecting can recover it.
+	poll := pgPollInterval
+	t.Cleanup(func() { pgPollInterval = poll }) // after the stores' cleanups
+	pgPollInterval = time.Hour
 	srv := pgtest.Start(t)
 	execSQL(t, srv.DSN(), "CREATE ROLE replica_b LOGIN SUPERUSER")
 	a := startReplica(t, srv.DSN(), "a", fleetConfig())
@@ -84,7 +88,7 @@ func TestFleetMissedNotificationRecoveredOnReconnect(t *testing.T) {
 	}
 	execSQL(t, srv.DSN(), "ALTER ROLE replica_b LOGIN")
 	start := time.Now()
-	waitFor(t, 3*time.Second, "b to adopt the pause it missed, on reconnecting", func() bool { return b.ctl.Blocks("m") })
+	waitFor(t, 15*time.Second, "b to adopt the pause it missed, on reconnecting", func() bool { return b.ctl.Blocks("m") })
 	t.Logf("b adopted the missed pause %v after it could connect again", time.Since(start).Round(time.Millisecond))
 	waitReadiness(t, b.store, readiness.Ready, 5*time.Second)
 }

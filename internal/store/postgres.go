@@ -73,12 +73,14 @@ type heldChange struct {
 const (
 	pgConnectTimeout = 2 * time.Second
 	pgWriteTimeout   = 2 * time.Second
-	// pgPollInterval is how often a replica reads the journal even with no
-	// notification: a check that the connection still answers.
-	pgPollInterval = 5 * time.Second
-	pgMinBackoff   = 50 * time.Millisecond
-	pgMaxBackoff   = 5 * time.Second
+	pgMinBackoff     = 50 * time.Millisecond
+	pgMaxBackoff     = 5 * time.Second
 )
+
+// pgPollInterval is how often a replica reads the journal even with no
+// notification: a check that the connection still answers. A variable so
+// a test can show that a reconnect alone recovers a missed notification.
+var pgPollInterval = 5 * time.Second
 
 // pgChannel is the LISTEN/NOTIFY channel of control changes.
 const pgChannel = "custos_control"

@@ -14,7 +14,7 @@ import (
 )
 
 func TestPostgresRoundTripAndMigrations(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	s := openPostgres(t, dsn, "gw-1")
 	if st, _ := s.Readiness(); st != readiness.Ready {
 		t.Fatalf("readiness after open: %v", st)
@@ -47,7 +47,7 @@ func TestPostgresRoundTripAndMigrations(t *testing.T) {
 // A database migrated by a newer custos is not understood: Failed, and
 // left as it is.
 func TestPostgresNewerSchemaIsFailedAndUntouched(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	openPostgres(t, dsn, "gw-1").Close()
 	execSQL(t, dsn, "UPDATE custos_schema SET version = 99")
 	s := newPostgres(t, dsn, "gw-1")
@@ -65,7 +65,7 @@ func TestPostgresNewerSchemaIsFailedAndUntouched(t *testing.T) {
 // Two replicas deciding a change from the same version: the second finds
 // the state moved on, writes nothing, and gets the newest state back.
 func TestPostgresRecordIsACompareAndSet(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	a, b := openPostgres(t, dsn, "a"), openPostgres(t, dsn, "b")
 	paused := State{Global: &intervention.Pause{Reason: "by a", By: "admin"}, Version: 1}
 	if err := a.Record(paused, intervention.Event{Action: "pause", Actor: "admin"}); err != nil {
@@ -90,7 +90,7 @@ func TestPostgresRecordIsACompareAndSet(t *testing.T) {
 // Replicas starting together on an empty database migrate it once: the
 // others wait for the first and find the schema made, none fails.
 func TestPostgresReplicasStartingTogetherMigrateOnce(t *testing.T) {
-	dsn := pgtest.Start(t).DSN()
+	dsn := pgtest.Shared(t)
 	const replicas = 4
 	conns := make([]*pgx.Conn, replicas)
 	for i := range conns {
