@@ -95,6 +95,8 @@ func (a *API) Register(mux *httpserver.Mux) {
 	mux.HandleFunc("GET", "/livez", a.livez)
 	mux.HandleFunc("GET", "/readyz", a.readyz)
 	mux.HandleFunc("GET", "/status", a.admin(a.status))
+	mux.HandleFunc("POST", "/admin/session", a.guard.WrapLogin(a.login))
+	mux.HandleFunc("DELETE", "/admin/session", a.guard.WrapLogin(a.logout))
 	mux.HandleFunc("POST", "/admin/models/{model}/restart", a.admin(a.restart))
 	mux.HandleFunc("POST", "/admin/models/{model}/load", a.admin(a.load))
 	mux.HandleFunc("POST", "/admin/models/{model}/unload", a.admin(a.unload))
