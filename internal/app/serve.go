@@ -15,12 +15,14 @@ import (
 
 	"custos/internal/api"
 	"custos/internal/auth"
+	"custos/internal/changes"
 	"custos/internal/config"
 	"custos/internal/cors"
 	"custos/internal/dashboard"
 	"custos/internal/gateway"
 	"custos/internal/httpserver"
 	"custos/internal/intervention"
+	"custos/internal/livestats"
 	"custos/internal/metrics"
 	"custos/internal/readiness"
 	"custos/internal/scheduler"
@@ -89,14 +91,23 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	upstreams := make(map[string]gateway.Upstream, len(backends))
 	apiBackends := make([]api.Backend, len(backends))
+	ids := make([]string, len(backends))
 	for i, b := range backends {
 		upstreams[cfg.Models[i].ID] = b
 		apiBackends[i] = b
+		ids[i] = cfg.Models[i].ID
 	}
-	sched := newScheduler(cfg, backends, reg, log)
+	// The operator's live view: every change of /status fed to the events
+	// stream, and the per-second figures the gateway records.
+	feed := changes.New()
+	live := livestats.New(ids)
+	sched := newScheduler(cfg, backends, reg, log, feed)
 	gw := gateway.New(gateway.Options{
-		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Logger: log, StartedAt: startedAt,
+		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Live: live, Logger: log, StartedAt: startedAt,
 	})
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	followChanges(feedCtx, feed, cfg, startedAt, backends, pauses, gw, storeOpened)
 	// /metrics is an operator route on the main listener, or open on a
 	// listener of its own (metrics_listen) for a scraper on a private port.
 	var guardedMetrics http.Handler
@@ -111,6 +122,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 			l := gw.Load(model)
 			return api.Load{InFlight: l.InFlight, Queued: l.Queued}
 		},
+		Changes: feed.Changed, Live: live,
 		Version: opts.Version, StartedAt: startedAt, Logger: log,
 	})
 
@@ -186,17 +198,20 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		failure = fmt.Errorf("http server failed: %w", err)
 		log.Error("http server failed; shutting down", "err", err)
 	}
-	shutdown(cfg, log, gate, gw, servers, closeControl, sup)
+	shutdown(cfg, log, gate, gw, endpoints, servers, closeControl, sup)
 	return failure
 }
 
 // shutdown closes readiness first so load balancers stop sending, lets
 // in-flight requests finish within the shutdown timeout, and only then
 // stops the backends that serve them.
-func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor) {
+func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, endpoints *api.API, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor) {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	gate.Drain()
 	gw.Drain()
+	// The operator's streams never end by themselves: end them now, so
+	// neither the drain nor the listeners' shutdown waits for them.
+	endpoints.EndStreams()
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := gw.Wait(drainCtx); err != nil {
@@ -220,7 +235,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 
 // newScheduler places the models in the memory budget, each counted at
 // its configured override or its estimate until measured.
-func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metrics.Metrics, log *slog.Logger) *scheduler.Scheduler {
+func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metrics.Metrics, log *slog.Logger, feed *changes.Feed) *scheduler.Scheduler {
 	models := make([]scheduler.Model, len(cfg.Models))
 	ids := make([]string, len(cfg.Models))
 	for i := range cfg.Models {
@@ -230,7 +245,8 @@ func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metri
 			Memory: need, GPUMemory: m.GPUFootprint(), Backend: backends[i]}
 		ids[i] = m.ID
 	}
-	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models, reg.NewModels(), log)
+	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models,
+		notifyingObserver{Observer: reg.NewModels(), feed: feed}, log)
 	reg.MustRegister(metrics.NewMemoryCollector(sched, ids))
 	return sched
 }
