@@ -130,7 +130,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// preflight carries no API key), then the API keys, then the gateway.
 	mux := httpserver.NewMux()
 	endpoints.Register(mux)
-	dashboard.Register(mux, auth.NewGuard(adminKeys), !adminKeys.Empty())
+	dashboard.Register(mux, auth.NewGuard(adminKeys))
 	inference := cors.New(cfg.CORS.AllowedOrigins).Wrap(auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
 	mux.Handle("", "/v1/", inference)
 	for _, p := range gateway.RootPaths() {

@@ -119,17 +119,15 @@ func etagMatches(header, etag string) bool {
 }
 
 // Register mounts the page on mux: GET /ui, /ui/... and GET / redirected
-// to /ui. Without an admin token the page is served as the operator
-// routes are, to loopback clients only (the guard's rule). With a token
-// the page itself is served to anyone who reaches custos, since it holds
-// nothing but code: it must load to ask for the token, and every figure
-// and action it shows goes through the guarded routes, which refuse it
-// until the session cookie is set.
-func Register(mux *httpserver.Mux, guard *auth.Guard, tokenConfigured bool) {
-	page := http.Handler(New())
-	if !tokenConfigured {
-		page = guard.Wrap(page.ServeHTTP)
-	}
+// to /ui, behind every rule of the operator guard but the token
+// (auth.Guard.WrapLogin): without an admin token the page is served to
+// loopback clients only, as the operator routes are, and never to a
+// request another site made. With a token the page is served without it,
+// since it holds nothing but code and must load to ask for the token;
+// every figure and action it shows comes through the guarded routes,
+// which refuse it until the session cookie is set.
+func Register(mux *httpserver.Mux, guard *auth.Guard) {
+	page := guard.WrapLogin(New().ServeHTTP)
 	mux.Handle(http.MethodGet, Prefix, page)
 	mux.Handle(http.MethodGet, Prefix+"/", page)
 	mux.HandleFunc(http.MethodGet, "/{$}", func(w http.ResponseWriter, r *http.Request) {
