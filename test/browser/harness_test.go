@@ -188,10 +188,14 @@ func (b *Browser) text() string {
 	return proctest.Tail(strings.Join(strings.Fields(s), " "), 1500)
 }
 
-// open loads the dashboard of c and waits for its models' rows.
+// navigate loads url in the tab.
+func navigate(url string) chromedp.Action[chromedp.Void] { return chromedp.Navigate(url) }
+
+// open loads the dashboard of c (through GET /, which redirects to it) and
+// waits for its models' rows.
 func (b *Browser) open(c *proctest.Custos, models ...string) {
 	b.t.Helper()
-	b.run("loading the dashboard", 10*time.Second, chromedp.Navigate(c.URL("/")))
+	b.run("loading the dashboard", 10*time.Second, navigate(c.URL("/")))
 	for _, m := range models {
 		b.waitJS("model "+m+"'s row", 10*time.Second, fmt.Sprintf(`!!document.querySelector('#models tr[data-model=%q]')`, m))
 	}
