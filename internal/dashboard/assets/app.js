@@ -6,7 +6,7 @@ import { request, signIn, signOut, Stream, Unauthorized } from "/ui/api.js";
 import { LineChart, palette } from "/ui/chart.js";
 
 const $ = (id) => document.getElementById(id);
-const windowSeconds = 600;
+const historySeconds = 600; // what /admin/events keeps and sends at connect
 
 const page = {
   status: null,
@@ -216,7 +216,7 @@ function tone(state) {
 
 function renderStatus(st) {
   page.status = st;
-  $("version").textContent = st.version ? `v${st.version.replace(/^v/, "")}` : "";
+  $("version").textContent = /^\d/.test(st.version || "") ? `v${st.version}` : st.version || "";
   const gate = st.gate || {};
   if (gate.draining) setPill($("gate-state"), "draining", "warn");
   else setPill($("gate-state"), gate.open ? "open" : "closed", gate.open ? "ok" : "bad");
@@ -425,10 +425,18 @@ $("wellbeing-report").addEventListener("click", async () => {
 // ---- charts
 
 const charts = {
-  rps: new LineChart($("chart-rps"), { windowSeconds }),
-  ttfb: new LineChart($("chart-ttfb"), { windowSeconds }),
-  tps: new LineChart($("chart-tps"), { windowSeconds }),
+  rps: new LineChart($("chart-rps")),
+  ttfb: new LineChart($("chart-ttfb")),
+  tps: new LineChart($("chart-tps")),
 };
+
+function setChartWindow() {
+  const seconds = Number($("chart-window").value) || 300;
+  for (const chart of Object.values(charts)) chart.windowSeconds = seconds;
+  $("h-charts").textContent = `Last ${seconds >= 60 ? `${seconds / 60} minute${seconds === 60 ? "" : "s"}` : `${seconds} s`}`;
+  drawCharts();
+}
+$("chart-window").addEventListener("change", setChartWindow);
 let lastStatsTime = 0;
 
 function addStats(point, redraw) {
@@ -437,7 +445,7 @@ function addStats(point, redraw) {
     let list = page.series.get(id);
     if (!list) page.series.set(id, (list = []));
     list.push({ t: point.t, rps: s.requests, ttfb: s.ttfb_ms, tps: s.tokens_per_s });
-    while (list.length && list[0].t < point.t - windowSeconds) list.shift();
+    while (list.length && list[0].t < point.t - historySeconds) list.shift();
   }
   if (redraw) drawCharts();
 }
@@ -469,6 +477,8 @@ function renderLegend() {
 }
 
 new ResizeObserver(drawCharts).observe(document.querySelector(".charts"));
+
+setChartWindow();
 
 // ---- logs
 

@@ -4,10 +4,9 @@
 export const palette = ["#5aa9ff", "#3ecf8e", "#f5b83d", "#ff6b6b", "#9b8cff", "#4dd0e1", "#f48fb1", "#aed581"];
 
 export class LineChart {
-  constructor(canvas, { windowSeconds = 600, unit = "" } = {}) {
+  constructor(canvas, { windowSeconds = 600 } = {}) {
     this.canvas = canvas;
     this.windowSeconds = windowSeconds;
-    this.unit = unit;
   }
 
   // draw takes series [{name, color, points: [[t, value|null], ...]}] and
@@ -53,9 +52,11 @@ export class LineChart {
     ctx.textAlign = "center";
     ctx.textBaseline = "top";
     const minutes = this.windowSeconds / 60;
-    for (let m = 0; m <= minutes; m += Math.max(1, Math.round(minutes / 5))) {
+    const step = minutes <= 1 ? 0.25 : Math.max(1, Math.round(minutes / 5));
+    for (let m = 0; m <= minutes + 1e-9; m += step) {
       const x = left + plotW - (plotW * m * 60) / this.windowSeconds;
-      ctx.fillText(m === 0 ? "now" : `-${m}m`, x, height - bottom + 4);
+      ctx.textAlign = m === 0 ? "right" : "center";
+      ctx.fillText(m === 0 ? "now" : m < 1 ? `-${Math.round(m * 60)}s` : `-${m}m`, x, height - bottom + 4);
     }
 
     const xOf = (t) => left + ((t - start) / this.windowSeconds) * plotW;
@@ -64,12 +65,19 @@ export class LineChart {
     ctx.lineJoin = "round";
     for (const s of series) {
       ctx.strokeStyle = s.color;
+      ctx.fillStyle = s.color;
       ctx.beginPath();
+      const pts = s.points;
       let drawing = false;
-      for (const [t, v] of s.points) {
+      for (let i = 0; i < pts.length; i++) {
+        const [t, v] = pts[i];
         if (t < start || v == null) { drawing = false; continue; }
         const x = xOf(t), y = yOf(v);
         if (drawing) ctx.lineTo(x, y); else ctx.moveTo(x, y);
+        // A figure with no neighbour (a time to first byte in a quiet
+        // second) is a dot, or it would not show at all.
+        const next = pts[i + 1];
+        if (!drawing && (!next || next[1] == null)) ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
         drawing = true;
       }
       ctx.stroke();
