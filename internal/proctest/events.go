@@ -28,11 +28,21 @@ type Events struct {
 // must be 200 text/event-stream.
 func OpenEvents(t testing.TB, url string) *Events {
 	t.Helper()
+	return OpenEventsWith(t, url, nil)
+}
+
+// OpenEventsWith is OpenEvents with the request changed by edit first
+// (credentials).
+func OpenEventsWith(t testing.TB, url string, edit func(*http.Request)) *Events {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	req, err := http.NewRequestWithContext(ctx, "GET", url, nil)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
+	}
+	if edit != nil {
+		edit(req)
 	}
 	// No client timeout: a stream lasts; each wait below has its own.
 	resp, err := http.DefaultClient.Do(req)
