@@ -124,3 +124,36 @@ func TestSessionCookieWithoutATokenIsNoKey(t *testing.T) {
 		t.Fatalf("a cookie from another host without a token: got %d %s, want 403 admin_loopback_only", rec.Code, rec.Body)
 	}
 }
+
+// The login route needs no token (it carries one in its body) but keeps
+// every other rule: another site's page cannot log the browser in, nor
+// reach it without a token from another host.
+func TestLoginRouteKeepsTheCrossSiteAndLoopbackRules(t *testing.T) {
+	cases := []struct {
+		name   string
+		keys   *Keys
+		remote string
+		header map[string]string
+		status int
+		code   string
+	}{
+		{"token set, no credentials", NewKeys("tok"), "192.0.2.7:40000", jsonCT, 204, ""},
+		{"cross-site", NewKeys("tok"), "192.0.2.7:40000", with(jsonCT, "Sec-Fetch-Site", "cross-site"), 403, "cross_site_refused"},
+		{"a form", NewKeys("tok"), "192.0.2.7:40000", map[string]string{"Content-Type": "text/plain"}, 415, "json_required"},
+		{"no token, loopback", NewKeys(), "127.0.0.1:40000", jsonCT, 204, ""},
+		{"no token, another host", NewKeys(), "192.0.2.7:40000", jsonCT, 403, "admin_loopback_only"},
+	}
+	for _, tc := range cases {
+		h := NewGuard(tc.keys).WrapLogin(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) })
+		r := httptest.NewRequest("POST", "http://127.0.0.1:8080/admin/session", strings.NewReader(`{}`))
+		r.RemoteAddr = tc.remote
+		for k, v := range tc.header {
+			r.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h(rec, r)
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.code) {
+			t.Errorf("%s: got %d %s, want %d %s", tc.name, rec.Code, rec.Body, tc.status, tc.code)
+		}
+	}
+}

@@ -105,3 +105,26 @@ func TestLiveFiguresHearEachRequest(t *testing.T) {
 		t.Fatalf("got %d requests, %d errors, %v tokens, a ttfb: %v; want 3, 1, 7 (5 stated + 2 events), true", requests, errors, tokens, ttfb)
 	}
 }
+
+// BenchmarkTokenCount is the counting's share of passing one chat stream
+// event (llama-server's shape) and one chat answer to the client.
+func BenchmarkTokenCount(b *testing.B) {
+	event := []byte(`data: {"choices":[{"finish_reason":null,"index":0,"delta":{"content":" Paris"}}],"created":1764640000,"id":"chatcmpl-abc","model":"tiny","system_fingerprint":"b1-x","object":"chat.completion.chunk"}` + "\n\n")
+	answer := []byte(`{"choices":[{"finish_reason":"stop","index":0,"message":{"role":"assistant","content":"The capital of France is Paris."}}],"created":1764640000,"model":"tiny","object":"chat.completion","usage":{"completion_tokens":8,"prompt_tokens":40,"total_tokens":48},"id":"chatcmpl-abc"}`)
+	b.Run("event", func(b *testing.B) {
+		c := newTokenCounter()
+		b.SetBytes(int64(len(event)))
+		b.ReportAllocs()
+		for b.Loop() {
+			c.sseEvents(event)
+		}
+	})
+	b.Run("answer", func(b *testing.B) {
+		b.SetBytes(int64(len(answer)))
+		b.ReportAllocs()
+		for b.Loop() {
+			c := newTokenCounter()
+			c.jsonBody(answer)
+		}
+	})
+}
