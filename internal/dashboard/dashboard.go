@@ -31,7 +31,7 @@ const Prefix = "/ui"
 // script or style, no other origin, no framing, no form sent elsewhere.
 // Its data comes from custos itself (connect-src 'self').
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+	"connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 // asset is one embedded file, ready to serve.
 type asset struct {

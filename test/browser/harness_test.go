@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -299,3 +300,5 @@ type modelStatus struct {
 	URL      string
 	Restarts int
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
