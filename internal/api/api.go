@@ -87,6 +87,9 @@ type API struct {
 	// streamsEnd is closed by EndStreams.
 	streamsEnd chan struct{}
 	endOnce    sync.Once
+	// streamWriteTimeout bounds each write of an event stream
+	// (streamWriteTimeout; tests shorten it).
+	streamWriteTimeout time.Duration
 }
 
 // New returns the API.
@@ -101,7 +104,7 @@ func New(opts Options) *API {
 		}
 		opts.Live = livestats.New(ids)
 	}
-	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys), streamsEnd: make(chan struct{})}
+	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys), streamsEnd: make(chan struct{}), streamWriteTimeout: streamWriteTimeout}
 }
 
 // admin guards an operator route (auth.Guard).

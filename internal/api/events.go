@@ -33,7 +33,7 @@ const (
 // ping every 15 s, in one stream. It ends when the client goes away or
 // custos shuts down (EndStreams).
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
-	es, err := startEvents(w, eventsRetryMillis)
+	es, err := a.startEvents(w, eventsRetryMillis)
 	if err != nil {
 		return
 	}

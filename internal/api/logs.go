@@ -22,7 +22,7 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 	}
 	held, sub := b.FollowLogs()
 	defer sub.Close()
-	es, err := startEvents(w, eventsRetryMillis)
+	es, err := a.startEvents(w, eventsRetryMillis)
 	if err != nil {
 		return
 	}
