@@ -41,7 +41,8 @@ func followChanges(ctx context.Context, feed *changes.Feed, cfg *config.Config, 
 }
 
 // notifyingObserver passes what the scheduler does on to its observer
-// (metrics) and tells the feed: a load or an unload changes /status.
+// (metrics) and tells the feed: a load, an unload or a new measurement of
+// memory changes /status.
 type notifyingObserver struct {
 	scheduler.Observer
 	feed *changes.Feed
@@ -60,3 +61,6 @@ func (o notifyingObserver) WaitedForLoad(model string) {
 	o.Observer.WaitedForLoad(model)
 	o.feed.Notify()
 }
+
+// Measured: a loaded model's resident memory, measured every 2 s, changed.
+func (o notifyingObserver) Measured(string, int64) { o.feed.Notify() }
