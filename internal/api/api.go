@@ -30,8 +30,12 @@ type Backend interface {
 	Snapshot() supervisor.Snapshot
 	Restart()
 	Logs() []string
-	// FollowLogs returns the output lines held and a subscription to the
-	// later ones.
+}
+
+// LogFollower is a Backend whose output can be followed live
+// (*supervisor.Backend): the lines held and a subscription to the later
+// ones. A backend custos does not run as a process has none.
+type LogFollower interface {
 	FollowLogs() ([]supervisor.LogLine, *supervisor.LogSubscription)
 }
 

@@ -118,3 +118,16 @@ func TestLogsStreamOfAClientThatStoppedReadingEnds(t *testing.T) {
 		}
 	}
 }
+
+// silentBackend is a backend whose output custos cannot follow (one it
+// does not run as a process).
+type silentBackend struct{ Backend }
+
+func TestLogsStreamOfABackendWithoutOutputIs409(t *testing.T) {
+	a, b, _ := newAPI(supervisor.StateReady)
+	a.opts.Backends = []Backend{silentBackend{b}}
+	rec := serve(a, "GET", "/admin/models/tiny/logs", "")
+	if rec.Code != 409 || !strings.Contains(rec.Body.String(), `"no_output"`) {
+		t.Fatalf("got %d %s, want 409 no_output", rec.Code, rec.Body)
+	}
+}
