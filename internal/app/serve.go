@@ -163,6 +163,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	srv := httpserver.New(mux, limits)
+	// The operator's streams never end by themselves: they end when the
+	// listener's graceful shutdown begins, so it does not wait for them.
+	srv.RegisterOnShutdown(endpoints.EndStreams)
 	servers := []*http.Server{srv}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -193,9 +196,6 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		failure = fmt.Errorf("http server failed: %w", err)
 		log.Error("http server failed; shutting down", "err", err)
 	}
-	// The operator's streams never end by themselves: end them first, so
-	// neither the drain nor the listeners' shutdown waits for them.
-	endpoints.EndStreams()
 	shutdown(cfg, log, gate, gw, servers, closeControl, sup)
 	return failure
 }
