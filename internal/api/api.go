@@ -30,8 +30,12 @@ type Backend interface {
 	Snapshot() supervisor.Snapshot
 	Restart()
 	Logs() []string
-	// FollowLogs returns the output lines held and a subscription to the
-	// later ones.
+}
+
+// LogFollower is a Backend whose output can be followed live
+// (*supervisor.Backend): the lines held and a subscription to the later
+// ones. A backend custos does not run as a process has none.
+type LogFollower interface {
 	FollowLogs() ([]supervisor.LogLine, *supervisor.LogSubscription)
 }
 
@@ -87,6 +91,9 @@ type API struct {
 	// streamsEnd is closed by EndStreams.
 	streamsEnd chan struct{}
 	endOnce    sync.Once
+	// streamWriteTimeout bounds each write of an event stream
+	// (streamWriteTimeout; tests shorten it).
+	streamWriteTimeout time.Duration
 }
 
 // New returns the API.
@@ -101,7 +108,7 @@ func New(opts Options) *API {
 		}
 		opts.Live = livestats.New(ids)
 	}
-	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys), streamsEnd: make(chan struct{})}
+	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys), streamsEnd: make(chan struct{}), streamWriteTimeout: streamWriteTimeout}
 }
 
 // admin guards an operator route (auth.Guard).

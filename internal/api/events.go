@@ -33,7 +33,7 @@ const (
 // ping every 15 s, in one stream. It ends when the client goes away or
 // custos shuts down (EndStreams).
 func (a *API) events(w http.ResponseWriter, r *http.Request) {
-	es, err := startEvents(w, eventsRetryMillis)
+	es, err := a.startEvents(w, eventsRetryMillis)
 	if err != nil {
 		return
 	}
@@ -78,10 +78,13 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			err = es.send("status", a.Status())
 			lastStatus = time.Now()
 		case now := <-stats.C:
-			if sec := now.Unix() - 1; sec > lastSecond {
-				lastSecond = sec
+			// Every second once, in order: a stream that fell behind (a
+			// slow client, a busy machine) catches up rather than skip.
+			from, to := secondsDue(lastSecond, now)
+			for sec := from; sec <= to && err == nil; sec++ {
 				err = es.send("stats", a.opts.Live.Point(sec))
 			}
+			lastSecond = max(lastSecond, to)
 			stats.Reset(untilStats(time.Now()))
 		case <-ping.C:
 			err = es.comment("ping")
@@ -94,6 +97,13 @@ func (a *API) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// secondsDue are the seconds whose figures are due at now, after
+// lastSent: every second ended since, at most the Window still held.
+func secondsDue(lastSent int64, now time.Time) (from, to int64) {
+	to = now.Unix() - 1
+	return max(lastSent+1, to-livestats.Window+1), to
 }
 
 // untilStats is the time from now to when the second now is in has ended

@@ -118,6 +118,7 @@ func newEventsFixture(t *testing.T) *eventsFixture {
 func TestEventsStreamOpensWithStatusAndHistoryThenStats(t *testing.T) {
 	f := newEventsFixture(t)
 	f.live.Record("tiny", livestats.Outcome{Status: 200, TTFB: 3 * time.Millisecond, Tokens: 4})
+	connecting := time.Now().Unix()
 	s := openStream(t, context.Background(), f.url+"/admin/events")
 	if ev := s.next(5*time.Second, "retry"); ev.name != "retry" || ev.data != "2000" {
 		t.Fatalf("first: got %+v, want retry: 2000", ev)
@@ -145,8 +146,13 @@ func TestEventsStreamOpensWithStatusAndHistoryThenStats(t *testing.T) {
 	}
 	var st livestats.Point
 	ev = s.until("stats", 5*time.Second)
-	if json.Unmarshal([]byte(ev.data), &st) != nil || st.T != time.Now().Unix()-1 && st.T != time.Now().Unix()-2 {
-		t.Fatalf("stats: got %s, want the last whole second", ev.data)
+	if json.Unmarshal([]byte(ev.data), &st) != nil || st.T < connecting || st.T >= time.Now().Unix() {
+		t.Fatalf("stats: got %s, want the second of the connection, ended", ev.data)
+	}
+	// The history ends where the stats begin (it is empty when the figures
+	// began in the second of the connection).
+	if n := len(h.Points); n > 0 && st.T != h.Points[n-1].T+1 {
+		t.Fatalf("the first stats is second %d, the history ends at %d: want the next second", st.T, h.Points[n-1].T)
 	}
 	total := 0
 	for _, p := range append(h.Points, st) {
@@ -224,5 +230,21 @@ func TestEventsStreamIsAnOperatorRoute(t *testing.T) {
 	rec := serve(f.a, "GET", "/admin/events", "192.0.2.1:5555")
 	if rec.Code != 403 || !strings.Contains(rec.Body.String(), "admin_loopback_only") {
 		t.Fatalf("another host: got %d %s", rec.Code, rec.Body)
+	}
+}
+
+// A stream that fell behind by seconds (a slow client, a busy machine)
+// sends each missed second rather than skip it, and at most the window.
+func TestEventsStreamCatchesUpOnMissedSeconds(t *testing.T) {
+	now := time.Unix(1_800_000_100, 60*int64(time.Millisecond))
+	for _, tc := range []struct{ last, from, to int64 }{
+		{1_800_000_098, 1_800_000_099, 1_800_000_099},        // on time: the second just ended
+		{1_800_000_095, 1_800_000_096, 1_800_000_099},        // 3 seconds late: all of them
+		{1_800_000_099, 1_800_000_100, 1_800_000_099},        // already sent: none
+		{0, 1_800_000_100 - livestats.Window, 1_800_000_099}, // far behind: the window
+	} {
+		if from, to := secondsDue(tc.last, now); from != tc.from || to != tc.to {
+			t.Errorf("after %d: got %d..%d, want %d..%d", tc.last, from, to, tc.from, tc.to)
+		}
 	}
 }

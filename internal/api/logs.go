@@ -20,9 +20,15 @@ func (a *API) logs(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "invalid_request_error", "model_not_found", "no model named "+r.PathValue("model"))
 		return
 	}
-	held, sub := b.FollowLogs()
+	follower, ok := b.(LogFollower)
+	if !ok {
+		writeError(w, http.StatusConflict, "invalid_request_error", "no_output",
+			"the backend of model "+r.PathValue("model")+" is not a process custos runs: it has no output to follow")
+		return
+	}
+	held, sub := follower.FollowLogs()
 	defer sub.Close()
-	es, err := startEvents(w, eventsRetryMillis)
+	es, err := a.startEvents(w, eventsRetryMillis)
 	if err != nil {
 		return
 	}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"custos/internal/httpserver"
 	"custos/internal/supervisor"
 )
 
@@ -70,5 +74,60 @@ func TestLogsStreamTellsASlowReaderWhatItMissed(t *testing.T) {
 	}
 	if dropped == 0 || received+dropped != lines {
 		t.Fatalf("received %d and dropped %d of %d lines, want some dropped and all accounted for", received, dropped, lines)
+	}
+}
+
+// A client that stopped reading ends its stream once a write has waited
+// streamWriteTimeout, instead of holding the handler forever.
+func TestLogsStreamOfAClientThatStoppedReadingEnds(t *testing.T) {
+	a, b, _ := newAPI(supervisor.StateReady)
+	a.streamWriteTimeout = 200 * time.Millisecond
+	mux := httpserver.NewMux()
+	a.Register(mux)
+	ended := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/logs") {
+			close(ended)
+		}
+	}))
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /admin/models/tiny/logs HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	// The client reads nothing; the backend prints far more than the
+	// sockets' buffers hold.
+	long := strings.Repeat("y", 64<<10)
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		select {
+		case <-ended:
+			return
+		case <-deadline:
+			t.Fatalf("the stream of a client that reads nothing still runs 20s and %d lines of 64 KiB later", i)
+		default:
+		}
+		b.ring.Add("stdout", long)
+		if i%64 == 63 {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// silentBackend is a backend whose output custos cannot follow (one it
+// does not run as a process).
+type silentBackend struct{ Backend }
+
+func TestLogsStreamOfABackendWithoutOutputIs409(t *testing.T) {
+	a, b, _ := newAPI(supervisor.StateReady)
+	a.opts.Backends = []Backend{silentBackend{b}}
+	rec := serve(a, "GET", "/admin/models/tiny/logs", "")
+	if rec.Code != 409 || !strings.Contains(rec.Body.String(), `"no_output"`) {
+		t.Fatalf("got %d %s, want 409 no_output", rec.Code, rec.Body)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // eventStream writes server-sent events, each flushed at once. Every data
@@ -12,17 +13,24 @@ import (
 type eventStream struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
+	// writeTimeout bounds each write: a client that stopped reading (its
+	// machine asleep, a stalled proxy) ends its stream instead of holding
+	// a goroutine and a connection for good.
+	writeTimeout time.Duration
 }
+
+// streamWriteTimeout is how long one event may take to be written.
+const streamWriteTimeout = 30 * time.Second
 
 // startEvents answers 200 text/event-stream and asks the browser to
 // reconnect after retry milliseconds when the stream breaks.
-func startEvents(w http.ResponseWriter, retryMillis int) (*eventStream, error) {
+func (a *API) startEvents(w http.ResponseWriter, retryMillis int) (*eventStream, error) {
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // a proxy in front must not hold events back
 	w.WriteHeader(http.StatusOK)
-	s := &eventStream{w: w, rc: http.NewResponseController(w)}
+	s := &eventStream{w: w, rc: http.NewResponseController(w), writeTimeout: a.streamWriteTimeout}
 	return s, s.write("retry: " + strconv.Itoa(retryMillis) + "\n\n")
 }
 
@@ -52,6 +60,9 @@ func (s *eventStream) comment(text string) error { return s.write(": " + text + 
 func (s *eventStream) write(text string) error { return s.writeBytes([]byte(text)) }
 
 func (s *eventStream) writeBytes(b []byte) error {
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.writeTimeout)); err != nil {
+		return err
+	}
 	if _, err := s.w.Write(b); err != nil {
 		return err
 	}

@@ -21,7 +21,7 @@ const loadSignalEvery = 50 * time.Millisecond
 // ctx ends: each backend's snapshots, the control state, the gateway's
 // traffic, the store's opening and the readiness deadline (the
 // scheduler's loads and unloads come through notifyingObserver).
-func followChanges(ctx context.Context, feed *changes.Feed, cfg *config.Config, startedAt time.Time, backends []*supervisor.Backend,
+func followChanges[B watcher](ctx context.Context, feed *changes.Feed, cfg *config.Config, startedAt time.Time, backends []B,
 	pauses *intervention.Controller, gw *gateway.Gateway, storeOpened <-chan struct{}) {
 	for _, b := range backends {
 		feed.Follow(ctx, func() <-chan struct{} { _, ch := b.Watch(); return ch })
@@ -40,8 +40,23 @@ func followChanges(ctx context.Context, feed *changes.Feed, cfg *config.Config, 
 	}()
 }
 
+// watcher is a backend whose snapshots can be waited for.
+type watcher interface {
+	Watch() (supervisor.Snapshot, <-chan struct{})
+}
+
+// modelIDs are the configured models' ids, in configuration order.
+func modelIDs(cfg *config.Config) []string {
+	ids := make([]string, len(cfg.Models))
+	for i := range cfg.Models {
+		ids[i] = cfg.Models[i].ID
+	}
+	return ids
+}
+
 // notifyingObserver passes what the scheduler does on to its observer
-// (metrics) and tells the feed: a load or an unload changes /status.
+// (metrics) and tells the feed: a load, an unload or a new measurement of
+// memory changes /status.
 type notifyingObserver struct {
 	scheduler.Observer
 	feed *changes.Feed
@@ -60,3 +75,6 @@ func (o notifyingObserver) WaitedForLoad(model string) {
 	o.Observer.WaitedForLoad(model)
 	o.feed.Notify()
 }
+
+// Measured: a loaded model's resident memory, measured every 2 s, changed.
+func (o notifyingObserver) Measured(string, int64) { o.feed.Notify() }

@@ -91,16 +91,14 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	upstreams := make(map[string]gateway.Upstream, len(backends))
 	apiBackends := make([]api.Backend, len(backends))
-	ids := make([]string, len(backends))
 	for i, b := range backends {
 		upstreams[cfg.Models[i].ID] = b
 		apiBackends[i] = b
-		ids[i] = cfg.Models[i].ID
 	}
 	// The operator's live view: every change of /status fed to the events
 	// stream, and the per-second figures the gateway records.
 	feed := changes.New()
-	live := livestats.New(ids)
+	live := livestats.New(modelIDs(cfg))
 	sched := newScheduler(cfg, backends, reg, log, feed)
 	gw := gateway.New(gateway.Options{
 		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Live: live, Logger: log, StartedAt: startedAt,
@@ -168,6 +166,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	srv := httpserver.New(mux, limits)
+	// The operator's streams never end by themselves: they end when the
+	// listener's graceful shutdown begins, so it does not wait for them.
+	srv.RegisterOnShutdown(endpoints.EndStreams)
 	servers := []*http.Server{srv}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -198,20 +199,17 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		failure = fmt.Errorf("http server failed: %w", err)
 		log.Error("http server failed; shutting down", "err", err)
 	}
-	shutdown(cfg, log, gate, gw, endpoints, servers, closeControl, sup)
+	shutdown(cfg, log, gate, gw, servers, closeControl, sup)
 	return failure
 }
 
 // shutdown closes readiness first so load balancers stop sending, lets
 // in-flight requests finish within the shutdown timeout, and only then
 // stops the backends that serve them.
-func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, endpoints *api.API, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor) {
+func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor) {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	gate.Drain()
 	gw.Drain()
-	// The operator's streams never end by themselves: end them now, so
-	// neither the drain nor the listeners' shutdown waits for them.
-	endpoints.EndStreams()
 	drainCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := gw.Wait(drainCtx); err != nil {
