@@ -58,13 +58,16 @@ export async function signOut() {
 // Stream is an EventSource that keeps itself connected: the browser
 // retries a dropped connection on its own; when it gives up (custos
 // answered with an error, as it does while restarting or when the session
-// is gone) this asks why and either reports onUnauthorized or tries again.
+// is gone) this asks the route why, and reports onUnauthorized (no
+// session), onRefused (the route will not serve this stream, with its
+// message) or tries again.
 export class Stream {
-  constructor(url, handlers, { onState = () => {}, onUnauthorized = () => {} } = {}) {
+  constructor(url, handlers, { onState = () => {}, onUnauthorized = () => {}, onRefused = () => {} } = {}) {
     this.url = url;
     this.handlers = handlers;
     this.onState = onState;
     this.onUnauthorized = onUnauthorized;
+    this.onRefused = onRefused;
     this.retry = 500;
     this.closed = false;
     this.open();
@@ -91,26 +94,37 @@ export class Stream {
       }
       source.close();
       this.onState("reconnecting");
-      this.whyClosed().then((unauthorized) => {
+      this.whyClosed().then((why) => {
         if (this.closed) return;
-        if (unauthorized) {
+        if (why.unauthorized) {
           this.onState("signed out");
           this.onUnauthorized();
-          return;
+        } else if (why.refused) {
+          this.onState("refused");
+          this.onRefused(why.refused);
+        } else {
+          setTimeout(() => this.open(), this.retry);
+          this.retry = Math.min(this.retry * 2, 5000);
         }
-        setTimeout(() => this.open(), this.retry);
-        this.retry = Math.min(this.retry * 2, 5000);
       });
     };
   }
 
+  // whyClosed asks the route itself how it answers now.
   async whyClosed() {
+    let resp;
     try {
-      const resp = await fetch("/status", { credentials: "same-origin" });
-      return resp.status === 401;
+      resp = await fetch(this.url, { credentials: "same-origin", headers: { Accept: "text/event-stream" } });
     } catch {
-      return false;
+      return {}; // custos is not there (restarting): try again
     }
+    if (resp.ok) {
+      if (resp.body) resp.body.cancel();
+      return {};
+    }
+    if (resp.status === 401) return { unauthorized: true };
+    if (resp.status >= 400 && resp.status < 500) return { refused: (await errorOf(resp)).message };
+    return {};
   }
 
   close() {

@@ -197,7 +197,7 @@ function connect() {
     status: renderStatus,
     history: (h) => { page.series.clear(); for (const p of h.points || []) addStats(p, false); drawCharts(); },
     stats: (p) => addStats(p, true),
-  }, { onState: setConn, onUnauthorized: promptSignIn });
+  }, { onState: setConn, onUnauthorized: promptSignIn, onRefused: (message) => toast(`Live view: ${message}`, true) });
   if (page.view === "logs") openLogs();
   if (page.view === "audit") loadAudit(page.auditOffset);
 }
@@ -502,8 +502,9 @@ function openLogs() {
     line: appendLogLine,
     dropped: (d) => appendLogNote(`… ${d.lines} line(s) dropped: the view fell behind the backend`),
   }, {
-    onState: (s) => { $("logs-status").textContent = s === "live" ? `${model}: live` : `${model}: ${s}`; },
+    onState: (s) => { $("logs-status").textContent = `${model}: ${s}`; },
     onUnauthorized: promptSignIn,
+    onRefused: (message) => { $("logs-status").textContent = `${model}: ${message}`; },
   });
 }
 
