@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// A backend killed with SIGKILL turns its row from ready to backoff, with
+// A backend killed with SIGKILL takes its row out of ready, with
 // the exit in the row, and back to ready once the supervisor restarted it:
 // the page follows the pushed state without a reload.
 func TestRowChangesStateWhenTheBackendIsKilled(t *testing.T) { forEachBackend(t, testRowFollowsAKill) }
