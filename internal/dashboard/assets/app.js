@@ -17,6 +17,7 @@ const page = {
   logsModel: "",
   auditOffset: 0,
   auditLimit: 20,
+  control: "",          // the last control state shown, to know when the audit log grew
   retryAfterSignIn: [], // actions refused for want of a session, sent again once signed in
   view: "overview",
 };
@@ -230,7 +231,13 @@ function renderStatus(st) {
   renderIntervention(st);
   renderMemory(st);
   renderModels(st);
-  if (page.view === "audit" && page.auditOffset === 0) loadAudit(0);
+  // A change of the control state is a new audit event: show it on the
+  // first page (traffic alone changes the status too, and adds none).
+  const control = JSON.stringify((st.intervention && st.intervention.state) || null);
+  if (control !== page.control) {
+    page.control = control;
+    if (page.view === "audit" && page.auditOffset === 0) loadAudit(0);
+  }
 }
 
 function pauseEnd(pause, iv) {
