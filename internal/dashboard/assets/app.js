@@ -537,9 +537,9 @@ $("logs-follow").addEventListener("change", () => { if ($("logs-follow").checked
 
 async function loadAudit(offset) {
   try {
-    const page_ = await request("GET", `/admin/audit?limit=${page.auditLimit}&offset=${offset}`);
-    page.auditOffset = page_.offset || 0;
-    const rows = (page_.events || []).map((e) => el("tr", {},
+    const answer = await request("GET", `/admin/audit?limit=${page.auditLimit}&offset=${offset}`);
+    page.auditOffset = answer.offset || 0;
+    const rows = (answer.events || []).map((e) => el("tr", {},
       el("td", { class: "num", title: e.at }, clock(e.at)),
       el("td", {}, e.action),
       el("td", {}, e.scope),
@@ -548,11 +548,11 @@ async function loadAudit(offset) {
       el("td", {}, e.actor)));
     if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: "6", class: "muted" }, "no events")));
     $("audit").tBodies[0].replaceChildren(...rows);
-    const shown = (page_.events || []).length;
+    const shown = (answer.events || []).length;
     $("audit-page").textContent = shown ? `${page.auditOffset + 1}–${page.auditOffset + shown}` : "";
     $("audit-newer").disabled = page.auditOffset === 0;
-    $("audit-older").disabled = page_.next_offset == null;
-    $("audit-older").dataset.next = page_.next_offset == null ? "" : String(page_.next_offset);
+    $("audit-older").disabled = answer.next_offset == null;
+    $("audit-older").dataset.next = answer.next_offset == null ? "" : String(answer.next_offset);
   } catch (err) {
     if (err instanceof Unauthorized) promptSignIn();
     else toast(`Audit log: ${err.message}`, true);
