@@ -85,17 +85,21 @@ func newBrowser(t *testing.T, width, height int) *Browser {
 		cancelTab()
 		cancelAlloc() // kills Chromium if it is still there, and waits for it
 	})
-	// The first run starts the browser, and lives as long as its context:
-	// it must have none of its own deadline (chromedp gives up on a browser
-	// that does not start by itself).
-	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		if _, err := cdp.Call(ctx, tg, runtime.Enable, cdp.Empty{}); err != nil {
+	// The first run starts the browser and lives as long as its context,
+	// so it gets no deadline of its own (that would end the browser): it
+	// runs aside, and the test stops waiting for it after 30 s (the
+	// cleanup then kills Chromium).
+	started := make(chan error, 1)
+	go func() {
+		started <- chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			if _, err := cdp.Call(ctx, tg, runtime.Enable, cdp.Empty{}); err != nil {
+				return err
+			}
+			_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
 			return err
-		}
-		_, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{})
-		return err
-	}))
-	if err != nil {
+		}))
+	}()
+	if err := proctest.Receive(t, "Chromium to start and open its tab", 30*time.Second, started); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
 	messages := chromedp.Console(ctx)
