@@ -15,11 +15,13 @@ import (
 
 	"custos/internal/api"
 	"custos/internal/auth"
+	"custos/internal/changes"
 	"custos/internal/config"
 	"custos/internal/cors"
 	"custos/internal/gateway"
 	"custos/internal/httpserver"
 	"custos/internal/intervention"
+	"custos/internal/livestats"
 	"custos/internal/metrics"
 	"custos/internal/readiness"
 	"custos/internal/scheduler"
@@ -92,10 +94,17 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		upstreams[cfg.Models[i].ID] = b
 		apiBackends[i] = b
 	}
-	sched := newScheduler(cfg, backends, reg, log)
+	// The operator's live view: every change of /status fed to the events
+	// stream, and the per-second figures the gateway records.
+	feed := changes.New()
+	live := livestats.New(modelIDs(cfg))
+	sched := newScheduler(cfg, backends, reg, log, feed)
 	gw := gateway.New(gateway.Options{
-		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Logger: log, StartedAt: startedAt,
+		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Live: live, Logger: log, StartedAt: startedAt,
 	})
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	followChanges(feedCtx, feed, cfg, startedAt, backends, pauses, gw, storeOpened)
 	// /metrics is an operator route on the main listener, or open on a
 	// listener of its own (metrics_listen) for a scraper on a private port.
 	var guardedMetrics http.Handler
@@ -109,6 +118,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 			l := gw.Load(model)
 			return api.Load{InFlight: l.InFlight, Queued: l.Queued}
 		},
+		Changes: feed.Changed, Live: live,
 		Version: opts.Version, StartedAt: startedAt, Logger: log,
 	})
 
@@ -153,6 +163,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	srv := httpserver.New(mux, limits)
+	// The operator's streams never end by themselves: they end when the
+	// listener's graceful shutdown begins, so it does not wait for them.
+	srv.RegisterOnShutdown(endpoints.EndStreams)
 	servers := []*http.Server{srv}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -217,7 +230,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 
 // newScheduler places the models in the memory budget, each counted at
 // its configured override or its estimate until measured.
-func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metrics.Metrics, log *slog.Logger) *scheduler.Scheduler {
+func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metrics.Metrics, log *slog.Logger, feed *changes.Feed) *scheduler.Scheduler {
 	models := make([]scheduler.Model, len(cfg.Models))
 	ids := make([]string, len(cfg.Models))
 	for i := range cfg.Models {
@@ -227,7 +240,8 @@ func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metri
 			Memory: need, GPUMemory: m.GPUFootprint(), Backend: backends[i]}
 		ids[i] = m.ID
 	}
-	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models, reg.NewModels(), log)
+	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models,
+		notifyingObserver{Observer: reg.NewModels(), feed: feed}, log)
 	reg.MustRegister(metrics.NewMemoryCollector(sched, ids))
 	return sched
 }
