@@ -90,6 +90,34 @@ func writeStatus(w io.Writer, st api.Status) {
 			m.InFlight, m.Queued, m.Restarts, since(m.Since), orDash(m.LastExit))
 	}
 	_ = tw.Flush()
+	for _, m := range st.Models {
+		writeReplicas(w, m)
+	}
+}
+
+// writeReplicas lists a remote model's replicas, each with its state.
+func writeReplicas(w io.Writer, m api.ModelStatus) {
+	if len(m.Replicas) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nreplicas of %s\n", m.Model)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  URL\tSTATE\tIN FLIGHT\tSINCE\tEJECTED UNTIL\tEJECTIONS\tLAST PROBE\tREASON")
+	for _, r := range m.Replicas {
+		until := "-"
+		if r.StateName == "ejected" && !r.EjectedUntil.IsZero() {
+			until = stamp(r.EjectedUntil)
+		}
+		probe := "-"
+		if !r.LastProbe.IsZero() {
+			probe = since(r.LastProbe) + " ago"
+			if r.LastProbeError != "" {
+				probe += ": " + r.LastProbeError
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\t%d\t%s\t%s\n", r.URL, r.StateName, r.InFlight, since(r.Since), until, r.Ejections, probe, orDash(r.Reason))
+	}
+	_ = tw.Flush()
 }
 
 func dash(n int) string {

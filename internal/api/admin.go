@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"custos/internal/config"
 	"custos/internal/scheduler"
 	"custos/internal/supervisor"
 )
@@ -109,6 +110,11 @@ func (a *API) placedModel(w http.ResponseWriter, r *http.Request) (string, bool)
 	}
 	if a.opts.Models == nil {
 		writeError(w, http.StatusConflict, "invalid_request_error", "no_scheduler", "models are not placed by a scheduler here")
+		return "", false
+	}
+	if m.Backend == config.BackendRemote {
+		writeError(w, http.StatusConflict, "invalid_request_error", "remote_model",
+			"model "+m.ID+" is served by remote replicas, which custos neither loads nor unloads; /status shows them")
 		return "", false
 	}
 	return m.ID, true

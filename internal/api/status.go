@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"custos/internal/readiness"
+	"custos/internal/remote"
 	"custos/internal/scheduler"
 	"custos/internal/supervisor"
 )
@@ -52,6 +53,13 @@ type ModelStatus struct {
 	// Placement is where the model stands in the memory budget.
 	Placement *scheduler.Info `json:"placement,omitempty"`
 	LogTail   []string        `json:"log_tail,omitempty"`
+	// Replicas are a remote model's servers, each with its own state.
+	Replicas []remote.ReplicaStatus `json:"replicas,omitempty"`
+}
+
+// replicated is a backend of several replicas (*remote.Pool).
+type replicated interface {
+	Replicas() []remote.ReplicaStatus
 }
 
 // statusLogTail is how many backend output lines /status shows per model.
@@ -92,7 +100,12 @@ func (a *API) Status() Status {
 				placement = &in
 			}
 		}
+		var replicas []remote.ReplicaStatus
+		if rb, ok := b.(replicated); ok {
+			replicas = rb.Replicas()
+		}
 		st.Models = append(st.Models, ModelStatus{
+			Replicas:    replicas,
 			Placement:   placement,
 			Snapshot:    s,
 			State:       s.State.String(),

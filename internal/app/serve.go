@@ -25,6 +25,7 @@ import (
 	"custos/internal/livestats"
 	"custos/internal/metrics"
 	"custos/internal/readiness"
+	"custos/internal/remote"
 	"custos/internal/scheduler"
 	"custos/internal/store"
 	"custos/internal/supervisor"
@@ -74,7 +75,8 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 
 	reg := metrics.New()
 	sup := supervisor.New(cfg, supervisor.Options{Logger: log, Executable: opts.Executable})
-	backends := sup.Backends()
+	set := newBackendSet(cfg, sup, log)
+	backends := set.list
 
 	gate := readiness.New(startedAt.Add(cfg.Readiness.Deadline),
 		readiness.Subsystem{Name: readiness.StateStore, Source: readiness.SourceFunc(st.Readiness)},
@@ -90,9 +92,15 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	}))
 
 	upstreams := make(map[string]gateway.Upstream, len(backends))
+	replicas := make(map[string]gateway.Replicas, len(set.pools))
 	apiBackends := make([]api.Backend, len(backends))
 	for i, b := range backends {
-		upstreams[cfg.Models[i].ID] = b
+		switch b := b.(type) {
+		case *supervisor.Backend:
+			upstreams[cfg.Models[i].ID] = b
+		case *remote.Pool:
+			replicas[cfg.Models[i].ID] = b
+		}
 		apiBackends[i] = b
 	}
 	// The operator's live view: every change of /status fed to the events
@@ -101,7 +109,8 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	live := livestats.New(modelIDs(cfg))
 	sched := newScheduler(cfg, backends, reg, log, feed)
 	gw := gateway.New(gateway.Options{
-		Config: cfg, Upstreams: upstreams, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Live: live, Logger: log, StartedAt: startedAt,
+		Config: cfg, Upstreams: upstreams, Replicas: replicas, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Live: live,
+		Logger: log, StartedAt: startedAt,
 	})
 	feedCtx, stopFeed := context.WithCancel(context.Background())
 	defer stopFeed()
@@ -188,6 +197,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	supCtx, stopSupervisor := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopSupervisor()
 	sup.Start(supCtx)
+	set.start(supCtx)
 	go sched.Run(supCtx)
 
 	var failure error
@@ -199,14 +209,14 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		failure = fmt.Errorf("http server failed: %w", err)
 		log.Error("http server failed; shutting down", "err", err)
 	}
-	shutdown(cfg, log, gate, gw, servers, closeControl, sup)
+	shutdown(cfg, log, gate, gw, servers, closeControl, sup, set)
 	return failure
 }
 
 // shutdown closes readiness first so load balancers stop sending, lets
 // in-flight requests finish within the shutdown timeout, and only then
 // stops the backends that serve them.
-func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor) {
+func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *gateway.Gateway, servers []*http.Server, closeControl func(), sup *supervisor.Supervisor, set *backendSet) {
 	log.Info("shutting down: draining in-flight requests", "timeout", cfg.ShutdownTimeout.String())
 	gate.Drain()
 	gw.Drain()
@@ -225,7 +235,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 	closeControl()
 	stopCtx, cancelStop := context.WithTimeout(context.Background(), stopBudget(cfg))
 	defer cancelStop()
-	if err := sup.Stop(stopCtx); err != nil {
+	if err := errors.Join(sup.Stop(stopCtx), set.stop(stopCtx)); err != nil {
 		log.Warn("stopping backends", "err", err)
 	}
 	log.Info("stopped")
@@ -233,7 +243,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 
 // newScheduler places the models in the memory budget, each counted at
 // its configured override or its estimate until measured.
-func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metrics.Metrics, log *slog.Logger, feed *changes.Feed) *scheduler.Scheduler {
+func newScheduler(cfg *config.Config, backends []modelBackend, reg *metrics.Metrics, log *slog.Logger, feed *changes.Feed) *scheduler.Scheduler {
 	models := make([]scheduler.Model, len(cfg.Models))
 	ids := make([]string, len(cfg.Models))
 	for i := range cfg.Models {
@@ -241,6 +251,12 @@ func newScheduler(cfg *config.Config, backends []*supervisor.Backend, reg *metri
 		need, _, _ := m.Footprint()
 		models[i] = scheduler.Model{ID: m.ID, Startup: m.Load == config.LoadStartup, Pinned: m.Pinned, TTL: m.TTL,
 			Memory: need, GPUMemory: m.GPUFootprint(), Backend: backends[i]}
+		if m.Backend == config.BackendRemote {
+			// Never loaded, unloaded nor evicted here, and no memory of
+			// this machine's: always admitting, so its requests pass the
+			// scheduler at the cost of two atomics.
+			models[i].Startup, models[i].Pinned, models[i].TTL, models[i].Memory, models[i].GPUMemory = true, true, 0, 0, 0
+		}
 		ids[i] = m.ID
 	}
 	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models,
@@ -259,7 +275,7 @@ func stopBudget(cfg *config.Config) time.Duration {
 	return longest + 5*time.Second
 }
 
-func snapshots(backends []*supervisor.Backend) []supervisor.Snapshot {
+func snapshots(backends []modelBackend) []supervisor.Snapshot {
 	snaps := make([]supervisor.Snapshot, len(backends))
 	for i, b := range backends {
 		snaps[i] = b.Snapshot()
@@ -272,7 +288,7 @@ func snapshots(backends []*supervisor.Backend) []supervisor.Snapshot {
 // unloaded it loads for a request, and while it loads, unloads or
 // restarts, requests wait for it — a readiness probe must not turn 503
 // because a model idled out or is being loaded for a request.
-func engineSource(cfg *config.Config, backends []*supervisor.Backend) readiness.Source {
+func engineSource(cfg *config.Config, backends []modelBackend) readiness.Source {
 	fallback := cfg.Fallback != nil
 	return readiness.SourceFunc(func() (readiness.State, string) {
 		m := readiness.Models{Total: len(backends)}

@@ -67,7 +67,7 @@ func TestOnDemandModelLoadingKeepsTheGateOpen(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go b.Run(ctx)
-	src := engineSource(cfg, []*supervisor.Backend{b})
+	src := engineSource(cfg, []modelBackend{b})
 	deadline := time.Now().Add(10 * time.Second)
 	for b.Snapshot().State != supervisor.StateUnloaded {
 		if time.Now().After(deadline) {

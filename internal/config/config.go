@@ -15,6 +15,9 @@ import (
 const (
 	HealthCheckHealth   = "health"
 	HealthCheckGenerate = "generate"
+	// HealthCheckModels is GET /v1/models, for a remote OpenAI-compatible
+	// upstream that has no /health.
+	HealthCheckModels = "models"
 )
 
 // When a model's backend is started.
@@ -32,6 +35,9 @@ const (
 	BackendRunner = "runner"
 	// BackendLlamaServer is any llama-server-compatible command.
 	BackendLlamaServer = "llama-server"
+	// BackendRemote is a server on another host that custos does not
+	// start: one or several replicas of the model (see Remote).
+	BackendRemote = "remote"
 )
 
 // Config is the whole configuration of `custos serve`.
@@ -173,6 +179,12 @@ type Model struct {
 	// Info is the GGUF metadata of ModelPath, read at load time when the
 	// backend uses the file. Not a YAML key.
 	Info *gguf.Info
+	// Remote is where a remote backend's replicas are and how requests
+	// are spread among them; nil unless Backend is BackendRemote.
+	Remote *Remote
+	// given are the YAML keys the model set, so that keys a backend kind
+	// has no use for are refused by name rather than ignored.
+	given []string
 }
 
 // Resources is what the models loaded at once may use.

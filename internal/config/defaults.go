@@ -88,6 +88,7 @@ func applyDefaults(c *Config) {
 		if m.UnhealthyAfterErrors < 0 {
 			m.UnhealthyAfterErrors = DefaultUnhealthyAfterErrors
 		}
+		applyRemoteDefaults(m)
 	}
 }
 

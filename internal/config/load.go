@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -149,6 +150,7 @@ var modelKeys = []string{
 	"restart_max", "restart_backoff", "unhealthy_cooldown", "stable_after", "stop_timeout",
 	"max_concurrency", "queue_max", "queue_timeout", "log_lines",
 	"load", "ttl", "pinned", "memory", "gpu_memory", "health_check", "unhealthy_after_errors",
+	"url", "urls", "discover", "discover_interval", "balance", "eject_cooldown", "api_key_env", "upstream_model",
 }
 
 func decodeModels(d *decoder, path string, v any) []Model {
@@ -172,6 +174,11 @@ func decodeModel(d *decoder, path, id string, v any) Model {
 	// -1 marks "not given" where 0 is a meaningful value (no queue, never).
 	m := Model{ID: id, QueueMax: -1, UnhealthyAfterErrors: -1}
 	d.fields(path, v, modelKeys, func(key string, v any, path string) {
+		m.given = append(m.given, key)
+		if slices.Contains(remoteKeys, key) {
+			decodeRemote(d, &m, key, v, path)
+			return
+		}
 		switch key {
 		case "backend":
 			m.Backend = d.str(path, v)

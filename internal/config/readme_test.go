@@ -37,3 +37,24 @@ func TestTheREADMEConfigurationParses(t *testing.T) {
 		t.Fatalf("models: %+v", cfg.Models)
 	}
 }
+
+// The README's example of backends on other hosts is a configuration
+// custos takes.
+func TestTheREADMERemoteBackendsParse(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(readme)
+	block := text[strings.Index(text, "### Backends on other hosts"):]
+	block = block[strings.Index(block, "```yaml\n")+len("```yaml\n"):]
+	block = block[:strings.Index(block, "```")]
+	t.Setenv("GPU_API_KEY", "k")
+	cfg, err := Parse([]byte(block), t.TempDir())
+	if err != nil {
+		t.Fatalf("the README's remote backends:\n%s\nare refused: %v", block, err)
+	}
+	if len(cfg.Models) != 2 || cfg.Models[0].Remote == nil || len(cfg.Models[0].Remote.URLs) != 2 || cfg.Models[1].Remote.Discover == "" {
+		t.Fatalf("models: %+v", cfg.Models)
+	}
+}

@@ -108,9 +108,12 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 		}
 	case BackendLlamaServer:
 		validateCmd(c, m, path, p)
+	case BackendRemote:
+		validateRemote(m, path, p)
 	default:
-		p.add(path+".backend", "%q is not a backend (want runner or llama-server)", m.Backend)
+		p.add(path+".backend", "%q is not a backend (want runner, llama-server or remote)", m.Backend)
 	}
+	validateBackendKeys(m, path, p)
 	validateListenArgs(m, path, p)
 	switch m.Load {
 	case LoadStartup, LoadOnDemand:
@@ -119,8 +122,12 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 	}
 	switch m.HealthCheck {
 	case HealthCheckHealth, HealthCheckGenerate:
+	case HealthCheckModels:
+		if m.Backend != BackendRemote {
+			p.add(path+".health_check", "models (GET /v1/models) is for a remote backend; a local one answers /health")
+		}
 	default:
-		p.add(path+".health_check", "%q is not one of health, generate", m.HealthCheck)
+		p.add(path+".health_check", "%q is not one of health, generate, models", m.HealthCheck)
 	}
 	if m.HealthTimeout > m.HealthInterval {
 		p.add(path+".health_timeout", "%v is longer than health_interval (%v)", m.HealthTimeout, m.HealthInterval)

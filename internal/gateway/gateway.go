@@ -28,7 +28,8 @@ type Gate interface{ Open() bool }
 // Options wire the gateway.
 type Options struct {
 	Config    *config.Config
-	Upstreams map[string]Upstream // by model id
+	Upstreams map[string]Upstream // by model id: the local backends
+	Replicas  map[string]Replicas // by model id: the remote models
 	Gate      Gate
 	Pause     Pauser // optional: nil never holds a request
 	// Scheduler loads models on demand within the memory budget; nil
@@ -76,8 +77,11 @@ type Gateway struct {
 
 // model is one configured model's routing state.
 type model struct {
-	cfg      *config.Model
+	cfg *config.Model
+	// state is upstream or replicas, whichever the model has.
+	state    watcher
 	upstream Upstream
+	replicas Replicas
 	limiter  *limiter
 	routes   map[string]*metrics.Route
 }
@@ -104,6 +108,10 @@ func New(opts Options) *Gateway {
 			cfg: mc, upstream: opts.Upstreams[mc.ID],
 			limiter: newLimiter(mc.MaxConcurrency, mc.QueueMax, paused, any.InFlight, any.Queued, g.signalLoad),
 			routes:  map[string]*metrics.Route{},
+		}
+		m.state = m.upstream
+		if rs, ok := opts.Replicas[mc.ID]; ok {
+			m.state, m.replicas = rs, rs
 		}
 		for _, r := range routeLabels() {
 			m.routes[r] = opts.Metrics.Route(mc.ID, r)

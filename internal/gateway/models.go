@@ -36,7 +36,7 @@ type modelDetails struct {
 func (g *Gateway) listModels(w http.ResponseWriter, _ *http.Request) {
 	data := make([]modelEntry, 0, len(g.order))
 	for _, m := range g.order {
-		snap, _ := m.upstream.Watch()
+		snap, _ := m.state.Watch()
 		d := modelDetails{Model: m.cfg.ID, Status: snap.Status(), State: snap.State.String(), Reason: snap.Reason, Since: snap.Since,
 			WarmUpState: snap.WarmUpState(), Backend: snap.Backend}
 		if in := m.cfg.Info; in != nil {

@@ -81,6 +81,10 @@ func upstreamURL(base string, u *url.URL, trimPrefix string) string {
 	return s
 }
 
+// unavailableDrain bounds what is read of a 503 that is not passed on, so
+// that its connection can be kept when the answer is short.
+const unavailableDrain = 64 << 10
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // outcome is how one attempt to forward a request ended.
@@ -114,6 +118,9 @@ type attempt struct {
 	// model is the model the client asked for, as a JSON string: a JSON
 	// answer and each event of a stream are made to name it.
 	model []byte
+	// retryUnavailable: a 503 answer is not passed on but makes the
+	// attempt retryable (another replica may serve what this one refused).
+	retryUnavailable bool
 }
 
 // result says what happened, for the caller's retry decision and metrics.
@@ -156,6 +163,10 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 		return failed(r, result{outcome: retryable, err: err})
 	}
 	defer resp.Body.Close()
+	if a.retryUnavailable && resp.StatusCode == http.StatusServiceUnavailable {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, unavailableDrain))
+		return failed(r, result{outcome: retryable, status: resp.StatusCode, err: errors.New("answered 503 Service Unavailable")})
+	}
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)

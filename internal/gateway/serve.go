@@ -21,7 +21,7 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	held := g.pause.Blocks(m.cfg.ID)
 	hold := intervention.Hold{Bytes: int64(len(in.body)), Admitted: !held}
 	if !held {
-		if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
+		if snap, _ := m.state.Watch(); g.shouldFallback(snap, time.Now()) {
 			return g.serveFallback(w, r, m, rm, in, start, hold)
 		}
 	}
@@ -48,9 +48,12 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	// together; time held by a pause is not part of it.
 	deadline := start.Add(m.cfg.QueueTimeout + heldFor)
 	onFirstByte := func() { rm.TTFB.Observe(time.Since(start).Seconds()) }
+	if m.replicas != nil {
+		return g.serveReplicas(w, r, m, rm, in, start, hold, deadline, onFirstByte)
+	}
 	budget := m.upstream.RetryBudget()
 	for attempts := 0; ; attempts++ {
-		url, snap, err := g.backendFor(ctx, m, &deadline, hold)
+		url, snap, err := g.backendFor(ctx, m, &deadline, hold, localReady)
 		switch {
 		case errors.Is(err, errUseFallback):
 			return g.serveFallback(w, r, m, rm, in, start, hold)
@@ -124,7 +127,7 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, tp **ticket, hold *in
 			if err != nil {
 				return heldFor, err
 			}
-			if snap, _ := m.upstream.Watch(); g.shouldFallback(snap, time.Now()) {
+			if snap, _ := m.state.Watch(); g.shouldFallback(snap, time.Now()) {
 				return heldFor, errUseFallback
 			}
 		}
@@ -171,7 +174,7 @@ func (g *Gateway) awaitSlot(ctx context.Context, m *model, tp **ticket, hold *in
 // request got its slot holds it too, as it has not reached the backend.
 // Time held by the pause moves deadline later, as it is not time spent
 // waiting for the backend.
-func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold) (string, supervisor.Snapshot, error) {
+func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time, hold intervention.Hold, ready readyFunc) (string, supervisor.Snapshot, error) {
 	hold.Admitted = true
 	for {
 		changed := g.pause.Changed()
@@ -185,7 +188,7 @@ func (g *Gateway) backendFor(ctx context.Context, m *model, deadline *time.Time,
 			*deadline = deadline.Add(time.Since(begin))
 			continue
 		}
-		url, snap, err := g.awaitReady(ctx, m, *deadline, changed)
+		url, snap, err := g.awaitReady(ctx, m, *deadline, changed, ready)
 		if errors.Is(err, errPauseChanged) {
 			continue
 		}

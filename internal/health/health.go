@@ -13,7 +13,7 @@ type Report struct {
 	Status string `json:"status"`
 	// Model is the default model's id.
 	Model string `json:"model"`
-	// Backend is "llama-server" or "custos-runner".
+	// Backend is "llama-server", "custos-runner", or "remote" for a model on other hosts.
 	Backend string `json:"backend"`
 	// WarmUpState is loading, ready, unhealthy or unloaded.
 	WarmUpState string `json:"warm_up_state"`

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"time"
 
@@ -24,6 +25,8 @@ type probeResult struct {
 	progress float64
 	// err says why the probe did not get 200 (transport error or status).
 	err error
+	// status is the answer's status, 0 when none came.
+	status int
 }
 
 // newProbeClient is the HTTP client of one backend's probes. Timeouts are
@@ -42,12 +45,19 @@ func newProbeClient() *http.Client {
 // backend that accepts the connection but never answers costs one timeout,
 // not a wedged supervisor.
 func probeHealth(ctx context.Context, client *http.Client, baseURL string, timeout time.Duration) probeResult {
+	return probeGet(ctx, client, baseURL+"/health", nil, timeout)
+}
+
+// probeGet asks url once with header and gives up after timeout: 200 is
+// healthy; another status may carry load progress.
+func probeGet(ctx context.Context, client *http.Client, url string, header http.Header, timeout time.Duration) probeResult {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, baseURL+"/health", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return probeResult{progress: -1, err: err}
 	}
+	maps.Copy(req.Header, header)
 	resp, err := client.Do(req)
 	if err != nil {
 		return probeResult{progress: -1, err: err}
@@ -55,12 +65,12 @@ func probeHealth(ctx context.Context, client *http.Client, baseURL string, timeo
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxHealthBody))
 	if resp.StatusCode == http.StatusOK {
-		return probeResult{ok: true, progress: -1}
+		return probeResult{ok: true, progress: -1, status: resp.StatusCode}
 	}
 	if err != nil {
-		return probeResult{progress: -1, err: fmt.Errorf("health status %d: reading body: %w", resp.StatusCode, err)}
+		return probeResult{progress: -1, status: resp.StatusCode, err: fmt.Errorf("status %d: reading body: %w", resp.StatusCode, err)}
 	}
-	return probeResult{progress: parseProgress(body), err: fmt.Errorf("health status %d", resp.StatusCode)}
+	return probeResult{progress: parseProgress(body), status: resp.StatusCode, err: fmt.Errorf("status %d", resp.StatusCode)}
 }
 
 // parseProgress reads the load progress a loading backend reports in its
@@ -90,16 +100,23 @@ var (
 // /v1/embeddings) and gives up after timeout: a backend that answers
 // /health but fails every inference fails this.
 func probeGeneration(ctx context.Context, client *http.Client, baseURL string, timeout time.Duration, embeddings bool) probeResult {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	path, body := "/completion", generationBody
 	if embeddings {
 		path, body = "/v1/embeddings", embeddingBody
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL+path, bytes.NewReader(body))
+	return probePost(ctx, client, baseURL+path, body, nil, timeout)
+}
+
+// probePost sends body to url once with header and gives up after
+// timeout; only 200 passes.
+func probePost(ctx context.Context, client *http.Client, url string, body []byte, header http.Header, timeout time.Duration) probeResult {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return probeResult{progress: -1, err: err}
 	}
+	maps.Copy(req.Header, header)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
@@ -108,7 +125,40 @@ func probeGeneration(ctx context.Context, client *http.Client, baseURL string, t
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxHealthBody))
 	if resp.StatusCode != http.StatusOK {
-		return probeResult{progress: -1, err: fmt.Errorf("generation probe: status %d", resp.StatusCode)}
+		return probeResult{progress: -1, status: resp.StatusCode, err: fmt.Errorf("generation probe: status %d", resp.StatusCode)}
 	}
-	return probeResult{ok: true, progress: -1}
+	return probeResult{ok: true, progress: -1, status: resp.StatusCode}
+}
+
+// ProbeOutcome is one probe of a backend custos does not run (package
+// remote), judged by the same rules as a supervised backend's probes.
+type ProbeOutcome struct {
+	// OK: the backend answered 200.
+	OK bool
+	// Progress is the load progress a non-200 answer reported, or -1.
+	Progress float64
+	// Err says why the probe did not get 200.
+	Err error
+	// Status is the answer's status; 0 when the server was not reached
+	// or did not answer in time.
+	Status int
+}
+
+func (r probeResult) outcome() ProbeOutcome {
+	return ProbeOutcome{OK: r.ok, Progress: r.progress, Err: r.err, Status: r.status}
+}
+
+// ProbeGet is one GET of url with header (GET /health, or /v1/models of an
+// OpenAI-compatible server without /health), bounded by timeout.
+func ProbeGet(ctx context.Context, client *http.Client, url string, header http.Header, timeout time.Duration) ProbeOutcome {
+	return probeGet(ctx, client, url, header, timeout).outcome()
+}
+
+// ProbeChat asks an OpenAI-compatible server for a one-token chat
+// completion of model, bounded by timeout: the generation probe of a
+// server whose native routes custos cannot count on.
+func ProbeChat(ctx context.Context, client *http.Client, baseURL, model string, header http.Header, timeout time.Duration) ProbeOutcome {
+	name, _ := json.Marshal(model)
+	body := []byte(`{"model":` + string(name) + `,"messages":[{"role":"user","content":"ok"}],"max_tokens":1}`)
+	return probePost(ctx, client, baseURL+"/v1/chat/completions", body, header, timeout).outcome()
 }

@@ -55,7 +55,7 @@ const (
 type Snapshot struct {
 	// Model is the model id.
 	Model string `json:"model"`
-	// Backend is BackendNameLlamaServer or BackendNameRunner.
+	// Backend is BackendNameLlamaServer, BackendNameRunner, or remote.BackendName for a model on other hosts.
 	Backend string `json:"backend"`
 	// State is the supervisor's state.
 	State State `json:"-"`

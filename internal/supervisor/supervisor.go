@@ -25,12 +25,16 @@ type Supervisor struct {
 	wg       sync.WaitGroup
 }
 
-// New prepares one Backend per model of cfg, in configuration order;
-// nothing runs until Start.
+// New prepares one Backend per model of cfg that runs a process here, in
+// configuration order (a remote model has none: package remote serves
+// it); nothing runs until Start.
 func New(cfg *config.Config, opts Options) *Supervisor {
 	opts.MaxBodyBytes, opts.SecretEnv = cfg.MaxBodyBytes, secretEnv(cfg)
 	s := &Supervisor{byID: make(map[string]*Backend, len(cfg.Models))}
 	for _, m := range cfg.Models {
+		if m.Backend == config.BackendRemote {
+			continue
+		}
 		b := NewBackend(m, opts)
 		s.backends = append(s.backends, b)
 		s.byID[m.ID] = b
