@@ -314,7 +314,7 @@ function renderModels(st) {
   const ids = st.models.map((m) => m.model);
   if (ids.join("\n") !== page.models.join("\n")) {
     page.models = ids;
-    fillSelect($("logs-model"), ids);
+    fillSelect($("logs-model"), st.models.filter((m) => !isRemote(m)).map((m) => m.model));
     fillSelect($("play-model"), ids);
     renderLegend();
   }
@@ -345,7 +345,8 @@ function modelRow(st, m) {
   stateCell.append(inner);
 
   let idle = "—";
-  if (p.pinned) idle = "pinned";
+  if (isRemote(m)) idle = "—"; // placed nowhere here: it takes no memory of this machine
+  else if (p.pinned) idle = "pinned";
   else if (p.loaded) {
     const parts = [];
     if (p.requests > 0) parts.push("busy");
@@ -357,26 +358,45 @@ function modelRow(st, m) {
 
   const key = (what) => `${m.model}/${what}`;
   const loaded = !["unloaded", "unloading"].includes(m.state);
+  // A remote model runs no process here: it is never loaded or unloaded,
+  // prints nothing custos holds, and a restart ends its ejections.
+  const remote = isRemote(m);
   const actions = el("div", { class: "actions" },
     paused
       ? el("button", { dataset: { key: key("resume") }, onclick: () => resume(m.model) }, "Resume")
       : el("button", { class: "warn", dataset: { key: key("pause") }, onclick: () => pause(m.model) }, "Pause"),
-    el("button", { dataset: { key: key("restart") }, onclick: () => restart(m), disabled: !loaded }, "Restart"),
-    loaded
+    el("button", { dataset: { key: key("restart") }, onclick: () => restart(m), disabled: !loaded }, remote ? "Re-probe" : "Restart"),
+    remote ? null : loaded
       ? el("button", { dataset: { key: key("unload") }, onclick: () => unload(m) }, "Unload")
       : el("button", { dataset: { key: key("load") }, onclick: () => load(m.model) }, "Load"),
-    el("button", { class: "ghost", dataset: { key: key("logs") }, onclick: () => showLogs(m.model) }, "Logs"));
+    remote ? null : el("button", { class: "ghost", dataset: { key: key("logs") }, onclick: () => showLogs(m.model) }, "Logs"));
+  const backendCell = el("td", { dataset: { label: "Backend" } }, m.backend, m.pid ? el("div", { class: "muted small" }, `pid ${m.pid}`) : null);
+  for (const r of m.replicas || []) {
+    const detail = r.state === "ejected" && !zeroTime(r.ejected_until) ? ["cool-down ends ", rel(r.ejected_until, "in")] : [`${r.in_flight || 0} in flight`];
+    backendCell.append(el("div", { class: "replica", title: r.reason || r.last_probe_error || "" },
+      pill(r.state, replicaTone(r.state)), " ", el("span", { class: "host" }, hostOf(r.url)), " ", el("span", { class: "muted small" }, ...detail)));
+  }
 
   return el("tr", { dataset: { model: m.model, state: m.state } },
     el("td", { dataset: { label: "Model" } }, m.model, m.aliases && m.aliases.length ? el("div", { class: "aliases" }, m.aliases.join(", ")) : null),
     stateCell,
-    el("td", { dataset: { label: "Backend" } }, m.backend, m.pid ? el("div", { class: "muted small" }, `pid ${m.pid}`) : null),
+    backendCell,
     el("td", { class: "num", dataset: { label: "Memory" } }, p.memory > 0 ? `${bytes(p.memory)}${p.measured ? "" : " est."}` : p.estimate > 0 ? `${bytes(p.estimate)} est.` : "—"),
     el("td", { class: "num", dataset: { label: "In flight / queued" } }, `${m.in_flight || 0} / ${m.queued || 0}`),
     el("td", { class: "num", dataset: { label: "Restarts" } }, String(m.restarts || 0), m.consecutive_failures ? el("div", { class: "muted small" }, `${m.consecutive_failures} failing`) : null),
     el("td", { class: "exit", dataset: { label: "Last exit" } }, m.last_exit || "—"),
     el("td", { dataset: { label: "Idle / TTL" } }, idle),
     el("td", { dataset: { label: "Actions" } }, actions));
+}
+
+const isRemote = (m) => m.backend === "remote";
+
+function replicaTone(state) {
+  return { ready: "ok", loading: "warn", ejected: "bad", retiring: "info" }[state] || "";
+}
+
+function hostOf(url) {
+  try { return new URL(url).host; } catch { return url; }
 }
 
 function fillSelect(select, ids) {
@@ -404,6 +424,11 @@ function resume(model) {
 }
 
 async function restart(m) {
+  if (isRemote(m)) {
+    const answer = await ask({ title: `Re-probe ${m.model}?`, text: "Every ejected replica is let back in at once and every replica is probed now.", ok: "Re-probe" });
+    if (answer) await act(`Re-probe ${m.model}`, "POST", `/admin/models/${encodeURIComponent(m.model)}/restart`, {});
+    return;
+  }
   const answer = await ask({
     title: `Restart ${m.model}?`,
     text: m.in_flight ? `The backend is stopped and started again: its ${m.in_flight} request(s) in flight are cut off.` : "The backend is stopped and started again; requests that arrive meanwhile wait.",
