@@ -318,14 +318,36 @@ function renderModels(st) {
     fillSelect($("play-model"), ids);
     renderLegend();
   }
-  // Keep the keyboard's place across a redraw.
+  // Rows stay, and so do their action buttons unless what they offer
+  // changed: a status arrives several times a second under traffic, and a
+  // button replaced between a press and its release loses the click.
   const focused = document.activeElement && document.activeElement.dataset ? document.activeElement.dataset.key : "";
-  const rows = st.models.map((m) => modelRow(st, m));
-  $("models").tBodies[0].replaceChildren(...rows);
-  if (focused) {
+  const tbody = $("models").tBodies[0];
+  const existing = new Map([...tbody.rows].map((r) => [r.dataset.model, r]));
+  const rows = st.models.map((m) => {
+    const view = modelRow(st, m);
+    let tr = existing.get(m.model);
+    if (!tr) {
+      tr = el("tr", { dataset: { model: m.model } }, ...view.cells, view.actions);
+    } else {
+      view.cells.forEach((td, i) => tr.cells[i].replaceWith(td));
+      if (tr.dataset.actions !== view.offer) tr.cells[view.cells.length].replaceWith(view.actions);
+    }
+    tr.dataset.actions = view.offer;
+    tr.dataset.state = m.state;
+    return tr;
+  });
+  if (rows.length !== tbody.rows.length || rows.some((tr, i) => tbody.rows[i] !== tr)) tbody.replaceChildren(...rows);
+  if (focused && !(document.activeElement && document.activeElement.dataset && document.activeElement.dataset.key === focused)) {
     const again = $("models").querySelector(`[data-key="${CSS.escape(focused)}"]`);
     if (again) again.focus();
   }
+}
+
+// currentModel is the model's latest status, for an action that reads it
+// when it is clicked rather than when its button was drawn.
+function currentModel(id) {
+  return ((page.status && page.status.models) || []).find((m) => m.model === id);
 }
 
 function modelRow(st, m) {
@@ -365,9 +387,9 @@ function modelRow(st, m) {
     paused
       ? el("button", { dataset: { key: key("resume") }, onclick: () => resume(m.model) }, "Resume")
       : el("button", { class: "warn", dataset: { key: key("pause") }, onclick: () => pause(m.model) }, "Pause"),
-    el("button", { dataset: { key: key("restart") }, onclick: () => restart(m), disabled: !loaded }, remote ? "Re-probe" : "Restart"),
+    el("button", { dataset: { key: key("restart") }, onclick: () => restart(currentModel(m.model) || m), disabled: !loaded }, remote ? "Re-probe" : "Restart"),
     remote ? null : loaded
-      ? el("button", { dataset: { key: key("unload") }, onclick: () => unload(m) }, "Unload")
+      ? el("button", { dataset: { key: key("unload") }, onclick: () => unload(currentModel(m.model) || m) }, "Unload")
       : el("button", { dataset: { key: key("load") }, onclick: () => load(m.model) }, "Load"),
     remote ? null : el("button", { class: "ghost", dataset: { key: key("logs") }, onclick: () => showLogs(m.model) }, "Logs"));
   const backendCell = el("td", { dataset: { label: "Backend" } }, m.backend, m.pid ? el("div", { class: "muted small" }, `pid ${m.pid}`) : null);
@@ -377,16 +399,20 @@ function modelRow(st, m) {
       pill(r.state, replicaTone(r.state)), " ", el("span", { class: "host" }, hostOf(r.url)), " ", el("span", { class: "muted small" }, ...detail)));
   }
 
-  return el("tr", { dataset: { model: m.model, state: m.state } },
-    el("td", { dataset: { label: "Model" } }, m.model, m.aliases && m.aliases.length ? el("div", { class: "aliases" }, m.aliases.join(", ")) : null),
-    stateCell,
-    backendCell,
-    el("td", { class: "num", dataset: { label: "Memory" } }, p.memory > 0 ? `${bytes(p.memory)}${p.measured ? "" : " est."}` : p.estimate > 0 ? `${bytes(p.estimate)} est.` : "—"),
-    el("td", { class: "num", dataset: { label: "In flight / queued" } }, `${m.in_flight || 0} / ${m.queued || 0}`),
-    el("td", { class: "num", dataset: { label: "Restarts" } }, String(m.restarts || 0), m.consecutive_failures ? el("div", { class: "muted small" }, `${m.consecutive_failures} failing`) : null),
-    el("td", { class: "exit", dataset: { label: "Last exit" } }, m.last_exit || "—"),
-    el("td", { dataset: { label: "Idle / TTL" } }, idle),
-    el("td", { dataset: { label: "Actions" } }, actions));
+  return {
+    cells: [
+      el("td", { dataset: { label: "Model" } }, m.model, m.aliases && m.aliases.length ? el("div", { class: "aliases" }, m.aliases.join(", ")) : null),
+      stateCell,
+      backendCell,
+      el("td", { class: "num", dataset: { label: "Memory" } }, p.memory > 0 ? `${bytes(p.memory)}${p.measured ? "" : " est."}` : p.estimate > 0 ? `${bytes(p.estimate)} est.` : "—"),
+      el("td", { class: "num", dataset: { label: "In flight / queued" } }, `${m.in_flight || 0} / ${m.queued || 0}`),
+      el("td", { class: "num", dataset: { label: "Restarts" } }, String(m.restarts || 0), m.consecutive_failures ? el("div", { class: "muted small" }, `${m.consecutive_failures} failing`) : null),
+      el("td", { class: "exit", dataset: { label: "Last exit" } }, m.last_exit || "—"),
+      el("td", { dataset: { label: "Idle / TTL" } }, idle),
+    ],
+    actions: el("td", { dataset: { label: "Actions" } }, actions),
+    offer: `${paused ? "paused" : "running"} ${loaded ? "loaded" : "unloaded"} ${remote ? "remote" : "local"}`,
+  };
 }
 
 const isRemote = (m) => m.backend === "remote";
