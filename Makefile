@@ -23,6 +23,9 @@ tools:
 	@{ command -v cmake && command -v g++ && command -v git; } >/dev/null 2>&1 || { \
 		echo "installing cmake, g++ and git to build llama-server (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake g++ make git >/dev/null; }
+	@{ command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || { \
+		echo "installing PostgreSQL for the shared-store tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the dashboard's browser tests (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 

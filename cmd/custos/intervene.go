@@ -131,7 +131,11 @@ func auditCommand(args []string, stdout, stderr io.Writer) int {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "WHEN\tACTION\tSCOPE\tCHANGE\tBY\tREASON")
 	for _, e := range out.Events {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Action, e.Scope, e.Old, e.New, e.Actor, e.Reason)
+		by := e.Actor
+		if e.Replica != "" {
+			by += "@" + e.Replica // the replica of a fleet that made the change
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s → %s\t%s\t%s\n", e.At.Local().Format("2006-01-02 15:04:05"), e.Action, e.Scope, e.Old, e.New, by, e.Reason)
 	}
 	_ = tw.Flush()
 	return 0

@@ -27,7 +27,6 @@ import (
 	"custos/internal/readiness"
 	"custos/internal/remote"
 	"custos/internal/scheduler"
-	"custos/internal/store"
 	"custos/internal/supervisor"
 )
 
@@ -56,18 +55,22 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// custos listens, answers /livez and says it is warming meanwhile, and
 	// the controller holds every request until it knows whether it is
 	// paused.
-	st := store.NewSQLite(cfg.Store.Path)
+	st, err := newStore(cfg, log)
+	if err != nil {
+		return err
+	}
 	pauses := intervention.NewRestoring(intervention.Config(cfg.Intervention), st, log)
+	followFleet(st, pauses)
 	storeOpened := make(chan struct{})
 	go func() {
 		defer close(storeOpened)
-		pauses.Restore(openStore(st, cfg, log))
+		openStore(st, pauses, cfg, log)
 	}()
 	// The controller closes before the store, so that no change (a
 	// max_pause timer) is written to a closed store; shutdown closes both
 	// once no request can reach them, and an early return closes them too.
 	closeControl := sync.OnceFunc(func() {
-		<-storeOpened
+		endOpening(st, storeOpened)
 		pauses.Close()
 		st.Close()
 	})
@@ -150,7 +153,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	select {
 	case <-storeOpened:
 	case <-time.After(storeOpenGrace):
-		log.Warn("control-state store still opening; listening meanwhile, requests wait until it is open", "path", cfg.Store.Path)
+		log.Warn("control-state store still opening; listening meanwhile, requests wait until it is open", "store", cfg.Store.Driver, "path", cfg.Store.Path)
 	}
 
 	limits := httpserver.Options{ReadHeaderTimeout: cfg.ReadHeaderTimeout, ReadTimeout: cfg.ReadTimeout, Logger: log}
@@ -321,19 +324,3 @@ func gateState(gate *readiness.Gate) (bool, map[string]string) {
 // storeOpenGrace is how long custos waits for its store before it listens
 // anyway.
 const storeOpenGrace = time.Second
-
-// openStore opens the durable store. A store that cannot be opened does not
-// stop custos: it serves on with control state in memory, starting from
-// what the file holds if it can be read, and the gate's state_store
-// subsystem says why (Degraded, or Failed for a corrupt file).
-func openStore(st *store.SQLite, cfg *config.Config, log *slog.Logger) intervention.State {
-	restored, err := st.Open()
-	paused := restored.Global != nil || len(restored.Models) > 0
-	if err != nil {
-		state, detail := st.Readiness()
-		log.Error("control-state store unavailable", "path", cfg.Store.Path, "state", state.String(), "detail", detail, "paused", paused)
-		return restored
-	}
-	log.Info("control-state store open", "path", cfg.Store.Path, "paused", paused)
-	return restored
-}

@@ -260,11 +260,32 @@ type Intervention struct {
 	MaxHeldBytes int64
 }
 
+// Store drivers.
+const (
+	// StoreSQLite keeps control state in a file of this machine.
+	StoreSQLite = "sqlite"
+	// StorePostgres keeps it in a PostgreSQL database the replicas of a
+	// fleet share.
+	StorePostgres = "postgres"
+)
+
 // Store configures the control-state store.
 type Store struct {
+	// Driver is sqlite (default) or postgres.
+	Driver string
 	// Path is the SQLite file (default $XDG_STATE_HOME/custos/custos.db,
-	// or ~/.local/state/custos/custos.db).
+	// or ~/.local/state/custos/custos.db). sqlite only.
 	Path string
+	// DSNEnv names the environment variable holding the PostgreSQL
+	// connection string, so the password stays out of the file. Required
+	// with postgres, refused with sqlite.
+	DSNEnv string
+	// DSN is the connection string read from DSNEnv at load time. Not a
+	// YAML key.
+	DSN string
+	// Replica names this custos in the audit log a fleet shares (default:
+	// the host name, which is the pod's name on Kubernetes). postgres only.
+	Replica string
 }
 
 // Admin configures the admin routes' bearer token. Without a token the

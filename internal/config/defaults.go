@@ -55,7 +55,13 @@ func applyDefaults(c *Config) {
 	setDefault(&c.Intervention.WaitTimeout, DefaultWaitTimeout)
 	setDefault(&c.Intervention.MaxHeld, DefaultMaxHeld)
 	setDefault(&c.Intervention.MaxHeldBytes, DefaultMaxHeldBytes)
-	setDefault(&c.Store.Path, defaultStorePath())
+	setDefault(&c.Store.Driver, StoreSQLite)
+	switch c.Store.Driver {
+	case StoreSQLite:
+		setDefault(&c.Store.Path, defaultStorePath())
+	case StorePostgres:
+		setDefault(&c.Store.Replica, defaultReplica())
+	}
 	if c.Resources.Memory == 0 {
 		c.Resources.MemoryAuto = true
 	}
@@ -97,6 +103,14 @@ func setDefault[T comparable](field *T, value T) {
 	if *field == zero {
 		*field = value
 	}
+}
+
+// defaultReplica is the host name: on Kubernetes, the pod's name.
+func defaultReplica() string {
+	if name, err := os.Hostname(); err == nil && name != "" {
+		return name
+	}
+	return "custos"
 }
 
 // defaultStorePath follows the XDG base directory convention for state

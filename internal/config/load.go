@@ -120,8 +120,17 @@ func decodeConfig(d *decoder, tree any) *Config {
 				}
 			})
 		case "store":
-			d.fields(path, v, []string{"path"}, func(_ string, v any, path string) {
-				cfg.Store.Path = d.str(path, v)
+			d.fields(path, v, []string{"driver", "path", "dsn_env", "replica"}, func(key string, v any, path string) {
+				switch key {
+				case "driver":
+					cfg.Store.Driver = d.str(path, v)
+				case "path":
+					cfg.Store.Path = d.str(path, v)
+				case "dsn_env":
+					cfg.Store.DSNEnv = d.str(path, v)
+				default:
+					cfg.Store.Replica = d.str(path, v)
+				}
 			})
 		case "admin":
 			d.fields(path, v, []string{"token_env", "token_file"}, func(key string, v any, path string) {

@@ -38,7 +38,7 @@ func validate(c *Config, p *problems) {
 	if c.Fallback != nil {
 		validateFallback(c, p)
 	}
-	c.Store.Path = resolve(c.Dir, c.Store.Path)
+	validateStore(c, p)
 	validateBudget(c, p)
 	validateSecrets(c, p)
 	switch c.Log.Level {

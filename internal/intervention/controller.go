@@ -126,7 +126,7 @@ type Controller struct {
 	afterFunc func(time.Duration, func()) *time.Timer
 
 	current  atomic.Pointer[view]
-	restored chan struct{} // closed by Restore
+	restored chan struct{} // closed by Restore, or by Adopt while restoring
 	draining chan struct{} // closed by Drain
 	drain    sync.Once
 
@@ -134,7 +134,11 @@ type Controller struct {
 	// waiting for it. The fields below belong to its holder.
 	changeLock chan struct{}
 	closed     bool
-	timers     map[string]*time.Timer // max_pause timer per paused scope
+	timers     map[string]pauseTimer // max_pause timer per paused scope
+	// fleetVersion is the version of the newest state known to be in the
+	// journal: the state restored, adopted or last recorded. A change is
+	// journaled on top of it.
+	fleetVersion uint64
 
 	interventions, pauses, resumes     atomic.Uint64
 	blocked, waited, timedOut, refused atomic.Int64
@@ -158,7 +162,7 @@ func NewRestoring(cfg Config, journal Journal, log *slog.Logger) *Controller {
 	c := &Controller{
 		cfg: cfg, journal: journal, log: log, now: time.Now, afterFunc: time.AfterFunc,
 		restored: make(chan struct{}), draining: make(chan struct{}),
-		changeLock: make(chan struct{}, 1), timers: map[string]*time.Timer{},
+		changeLock: make(chan struct{}, 1), timers: map[string]pauseTimer{},
 	}
 	c.current.Store(&view{restoring: true, anyPause: true, changed: make(chan struct{})})
 	return c
@@ -188,17 +192,17 @@ func (c *Controller) unlock() { <-c.changeLock }
 func (c *Controller) Restore(restored State) {
 	_ = c.lock(context.Background())
 	defer c.unlock()
+	c.restoreLocked(restored)
+}
+
+func (c *Controller) restoreLocked(restored State) {
 	if !c.current.Load().restoring || c.closed {
 		return
 	}
 	st := restored.clone()
-	if st.Global != nil {
-		c.armTimer(GlobalScope, st.Global)
-	}
-	for model, p := range st.Models {
-		c.armTimer(model, p)
-	}
+	c.fleetVersion = st.Version
 	c.publish(st, false)
+	c.reconcileTimers(st)
 	close(c.restored)
 }
 
@@ -251,7 +255,13 @@ func (c *Controller) Pause(ctx context.Context, scope, reason, actor string) (Re
 		return Result{}, err
 	}
 	defer c.unlock()
-	return c.pauseLocked(scope, reason, actor, false), nil
+	return c.apply(func(cur State) (State, []Event) {
+		if cur.pause(scope) != nil {
+			return cur, nil
+		}
+		next := cur.clone()
+		return next, []Event{c.addPause(&next, scope, reason, actor, false)}
+	}), nil
 }
 
 // Resume ends the pause of scope. Idempotent. It works while intervention
@@ -262,7 +272,13 @@ func (c *Controller) Resume(ctx context.Context, scope, actor string) (Result, e
 		return Result{}, err
 	}
 	defer c.unlock()
-	return c.resumeLocked(scope, "", actor), nil
+	return c.apply(func(cur State) (State, []Event) {
+		if cur.pause(scope) == nil {
+			return cur, nil
+		}
+		next := cur.clone()
+		return next, []Event{removePause(&next, scope, "", actor)}
+	}), nil
 }
 
 // UpdateWellbeing records a wellbeing report and applies the policy: it
@@ -277,117 +293,129 @@ func (c *Controller) UpdateWellbeing(ctx context.Context, w Wellbeing, reason, a
 		return Result{}, err
 	}
 	defer c.unlock()
-	cur := c.current.Load().state
-	next := cur.clone()
-	var events []Event
-	if old := cur.Wellbeing; old != w || cur.WellbeingReason != reason {
-		next.Wellbeing, next.WellbeingReason = w, reason
-		events = append(events, Event{Action: "wellbeing", Scope: "global", Old: old.String(), New: w.String(), Reason: reason, Actor: actor})
-	}
-	switch want := c.cfg.policyPauses(w); {
-	case want && next.Global == nil:
-		if reason == "" {
-			reason = "wellbeing is " + w.String()
+	return c.apply(func(cur State) (State, []Event) {
+		next := cur.clone()
+		var events []Event
+		if old := cur.Wellbeing; old != w || cur.WellbeingReason != reason {
+			next.Wellbeing, next.WellbeingReason = w, reason
+			events = append(events, Event{Action: "wellbeing", Scope: "global", Old: old.String(), New: w.String(), Reason: reason, Actor: actor})
 		}
-		events = append(events, c.addPause(&next, GlobalScope, reason, ActorPolicy, true))
-	case !want && next.Global != nil && next.Global.Policy:
-		events = append(events, c.removePause(&next, GlobalScope, "wellbeing is "+w.String(), ActorPolicy))
-	}
-	if len(events) == 0 {
-		return Result{Durable: true, State: cur.clone()}, nil
-	}
-	return c.commit(next, events...), nil
+		switch want := c.cfg.policyPauses(w); {
+		case want && next.Global == nil:
+			pauseReason := reason
+			if pauseReason == "" {
+				pauseReason = "wellbeing is " + w.String()
+			}
+			events = append(events, c.addPause(&next, GlobalScope, pauseReason, ActorPolicy, true))
+		case !want && next.Global != nil && next.Global.Policy:
+			events = append(events, removePause(&next, GlobalScope, "wellbeing is "+w.String(), ActorPolicy))
+		}
+		return next, events
+	}), nil
 }
 
-func (c *Controller) pauseLocked(scope, reason, actor string, policy bool) Result {
-	cur := c.current.Load().state
-	if cur.pause(scope) != nil {
-		return Result{Durable: true, State: cur.clone()}
+// decision decides a change from the state in effect: the next state and
+// the events that make it, none when the change is in effect already. It
+// only computes, so that a change that raced another replica's can be
+// decided again on top of the state that replica committed.
+type decision func(cur State) (State, []Event)
+
+// maxConflicts bounds how often one change is decided again after losing
+// a race on the shared journal; each loss means another replica committed.
+const maxConflicts = 50
+
+// apply makes a change: it publishes what decide makes of the state in
+// effect, then journals it with its events in one write. A journal failure
+// does not undo the change — custos keeps serving with the state in memory
+// — but the result says it is not durable. A shared journal that answers
+// with a conflict holds the fleet's newer state: it is adopted, and the
+// change decided again on top of it, so the change an operator is told
+// about is the one in the fleet's state and audit log. Callers hold the
+// change lock.
+func (c *Controller) apply(decide decision) Result {
+	for attempt := 1; ; attempt++ {
+		cur := c.current.Load().state
+		next, events := decide(cur)
+		if len(events) == 0 {
+			return Result{Durable: true, State: cur.clone()}
+		}
+		now := c.now()
+		for i := range events {
+			events[i].At = now
+		}
+		next.Version = c.fleetVersion + 1
+		c.publish(next, false)
+		var err error
+		if c.journal != nil {
+			err = c.journal.Record(next, events...)
+		}
+		var conflict *ConflictError
+		if errors.As(err, &conflict) && attempt < maxConflicts {
+			c.adoptLocked(conflict.Newest)
+			continue
+		}
+		c.reconcileTimers(next)
+		c.noteChange(cur, events)
+		if err != nil {
+			c.log.Error("intervention not recorded durably; holding it in memory", "err", err, "action", events[0].Action, "scope", events[0].Scope)
+			return Result{Changed: true, Durable: false, State: next.clone()}
+		}
+		c.fleetVersion = next.Version
+		return Result{Changed: true, Durable: true, State: next.clone()}
 	}
-	next := cur.clone()
-	return c.commit(next, c.addPause(&next, scope, reason, actor, policy))
 }
 
-func (c *Controller) resumeLocked(scope, reason, actor string) Result {
-	cur := c.current.Load().state
-	if cur.pause(scope) == nil {
-		return Result{Durable: true, State: cur.clone()}
-	}
-	next := cur.clone()
-	return c.commit(next, c.removePause(&next, scope, reason, actor))
-}
-
-// addPause pauses scope in next, arms its max_pause timer, and returns the
-// event. Callers hold the change lock.
+// addPause pauses scope in next until max_pause from now, and returns the
+// event.
 func (c *Controller) addPause(next *State, scope, reason, actor string, policy bool) Event {
-	p := &Pause{Reason: reason, Since: c.now(), By: actor, Policy: policy}
-	next.setPause(scope, p)
-	c.armTimer(scope, p)
-	c.pauses.Add(1)
-	c.log.Warn("inference paused", "scope", scopeName(scope), "reason", reason, "by", actor, "max_pause", c.cfg.MaxPause)
+	now := c.now()
+	next.setPause(scope, &Pause{Reason: reason, Since: now, Until: now.Add(c.cfg.MaxPause), By: actor, Policy: policy})
 	return Event{Action: "pause", Scope: scopeName(scope), Old: "running", New: "paused", Reason: reason, Actor: actor}
 }
 
-// removePause ends the pause of scope in next, stops its timer, and
-// returns the event. Callers hold the change lock.
-func (c *Controller) removePause(next *State, scope, reason, actor string) Event {
-	p := next.pause(scope)
+// removePause ends the pause of scope in next, and returns the event.
+func removePause(next *State, scope, reason, actor string) Event {
 	next.setPause(scope, nil)
-	if t := c.timers[scope]; t != nil {
-		t.Stop()
-		delete(c.timers, scope)
-	}
-	c.resumes.Add(1)
-	c.log.Info("inference resumed", "scope", scopeName(scope), "by", actor,
-		"paused_for", c.now().Sub(p.Since).Round(time.Millisecond), "held", c.held.Load())
 	return Event{Action: "resume", Scope: scopeName(scope), Old: "paused", New: "running", Reason: reason, Actor: actor}
 }
 
-// commit publishes next, then journals it with its events in one write.
-// A journal failure does not undo the change — custos keeps serving with
-// the state in memory — but the result says it is not durable. Callers
-// hold the change lock.
-func (c *Controller) commit(next State, events ...Event) Result {
-	now := c.now()
-	for i := range events {
-		events[i].At = now
-	}
-	c.publish(next, false)
+// noteChange counts and logs the events of a change made from prior.
+func (c *Controller) noteChange(prior State, events []Event) {
 	for _, ev := range events {
 		c.interventions.Add(1)
+		switch ev.Action {
+		case "pause":
+			c.pauses.Add(1)
+			c.log.Warn("inference paused", "scope", ev.Scope, "reason", ev.Reason, "by", ev.Actor, "max_pause", c.cfg.MaxPause)
+		case "resume":
+			c.resumes.Add(1)
+			if p := prior.pause(scopeOf(ev.Scope)); p != nil {
+				c.log.Info("inference resumed", "scope", ev.Scope, "by", ev.Actor,
+					"paused_for", c.now().Sub(p.Since).Round(time.Millisecond), "held", c.held.Load())
+			}
+		}
 		c.log.Info("intervention", "action", ev.Action, "scope", ev.Scope, "old", ev.Old, "new", ev.New, "reason", ev.Reason, "by", ev.Actor)
 	}
-	durable := true
-	if c.journal != nil {
-		if err := c.journal.Record(next, events...); err != nil {
-			durable = false
-			c.log.Error("intervention not recorded durably; holding it in memory", "err", err, "action", events[0].Action, "scope", events[0].Scope)
-		}
-	}
-	return Result{Changed: true, Durable: durable, State: next.clone()}
-}
-
-// armTimer enforces max_pause with a timer, so a pause ends on time even
-// when no request arrives to notice it. Callers hold the change lock.
-func (c *Controller) armTimer(scope string, p *Pause) {
-	remaining := c.cfg.MaxPause - c.now().Sub(p.Since)
-	since := p.Since
-	c.timers[scope] = c.afterFunc(max(remaining, 0), func() { c.expire(scope, since) })
 }
 
 // expire ends the pause of scope that began at since, unless it ended
 // meanwhile or the controller is closed: after Close nothing is journaled.
+// In a fleet every replica's timer fires at the pause's one deadline; the
+// first to commit ends the pause, and the others, deciding again on top of
+// its state, find nothing left to end: one expiry in the audit log.
 func (c *Controller) expire(scope string, since time.Time) {
 	_ = c.lock(context.Background())
 	defer c.unlock()
 	if c.closed {
 		return
 	}
-	if p := c.current.Load().state.pause(scope); p == nil || !p.Since.Equal(since) {
-		return // resumed, or paused again, meanwhile
-	}
-	delete(c.timers, scope)
-	c.resumeLocked(scope, fmt.Sprintf("max_pause %v reached", c.cfg.MaxPause), ActorTimer)
+	c.apply(func(cur State) (State, []Event) {
+		if p := cur.pause(scope); p == nil || !p.Since.Equal(since) {
+			return cur, nil // resumed, or paused again, meanwhile
+		}
+		next := cur.clone()
+		return next, []Event{removePause(&next, scope, fmt.Sprintf("max_pause %v reached", c.cfg.MaxPause), ActorTimer)}
+	})
 }
 
 // Close stops the max_pause timers and refuses every later change, so the
@@ -397,10 +425,7 @@ func (c *Controller) Close() {
 	_ = c.lock(context.Background())
 	defer c.unlock()
 	c.closed = true
-	for scope, t := range c.timers {
-		t.Stop()
-		delete(c.timers, scope)
-	}
+	c.reconcileTimers(State{})
 }
 
 // Drain answers every request held now, and every one that would be held
@@ -507,5 +532,5 @@ func (c *Controller) retryAfter(p *Pause) time.Duration {
 	if p.Since.IsZero() {
 		return time.Second
 	}
-	return max(c.cfg.MaxPause-c.now().Sub(p.Since), time.Second)
+	return max(c.deadline(p).Sub(c.now()), time.Second)
 }

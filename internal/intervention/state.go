@@ -1,6 +1,10 @@
 package intervention
 
-import "time"
+import (
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Who made a change, as the audit log records it.
 const (
@@ -21,6 +25,10 @@ type Pause struct {
 	// Policy marks a pause made by the wellbeing policy: it ends when
 	// wellbeing improves. An operator's pause ends only by resume or timer.
 	Policy bool `json:"policy,omitempty"`
+	// Until is when max_pause ends the pause: set once, by the replica
+	// that paused, so a fleet has one deadline. A pause stored before
+	// custos stored it has none; it ends at Since plus max_pause.
+	Until time.Time `json:"until,omitzero"`
 }
 
 // State is the control state that must survive restarts.
@@ -29,6 +37,10 @@ type State struct {
 	WellbeingReason string            `json:"wellbeing_reason,omitempty"`
 	Global          *Pause            `json:"global,omitempty"`
 	Models          map[string]*Pause `json:"models,omitempty"`
+	// Version counts the changes a shared store has committed: a change is
+	// committed only on top of the version it was decided from, Version-1.
+	// Stores of one process ignore it.
+	Version uint64 `json:"-"`
 }
 
 func (s State) clone() State {
@@ -87,6 +99,14 @@ type Event struct {
 	New    string    `json:"new"`
 	Reason string    `json:"reason,omitempty"`
 	Actor  string    `json:"actor"`
+	// Replica names the custos the change was made on, in the audit log a
+	// fleet shares; empty in a store of one process.
+	Replica string `json:"replica,omitempty"`
+}
+
+// scopeOf is the scope an event's Scope names.
+func scopeOf(name string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(name, "global"), "model:")
 }
 
 func scopeName(scope string) string {
@@ -98,7 +118,20 @@ func scopeName(scope string) string {
 
 // Journal durably records a new control state together with the events
 // that produced it, in one write. The controller calls it before
-// acknowledging a change.
+// acknowledging a change. A journal several replicas share commits st only
+// if the state it holds is still at version st.Version-1, and otherwise
+// returns a *ConflictError with the newest state.
 type Journal interface {
 	Record(st State, events ...Event) error
+}
+
+// ConflictError is a shared journal's answer to a change decided from a
+// state another replica has changed since: nothing was written, and the
+// controller decides the change again on top of Newest.
+type ConflictError struct {
+	Newest State
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("the fleet's control state changed meanwhile (now at version %d)", e.Newest.Version)
 }

@@ -1,8 +1,8 @@
 // Package store holds custos's durable control state. It is the readiness
 // gate's state_store subsystem and the intervention controller's journal.
-// SQLite is the store custos runs with; Memory serves tests and the case
-// where durability is not wanted. A shared store for several replicas
-// plugs in behind the same interface.
+// SQLite is the store of one custos; Postgres is the store a fleet of
+// replicas shares (store.driver: postgres); Memory serves tests and the
+// case where durability is not wanted.
 package store
 
 import (

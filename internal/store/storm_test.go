@@ -95,9 +95,11 @@ func sameState(a, b intervention.State) bool {
 			return nil
 		}
 		q := *p
-		q.Since = q.Since.UTC()
+		q.Since, q.Until = q.Since.UTC(), q.Until.UTC()
 		return &q
 	}
+	// The fleet's version is a shared store's; SQLite does not keep it.
+	a.Version, b.Version = 0, 0
 	a.Global, b.Global = norm(a.Global), norm(b.Global)
 	am, bm := map[string]*intervention.Pause{}, map[string]*intervention.Pause{}
 	for k, p := range a.Models {
