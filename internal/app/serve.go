@@ -18,6 +18,7 @@ import (
 	"custos/internal/changes"
 	"custos/internal/config"
 	"custos/internal/cors"
+	"custos/internal/dashboard"
 	"custos/internal/gateway"
 	"custos/internal/httpserver"
 	"custos/internal/intervention"
@@ -123,9 +124,10 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	if cfg.MetricsListen == "" {
 		guardedMetrics = reg.Handler()
 	}
+	adminKeys := auth.NewKeys(cfg.Admin.Token)
 	endpoints := api.New(api.Options{
 		Config: cfg, Backends: apiBackends, Gate: gate, Store: st, Metrics: guardedMetrics,
-		Intervention: pauses, AdminKeys: auth.NewKeys(cfg.Admin.Token), Models: sched,
+		Intervention: pauses, AdminKeys: adminKeys, Models: sched,
 		Load: func(model string) api.Load {
 			l := gw.Load(model)
 			return api.Load{InFlight: l.InFlight, Queued: l.Queued}
@@ -138,6 +140,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// preflight carries no API key), then the API keys, then the gateway.
 	mux := httpserver.NewMux()
 	endpoints.Register(mux)
+	dashboard.Register(mux, auth.NewGuard(adminKeys))
 	inference := cors.New(cfg.CORS.AllowedOrigins).Wrap(auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
 	mux.Handle("", "/v1/", inference)
 	for _, p := range gateway.RootPaths() {
