@@ -10,7 +10,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run run-standin test deps tools go-deps llama-server fuzz chaos bench clean
+.PHONY: all build run run-standin test deps tools go-deps llama-server fuzz chaos bench screenshots clean
 
 all: build
 
@@ -28,6 +28,8 @@ tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
 	@command -v ip >/dev/null 2>&1 || { echo "installing iproute2 for the fleet tests' network namespaces (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the dashboard's browser tests (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 go-deps:
 	$(GO) mod download
@@ -95,6 +97,11 @@ bench: build $(MODEL)
 	$(GO) test -run XXX -bench DecodeHTTPBeyondCache -benchtime 3x -count 2 ./internal/runner
 	$(GO) run ./bench -out $(CURDIR)/$(CACHE)/bench-report.md $(BENCH_FLAGS)
 	@echo "report: $(CACHE)/bench-report.md"
+
+# screenshots: the dashboard's main views, taken by the browser tests
+# against a live custos, into docs/screenshots/ (shown in README.md).
+screenshots: deps
+	CUSTOS_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -count=1 -run '^TestScreenshots$$' -v ./test/browser
 
 clean:
 	rm -rf $(BIN) $(CACHE)

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"custos/internal/apierror"
@@ -17,6 +18,7 @@ import (
 	"custos/internal/config"
 	"custos/internal/httpserver"
 	"custos/internal/intervention"
+	"custos/internal/livestats"
 	"custos/internal/readiness"
 	"custos/internal/scheduler"
 	"custos/internal/store"
@@ -28,6 +30,13 @@ type Backend interface {
 	Snapshot() supervisor.Snapshot
 	Restart()
 	Logs() []string
+}
+
+// LogFollower is a Backend whose output can be followed live
+// (*supervisor.Backend): the lines held and a subscription to the later
+// ones. A backend custos does not run as a process has none.
+type LogFollower interface {
+	FollowLogs() ([]supervisor.LogLine, *supervisor.LogSubscription)
 }
 
 // Placer is the model scheduler as the API uses it (*scheduler.Scheduler).
@@ -62,7 +71,14 @@ type Options struct {
 	Load func(model string) Load
 	// Metrics serves /metrics behind the admin guard; nil when /metrics
 	// has a listener of its own (metrics_listen).
-	Metrics   http.Handler
+	Metrics http.Handler
+	// Changes returns a channel closed at the next change of what /status
+	// shows (changes.Feed's Changed); nil: /admin/events sends the status
+	// at connect only.
+	Changes func() <-chan struct{}
+	// Live holds the per-second figures of /admin/events; nil: a fresh,
+	// empty one.
+	Live      LiveFigures
 	Version   string
 	StartedAt time.Time
 	Logger    *slog.Logger
@@ -72,6 +88,12 @@ type Options struct {
 type API struct {
 	opts  Options
 	guard *auth.Guard
+	// streamsEnd is closed by EndStreams.
+	streamsEnd chan struct{}
+	endOnce    sync.Once
+	// streamWriteTimeout bounds each write of an event stream
+	// (streamWriteTimeout; tests shorten it).
+	streamWriteTimeout time.Duration
 }
 
 // New returns the API.
@@ -79,7 +101,14 @@ func New(opts Options) *API {
 	if opts.Load == nil {
 		opts.Load = func(string) Load { return Load{} }
 	}
-	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys)}
+	if opts.Live == nil {
+		ids := make([]string, len(opts.Config.Models))
+		for i, m := range opts.Config.Models {
+			ids[i] = m.ID
+		}
+		opts.Live = livestats.New(ids)
+	}
+	return &API{opts: opts, guard: auth.NewGuard(opts.AdminKeys), streamsEnd: make(chan struct{}), streamWriteTimeout: streamWriteTimeout}
 }
 
 // admin guards an operator route (auth.Guard).
@@ -95,6 +124,8 @@ func (a *API) Register(mux *httpserver.Mux) {
 	mux.HandleFunc("GET", "/livez", a.livez)
 	mux.HandleFunc("GET", "/readyz", a.readyz)
 	mux.HandleFunc("GET", "/status", a.admin(a.status))
+	mux.HandleFunc("POST", "/admin/session", a.guard.WrapLogin(a.login))
+	mux.HandleFunc("DELETE", "/admin/session", a.guard.WrapLogin(a.logout))
 	mux.HandleFunc("POST", "/admin/models/{model}/restart", a.admin(a.restart))
 	mux.HandleFunc("POST", "/admin/models/{model}/load", a.admin(a.load))
 	mux.HandleFunc("POST", "/admin/models/{model}/unload", a.admin(a.unload))
@@ -103,6 +134,8 @@ func (a *API) Register(mux *httpserver.Mux) {
 	mux.HandleFunc("POST", "/admin/wellbeing", a.admin(a.wellbeing))
 	mux.HandleFunc("GET", "/admin/intervention", a.admin(a.interventionStatus))
 	mux.HandleFunc("GET", "/admin/audit", a.admin(a.audit))
+	mux.HandleFunc("GET", "/admin/events", a.admin(a.events))
+	mux.HandleFunc("GET", "/admin/models/{model}/logs", a.admin(a.logs))
 	a.registerDebug(mux)
 	if a.opts.Metrics != nil {
 		mux.HandleFunc("GET", "/metrics", a.admin(a.opts.Metrics.ServeHTTP))

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,14 +20,22 @@ import (
 )
 
 type fakeBackend struct {
+	mu        sync.Mutex
 	snap      supervisor.Snapshot
 	restarted int
 	logs      []string
+	ring      *supervisor.LogRing
 }
 
-func (f *fakeBackend) Snapshot() supervisor.Snapshot { return f.snap }
-func (f *fakeBackend) Restart()                      { f.restarted++ }
-func (f *fakeBackend) Logs() []string                { return f.logs }
+func (f *fakeBackend) Snapshot() supervisor.Snapshot { f.mu.Lock(); defer f.mu.Unlock(); return f.snap }
+
+// setState changes the state while other goroutines read it.
+func (f *fakeBackend) setState(s supervisor.State) { f.mu.Lock(); f.snap.State = s; f.mu.Unlock() }
+func (f *fakeBackend) Restart()                    { f.restarted++ }
+func (f *fakeBackend) Logs() []string              { return f.logs }
+func (f *fakeBackend) FollowLogs() ([]supervisor.LogLine, *supervisor.LogSubscription) {
+	return f.ring.Follow(16)
+}
 
 type engineState struct{ s readiness.State }
 
@@ -37,7 +46,7 @@ func newAPI(state supervisor.State) (*API, *fakeBackend, *engineState) {
 		Models:       []config.Model{{ID: "tiny", Aliases: []string{"default"}}},
 		Intervention: config.Intervention{Enabled: true, PauseOnDistressed: true, MaxPause: time.Hour, WaitTimeout: time.Minute},
 	}
-	b := &fakeBackend{snap: supervisor.Snapshot{Model: "tiny", Backend: supervisor.BackendNameRunner, State: state, Progress: -1}}
+	b := &fakeBackend{snap: supervisor.Snapshot{Model: "tiny", Backend: supervisor.BackendNameRunner, State: state, Progress: -1}, ring: supervisor.NewLogRing(100)}
 	for i := range 30 {
 		b.logs = append(b.logs, "line "+string(rune('a'+i%26)))
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"custos/internal/changes"
 	"io"
 	"log/slog"
 	"testing"
@@ -30,7 +31,7 @@ func TestARemoteModelIsPlacedPinnedAtNoMemory(t *testing.T) {
 	if _, ok := set.list[0].(*remote.Pool); !ok || len(set.pools) != 1 {
 		t.Fatalf("the remote model's backend is %T", set.list[0])
 	}
-	sched := newScheduler(cfg, set.list, metrics.New(), log)
+	sched := newScheduler(cfg, set.list, metrics.New(), log, changes.New())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go sched.Run(ctx)

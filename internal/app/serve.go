@@ -15,11 +15,14 @@ import (
 
 	"custos/internal/api"
 	"custos/internal/auth"
+	"custos/internal/changes"
 	"custos/internal/config"
 	"custos/internal/cors"
+	"custos/internal/dashboard"
 	"custos/internal/gateway"
 	"custos/internal/httpserver"
 	"custos/internal/intervention"
+	"custos/internal/livestats"
 	"custos/internal/metrics"
 	"custos/internal/readiness"
 	"custos/internal/remote"
@@ -103,23 +106,33 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 		apiBackends[i] = b
 	}
-	sched := newScheduler(cfg, backends, reg, log)
+	// The operator's live view: every change of /status fed to the events
+	// stream, and the per-second figures the gateway records.
+	feed := changes.New()
+	live := livestats.New(modelIDs(cfg))
+	sched := newScheduler(cfg, backends, reg, log, feed)
 	gw := gateway.New(gateway.Options{
-		Config: cfg, Upstreams: upstreams, Replicas: replicas, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Logger: log, StartedAt: startedAt,
+		Config: cfg, Upstreams: upstreams, Replicas: replicas, Gate: gate, Pause: pauses, Scheduler: sched, Metrics: reg, Live: live,
+		Logger: log, StartedAt: startedAt,
 	})
+	feedCtx, stopFeed := context.WithCancel(context.Background())
+	defer stopFeed()
+	followChanges(feedCtx, feed, cfg, startedAt, backends, pauses, gw, storeOpened)
 	// /metrics is an operator route on the main listener, or open on a
 	// listener of its own (metrics_listen) for a scraper on a private port.
 	var guardedMetrics http.Handler
 	if cfg.MetricsListen == "" {
 		guardedMetrics = reg.Handler()
 	}
+	adminKeys := auth.NewKeys(cfg.Admin.Token)
 	endpoints := api.New(api.Options{
 		Config: cfg, Backends: apiBackends, Gate: gate, Store: st, Metrics: guardedMetrics,
-		Intervention: pauses, AdminKeys: auth.NewKeys(cfg.Admin.Token), Models: sched,
+		Intervention: pauses, AdminKeys: adminKeys, Models: sched,
 		Load: func(model string) api.Load {
 			l := gw.Load(model)
 			return api.Load{InFlight: l.InFlight, Queued: l.Queued}
 		},
+		Changes: feed.Changed, Live: live,
 		Version: opts.Version, StartedAt: startedAt, Logger: log,
 	})
 
@@ -127,6 +140,7 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 	// preflight carries no API key), then the API keys, then the gateway.
 	mux := httpserver.NewMux()
 	endpoints.Register(mux)
+	dashboard.Register(mux, auth.NewGuard(adminKeys))
 	inference := cors.New(cfg.CORS.AllowedOrigins).Wrap(auth.Require(auth.NewKeys(cfg.Auth.APIKeys...), gw.Handler()))
 	mux.Handle("", "/v1/", inference)
 	for _, p := range gateway.RootPaths() {
@@ -164,6 +178,9 @@ func Serve(ctx context.Context, cfg *config.Config, opts Options) error {
 		}
 	}
 	srv := httpserver.New(mux, limits)
+	// The operator's streams never end by themselves: they end when the
+	// listener's graceful shutdown begins, so it does not wait for them.
+	srv.RegisterOnShutdown(endpoints.EndStreams)
 	servers := []*http.Server{srv}
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -229,7 +246,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 
 // newScheduler places the models in the memory budget, each counted at
 // its configured override or its estimate until measured.
-func newScheduler(cfg *config.Config, backends []modelBackend, reg *metrics.Metrics, log *slog.Logger) *scheduler.Scheduler {
+func newScheduler(cfg *config.Config, backends []modelBackend, reg *metrics.Metrics, log *slog.Logger, feed *changes.Feed) *scheduler.Scheduler {
 	models := make([]scheduler.Model, len(cfg.Models))
 	ids := make([]string, len(cfg.Models))
 	for i := range cfg.Models {
@@ -245,7 +262,8 @@ func newScheduler(cfg *config.Config, backends []modelBackend, reg *metrics.Metr
 		}
 		ids[i] = m.ID
 	}
-	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models, reg.NewModels(), log)
+	sched := scheduler.New(scheduler.Budget{Memory: cfg.Resources.Memory, GPUMemory: cfg.Resources.GPUMemory}, models,
+		notifyingObserver{Observer: reg.NewModels(), feed: feed}, log)
 	reg.MustRegister(metrics.NewMemoryCollector(sched, ids))
 	return sched
 }

@@ -13,7 +13,8 @@ import (
 // Guard decides who may use custos's operator routes (/admin, /status,
 // /metrics on the main listener, /debug/pprof). Only the operator may:
 //
-//   - with an admin token configured, a request must carry it;
+//   - with an admin token configured, a request must carry it, or the
+//     session cookie a login with it opened (session.go);
 //   - without one, a request must come from a loopback peer, directly (not
 //     relayed by a proxy, which would make every client a loopback peer),
 //     and name a loopback host in Host, so a web page that rebinds its own
@@ -32,9 +33,15 @@ type Guard struct {
 func NewGuard(keys *Keys) *Guard { return &Guard{keys: keys} }
 
 // Wrap serves next to the operator only.
-func (g *Guard) Wrap(next http.HandlerFunc) http.HandlerFunc {
+func (g *Guard) Wrap(next http.HandlerFunc) http.HandlerFunc { return g.wrap(next, true) }
+
+// WrapLogin serves the session route: every rule of Wrap but the token,
+// which the route itself checks in the body.
+func (g *Guard) WrapLogin(next http.HandlerFunc) http.HandlerFunc { return g.wrap(next, false) }
+
+func (g *Guard) wrap(next http.HandlerFunc, needToken bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if e, refused := g.check(r); refused {
+		if e, refused := g.check(r, needToken); refused {
 			if e.Status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="custos admin"`)
 			}
@@ -46,14 +53,14 @@ func (g *Guard) Wrap(next http.HandlerFunc) http.HandlerFunc {
 }
 
 // check returns why r is refused, if it is.
-func (g *Guard) check(r *http.Request) (apierror.Error, bool) {
+func (g *Guard) check(r *http.Request, needToken bool) (apierror.Error, bool) {
 	if why := crossSite(r); why != "" {
 		return apierror.Forbidden("cross_site_refused", "operator routes answer custos's own pages and non-browser clients only: "+why), true
 	}
 	if !g.keys.Empty() {
-		if !g.keys.Allow(r) {
+		if needToken && !g.keys.Allow(r) && !g.keys.hasSession(r) {
 			return apierror.Error{Status: http.StatusUnauthorized, Type: apierror.TypeAuthentication, Code: "invalid_admin_token",
-				Message: "operator routes need the admin bearer token"}, true
+				Message: "operator routes need the admin bearer token (or a session opened with it: POST /admin/session)"}, true
 		}
 	} else {
 		switch {

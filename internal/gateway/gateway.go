@@ -17,6 +17,7 @@ import (
 	"custos/internal/apierror"
 	"custos/internal/config"
 	"custos/internal/httpserver"
+	"custos/internal/livestats"
 	"custos/internal/metrics"
 	"custos/internal/scheduler"
 )
@@ -35,9 +36,23 @@ type Options struct {
 	// keeps every model as its backend is.
 	Scheduler *scheduler.Scheduler
 	Metrics   *metrics.Metrics
+	// Live hears every routed request as it ends, for the live figures;
+	// nil hears nothing.
+	Live      LiveStats
 	Logger    *slog.Logger
 	StartedAt time.Time
 }
+
+// LiveStats is where the gateway reports each routed request as it ends
+// (*livestats.Stats). Record must not block and should not allocate: it
+// runs on every request.
+type LiveStats interface {
+	Record(model string, o livestats.Outcome)
+}
+
+type noLiveStats struct{}
+
+func (noLiveStats) Record(string, livestats.Outcome) {}
 
 // Gateway serves /v1.
 type Gateway struct {
@@ -54,6 +69,10 @@ type Gateway struct {
 	draining  atomic.Bool
 	inFlight  tracker
 	metrics   *metrics.Metrics
+	live      LiveStats
+	// loadChanged has a signal waiting when a model's requests in flight
+	// or in line changed since LoadChanged was last read.
+	loadChanged chan struct{}
 }
 
 // model is one configured model's routing state.
@@ -71,10 +90,13 @@ type model struct {
 func New(opts Options) *Gateway {
 	g := &Gateway{
 		cfg: opts.Config, gate: opts.Gate, pause: opts.Pause, sched: opts.Scheduler, log: opts.Logger, startedAt: opts.StartedAt,
-		models: map[string]*model{}, metrics: opts.Metrics,
+		models: map[string]*model{}, metrics: opts.Metrics, live: opts.Live, loadChanged: make(chan struct{}, 1),
 	}
 	if g.pause == nil {
 		g.pause = noPause{}
+	}
+	if g.live == nil {
+		g.live = noLiveStats{}
 	}
 	maxConc := 0
 	for i := range opts.Config.Models {
@@ -84,7 +106,7 @@ func New(opts Options) *Gateway {
 		paused := func() bool { return g.pause.Blocks(mc.ID) }
 		m := &model{
 			cfg: mc, upstream: opts.Upstreams[mc.ID],
-			limiter: newLimiter(mc.MaxConcurrency, mc.QueueMax, paused, any.InFlight, any.Queued),
+			limiter: newLimiter(mc.MaxConcurrency, mc.QueueMax, paused, any.InFlight, any.Queued, g.signalLoad),
 			routes:  map[string]*metrics.Route{},
 		}
 		m.state = m.upstream
@@ -143,6 +165,20 @@ func (g *Gateway) Load(id string) Load {
 	return Load{InFlight: a, Queued: q}
 }
 
+// LoadChanged has a signal waiting whenever some model's requests in
+// flight or in line changed since it was last received from: one reader
+// (the events feed) learns of traffic without polling Load.
+func (g *Gateway) LoadChanged() <-chan struct{} { return g.loadChanged }
+
+// signalLoad leaves a signal on loadChanged if none waits; it never
+// blocks.
+func (g *Gateway) signalLoad() {
+	select {
+	case g.loadChanged <- struct{}{}:
+	default:
+	}
+}
+
 // inference handles one inference route.
 func (g *Gateway) inference(rt *route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
@@ -159,6 +195,11 @@ func (g *Gateway) inference(rt *route) http.HandlerFunc {
 		res := g.serve(w, r, m, rm, in, start)
 		rm.Count(res.status)
 		rm.Latency.Observe(time.Since(start).Seconds())
+		o := livestats.Outcome{Status: res.status, Interrupted: res.outcome == interrupted, Tokens: res.tokens}
+		if !res.firstByte.IsZero() {
+			o.TTFB = res.firstByte.Sub(start)
+		}
+		g.live.Record(m.cfg.ID, o)
 		if res.outcome == interrupted {
 			rm.Interrupted.Inc()
 			if !res.sse {

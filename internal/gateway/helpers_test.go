@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"custos/internal/config"
+	"custos/internal/livestats"
 	"custos/internal/metrics"
 	"custos/internal/supervisor"
 )
@@ -70,6 +71,7 @@ type fixture struct {
 	gate     *openGate
 	server   *httptest.Server
 	metrics  *metrics.Metrics
+	live     *livestats.Stats
 }
 
 // newFixture runs a gateway in front of backend, on a real loopback server.
@@ -87,11 +89,11 @@ func newFixtureAt(t testing.TB, url string, edit func(*config.Config)) *fixture 
 	if edit != nil {
 		edit(cfg)
 	}
-	f := &fixture{upstream: newUpstream(url), gate: &openGate{}, metrics: metrics.New()}
+	f := &fixture{upstream: newUpstream(url), gate: &openGate{}, metrics: metrics.New(), live: livestats.New([]string{"tiny"})}
 	f.upstream.model = cfg.Models[0]
 	f.gw = New(Options{
 		Config: cfg, Upstreams: map[string]Upstream{"tiny": f.upstream}, Gate: f.gate,
-		Metrics: f.metrics, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), StartedAt: time.Now(),
+		Metrics: f.metrics, Live: f.live, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), StartedAt: time.Now(),
 	})
 	f.server = httptest.NewServer(f.gw.Handler())
 	t.Cleanup(f.server.Close)

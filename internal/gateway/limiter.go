@@ -37,6 +37,9 @@ type limiter struct {
 	paused        func() bool
 	inFlightGauge prometheus.Gauge
 	queuedGauge   prometheus.Gauge
+	// changed is called, under mu, whenever active or the line changed;
+	// it must not block.
+	changed func()
 
 	mu     sync.Mutex
 	active int
@@ -68,8 +71,11 @@ var grantedAtOnce = func() *ticket {
 	return t
 }()
 
-func newLimiter(max, queueMax int, paused func() bool, inFlight, queued prometheus.Gauge) *limiter {
-	return &limiter{max: max, queueMax: queueMax, paused: paused, inFlightGauge: inFlight, queuedGauge: queued}
+func newLimiter(max, queueMax int, paused func() bool, inFlight, queued prometheus.Gauge, changed func()) *limiter {
+	if changed == nil {
+		changed = func() {}
+	}
+	return &limiter{max: max, queueMax: queueMax, paused: paused, inFlightGauge: inFlight, queuedGauge: queued, changed: changed}
 }
 
 // join takes a place in line, or a slot at once when one is free, nobody
@@ -81,6 +87,7 @@ func (l *limiter) join(held bool) (*ticket, error) {
 	if !held && l.active < l.max && l.queue.Len() == 0 {
 		l.active++
 		l.inFlightGauge.Set(float64(l.active))
+		l.changed()
 		return grantedAtOnce, nil
 	}
 	if !held && l.queue.Len() >= l.queueMax {
@@ -89,6 +96,7 @@ func (l *limiter) join(held bool) (*ticket, error) {
 	t := &ticket{granted: make(chan struct{})}
 	t.elem = l.queue.PushBack(t)
 	l.queuedGauge.Set(float64(l.queue.Len()))
+	l.changed()
 	return t, nil
 }
 
@@ -160,6 +168,7 @@ func (l *limiter) dispatchLocked() {
 	}
 	l.queuedGauge.Set(float64(l.queue.Len()))
 	l.inFlightGauge.Set(float64(l.active))
+	l.changed()
 }
 
 // load returns the requests in flight and waiting.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"custos/internal/apierror"
 	"custos/internal/cors"
@@ -128,6 +129,10 @@ type result struct {
 	status  int // the status the client got, when the response began
 	sse     bool
 	err     error
+	// firstByte is when the answer's first bytes went to the client
+	// (zero: none did), and tokens its completion tokens (tokenCounter).
+	firstByte time.Time
+	tokens    int
 }
 
 // forward sends one attempt and streams the answer back. Nothing reaches
@@ -165,7 +170,7 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	s := stream{w: w, rc: http.NewResponseController(w), r: r, resp: resp, a: a, onFirstByte: onFirstByte, buf: *bp}
+	s := stream{w: w, rc: http.NewResponseController(w), r: r, resp: resp, a: a, onFirstByte: onFirstByte, buf: *bp, tokens: newTokenCounter()}
 	// A compressed answer is passed on as it came: its model is not read.
 	rewritable := len(a.model) > 0 && resp.Header.Get("Content-Encoding") == ""
 	switch ct := resp.Header.Get("Content-Type"); {
@@ -174,6 +179,7 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 		s.rewriting = rewritable
 	case strings.HasPrefix(ct, "application/json"):
 		s.rewriting = rewritable
+		s.json = true
 	}
 	s.rewriter.quoted = a.model
 	return s.run()
@@ -201,9 +207,29 @@ type stream struct {
 	rewriting   bool          // false: the answer passes as it comes
 	rewriter    modelRewriter // names the requested model in the answer
 	committed   bool          // the status line has been written to the client
+	json        bool          // a JSON body
+	tokens      tokenCounter
+	firstByte   time.Time
 }
 
+// run copies the answer and says how it went.
 func (s *stream) run() result {
+	res := s.copyBody()
+	res.firstByte, res.tokens = s.firstByte, s.tokens.tokens()
+	return res
+}
+
+// count passes bytes about to go to the client to the token counter.
+func (s *stream) count(p []byte) {
+	switch {
+	case s.framer != nil && !s.framer.lost:
+		s.tokens.sseEvents(p)
+	case s.json:
+		s.tokens.jsonBody(p)
+	}
+}
+
+func (s *stream) copyBody() result {
 	res := result{status: s.resp.StatusCode, sse: s.framer != nil}
 	for {
 		n, err := s.resp.Body.Read(s.buf)
@@ -214,6 +240,7 @@ func (s *stream) run() result {
 			}
 			out = s.rewrite(out)
 			if len(out) > 0 {
+				s.count(out)
 				if werr := s.write(out); werr != nil {
 					res.outcome, res.err = clientGone, werr
 					return res
@@ -225,6 +252,7 @@ func (s *stream) run() result {
 			continue
 		case errors.Is(err, io.EOF):
 			if rest := s.rest(); len(rest) > 0 {
+				s.count(rest)
 				if werr := s.write(rest); werr != nil {
 					res.outcome, res.err = clientGone, werr
 					return res
@@ -290,7 +318,7 @@ func (s *stream) commit() {
 		h.Set(k, v)
 	}
 	s.w.WriteHeader(s.resp.StatusCode)
-	s.committed = true
+	s.committed, s.firstByte = true, time.Now()
 	if s.onFirstByte != nil {
 		s.onFirstByte()
 	}

@@ -25,7 +25,7 @@ type testLimiter struct {
 func newTestLimiter(max, queue int) *testLimiter {
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "x"})
 	tl := &testLimiter{changed: make(chan struct{})}
-	tl.limiter = newLimiter(max, queue, tl.paused.Load, g, g)
+	tl.limiter = newLimiter(max, queue, tl.paused.Load, g, g, nil)
 	return tl
 }
 

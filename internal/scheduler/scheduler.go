@@ -100,6 +100,13 @@ type Observer interface {
 	WaitedForLoad(model string)
 }
 
+// MeasureObserver is an Observer that also hears each new measurement of
+// a loaded model's resident memory, which changes what Info says (the
+// operator's live view shows it).
+type MeasureObserver interface {
+	Measured(model string, resident int64)
+}
+
 // Info is what the scheduler knows of one model now.
 type Info struct {
 	Model string `json:"model"`
@@ -384,9 +391,14 @@ func (s *Scheduler) measure() {
 	if err != nil {
 		return
 	}
+	mo, _ := s.obs.(MeasureObserver)
 	for pgid, rss := range totals {
-		if rss > 0 {
-			ready[pgid].measured.Store(rss)
+		if rss <= 0 {
+			continue
+		}
+		sl := ready[pgid]
+		if sl.measured.Swap(rss) != rss && mo != nil {
+			mo.Measured(sl.model.ID, rss)
 		}
 	}
 }

@@ -71,7 +71,7 @@ type Backend struct {
 	secrets    []string // Options.SecretEnv
 	log        *slog.Logger
 	onChange   func(Snapshot)
-	logs       *logRing
+	logs       *LogRing
 	client     *http.Client
 
 	current   atomic.Pointer[published]
@@ -114,7 +114,7 @@ func NewBackend(m config.Model, opts Options) *Backend {
 		secrets:    opts.SecretEnv,
 		log:        logger.With("model", m.ID),
 		onChange:   opts.OnChange,
-		logs:       newLogRing(m.LogLines),
+		logs:       NewLogRing(m.LogLines),
 		client:     newProbeClient(),
 		desireCh:   make(chan struct{}, 1),
 		restartCh:  make(chan struct{}, 1),
@@ -145,6 +145,15 @@ func (b *Backend) Watch() (Snapshot, <-chan struct{}) {
 
 // Logs returns a copy of the backend's last output lines, oldest first.
 func (b *Backend) Logs() []string { return b.logs.snapshot() }
+
+// logFollowBuffer is how many new lines a follower of the output may fall
+// behind before lines are dropped for it.
+const logFollowBuffer = 256
+
+// FollowLogs returns the output lines held (the last log_lines) and a
+// subscription to every line printed after them; Close it when done. The
+// backend's output pipes never wait for a follower.
+func (b *Backend) FollowLogs() ([]LogLine, *LogSubscription) { return b.logs.Follow(logFollowBuffer) }
 
 // ReportFailure tells the backend that a request could not reach it. A
 // ready backend is probed at once instead of at the next health interval,
@@ -226,7 +235,7 @@ func (b *Backend) Stop(ctx context.Context) error {
 // model id, at info level: what a backend says is what an operator reads
 // first when it misbehaves. log.level warn silences it.
 func (b *Backend) onOutputLine(stream, line string) {
-	b.logs.add(line)
+	b.logs.Add(stream, line)
 	if rec, ok := parseJSONRecord(line); ok {
 		// The record's own attributes go in a group: its keys (a
 		// runner's "model" is a path) must not collide with custos's.
