@@ -26,6 +26,8 @@ tools:
 	@{ command -v initdb || ls /usr/lib/postgresql/*/bin/initdb; } >/dev/null 2>&1 || { \
 		echo "installing PostgreSQL for the shared-store tests (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@command -v ip >/dev/null 2>&1 || { echo "installing iproute2 for the fleet tests' network namespaces (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the dashboard's browser tests (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 

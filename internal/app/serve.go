@@ -228,7 +228,7 @@ func shutdown(cfg *config.Config, log *slog.Logger, gate *readiness.Gate, gw *ga
 	if err := gw.Wait(drainCtx); err != nil {
 		log.Warn("shutdown timeout reached with requests still in flight", "err", err)
 	}
-	closeCtx, cancelClose := context.WithTimeout(context.Background(), time.Second)
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), listenerCloseTimeout)
 	defer cancelClose()
 	for _, srv := range servers {
 		if err := srv.Shutdown(closeCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -266,6 +266,17 @@ func newScheduler(cfg *config.Config, backends []modelBackend, reg *metrics.Metr
 		notifyingObserver{Observer: reg.NewModels(), feed: feed}, log)
 	reg.MustRegister(metrics.NewMemoryCollector(sched, ids))
 	return sched
+}
+
+// listenerCloseTimeout bounds closing the listeners once the drain is over.
+const listenerCloseTimeout = time.Second
+
+// ExitBudget is the longest custos takes to exit after SIGTERM: the drain
+// (shutdown_timeout), closing the listeners, then stopping the backends. A
+// service manager's grace period before SIGKILL — Kubernetes'
+// terminationGracePeriodSeconds — must cover it, or a drain is cut short.
+func ExitBudget(cfg *config.Config) time.Duration {
+	return cfg.ShutdownTimeout + listenerCloseTimeout + stopBudget(cfg)
 }
 
 // stopBudget is long enough for every backend's SIGTERM grace period plus
