@@ -64,7 +64,7 @@ func (k *Keys) ValidSession(value string, now time.Time) bool {
 	if err != nil {
 		return false
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return false
 	}

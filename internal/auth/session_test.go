@@ -57,14 +57,33 @@ func TestForgedSessionCookieIsRefused(t *testing.T) {
 	}
 }
 
+// flip changes the signature's first character, which carries six bits of
+// it (the last one carries only two, and bits past the signature's end).
 func flip(v string) string {
 	b := []byte(v)
-	if b[len(b)-1] == 'A' {
-		b[len(b)-1] = 'B'
+	i := strings.IndexByte(v, '.') + 1
+	if b[i] == 'A' {
+		b[i] = 'B'
 	} else {
-		b[len(b)-1] = 'A'
+		b[i] = 'A'
 	}
 	return string(b)
+}
+
+// The same signature spelt with other bits past its end is not a session:
+// one session has one spelling.
+func TestSessionWithBitsPastTheSignatureIsRefused(t *testing.T) {
+	keys := NewKeys("tok")
+	for range 16 {
+		good := keys.NewSession(time.Now().Add(time.Hour))
+		last := good[len(good)-1]
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		pos := strings.IndexByte(alphabet, last)
+		variant := good[:len(good)-1] + string(alphabet[pos^1])
+		if keys.ValidSession(variant, time.Now()) {
+			t.Fatalf("%q accepted beside %q", variant, good)
+		}
+	}
 }
 
 func TestExpiredSessionCookieIsRefused(t *testing.T) {
