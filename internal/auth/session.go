@@ -96,3 +96,37 @@ func SessionCookieFor(value string) *http.Cookie {
 func ClearedSessionCookie() *http.Cookie {
 	return &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode}
 }
+
+// DropSessionCookie removes the session cookie from the Cookie headers of
+// h, keeping every other cookie: a browser sends it with every request to
+// custos, the dashboard's playground's /v1 requests included, and it is
+// the operator's credential, which no backend, replica or fallback may
+// be given.
+func DropSessionCookie(h http.Header) {
+	lines := h["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	kept := lines[:0:0]
+	for _, line := range lines {
+		if !strings.Contains(line, SessionCookie) {
+			kept = append(kept, line)
+			continue
+		}
+		var parts []string
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name != SessionCookie && strings.TrimSpace(part) != "" {
+				parts = append(parts, strings.TrimSpace(part))
+			}
+		}
+		if len(parts) > 0 {
+			kept = append(kept, strings.Join(parts, "; "))
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Cookie")
+		return
+	}
+	h["Cookie"] = kept
+}

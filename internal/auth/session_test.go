@@ -3,6 +3,7 @@ package auth
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +155,32 @@ func TestLoginRouteKeepsTheCrossSiteAndLoopbackRules(t *testing.T) {
 		h(rec, r)
 		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.code) {
 			t.Errorf("%s: got %d %s, want %d %s", tc.name, rec.Code, rec.Body, tc.status, tc.code)
+		}
+	}
+}
+
+// DropSessionCookie takes the session cookie out of every Cookie line and
+// keeps the rest as sent, a cookie whose name only begins like it too.
+func TestDropSessionCookieKeepsEveryOtherCookie(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want []string
+	}{
+		{in: nil, want: nil},
+		{in: []string{"a=1; b=2"}, want: []string{"a=1; b=2"}},
+		{in: []string{SessionCookie + "=x"}, want: nil},
+		{in: []string{"a=1; " + SessionCookie + "=x;b=2"}, want: []string{"a=1; b=2"}},
+		{in: []string{SessionCookie + "=x", "c=3"}, want: []string{"c=3"}},
+		{in: []string{SessionCookie + "_theme=dark; " + SessionCookie + "=x"}, want: []string{SessionCookie + "_theme=dark"}},
+		{in: []string{"note=" + SessionCookie}, want: []string{"note=" + SessionCookie}},
+	} {
+		h := http.Header{}
+		for _, line := range c.in {
+			h.Add("Cookie", line)
+		}
+		DropSessionCookie(h)
+		if got := h.Values("Cookie"); !slices.Equal(got, c.want) {
+			t.Errorf("Cookie %q: got %q, want %q", c.in, got, c.want)
 		}
 	}
 }
