@@ -53,20 +53,26 @@ func (k *Keys) NewSession(expires time.Time) string {
 // signed that has not expired at now. Signatures are compared in constant
 // time, against every token.
 func (k *Keys) ValidSession(value string, now time.Time) bool {
+	_, ok := k.sessionExpiry(value, now)
+	return ok
+}
+
+// sessionExpiry is when the session value ends, if it is valid at now.
+func (k *Keys) sessionExpiry(value string, now time.Time) (time.Time, bool) {
 	if k.Empty() {
-		return false
+		return time.Time{}, false
 	}
 	expiry, sig, ok := strings.Cut(value, ".")
 	if !ok {
-		return false
+		return time.Time{}, false
 	}
 	secs, err := strconv.ParseInt(expiry, 10, 64)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	got, err := base64.RawURLEncoding.DecodeString(sig)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	match := false
 	for i := range k.digests {
@@ -76,13 +82,16 @@ func (k *Keys) ValidSession(value string, now time.Time) bool {
 	}
 	// A session lasts SessionLifetime at most, even one signed for longer.
 	exp := time.Unix(secs, 0)
-	return match && now.Before(exp) && !exp.After(now.Add(SessionLifetime))
+	return exp, match && now.Before(exp) && !exp.After(now.Add(SessionLifetime))
 }
 
-// hasSession reports whether r carries a valid session cookie.
-func (k *Keys) hasSession(r *http.Request) bool {
+// session returns when the session cookie r carries ends, if it is valid.
+func (k *Keys) session(r *http.Request) (time.Time, bool) {
 	c, err := r.Cookie(SessionCookie)
-	return err == nil && k.ValidSession(c.Value, time.Now())
+	if err != nil {
+		return time.Time{}, false
+	}
+	return k.sessionExpiry(c.Value, time.Now())
 }
 
 // SessionCookieFor is the cookie that carries a session value signed for

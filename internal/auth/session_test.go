@@ -184,3 +184,49 @@ func TestDropSessionCookieKeepsEveryOtherCookie(t *testing.T) {
 		}
 	}
 }
+
+// A request let in by its session alone ends when the session does: an
+// event stream opened with a session does not outlive it. One let in by
+// the token has no such end.
+func TestRequestLetInByASessionEndsWithIt(t *testing.T) {
+	keys := NewKeys("tok")
+	ended := make(chan time.Time, 1)
+	h := NewGuard(keys).Wrap(func(w http.ResponseWriter, r *http.Request) {
+		deadline, ok := r.Context().Deadline()
+		if !ok {
+			ended <- time.Time{}
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			ended <- deadline
+		case <-time.After(10 * time.Second):
+			ended <- time.Time{}
+		}
+	})
+	expires := time.Now().Add(2 * time.Second)
+	r := httptest.NewRequest("GET", "http://192.0.2.1:8080/admin/events", nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: keys.NewSession(expires)})
+	h(httptest.NewRecorder(), r)
+	if got := receiveTime(t, ended); !got.Equal(time.Unix(expires.Unix(), 0)) {
+		t.Fatalf("the request let in by a session ending at %v ended with deadline %v", time.Unix(expires.Unix(), 0), got)
+	}
+
+	r = httptest.NewRequest("GET", "http://192.0.2.1:8080/admin/events", nil)
+	r.Header.Set("Authorization", "Bearer tok")
+	h(httptest.NewRecorder(), r)
+	if got := receiveTime(t, ended); !got.IsZero() {
+		t.Fatalf("a request let in by the token got a deadline %v", got)
+	}
+}
+
+func receiveTime(t *testing.T, ch <-chan time.Time) time.Time {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(15 * time.Second):
+		t.Fatal("the handler did not answer within 15s")
+	}
+	return time.Time{}
+}
