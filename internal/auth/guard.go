@@ -1,11 +1,13 @@
 package auth
 
 import (
+	"context"
 	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"custos/internal/apierror"
 )
@@ -41,42 +43,57 @@ func (g *Guard) WrapLogin(next http.HandlerFunc) http.HandlerFunc { return g.wra
 
 func (g *Guard) wrap(next http.HandlerFunc, needToken bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if e, refused := g.check(r, needToken); refused {
+		sessionEnds, e, refused := g.check(r, needToken)
+		if refused {
 			if e.Status == http.StatusUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="custos admin"`)
 			}
 			e.Write(w)
 			return
 		}
+		if !sessionEnds.IsZero() {
+			// Let in by its session alone, a request lasts no longer than
+			// the session: an event stream opened with it ends when it
+			// expires, rather than showing the operator's view for good.
+			ctx, cancel := context.WithDeadline(r.Context(), sessionEnds)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
 		next(w, r)
 	}
 }
 
-// check returns why r is refused, if it is.
-func (g *Guard) check(r *http.Request, needToken bool) (apierror.Error, bool) {
+// check returns why r is refused, if it is, and when the session that
+// let it in ends (zero: a token, or no token needed, let it in).
+func (g *Guard) check(r *http.Request, needToken bool) (time.Time, apierror.Error, bool) {
 	if why := crossSite(r); why != "" {
-		return apierror.Forbidden("cross_site_refused", "operator routes answer custos's own pages and non-browser clients only: "+why), true
+		return time.Time{}, apierror.Forbidden("cross_site_refused", "operator routes answer custos's own pages and non-browser clients only: "+why), true
 	}
+	var sessionEnds time.Time
 	if !g.keys.Empty() {
-		if needToken && !g.keys.Allow(r) && !g.keys.hasSession(r) {
-			return apierror.Error{Status: http.StatusUnauthorized, Type: apierror.TypeAuthentication, Code: "invalid_admin_token",
-				Message: "operator routes need the admin bearer token (or a session opened with it: POST /admin/session)"}, true
+		if needToken && !g.keys.Allow(r) {
+			ends, ok := g.keys.session(r)
+			if !ok {
+				return time.Time{}, apierror.Error{Status: http.StatusUnauthorized, Type: apierror.TypeAuthentication, Code: "invalid_admin_token",
+					Message: "operator routes need the admin bearer token (or a session opened with it: POST /admin/session)"}, true
+			}
+			sessionEnds = ends
 		}
 	} else {
 		switch {
 		case !fromLoopback(r):
-			return apierror.Forbidden("admin_loopback_only", "operator routes accept requests from the loopback interface only (no admin token is configured)"), true
+			return time.Time{}, apierror.Forbidden("admin_loopback_only", "operator routes accept requests from the loopback interface only (no admin token is configured)"), true
 		case relayed(r):
-			return apierror.Forbidden("admin_loopback_only", "operator routes do not answer requests relayed by a proxy unless an admin token is configured"), true
+			return time.Time{}, apierror.Forbidden("admin_loopback_only", "operator routes do not answer requests relayed by a proxy unless an admin token is configured"), true
 		case !LoopbackHost(r.Host):
-			return apierror.Forbidden("admin_host_refused", "operator routes answer only a Host that names loopback (localhost, 127.0.0.1, [::1]) unless an admin token is configured"), true
+			return time.Time{}, apierror.Forbidden("admin_host_refused", "operator routes answer only a Host that names loopback (localhost, 127.0.0.1, [::1]) unless an admin token is configured"), true
 		}
 	}
 	if changesState(r.Method) && !isJSON(r.Header.Get("Content-Type")) {
-		return apierror.Error{Status: http.StatusUnsupportedMediaType, Type: apierror.TypeInvalidRequest, Code: "json_required",
+		return time.Time{}, apierror.Error{Status: http.StatusUnsupportedMediaType, Type: apierror.TypeInvalidRequest, Code: "json_required",
 			Message: r.Method + " on an operator route needs Content-Type: application/json"}, true
 	}
-	return apierror.Error{}, false
+	return sessionEnds, apierror.Error{}, false
 }
 
 // crossSite says why a browser sent r on another site's behalf, or "".

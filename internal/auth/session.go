@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,20 +54,26 @@ func (k *Keys) NewSession(expires time.Time) string {
 // signed that has not expired at now. Signatures are compared in constant
 // time, against every token.
 func (k *Keys) ValidSession(value string, now time.Time) bool {
+	_, ok := k.sessionExpiry(value, now)
+	return ok
+}
+
+// sessionExpiry is when the session value ends, if it is valid at now.
+func (k *Keys) sessionExpiry(value string, now time.Time) (time.Time, bool) {
 	if k.Empty() {
-		return false
+		return time.Time{}, false
 	}
 	expiry, sig, ok := strings.Cut(value, ".")
 	if !ok {
-		return false
+		return time.Time{}, false
 	}
 	secs, err := strconv.ParseInt(expiry, 10, 64)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
 	match := false
 	for i := range k.digests {
@@ -76,13 +83,16 @@ func (k *Keys) ValidSession(value string, now time.Time) bool {
 	}
 	// A session lasts SessionLifetime at most, even one signed for longer.
 	exp := time.Unix(secs, 0)
-	return match && now.Before(exp) && !exp.After(now.Add(SessionLifetime))
+	return exp, match && now.Before(exp) && !exp.After(now.Add(SessionLifetime))
 }
 
-// hasSession reports whether r carries a valid session cookie.
-func (k *Keys) hasSession(r *http.Request) bool {
+// session returns when the session cookie r carries ends, if it is valid.
+func (k *Keys) session(r *http.Request) (time.Time, bool) {
 	c, err := r.Cookie(SessionCookie)
-	return err == nil && k.ValidSession(c.Value, time.Now())
+	if err != nil {
+		return time.Time{}, false
+	}
+	return k.sessionExpiry(c.Value, time.Now())
 }
 
 // SessionCookieFor is the cookie that carries a session value signed for
@@ -95,4 +105,38 @@ func SessionCookieFor(value string) *http.Cookie {
 // ClearedSessionCookie is the cookie that ends a session in the browser.
 func ClearedSessionCookie() *http.Cookie {
 	return &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode}
+}
+
+// DropSessionCookie removes the session cookie from the Cookie headers of
+// h, keeping every other cookie: a browser sends it with every request to
+// custos, the dashboard's playground's /v1 requests included, and it is
+// the operator's credential, which no backend, replica or fallback may
+// be given.
+func DropSessionCookie(h http.Header) {
+	lines := h["Cookie"]
+	if !slices.ContainsFunc(lines, func(line string) bool { return strings.Contains(line, SessionCookie) }) {
+		return // nothing to drop: no allocation on the gateway's path
+	}
+	kept := lines[:0:0]
+	for _, line := range lines {
+		if !strings.Contains(line, SessionCookie) {
+			kept = append(kept, line)
+			continue
+		}
+		var parts []string
+		for part := range strings.SplitSeq(line, ";") {
+			name, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if name != SessionCookie && strings.TrimSpace(part) != "" {
+				parts = append(parts, strings.TrimSpace(part))
+			}
+		}
+		if len(parts) > 0 {
+			kept = append(kept, strings.Join(parts, "; "))
+		}
+	}
+	if len(kept) == 0 {
+		h.Del("Cookie")
+		return
+	}
+	h["Cookie"] = kept
 }

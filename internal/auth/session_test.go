@@ -3,6 +3,7 @@ package auth
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,87 @@ func TestLoginRouteKeepsTheCrossSiteAndLoopbackRules(t *testing.T) {
 		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.code) {
 			t.Errorf("%s: got %d %s, want %d %s", tc.name, rec.Code, rec.Body, tc.status, tc.code)
 		}
+	}
+}
+
+// DropSessionCookie takes the session cookie out of every Cookie line and
+// keeps the rest as sent, a cookie whose name only begins like it too.
+func TestDropSessionCookieKeepsEveryOtherCookie(t *testing.T) {
+	for _, c := range []struct {
+		in   []string
+		want []string
+	}{
+		{in: nil, want: nil},
+		{in: []string{"a=1; b=2"}, want: []string{"a=1; b=2"}},
+		{in: []string{SessionCookie + "=x"}, want: nil},
+		{in: []string{"a=1; " + SessionCookie + "=x;b=2"}, want: []string{"a=1; b=2"}},
+		{in: []string{SessionCookie + "=x", "c=3"}, want: []string{"c=3"}},
+		{in: []string{SessionCookie + "_theme=dark; " + SessionCookie + "=x"}, want: []string{SessionCookie + "_theme=dark"}},
+		{in: []string{"note=" + SessionCookie}, want: []string{"note=" + SessionCookie}},
+	} {
+		h := http.Header{}
+		for _, line := range c.in {
+			h.Add("Cookie", line)
+		}
+		DropSessionCookie(h)
+		if got := h.Values("Cookie"); !slices.Equal(got, c.want) {
+			t.Errorf("Cookie %q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// A request let in by its session alone ends when the session does: an
+// event stream opened with a session does not outlive it. One let in by
+// the token has no such end.
+func TestRequestLetInByASessionEndsWithIt(t *testing.T) {
+	keys := NewKeys("tok")
+	ended := make(chan time.Time, 1)
+	h := NewGuard(keys).Wrap(func(w http.ResponseWriter, r *http.Request) {
+		deadline, ok := r.Context().Deadline()
+		if !ok {
+			ended <- time.Time{}
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			ended <- deadline
+		case <-time.After(10 * time.Second):
+			ended <- time.Time{}
+		}
+	})
+	expires := time.Now().Add(2 * time.Second)
+	r := httptest.NewRequest("GET", "http://192.0.2.1:8080/admin/events", nil)
+	r.AddCookie(&http.Cookie{Name: SessionCookie, Value: keys.NewSession(expires)})
+	h(httptest.NewRecorder(), r)
+	if got := receiveTime(t, ended); !got.Equal(time.Unix(expires.Unix(), 0)) {
+		t.Fatalf("the request let in by a session ending at %v ended with deadline %v", time.Unix(expires.Unix(), 0), got)
+	}
+
+	r = httptest.NewRequest("GET", "http://192.0.2.1:8080/admin/events", nil)
+	r.Header.Set("Authorization", "Bearer tok")
+	h(httptest.NewRecorder(), r)
+	if got := receiveTime(t, ended); !got.IsZero() {
+		t.Fatalf("a request let in by the token got a deadline %v", got)
+	}
+}
+
+func receiveTime(t *testing.T, ch <-chan time.Time) time.Time {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(15 * time.Second):
+		t.Fatal("the handler did not answer within 15s")
+	}
+	return time.Time{}
+}
+
+// DropSessionCookie runs on every forwarded request: one without a Cookie
+// header, or without the session in it, costs no allocation.
+func TestDropSessionCookieAllocatesNothingWithoutTheSession(t *testing.T) {
+	plain := http.Header{"Content-Type": {"application/json"}}
+	other := http.Header{"Cookie": {"theme=dark"}}
+	if n := testing.AllocsPerRun(100, func() { DropSessionCookie(plain); DropSessionCookie(other) }); n != 0 {
+		t.Fatalf("%v allocations per request without the session cookie", n)
 	}
 }

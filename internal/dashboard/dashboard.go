@@ -17,6 +17,7 @@ import (
 	"path"
 	"strings"
 
+	"custos/internal/apierror"
 	"custos/internal/auth"
 	"custos/internal/httpserver"
 )
@@ -86,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a, ok := h.assets[name]
 	if !ok {
-		http.Error(w, "not found", http.StatusNotFound)
+		apierror.NotFound("unknown_route", r.Method+" "+r.URL.Path+" is not a file of the dashboard").Write(w)
 		return
 	}
 	hdr := w.Header()

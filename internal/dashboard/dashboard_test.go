@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"encoding/json"
 	"io"
 	"io/fs"
 	"net/http"
@@ -58,8 +59,18 @@ func TestAssetsCarryTheSecurityAndCacheHeaders(t *testing.T) {
 	if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != "/ui" {
 		t.Errorf("GET /: %d to %q, want 302 to /ui", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp := serve(t, auth.NewKeys(), "GET", "/ui/missing.js", nil); resp.StatusCode != 404 {
-		t.Errorf("GET /ui/missing.js: %d", resp.StatusCode)
+}
+
+// A file the page does not have is answered like any unknown route: 404
+// with the OpenAI-shaped error, which a script reading the JSON can parse.
+func TestMissingAssetIsAnOpenAIError(t *testing.T) {
+	resp := serve(t, auth.NewKeys(), "GET", "/ui/missing.js", nil)
+	var body struct {
+		Error struct{ Message, Type, Code string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusNotFound ||
+		body.Error.Code != "unknown_route" || body.Error.Message == "" || body.Error.Type == "" {
+		t.Fatalf("GET /ui/missing.js: %d, %+v (%v)", resp.StatusCode, body, err)
 	}
 }
 

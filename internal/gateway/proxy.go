@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"custos/internal/apierror"
+	"custos/internal/auth"
 	"custos/internal/cors"
 )
 
@@ -152,6 +153,7 @@ func forward(ctx context.Context, w http.ResponseWriter, r *http.Request, a atte
 	for _, h := range a.dropHeaders {
 		out.Header.Del(h)
 	}
+	auth.DropSessionCookie(out.Header)
 	for k, vv := range a.header {
 		out.Header[k] = vv
 	}

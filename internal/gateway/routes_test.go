@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"custos/internal/auth"
 	"custos/internal/supervisor"
 )
 
@@ -104,5 +105,39 @@ func TestClientKeyNeverReachesAnUpstream(t *testing.T) {
 	send()
 	if got := receive(t, auths, "the fallback's request"); got != "Bearer fb-key" {
 		t.Fatalf("the fallback saw %q, want its own key only", got)
+	}
+}
+
+// The operator's session cookie, which a browser sends with every request
+// to custos (the dashboard's playground's included), reaches no upstream;
+// the client's other cookies pass as they came.
+func TestSessionCookieNeverReachesAnUpstream(t *testing.T) {
+	cookies := make(chan string, 2)
+	record := func(w http.ResponseWriter, r *http.Request) {
+		cookies <- strings.Join(r.Header.Values("Cookie"), " | ")
+		ok(w, r)
+	}
+	fb := httptest.NewServer(http.HandlerFunc(record))
+	defer fb.Close()
+	f := newFixture(t, http.HandlerFunc(record), withFallback(fb.URL))
+	send := func() {
+		req, _ := http.NewRequest("POST", f.server.URL+"/v1/chat/completions", strings.NewReader(chatBody))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Add("Cookie", "theme=dark; "+auth.SessionCookie+"=1999999999.c2lnbmF0dXJl; lang=en")
+		req.Header.Add("Cookie", auth.SessionCookie+"=1999999999.c2lnbmF0dXJl")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	send()
+	if got := receive(t, cookies, "the backend's request"); got != "theme=dark; lang=en" {
+		t.Fatalf("the backend got Cookie %q, want the client's other cookies only", got)
+	}
+	f.upstream.set(func(s *supervisor.Snapshot) { s.State = supervisor.StateUnhealthy })
+	send()
+	if got := receive(t, cookies, "the fallback's request"); got != "theme=dark; lang=en" {
+		t.Fatalf("the fallback got Cookie %q, want the client's other cookies only", got)
 	}
 }

@@ -27,9 +27,10 @@ type candidate struct {
 // ready or not (rendezvous hashing: a replica that comes or goes moves
 // only the keys that were its own) — and takes it unless it is down,
 // tried, or busy: in flight at its share of max_concurrency or more
-// (share). Otherwise it is least_requests.
+// (share). Otherwise, and for a request with no key (0: no prompt to
+// keep together), it is least_requests.
 func choose(c []candidate, policy string, key uint64, share, start int) int {
-	if policy == config.BalancePrefixAffinity && len(c) > 0 {
+	if policy == config.BalancePrefixAffinity && key != 0 && len(c) > 0 {
 		own, best := 0, uint64(0)
 		for i := range c {
 			if s := score(key, c[i].url); i == 0 || s > best {

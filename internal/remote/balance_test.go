@@ -166,3 +166,20 @@ func TestDiscoveryDiff(t *testing.T) {
 		t.Fatalf("add %v gone %v", add, gone)
 	}
 }
+
+// A request with no prompt to key (key 0) has no replica of its own under
+// prefix_affinity: it is balanced by least requests, as prefixKey says,
+// rather than all such requests piling onto the replica key 0 hashes to.
+func TestChoosePrefixAffinityWithoutAKeyIsLeastRequests(t *testing.T) {
+	urls := []string{"http://a:1", "http://b:1", "http://c:1"}
+	for idle := range urls {
+		c := make([]candidate, len(urls))
+		for i, u := range urls {
+			c[i] = candidate{url: u, ready: true, inFlight: 1}
+		}
+		c[idle].inFlight = 0
+		if got := choose(c, config.BalancePrefixAffinity, 0, 100, 0); got != idle {
+			t.Fatalf("key 0 with replica %d the least loaded: chose %d", idle, got)
+		}
+	}
+}

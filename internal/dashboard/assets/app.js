@@ -240,10 +240,15 @@ function renderStatus(st) {
   }
 }
 
+// pauseEnd says when max_pause ends a pause: at the deadline stored with
+// it (until), which custos enforces — fixed when the pause began, so a
+// max_pause changed since, or another replica's, does not move it. Only a
+// pause stored without one ends at since plus this custos's max_pause.
 function pauseEnd(pause, iv) {
   if (pause.policy) return el("span", {}, "ends when wellbeing improves");
-  if (!(iv.max_pause_secs > 0)) return el("span", {}, "no max_pause: ends on resume");
-  const end = new Date(pause.since).getTime() + iv.max_pause_secs * 1000;
+  const until = zeroTime(pause.until) ? 0 : new Date(pause.until).getTime();
+  if (!until && !(iv.max_pause_secs > 0)) return el("span", {}, "no max_pause: ends on resume");
+  const end = until || new Date(pause.since).getTime() + iv.max_pause_secs * 1000;
   return el("span", {}, "max_pause ends it ", rel(end, "in"), ` (${clock(end)})`);
 }
 
