@@ -45,7 +45,8 @@ func TestFleetReplicaStartingWithTheDatabaseDownHoldsRequestsUntilItIsUp(t *test
 	srv.Restart()
 	waitReadiness(t, s, readiness.Ready, 10*time.Second)
 	waitFor(t, 5*time.Second, "a to reconnect", func() bool { st, _ := a.store.Readiness(); return st == readiness.Ready })
-	if b.Restoring() || !b.Paused() {
+	waitFor(t, 5*time.Second, "b to take the state it read back", func() bool { return !b.Restoring() })
+	if !b.Paused() {
 		t.Fatalf("b after the database came back: restoring %v, paused %v; want the fleet's pause", b.Restoring(), b.Paused())
 	}
 	select {
@@ -53,8 +54,8 @@ func TestFleetReplicaStartingWithTheDatabaseDownHoldsRequestsUntilItIsUp(t *test
 		t.Fatalf("the fleet is paused, yet b released the request: %v", err)
 	case <-time.After(100 * time.Millisecond):
 	}
-	if _, err := a.ctl.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin); err != nil {
-		t.Fatal(err)
+	if res, err := a.ctl.Resume(context.Background(), intervention.GlobalScope, intervention.ActorAdmin); err != nil || !res.Durable {
+		t.Fatalf("a's resume after the database came back: %+v, %v; want it committed", res, err)
 	}
 	select {
 	case err := <-released:

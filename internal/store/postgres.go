@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"custos/internal/intervention"
@@ -188,6 +189,13 @@ func (s *Postgres) Record(st State, events ...intervention.Event) error {
 	ctx, cancel := context.WithTimeout(s.ctx, pgWriteTimeout)
 	defer cancel()
 	err := s.commit(ctx, base, st, append(slices.Clone(s.pending), events...))
+	if err != nil && pgconn.SafeToRetry(err) {
+		// A pooled connection the server closed (a restart of PostgreSQL)
+		// fails before anything is sent; the pool has dropped it, so a
+		// second try on a fresh one commits now, rather than holding the
+		// change until the watcher's next flush.
+		err = s.commit(ctx, base, st, append(slices.Clone(s.pending), events...))
+	}
 	var conflict *intervention.ConflictError
 	switch {
 	case err == nil:
@@ -200,7 +208,7 @@ func (s *Postgres) Record(st State, events ...intervention.Event) error {
 		// events happened and are written.
 		s.held = nil
 		if len(s.pending) > 0 {
-			if werr := s.writeEvents(ctx, s.pending); werr == nil {
+			if werr := s.writeEvents(ctx, withoutMootExpiries(s.pending)); werr == nil {
 				s.pending, s.dropped = nil, 0
 			}
 		}
@@ -210,6 +218,31 @@ func (s *Postgres) Record(st State, events ...intervention.Event) error {
 		s.degrade(err)
 		return err
 	}
+}
+
+// withoutMootExpiries drops, from the events of a held change the fleet's
+// state overtook, each max_pause expiry of a pause the fleet knew: the
+// fleet's log has that pause's end from whoever committed it, or gets it
+// from this replica's controller, which ends the pause again on adopting
+// the fleet's state if its deadline has passed. So max_pause ends a pause
+// once in the log however many replicas' timers fired while cut off. An
+// expiry of a pause this replica made while cut off stays, beside its
+// pause.
+func withoutMootExpiries(events []intervention.Event) []intervention.Event {
+	pausedHere := map[string]bool{}
+	kept := make([]intervention.Event, 0, len(events))
+	for _, ev := range events {
+		switch {
+		case ev.Action == "pause":
+			pausedHere[ev.Scope] = true
+		case ev.Action == "resume" && ev.Actor == intervention.ActorTimer && !pausedHere[ev.Scope]:
+			continue
+		case ev.Action == "resume":
+			pausedHere[ev.Scope] = false
+		}
+		kept = append(kept, ev)
+	}
+	return kept
 }
 
 // hold keeps a change that could not be committed, and its events,

@@ -91,6 +91,10 @@ func (s *Postgres) session() (up bool, err error) {
 	s.connected = true
 	s.mu.Unlock()
 	if s.isOpen() {
+		// The pool's idle connections may be to a server that has since
+		// restarted: drop them all, so the next change is written on a
+		// fresh one instead of failing on each stale one in turn.
+		s.pool.Reset()
 		s.log.Info("reconnected to the control-state database; reading the fleet's state")
 	}
 	for {
@@ -132,7 +136,7 @@ func (s *Postgres) flush() error {
 	var conflict *intervention.ConflictError
 	if errors.As(err, &conflict) {
 		s.log.Warn("the fleet's control state changed while this replica was cut off; adopting it", "version", conflict.Newest.Version)
-		err = s.writeEvents(ctx, s.pending)
+		err = s.writeEvents(ctx, withoutMootExpiries(s.pending))
 	}
 	if err != nil {
 		s.degrade(err)
