@@ -30,6 +30,8 @@ tools:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iproute2 >/dev/null; }
 	@command -v chromium >/dev/null 2>&1 || { echo "installing chromium for the dashboard's browser tests (apt-get)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v firefox-esr >/dev/null 2>&1 || { echo "installing firefox-esr for the dashboard's Firefox test (apt-get)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq firefox-esr >/dev/null; }
 
 go-deps:
 	$(GO) mod download

@@ -1,5 +1,5 @@
 // Package browser drives custos's dashboard (/ui) in a real headless
-// Chromium against a real `custos serve`, on the stand-in backend and on
+// Chromium (and, in firefox_test.go, Firefox) against a real `custos serve`, on the stand-in backend and on
 // the embedded runner: what an operator sees and does, checked as the
 // operator would see it.
 package browser
