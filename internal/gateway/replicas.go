@@ -48,13 +48,6 @@ func (g *Gateway) serveReplicas(w http.ResponseWriter, r *http.Request, m *model
 	for attempts := 0; ; attempts++ {
 		url, snap, err := g.backendFor(ctx, m, &deadline, hold, ready)
 		switch {
-		case errors.Is(err, errUseFallback):
-			return g.serveFallback(w, r, m, rm, in, start, hold)
-		case errors.Is(err, errUnhealthy):
-			return g.answer(w, in, apierror.Unavailable("model_unhealthy", "no replica of model `"+m.cfg.ID+"` is ready ("+snap.LastExit+") and no fallback is configured",
-				max(time.Until(snap.RetryAt), time.Second)))
-		case errors.Is(err, errNotReady):
-			return g.answer(w, in, apierror.Unavailable("backend_unavailable", "no replica of model `"+m.cfg.ID+"` became ready in time ("+snap.State.String()+")", time.Second))
 		case errors.Is(err, errEveryReplicaTried):
 			g.log.Warn("request failed on every ready replica", "model", m.cfg.ID, "attempts", attempts, "err", lastErr)
 			if g.fallback != nil {
@@ -63,7 +56,9 @@ func (g *Gateway) serveReplicas(w http.ResponseWriter, r *http.Request, m *model
 			return g.answer(w, in, apierror.Error{Status: http.StatusBadGateway, Type: apierror.TypeServer, Code: "backend_failed",
 				Message: "every ready replica of model `" + m.cfg.ID + "` failed: " + lastErr.Error()})
 		case err != nil:
-			return g.refuse(w, in, m, err)
+			return g.noBackend(w, r, m, rm, in, start, hold, err, snap, unready{
+				unhealthy: "no replica of model `" + m.cfg.ID + "` is ready",
+				late:      "no replica of model `" + m.cfg.ID + "` became ready in time"})
 		}
 		rep := picked
 		res := g.forwardToReplica(ctx, w, r, rep, attempt{url: upstreamURL(url, r.URL, ""), body: body, header: rs.Header(), transport: rs.Transport(),

@@ -54,16 +54,10 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 	budget := m.upstream.RetryBudget()
 	for attempts := 0; ; attempts++ {
 		url, snap, err := g.backendFor(ctx, m, &deadline, hold, localReady)
-		switch {
-		case errors.Is(err, errUseFallback):
-			return g.serveFallback(w, r, m, rm, in, start, hold)
-		case errors.Is(err, errUnhealthy):
-			return g.answer(w, in, apierror.Unavailable("model_unhealthy", "model `"+m.cfg.ID+"` is unhealthy after repeated failures ("+snap.LastExit+") and no fallback is configured",
-				max(time.Until(snap.RetryAt), time.Second)))
-		case errors.Is(err, errNotReady):
-			return g.answer(w, in, apierror.Unavailable("backend_unavailable", "the backend of model `"+m.cfg.ID+"` did not become ready in time ("+snap.State.String()+")", time.Second))
-		case err != nil:
-			return g.refuse(w, in, m, err)
+		if err != nil {
+			return g.noBackend(w, r, m, rm, in, start, hold, err, snap, unready{
+				unhealthy: "model `" + m.cfg.ID + "` is unhealthy after repeated failures",
+				late:      "the backend of model `" + m.cfg.ID + "` did not become ready in time"})
 		}
 		res := forward(ctx, w, r, attempt{url: upstreamURL(url, r.URL, ""), body: in.body, transport: g.backends, dropHeaders: clientCredentials,
 			route: in.route, model: in.requestedModel()}, onFirstByte)
@@ -103,6 +97,28 @@ func (g *Gateway) serve(w http.ResponseWriter, r *http.Request, m *model, rm *me
 			// give the supervisor's probe time to see it before retrying.
 			waitForChange(ctx, m.upstream, m.cfg.HealthTimeout)
 		}
+	}
+}
+
+// unready says, for noBackend, what a model lacks: a healthy backend, or
+// one ready in time.
+type unready struct{ unhealthy, late string }
+
+// noBackend answers a request for which backendFor found no backend to
+// forward to: the fallback where that is the rule, else 503 with why, or
+// the refusal of a pause or a client gone.
+func (g *Gateway) noBackend(w http.ResponseWriter, r *http.Request, m *model, rm *metrics.Route, in inference, start time.Time,
+	hold intervention.Hold, err error, snap supervisor.Snapshot, why unready) result {
+	switch {
+	case errors.Is(err, errUseFallback):
+		return g.serveFallback(w, r, m, rm, in, start, hold)
+	case errors.Is(err, errUnhealthy):
+		return g.answer(w, in, apierror.Unavailable("model_unhealthy", why.unhealthy+" ("+snap.LastExit+") and no fallback is configured",
+			max(time.Until(snap.RetryAt), time.Second)))
+	case errors.Is(err, errNotReady):
+		return g.answer(w, in, apierror.Unavailable("backend_unavailable", why.late+" ("+snap.State.String()+")", time.Second))
+	default:
+		return g.refuse(w, in, m, err)
 	}
 }
 
