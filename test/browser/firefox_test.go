@@ -1,7 +1,6 @@
 package browser
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -28,23 +27,7 @@ func TestFirefoxShowsTheModelsAndPausesInference(t *testing.T) {
 	f.waitJS("the banner", 10*time.Second,
 		`!document.getElementById("banner").hidden && document.getElementById("banner").textContent.includes("firefox pause")`)
 
-	reply := make(chan proctest.Reply, 1)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	go func() {
-		reply <- proctest.Post(ctx, proctest.Client, c.URL("/v1/chat/completions"),
-			`{"model":"alpha","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}`)
-	}()
-	c.Eventually("the request to be held by the pause", 10*time.Second, func() bool {
-		var now intervention
-		getJSON(t, c, "/admin/intervention", nil, &now)
-		return now.Counters.RequestsWaiting == 1
-	})
-	select {
-	case r := <-reply:
-		t.Fatalf("the request was answered while paused: %v", r)
-	default:
-	}
+	reply := sendHeldRequest(t, c)
 	f.waitJS("the held request on the page", 5*time.Second, `document.getElementById("pause-detail").textContent.startsWith("1 held")`)
 
 	f.click("Resume all", "#resume-all")

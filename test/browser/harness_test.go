@@ -306,3 +306,29 @@ type modelStatus struct {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// sendHeldRequest sends a chat request for alpha as a test client would,
+// while custos is paused, and returns once the pause holds it — checked
+// on custos's own counters, not by its silence alone. Its answer arrives
+// on the channel once something releases it.
+func sendHeldRequest(t *testing.T, c *proctest.Custos) <-chan proctest.Reply {
+	t.Helper()
+	reply := make(chan proctest.Reply, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	go func() {
+		reply <- proctest.Post(ctx, proctest.Client, c.URL("/v1/chat/completions"),
+			`{"model":"alpha","max_tokens":4,"messages":[{"role":"user","content":"hi"}]}`)
+	}()
+	c.Eventually("the request to be held by the pause", 10*time.Second, func() bool {
+		var now intervention
+		getJSON(t, c, "/admin/intervention", nil, &now)
+		return now.Counters.RequestsWaiting == 1
+	})
+	select {
+	case r := <-reply:
+		t.Fatalf("the request was answered while paused: %v", r)
+	default:
+	}
+	return reply
+}
