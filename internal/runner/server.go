@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -149,6 +150,10 @@ func (s *Server) load(ctx, schedCtx context.Context, wg *sync.WaitGroup) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// llama.cpp's decoding threads exist now (the context created them). Locked to its thread, the
+		// goroutine that drives them never moves to a thread that sysmon starts once lowered (package sysmon).
+		runtime.LockOSThread()
+		s.lowerMonitor()
 		e.sched.run(schedCtx)
 	}()
 	s.eng.Store(e)
