@@ -39,6 +39,9 @@ type Config struct {
 	// Reranking serves /rerank instead of completions, as llama-server's --reranking: Embeddings with
 	// rank pooling.
 	Reranking bool
+	// SPMInfill lays /infill prompts out suffix first, as llama-server's --spm-infill, for models trained on
+	// suffix-prefix-middle.
+	SPMInfill bool
 	// Seed is the sampling seed for requests that give none (default -1: random).
 	Seed int64
 	// NPredict is the most tokens generated for requests that give no limit (default -1: until the end

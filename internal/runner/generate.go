@@ -28,15 +28,23 @@ func (e *engine) tokenizeText(text string) ([]llama.Token, *apiError) {
 
 // checkTokenIDs converts client token ids, refusing ids outside the vocabulary (llama.cpp would abort on them).
 func (e *engine) checkTokenIDs(field string, ids []int) ([]llama.Token, *apiError) {
-	n := e.model.NVocab()
 	toks := make([]llama.Token, len(ids))
 	for i, id := range ids {
-		if id < 0 || id >= n {
-			return nil, badRequest("%q: token id %d at index %d is outside the vocabulary (0 to %d)", field, id, i, n-1)
+		tok, err := e.checkTokenID(field, i, id)
+		if err != nil {
+			return nil, err
 		}
-		toks[i] = llama.Token(id)
+		toks[i] = tok
 	}
 	return toks, nil
+}
+
+// checkTokenID converts the client token id at index of field.
+func (e *engine) checkTokenID(field string, index, id int) (llama.Token, *apiError) {
+	if n := e.model.NVocab(); id < 0 || id >= n {
+		return 0, badRequest("%q: token id %d at index %d is outside the vocabulary (0 to %d)", field, id, index, n-1)
+	}
+	return llama.Token(id), nil
 }
 
 // promptTokens tokenizes a completion prompt given as text or token ids.

@@ -12,10 +12,47 @@ import (
 // of context, an optional start of the text to fill in, and the native sampling fields.
 type infillRequest struct {
 	samplingFields
-	InputPrefix *string         `json:"input_prefix"`
-	InputSuffix *string         `json:"input_suffix"`
+	InputPrefix json.RawMessage `json:"input_prefix"`
+	InputSuffix json.RawMessage `json:"input_suffix"`
 	InputExtra  json.RawMessage `json:"input_extra"`
 	Prompt      json.RawMessage `json:"prompt"`
+}
+
+// infillInput is the code before or after the gap: a string, or, as llama-server takes it, an array of
+// strings and token ids, each string tokenized on its own.
+type infillInput []infillPiece
+
+// infillPiece is one element of an infillInput: text, or a token id when isToken.
+type infillPiece struct {
+	text    string
+	token   int
+	isToken bool
+}
+
+// parseInfillInput reads field (input_prefix or input_suffix), which must be present.
+func parseInfillInput(field string, raw json.RawMessage) (infillInput, *apiError) {
+	if !given(raw) {
+		return nil, badRequest("%q is required", field)
+	}
+	var text string
+	if json.Unmarshal(raw, &text) == nil {
+		return infillInput{{text: text}}, nil
+	}
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) != nil {
+		return nil, badRequest("%q must be a string or an array of strings and token ids", field)
+	}
+	in := make(infillInput, len(items))
+	for i, item := range items {
+		if json.Unmarshal(item, &in[i].text) == nil {
+			continue
+		}
+		if json.Unmarshal(item, &in[i].token) != nil {
+			return nil, badRequest("%q: element %d is neither a string nor a token id", field, i)
+		}
+		in[i].isToken = true
+	}
+	return in, nil
 }
 
 // infillChunk is one file of context of input_extra.
@@ -52,48 +89,60 @@ func fimUnsupported(fim llama.FIMTokens) *apiError {
 		Message: "Infill is not supported by this model: " + missing.String()}
 }
 
-// parse checks the request as llama-server does, with its messages, and returns the extra chunks and the
-// prompt text.
-func (req *infillRequest) parse() ([]infillChunk, string, *apiError) {
-	var prompt string
-	if given(req.Prompt) && json.Unmarshal(req.Prompt, &prompt) != nil {
-		return nil, "", badRequest("\"prompt\" must be a string")
+// infillParts is what an /infill request asks to fill in: the code around the gap, the files of context and
+// the start of the text to fill in.
+type infillParts struct {
+	prefix, suffix infillInput
+	chunks         []infillChunk
+	prompt         string
+}
+
+// parse checks the request as llama-server does, with its messages.
+func (req *infillRequest) parse() (infillParts, *apiError) {
+	var p infillParts
+	if given(req.Prompt) && json.Unmarshal(req.Prompt, &p.prompt) != nil {
+		return p, badRequest("\"prompt\" must be a string")
 	}
-	if req.InputPrefix == nil {
-		return nil, "", badRequest("\"input_prefix\" is required")
+	var apiErr *apiError
+	if p.prefix, apiErr = parseInfillInput("input_prefix", req.InputPrefix); apiErr != nil {
+		return p, apiErr
 	}
-	if req.InputSuffix == nil {
-		return nil, "", badRequest("\"input_suffix\" is required")
+	if p.suffix, apiErr = parseInfillInput("input_suffix", req.InputSuffix); apiErr != nil {
+		return p, apiErr
 	}
 	if !given(req.InputExtra) {
-		return nil, prompt, nil
+		return p, nil
 	}
 	var raw []map[string]json.RawMessage
 	if json.Unmarshal(req.InputExtra, &raw) != nil {
-		return nil, "", badRequest("\"input_extra\" must be an array of {\"filename\": string, \"text\": string}")
+		return p, badRequest("\"input_extra\" must be an array of {\"filename\": string, \"text\": string}")
 	}
-	chunks := make([]infillChunk, len(raw))
+	p.chunks = make([]infillChunk, len(raw))
 	for i, c := range raw {
-		if json.Unmarshal(c["text"], &chunks[i].Text) != nil {
-			return nil, "", badRequest("extra_context chunk must contain a \"text\" field with a string value")
+		if json.Unmarshal(c["text"], &p.chunks[i].Text) != nil {
+			return p, badRequest("extra_context chunk must contain a \"text\" field with a string value")
 		}
-		chunks[i].Filename = fimDefaultFile
-		if name, ok := c["filename"]; ok && json.Unmarshal(name, &chunks[i].Filename) != nil {
-			return nil, "", badRequest("extra_context chunk's \"filename\" field must be a string")
+		p.chunks[i].Filename = fimDefaultFile
+		if name, ok := c["filename"]; ok && json.Unmarshal(name, &p.chunks[i].Filename) != nil {
+			return p, badRequest("extra_context chunk's \"filename\" field must be a string")
 		}
 	}
-	return chunks, prompt, nil
+	return p, nil
 }
 
 // infillPrompt builds the fill-in-the-middle prompt with llama-server's layout and budget:
 //
 //	[extra context] [BOS] <PRE> prefix prompt <SUF> suffix <MID>
 //
+// or, with spm (--spm-infill, for models trained on suffix-prefix-middle),
+//
+//	[extra context] [BOS] <SUF> suffix <PRE> prefix prompt <MID>
+//
 // where the extra context is the repository-level pattern (<REPO>myproject, then <SEP>filename and text per
 // chunk, then <SEP> for the current file) when the model has those tokens, else the chunks' texts after a
 // snippet separator. The prefix keeps its last 3/4 of a batch, the suffix its first quarter less the
 // prompt, and the extra context its last tokens that leave a batch and twice the server's -n free in a slot.
-func (e *engine) infillPrompt(prefix, suffix, prompt string, chunks []infillChunk, nBatch, nPredict int) ([]llama.Token, *apiError) {
+func (e *engine) infillPrompt(p infillParts, nBatch, nPredict int, spm bool) ([]llama.Token, *apiError) {
 	var tokErr error
 	tok := func(text string, parseSpecial bool) []llama.Token {
 		toks, err := e.model.Tokenize(text, false, parseSpecial)
@@ -107,7 +156,7 @@ func (e *engine) infillPrompt(prefix, suffix, prompt string, chunks []infillChun
 	if fim.Repo != llama.TokenNull {
 		extra = append(append(extra, fim.Repo), tok(fimRepoName, false)...)
 	}
-	for _, c := range chunks {
+	for _, c := range p.chunks {
 		if fim.Sep != llama.TokenNull {
 			extra = append(append(extra, fim.Sep), tok(c.Filename+"\n", false)...)
 		} else {
@@ -118,7 +167,26 @@ func (e *engine) infillPrompt(prefix, suffix, prompt string, chunks []infillChun
 	if fim.Sep != llama.TokenNull {
 		extra = append(append(extra, fim.Sep), tok(fimCurrentFile, false)...)
 	}
-	pre, suf, mid := tok(prefix, false), tok(suffix, false), tok(prompt, true)
+	var idErr *apiError
+	mixed := func(field string, in infillInput) []llama.Token {
+		var out []llama.Token
+		for i, piece := range in {
+			if !piece.isToken {
+				out = append(out, tok(piece.text, false)...)
+				continue
+			}
+			id, err := e.checkTokenID(field, i, piece.token)
+			if err != nil && idErr == nil {
+				idErr = err
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	pre, suf, mid := mixed("input_prefix", p.prefix), mixed("input_suffix", p.suffix), tok(p.prompt, true)
+	if idErr != nil {
+		return nil, idErr
+	}
 	if tokErr != nil {
 		return nil, badRequest("tokenizing the infill input: %v", tokErr)
 	}
@@ -126,14 +194,17 @@ func (e *engine) infillPrompt(prefix, suffix, prompt string, chunks []infillChun
 	suf = suf[:min(len(suf), max(0, nBatch/4-(2+len(mid))))]
 	extra = extra[len(extra)-min(len(extra), max(0, e.slotCtx-nBatch-2*nPredict)):]
 
-	out := make([]llama.Token, 0, len(extra)+len(pre)+len(suf)+len(mid)+5)
+	before := append(append([]llama.Token{fim.Prefix}, pre...), mid...)
+	after := append([]llama.Token{fim.Suffix}, suf...)
+	if spm {
+		before, after = after, before
+	}
+	out := make([]llama.Token, 0, len(extra)+len(before)+len(after)+2)
 	out = append(out, extra...)
 	if e.model.AddBOS() {
 		out = append(out, e.model.BOS())
 	}
-	out = append(append(out, fim.Prefix), pre...)
-	out = append(out, mid...)
-	out = append(append(out, fim.Suffix), suf...)
+	out = append(append(out, before...), after...)
 	return append(out, fim.Middle), nil
 }
 
@@ -153,7 +224,7 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		writeError(w, err)
 		return
 	}
-	chunks, promptText, apiErr := req.parse()
+	parts, apiErr := req.parse()
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -163,7 +234,7 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		writeError(w, apiErr)
 		return
 	}
-	prompt, apiErr := e.infillPrompt(*req.InputPrefix, *req.InputSuffix, promptText, chunks, s.cfg.BatchSize, s.cfg.NPredict)
+	prompt, apiErr := e.infillPrompt(parts, s.cfg.BatchSize, s.cfg.NPredict, s.cfg.SPMInfill)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return

@@ -164,3 +164,70 @@ func TestInfillMatchesLlamaServer(t *testing.T) {
 		t.Fatalf("content %q (%d tokens), llama-server %q (%d)", ours.Content, ours.TokensPredicted, theirs.Content, theirs.TokensPredicted)
 	}
 }
+
+// TestInfillTakesArraysOfTextAndTokenIDs: input_prefix and input_suffix may mix strings and token ids, as
+// llama-server's take them; each string is tokenized alone, without special tokens.
+func TestInfillTakesArraysOfTextAndTokenIDs(t *testing.T) {
+	f := fimRunner(t)
+	var asText, mixed infillReply
+	f.postOK(t, "/infill", map[string]any{"input_prefix": "def f(", "input_suffix": ")", "n_predict": 0}, &asText)
+	var tokens struct {
+		Tokens []int `json:"tokens"`
+	}
+	f.postOK(t, "/tokenize", map[string]any{"content": "f("}, &tokens)
+	prefix := []any{"def "}
+	for _, id := range tokens.Tokens {
+		prefix = append(prefix, id)
+	}
+	f.postOK(t, "/infill", map[string]any{"input_prefix": prefix, "input_suffix": []any{")"}, "n_predict": 0}, &mixed)
+	if mixed.Prompt != asText.Prompt {
+		t.Fatalf("prompt from a mixed array %q, from the text %q", mixed.Prompt, asText.Prompt)
+	}
+}
+
+func TestInfillRefusesMalformedInputByName(t *testing.T) {
+	f := fimRunner(t)
+	cases := []struct {
+		name string
+		body map[string]any
+		want string
+	}{
+		{"prefix of another type", map[string]any{"input_prefix": 3, "input_suffix": ""}, `"input_prefix" must be a string or an array`},
+		{"suffix element of another type", map[string]any{"input_prefix": "", "input_suffix": []any{"x", true}}, `"input_suffix": element 1`},
+		{"token id outside the vocabulary", map[string]any{"input_prefix": []any{"x", 1 << 30}, "input_suffix": ""}, `"input_prefix": token id 1073741824 at index 1`},
+		{"missing suffix", map[string]any{"input_prefix": "x"}, `"input_suffix" is required`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, raw := f.post(t, "/infill", c.body)
+			msg, typ := errorOf(t, raw)
+			if status != http.StatusBadRequest || typ != typeInvalidRequest || !strings.Contains(msg, c.want) {
+				t.Fatalf("status %d, %s: %q; want 400 naming %q", status, typ, msg, c.want)
+			}
+		})
+	}
+}
+
+// TestInfillSuffixFirstMatchesLlamaServer: with --spm-infill both servers put the suffix before the prefix,
+// and build the same prompt from mixed arrays.
+func TestInfillSuffixFirstMatchesLlamaServer(t *testing.T) {
+	f := variantRunner(t, "fim-spm", fimModel, Config{Alias: "fim", CtxSize: 4096, Parallel: 1, Seed: testSeed, NPredict: -1, SPMInfill: true})
+	model, err := variantModel("fim-spm", fimModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls := realLlamaServer(t, model, "-c", "4096", "-np", "1", "--seed", "7", "--spm-infill")
+	body := func() map[string]any {
+		return map[string]any{"input_prefix": []any{"def ", 300, "hello("}, "input_suffix": "):\n", "prompt": "x",
+			"n_predict": 6, "temperature": 0}
+	}
+	var ours, theirs infillReply
+	f.postOK(t, "/infill", body(), &ours)
+	ls.postOK(t, "/infill", body(), &theirs)
+	if !strings.HasPrefix(ours.Prompt, "<s><|fim_suffix|>") {
+		t.Fatalf("prompt %q does not open with the suffix", ours.Prompt)
+	}
+	if ours.Prompt != theirs.Prompt || ours.Content != theirs.Content {
+		t.Fatalf("prompt %q, content %q; llama-server %q, %q", ours.Prompt, ours.Content, theirs.Prompt, theirs.Content)
+	}
+}
