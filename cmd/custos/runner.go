@@ -66,6 +66,7 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 	for _, name := range []string{"reranking", "rerank"} {
 		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
 	}
+	stringFlag(fs, &cfg.SlotSavePath, "", "folder where POST /slots/{id}?action=save|restore keeps slots' caches (default: off)", "slot-save-path")
 	fs.BoolVar(&cfg.SPMInfill, "spm-infill", false, "lay /infill prompts out suffix, prefix, middle, for models trained so")
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")

@@ -70,6 +70,8 @@ var (
 	llamaMemorySeqCp          func(mem uintptr, src, dst, p0, p1 int32)
 	llamaMemorySeqPosMax      func(mem uintptr, seq int32) int32
 	llamaMemoryClear          func(mem uintptr, data bool)
+	llamaStateSeqSaveFile     func(ctx uintptr, path string, seq int32, tokens *Token, nTokens uintptr) uintptr
+	llamaStateSeqLoadFile     func(ctx uintptr, path string, seq int32, tokens *Token, capacity uintptr, nTokens *uintptr) uintptr
 	llamaDecode               func(ctx uintptr, batch cBatch) int32
 	llamaSetNThreads          func(ctx uintptr, nThreads, nThreadsBatch int32)
 	llamaAttachThreadpool     func(ctx, pool, poolBatch uintptr)
@@ -164,6 +166,8 @@ var llamaSymbols = []symbol{
 	{"llama_memory_seq_cp", &llamaMemorySeqCp},
 	{"llama_memory_seq_pos_max", &llamaMemorySeqPosMax},
 	{"llama_memory_clear", &llamaMemoryClear},
+	{"llama_state_seq_save_file", &llamaStateSeqSaveFile},
+	{"llama_state_seq_load_file", &llamaStateSeqLoadFile},
 	{"llama_decode", &llamaDecode},
 	{"llama_set_n_threads", &llamaSetNThreads},
 	{"llama_attach_threadpool", &llamaAttachThreadpool},

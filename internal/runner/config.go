@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -39,6 +40,9 @@ type Config struct {
 	// Reranking serves /rerank instead of completions, as llama-server's --reranking: Embeddings with
 	// rank pooling.
 	Reranking bool
+	// SlotSavePath is the folder where POST /slots/{id}?action=save writes a slot's cache and restore reads
+	// it, as llama-server's --slot-save-path; empty turns the slot actions off (they answer 501).
+	SlotSavePath string
 	// SPMInfill lays /infill prompts out suffix first, as llama-server's --spm-infill, for models trained on
 	// suffix-prefix-middle.
 	SPMInfill bool
@@ -130,6 +134,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxBodyBytes < 0 {
 		return c, fmt.Errorf("runner: max-body-bytes must not be negative, got %d", c.MaxBodyBytes)
+	}
+	if c.SlotSavePath != "" {
+		if info, err := os.Stat(c.SlotSavePath); err != nil || !info.IsDir() {
+			return c, fmt.Errorf("runner: slot-save-path: not a directory: %s", c.SlotSavePath)
+		}
 	}
 	if c.NPredict < -1 {
 		return c, fmt.Errorf("runner: n-predict must be -1 (no limit) or more, got %d", c.NPredict)

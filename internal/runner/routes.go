@@ -23,7 +23,7 @@ func (s *Server) routes() http.Handler {
 	for _, p := range []string{"/v1/chat/completions/input_tokens", "/chat/completions/input_tokens"} {
 		mux.HandleFunc("POST "+p, s.ready(s.handleChatInputTokens))
 	}
-	mux.HandleFunc("POST /slots/{id}", s.handleSlotAction)
+	mux.HandleFunc("POST /slots/{id}", s.ready(s.handleSlotAction))
 	mux.HandleFunc("GET /lora-adapters", s.handleListLoRA)
 	mux.HandleFunc("POST /lora-adapters", s.handleSetLoRA)
 	mux.HandleFunc("POST /apply-template", s.ready(s.handleApplyTemplate))

@@ -23,9 +23,12 @@ type scheduler struct {
 	queueLimit int
 	pending    []*task
 
-	submit    chan *task
-	done      chan struct{} // closed when run returns
-	published *atomic.Pointer[snapshot]
+	submit chan *task
+	done   chan struct{} // closed when run returns
+	// actions brings slot actions; waitingActions are those whose slot was busy when they came.
+	actions        chan *slotAction
+	waitingActions []*slotAction
+	published      *atomic.Pointer[snapshot]
 
 	stats stats
 	// outbox holds the results of finished tasks until the next publish, so that a client holding its
@@ -45,6 +48,7 @@ func newScheduler(model *llama.Model, lctx *llama.Context, parallel, batchSize, 
 		queueLimit: queueLimit,
 		submit:     make(chan *task),
 		done:       make(chan struct{}),
+		actions:    make(chan *slotAction),
 		published:  published,
 	}
 	for i := range parallel {
@@ -79,6 +83,8 @@ func (s *scheduler) run(ctx context.Context) {
 			select {
 			case t := <-s.submit:
 				s.admit(t)
+			case a := <-s.actions:
+				s.waitingActions = append(s.waitingActions, a)
 			case <-ctx.Done():
 				return
 			}
@@ -88,6 +94,7 @@ func (s *scheduler) run(ctx context.Context) {
 			return
 		}
 		s.releaseCancelled()
+		s.runActions()
 		s.startPending()
 		// Publishing before the step too lets a client that got its first token find its slot busy.
 		s.publish()
@@ -98,12 +105,14 @@ func (s *scheduler) run(ctx context.Context) {
 	}
 }
 
-// admitWaiting takes every task already offered, without blocking.
+// admitWaiting takes every task and slot action already offered, without blocking.
 func (s *scheduler) admitWaiting() {
 	for {
 		select {
 		case t := <-s.submit:
 			s.admit(t)
+		case a := <-s.actions:
+			s.waitingActions = append(s.waitingActions, a)
 		default:
 			return
 		}
@@ -304,13 +313,19 @@ func (s *scheduler) failAll(err *apiError) {
 		t.events <- event{final: &result{err: err}}
 	}
 	s.pending = nil
+	for _, a := range s.waitingActions {
+		a.done <- slotActionResult{err: err}
+	}
+	s.waitingActions = nil
 	s.publish()
 }
 
 // idle reports whether the scheduler has nothing to do until a task arrives. Tasks still queued are work
 // even when no slot is busy: every slot may have finished in the same step, and waiting for a new arrival
-// then would leave the queue stuck.
-func (s *scheduler) idle() bool { return !s.anyBusy() && len(s.pending) == 0 }
+// then would leave the queue stuck. So are slot actions that waited for their slot.
+func (s *scheduler) idle() bool {
+	return !s.anyBusy() && len(s.pending) == 0 && len(s.waitingActions) == 0
+}
 
 func (s *scheduler) anyBusy() bool {
 	for _, sl := range s.slots {

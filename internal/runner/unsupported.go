@@ -5,16 +5,6 @@ import (
 	"net/http"
 )
 
-// errSlotActions answers llama-server's slot save, restore and erase actions. llama-server refuses them
-// the same way unless started with --slot-save-path, which the runner does not offer: a slot's cache is
-// the runner's to manage.
-var errSlotActions = &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
-	Message: "This server does not support slots action: the runner has no --slot-save-path"}
-
-func (s *Server) handleSlotAction(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, errSlotActions)
-}
-
 // handleListLoRA serves GET /lora-adapters: the runner loads no LoRA adapters (it has no --lora), so the
 // list is empty, which is the truth a client needs.
 func (s *Server) handleListLoRA(w http.ResponseWriter, _ *http.Request) {
