@@ -233,3 +233,30 @@ func TestMessagesBadToolFields(t *testing.T) {
 		t.Fatalf("tool_choice none: stop_reason %q", m.StopReason)
 	}
 }
+
+// With tools offered and no call written, the text streams through the tool-call reader and arrives whole:
+// the same text as the whole answer, in one text block.
+func TestMessagesStreamWithToolsOfferedSendsTheText(t *testing.T) {
+	f := serveTemplate(t, llamaTemplate)
+	body := func() map[string]any {
+		return messagesBody("Weather in Paris?", map[string]any{"tools": anthropicToolsOf(weatherTools),
+			"max_tokens": 24, "seed": 7, "temperature": 1.0})
+	}
+	var whole anthropicMessageReply
+	f.postOK(t, "/v1/messages", body(), &whole)
+	var deltas strings.Builder
+	events := f.typedEvents(t, "/v1/messages", body())
+	for _, ev := range events {
+		var d struct {
+			Delta struct {
+				Text string `json:"text"`
+			} `json:"delta"`
+		}
+		if ev.name == "content_block_delta" && json.Unmarshal(ev.data, &d) == nil {
+			deltas.WriteString(d.Delta.Text)
+		}
+	}
+	if text := whole.text(t); text == "" || deltas.String() != text {
+		t.Fatalf("streamed %q, whole answer %q (events %v)", deltas.String(), text, names(events))
+	}
+}
