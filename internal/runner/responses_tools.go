@@ -11,13 +11,13 @@ import (
 // calls the model writes translated back to function_call output items and their stream events.
 
 // responsesTool is one entry of a Responses "tools" array: {"type":"function", "name", "description",
-// "parameters", "strict"} for a function; the other types are tools OpenAI runs on its side.
+// "parameters"} for a function; the other types are tools OpenAI runs on its side. "strict" is accepted
+// and read nowhere: a forced call follows the schema anyway, and a call under "auto" is parsed as written.
 type responsesTool struct {
 	Type        string          `json:"type"`
 	Name        string          `json:"name"`
 	Description string          `json:"description"`
 	Parameters  json.RawMessage `json:"parameters"`
-	Strict      *bool           `json:"strict"`
 }
 
 // responsesTools converts the request's tools to chat's. A type other than function (web_search,
