@@ -176,7 +176,7 @@ func (c *chatChunker) final(res *result) []any {
 // closeChoice sends a choice's content held back for a tool call that did not parse, or its tool calls, one
 // delta each as llama-server does, then its finish reason.
 func (c *chatChunker) closeChoice(i int, finishReason string) []any {
-	rest, calls, finish := c.replies[i].finish(finishReason)
+	rest, calls := c.replies[i].finish()
 	var out []any
 	one := func(delta map[string]any, finish any) {
 		out = append(out, c.chunk([]map[string]any{{"index": i, "delta": delta, "logprobs": nil, "finish_reason": finish}}))
@@ -184,9 +184,9 @@ func (c *chatChunker) closeChoice(i int, finishReason string) []any {
 	if rest != "" {
 		one(map[string]any{"content": rest}, nil)
 	}
-	for _, call := range calls {
+	for _, call := range callsJSON(calls, true) {
 		one(map[string]any{"tool_calls": []map[string]any{call}}, nil)
 	}
-	one(map[string]any{}, finish)
+	one(map[string]any{}, callsFinish(calls, finishReason))
 	return c.opened(i, out...)
 }

@@ -6,19 +6,21 @@ import (
 	"custos/internal/llama"
 )
 
-// conversationPrompt formats a plain conversation (no tools) the way chat does, through the model's chat
-// template, and tokenizes it: the one place where the endpoints translated to chat (/v1/responses,
-// /v1/messages and its count_tokens) turn messages into prompt tokens, so they render exactly as chat does.
-func (e *engine) conversationPrompt(msgs []llama.ChatMessage) ([]llama.Token, *apiError) {
-	req := chatRequest{Messages: make([]chatMessage, len(msgs))}
-	for i, m := range msgs {
-		req.Messages[i] = chatMessage{Role: m.Role, Content: messageContent(m.Content)}
-	}
-	text, _, apiErr := e.chatPrompt(&req, msgs)
+// translatedPrompt renders a request that another API's endpoint translated to chat (/v1/responses,
+// /v1/messages and its count_tokens) exactly as chat renders it, tools and tool_choice included, and
+// tokenizes it: the one place where those endpoints become prompt tokens. The reply format says how to
+// read the model's output back.
+func (e *engine) translatedPrompt(req *chatRequest) ([]llama.Token, *replyFormat, *apiError) {
+	msgs, apiErr := chatMessages(req.Messages)
 	if apiErr != nil {
-		return nil, apiErr
+		return nil, nil, apiErr
 	}
-	return e.tokenizeText(text)
+	text, reply, apiErr := e.chatPrompt(req, msgs)
+	if apiErr != nil {
+		return nil, nil, apiErr
+	}
+	prompt, apiErr := e.tokenizeText(text)
+	return prompt, reply, apiErr
 }
 
 // joinTextParts joins the text parts of one message as llama-server does before templating: one newline

@@ -19,9 +19,10 @@ type messagesRequest struct {
 	TopP          *float64        `json:"top_p"`
 	TopK          *int            `json:"top_k"`
 	Stream        bool            `json:"stream"`
-	// Fields for what this server does not have: tools, extended thinking, MCP servers, code containers.
+	// Tools are client tools in the Anthropic shape (see messages_tools.go).
 	Tools      json.RawMessage `json:"tools"`
 	ToolChoice json.RawMessage `json:"tool_choice"`
+	// Fields for what this server does not have: extended thinking, MCP servers, code containers.
 	Thinking   json.RawMessage `json:"thinking"`
 	MCPServers json.RawMessage `json:"mcp_servers"`
 	Container  json.RawMessage `json:"container"`
@@ -32,14 +33,9 @@ type messagesRequest struct {
 const defaultMessagesMaxTokens = 4096
 
 // refuseUnsupported answers the fields this server cannot honour with a 400 naming them; their neutral
-// values (no tools, tool_choice auto or none, thinking disabled) are accepted.
+// values (thinking disabled, no MCP servers) are accepted.
 func (req *messagesRequest) refuseUnsupported() *apiError {
-	const noTools = "tool use is not implemented on /v1/messages"
 	switch {
-	case given(req.Tools) && !isEmptyArray(req.Tools):
-		return unsupportedField("tools", noTools)
-	case given(req.ToolChoice) && !hasType(req.ToolChoice, "auto", "none"):
-		return unsupportedField("tool_choice", noTools)
 	case given(req.Thinking) && !hasType(req.Thinking, "disabled"):
 		return unsupportedField("thinking", "the model has no extended thinking here")
 	case given(req.MCPServers) && !isEmptyArray(req.MCPServers):
@@ -66,10 +62,17 @@ func hasType(raw json.RawMessage, types ...string) bool {
 	return false
 }
 
-// anthropicBlock is a content block of a message or of the system prompt.
+// anthropicBlock is a content block of a message, of the system prompt or of a tool result.
 type anthropicBlock struct {
 	Type string  `json:"type"`
 	Text *string `json:"text"`
+	// tool_use: a call the assistant made
+	ID    string          `json:"id"`
+	Name  string          `json:"name"`
+	Input json.RawMessage `json:"input"`
+	// tool_result: a call's result, in a user turn
+	ToolUseID string          `json:"tool_use_id"`
+	Content   json.RawMessage `json:"content"`
 }
 
 // anthropicMessage is one message of the conversation.
@@ -78,16 +81,24 @@ type anthropicMessage struct {
 	Content json.RawMessage `json:"content"`
 }
 
-// messagesChat converts the system prompt and the messages to chat messages as llama-server does: the system
-// text blocks joined into one system message, each message's text blocks joined by newlines.
-func messagesChat(req *messagesRequest) ([]llama.ChatMessage, *apiError) {
-	var msgs []llama.ChatMessage
+// messagesChat translates a Messages request to the chat request it stands for, as llama-server does: the
+// system text blocks joined into one system message, each message's text blocks joined by newlines, an
+// assistant's tool_use blocks its tool calls, and a user's tool_result blocks tool messages.
+func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
+	chat := &chatRequest{}
+	var apiErr *apiError
+	if chat.Tools, apiErr = anthropicTools(req.Tools); apiErr != nil {
+		return nil, apiErr
+	}
+	if chat.ToolChoice, chat.ParallelToolCalls, apiErr = anthropicToolChoice(req.ToolChoice); apiErr != nil {
+		return nil, apiErr
+	}
 	if given(req.System) {
 		system, apiErr := systemText(req.System)
 		if apiErr != nil {
 			return nil, apiErr
 		}
-		msgs = append(msgs, llama.ChatMessage{Role: "system", Content: system})
+		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: messageContent(system)})
 	}
 	var in []anthropicMessage
 	if !given(req.Messages) {
@@ -100,13 +111,65 @@ func messagesChat(req *messagesRequest) ([]llama.ChatMessage, *apiError) {
 		if m.Role != "user" && m.Role != "assistant" {
 			return nil, badRequest("\"messages[%d].role\" must be \"user\" or \"assistant\", got %q", i, m.Role)
 		}
-		text, apiErr := blocksText(fmt.Sprintf("messages[%d].content", i), m.Content, "\n")
+		msgs, apiErr := turnMessages(fmt.Sprintf("messages[%d].content", i), m.Role, m.Content)
 		if apiErr != nil {
 			return nil, apiErr
 		}
-		msgs = append(msgs, llama.ChatMessage{Role: m.Role, Content: text})
+		chat.Messages = append(chat.Messages, msgs...)
 	}
-	return msgs, nil
+	return chat, nil
+}
+
+// turnMessages converts one turn's content, a string or content blocks, to chat messages: the text blocks
+// with an assistant's calls as one message; each tool_result block of a user turn a tool message, in the
+// order the blocks come.
+func turnMessages(field, role string, content json.RawMessage) ([]chatMessage, *apiError) {
+	var s string
+	if json.Unmarshal(content, &s) == nil {
+		return []chatMessage{{Role: role, Content: messageContent(s)}}, nil
+	}
+	var blocks []anthropicBlock
+	if json.Unmarshal(content, &blocks) != nil {
+		return nil, badRequest("%q must be a string or an array of content blocks", field)
+	}
+	var out []chatMessage
+	var texts []string
+	var calls []messageToolCall
+	flush := func() {
+		if len(texts) > 0 || len(calls) > 0 {
+			out = append(out, chatMessage{Role: role, Content: messageContent(strings.Join(texts, "\n")), ToolCalls: calls})
+			texts, calls = nil, nil
+		}
+	}
+	for j, b := range blocks {
+		name := fmt.Sprintf("%s[%d]", field, j)
+		switch {
+		case b.Type == "tool_use" && role == "assistant":
+			call, apiErr := toolUseCall(name, b)
+			if apiErr != nil {
+				return nil, apiErr
+			}
+			calls = append(calls, call)
+		case b.Type == "tool_result" && role == "user":
+			flush()
+			msg, apiErr := toolResultMessage(name, b)
+			if apiErr != nil {
+				return nil, apiErr
+			}
+			out = append(out, msg)
+		default:
+			text, apiErr := textBlock(name, b)
+			if apiErr != nil {
+				return nil, apiErr
+			}
+			texts = append(texts, text)
+		}
+	}
+	flush()
+	if len(out) == 0 {
+		out = append(out, chatMessage{Role: role})
+	}
+	return out, nil
 }
 
 // systemText is the system prompt: a string, or text blocks joined as they are (llama-server's way).
@@ -114,7 +177,7 @@ func systemText(raw json.RawMessage) (string, *apiError) {
 	return blocksText("system", raw, "")
 }
 
-// blocksText reads a content field, a string or an array of text blocks, as one text.
+// blocksText reads a content field that holds text only, a string or an array of text blocks, as one text.
 func blocksText(field string, raw json.RawMessage, sep string) (string, *apiError) {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -126,44 +189,54 @@ func blocksText(field string, raw json.RawMessage, sep string) (string, *apiErro
 	}
 	texts := make([]string, 0, len(blocks))
 	for j, b := range blocks {
-		name := fmt.Sprintf("%s[%d]", field, j)
-		switch b.Type {
-		case "text":
-			if b.Text == nil {
-				return "", badRequest("%q: a text block needs \"text\"", name)
-			}
-			texts = append(texts, *b.Text)
-		case "image", "document", "search_result":
-			return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; the model reads text only", b.Type))
-		case "tool_use", "tool_result", "server_tool_use", "web_search_tool_result":
-			return "", unsupportedField(name, fmt.Sprintf("%s blocks need tool use, which is not implemented on /v1/messages", b.Type))
-		case "thinking", "redacted_thinking":
-			return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; the model has no extended thinking here", b.Type))
-		default:
-			return "", badRequest("%q: unknown content block type %q", name, b.Type)
+		text, apiErr := textBlock(fmt.Sprintf("%s[%d]", field, j), b)
+		if apiErr != nil {
+			return "", apiErr
 		}
+		texts = append(texts, text)
 	}
 	return strings.Join(texts, sep), nil
 }
 
-// parseMessages reads a Messages request and its prompt.
-func (s *Server) parseMessages(w http.ResponseWriter, r *http.Request, e *engine) (*messagesRequest, []llama.Token, *apiError) {
+// textBlock is the text of a block that must be a text block where it stands.
+func textBlock(name string, b anthropicBlock) (string, *apiError) {
+	switch b.Type {
+	case "text":
+		if b.Text == nil {
+			return "", badRequest("%q: a text block needs \"text\"", name)
+		}
+		return *b.Text, nil
+	case "image", "document", "search_result":
+		return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; the model reads text only", b.Type))
+	case "tool_use", "tool_result":
+		return "", badRequest("%q: a %s block cannot stand here: tool_use blocks go in assistant turns, "+
+			"tool_result blocks in user turns", name, b.Type)
+	case "server_tool_use", "web_search_tool_result":
+		return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; this server runs no tools of its own", b.Type))
+	case "thinking", "redacted_thinking":
+		return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; the model has no extended thinking here", b.Type))
+	}
+	return "", badRequest("%q: unknown content block type %q", name, b.Type)
+}
+
+// parseMessages reads a Messages request, its prompt, and how to read the reply.
+func (s *Server) parseMessages(w http.ResponseWriter, r *http.Request, e *engine) (*messagesRequest, []llama.Token, *replyFormat, *apiError) {
 	var req messagesRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := req.refuseUnsupported(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	msgs, apiErr := messagesChat(&req)
+	chat, apiErr := messagesChat(&req)
 	if apiErr != nil {
-		return nil, nil, apiErr
+		return nil, nil, nil, apiErr
 	}
-	prompt, apiErr := e.conversationPrompt(msgs)
+	prompt, reply, apiErr := e.translatedPrompt(chat)
 	if apiErr != nil {
-		return nil, nil, apiErr
+		return nil, nil, nil, apiErr
 	}
-	return &req, prompt, nil
+	return &req, prompt, reply, nil
 }
 
 // handleMessages serves POST /v1/messages: the conversation goes through the model's chat template, and the
@@ -174,7 +247,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		writeError(w, errCompletionsInEmbeddingMode)
 		return
 	}
-	req, prompt, apiErr := s.parseMessages(w, r, e)
+	req, prompt, reply, apiErr := s.parseMessages(w, r, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -189,6 +262,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 	}
 	params, apiErr := resolveParams(samplingFields{MaxTokens: &maxTokens, Stop: req.StopSequences,
 		Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK}, s.cfg.Seed, s.cfg.NPredict)
+	if apiErr == nil {
+		apiErr = e.constrainToolCall(&params, reply)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -198,7 +274,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		writeError(w, apiErr)
 		return
 	}
-	ms := &messageState{id: newID("msg_"), model: e.alias, promptTokens: len(prompt)}
+	ms := &messageState{id: newID("msg_"), model: e.alias, promptTokens: len(prompt), stream: reply.stream()}
 	if req.Stream {
 		streamTypedTask(r.Context(), w, t, ms)
 		return
@@ -207,20 +283,24 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 	if !ok {
 		return
 	}
-	text := outs[0].text.String()
+	parsed := reply.read(outs[0].text.String())
 	content := []any{}
-	if text != "" {
-		content = append(content, map[string]string{"type": "text", "text": text})
+	if parsed.Content != "" {
+		content = append(content, map[string]string{"type": "text", "text": parsed.Content})
+	}
+	for _, c := range parsed.Calls {
+		content = append(content, toolUseBlock(c))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": ms.id, "type": "message", "role": "assistant", "model": ms.model, "content": content,
-		"stop_reason": stopReason(res), "stop_sequence": stopSequence(res), "usage": messagesUsage(res),
+		"stop_reason": stopReason(res, len(parsed.Calls) > 0), "stop_sequence": stopSequence(res), "usage": messagesUsage(res),
 	})
 }
 
-// handleCountTokens serves POST /v1/messages/count_tokens: {"input_tokens": N}, the prompt's length.
+// handleCountTokens serves POST /v1/messages/count_tokens: {"input_tokens": N}, the prompt's length, the
+// tools the template shows the model included.
 func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request, e *engine) {
-	_, prompt, apiErr := s.parseMessages(w, r, e)
+	_, prompt, _, apiErr := s.parseMessages(w, r, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -228,13 +308,16 @@ func (s *Server) handleCountTokens(w http.ResponseWriter, r *http.Request, e *en
 	writeJSON(w, http.StatusOK, map[string]int{"input_tokens": len(prompt)})
 }
 
-// stopReason is Anthropic's name for how the generation ended. A stop string gives "stop_sequence", as
-// Anthropic documents; llama-server says "end_turn" there.
-func stopReason(res *result) string {
-	switch res.first().stopType {
-	case stopTypeWord:
+// stopReason is Anthropic's name for how the generation ended: "tool_use" when the reply called a tool
+// and stopped by itself, as llama-server. A stop string gives "stop_sequence", as Anthropic documents;
+// llama-server says "end_turn" there.
+func stopReason(res *result, called bool) string {
+	switch end := res.first().stopType; {
+	case called && (end == stopTypeWord || end == stopTypeEOS):
+		return "tool_use"
+	case end == stopTypeWord:
 		return "stop_sequence"
-	case stopTypeEOS:
+	case end == stopTypeEOS:
 		return "end_turn"
 	}
 	return "max_tokens"
@@ -254,10 +337,12 @@ func messagesUsage(res *result) map[string]int {
 		"cache_read_input_tokens": res.cachedTokens, "output_tokens": res.predicted}
 }
 
-// messageState makes the events of a streamed message.
+// messageState makes the events of a streamed message. Its reply stream holds back what may be a tool call
+// until it can tell.
 type messageState struct {
 	id, model    string
 	promptTokens int
+	stream       *replyStream
 	blockOpen    bool
 }
 
@@ -280,7 +365,16 @@ func (ms *messageState) open() []sseEvent {
 	}
 }
 
-func (ms *messageState) text(text string) []sseEvent {
+func (ms *messageState) text(piece string) []sseEvent {
+	text := ms.stream.feed(piece)
+	if text == "" {
+		return nil
+	}
+	return ms.content(text)
+}
+
+// content sends text of the text block, opening it first.
+func (ms *messageState) content(text string) []sseEvent {
 	var evs []sseEvent
 	if !ms.blockOpen {
 		ms.blockOpen = true
@@ -291,14 +385,25 @@ func (ms *messageState) text(text string) []sseEvent {
 		"delta": map[string]string{"type": "text_delta", "text": text}}))
 }
 
+// close sends the text held back for a call that did not parse, closes the text block, sends a tool_use
+// block per call, and ends the message.
 func (ms *messageState) close(res *result) []sseEvent {
+	rest, calls := ms.stream.finish()
 	var evs []sseEvent
+	if rest != "" {
+		evs = ms.content(rest)
+	}
+	next := 0
 	if ms.blockOpen {
 		evs = append(evs, anthropicEvent("content_block_stop", map[string]any{"index": 0}))
+		next = 1
+	}
+	for i, c := range calls {
+		evs = append(evs, toolUseEvents(next+i, c)...)
 	}
 	return append(evs,
 		anthropicEvent("message_delta", map[string]any{
-			"delta": map[string]any{"stop_reason": stopReason(res), "stop_sequence": stopSequence(res)},
+			"delta": map[string]any{"stop_reason": stopReason(res, len(calls) > 0), "stop_sequence": stopSequence(res)},
 			"usage": messagesUsage(res),
 		}),
 		anthropicEvent("message_stop", map[string]any{}))

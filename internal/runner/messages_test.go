@@ -191,11 +191,10 @@ func TestMessagesRefusesWhatItCannotHonour(t *testing.T) {
 		body  map[string]any
 		field string
 	}{
-		{"tools", messagesBody("hi", map[string]any{"tools": []any{map[string]any{"name": "f", "input_schema": map[string]any{}}}}), "tools"},
-		{"tool_choice", messagesBody("hi", map[string]any{"tool_choice": map[string]any{"type": "any"}}), "tool_choice"},
+		{"server tool", messagesBody("hi", map[string]any{"tools": []any{map[string]any{"type": "web_search_20250305", "name": "web_search"}}}), "tools[0]"},
 		{"thinking", messagesBody("hi", map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": 100}}), "thinking"},
 		{"image block", messagesBody([]any{map[string]any{"type": "image", "source": map[string]any{}}}, nil), "messages[0].content[0]"},
-		{"tool_result block", messagesBody([]any{map[string]any{"type": "tool_result", "tool_use_id": "x"}}, nil), "messages[0].content[0]"},
+		{"server tool block", messagesBody([]any{map[string]any{"type": "web_search_tool_result", "tool_use_id": "x"}}, nil), "messages[0].content[0]"},
 		{"mcp servers", messagesBody("hi", map[string]any{"mcp_servers": []any{map[string]any{"url": "http://x"}}}), "mcp_servers"},
 	}
 	for _, c := range cases {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"custos/internal/llama"
+	"custos/internal/toolcall"
 )
 
 // responsesRequest is the body of POST /v1/responses, OpenAI's Responses API without server-side state: the
@@ -20,11 +21,13 @@ type responsesRequest struct {
 	Instructions    *string           `json:"instructions"`
 	MaxOutputTokens *int              `json:"max_output_tokens"`
 	Metadata        map[string]string `json:"metadata"`
-	// Fields that need what this server does not have: stored responses, tools, reasoning, ...
+	// Tools are function tools in the Responses shape (see responses_tools.go).
+	Tools             json.RawMessage `json:"tools"`
+	ToolChoice        json.RawMessage `json:"tool_choice"`
+	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	// Fields that need what this server does not have: stored responses, reasoning, ...
 	PreviousResponseID *string         `json:"previous_response_id"`
 	Conversation       json.RawMessage `json:"conversation"`
-	Tools              json.RawMessage `json:"tools"`
-	ToolChoice         json.RawMessage `json:"tool_choice"`
 	Reasoning          json.RawMessage `json:"reasoning"`
 	Background         *bool           `json:"background"`
 	Include            json.RawMessage `json:"include"`
@@ -40,8 +43,8 @@ func given(raw json.RawMessage) bool {
 }
 
 // refuseUnsupported answers the fields whose meaning this server cannot honour with a 400 naming them.
-// Their neutral values (an empty tool list, tool_choice "none" or "auto" without tools, a text format of
-// plain text, truncation "disabled") are accepted, since SDKs send them by default.
+// Their neutral values (a text format of plain text, truncation "disabled", ...) are accepted, since SDKs
+// send them by default.
 func (req *responsesRequest) refuseUnsupported() *apiError {
 	const noState = "this server keeps no responses; send the whole conversation in \"input\""
 	switch {
@@ -49,10 +52,6 @@ func (req *responsesRequest) refuseUnsupported() *apiError {
 		return unsupportedField("previous_response_id", noState)
 	case given(req.Conversation):
 		return unsupportedField("conversation", noState)
-	case given(req.Tools) && !isEmptyArray(req.Tools):
-		return unsupportedField("tools", "tool calling is not implemented on /v1/responses")
-	case given(req.ToolChoice) && !isJSONString(req.ToolChoice, "none", "auto"):
-		return unsupportedField("tool_choice", "tool calling is not implemented on /v1/responses")
 	case given(req.Reasoning) && !noSettingGiven(req.Reasoning):
 		return unsupportedField("reasoning", "")
 	case req.Background != nil && *req.Background:
@@ -85,19 +84,6 @@ func noSettingGiven(raw json.RawMessage) bool {
 	return true
 }
 
-func isJSONString(raw json.RawMessage, allowed ...string) bool {
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return false
-	}
-	for _, a := range allowed {
-		if s == a {
-			return true
-		}
-	}
-	return false
-}
-
 // isPlainTextFormat reports whether a Responses "text" object asks for plain text output (or says nothing of
 // the format).
 func isPlainTextFormat(raw json.RawMessage) bool {
@@ -109,11 +95,17 @@ func isPlainTextFormat(raw json.RawMessage) bool {
 	return json.Unmarshal(raw, &t) == nil && (t.Format == nil || t.Format.Type == "text")
 }
 
-// responsesInputItem is one item of a Responses input list; only messages are supported.
+// responsesInputItem is one item of a Responses input list: a message, a function call the model made,
+// or a call's output.
 type responsesInputItem struct {
 	Type    string          `json:"type"`
 	Role    string          `json:"role"`
 	Content json.RawMessage `json:"content"`
+	// function_call and function_call_output items
+	CallID    string          `json:"call_id"`
+	Name      string          `json:"name"`
+	Arguments *string         `json:"arguments"`
+	Output    json.RawMessage `json:"output"`
 }
 
 // responsesContentPart is one part of a message's content.
@@ -123,20 +115,29 @@ type responsesContentPart struct {
 	Refusal *string `json:"refusal"`
 }
 
-// responsesMessages converts instructions and input to chat messages as llama-server does: instructions
-// become a system message, a string input one user message, and consecutive assistant items one assistant
-// message.
-func responsesMessages(req *responsesRequest) ([]llama.ChatMessage, *apiError) {
+// responsesChat translates a Responses request to the chat request it stands for, as llama-server does:
+// instructions become a system message, a string input one user message, consecutive assistant items
+// (messages and function calls) one assistant message, and a function call's output a tool message.
+func responsesChat(req *responsesRequest) (*chatRequest, *apiError) {
 	if !given(req.Input) {
 		return nil, badRequest("\"input\" is required")
 	}
-	var msgs []llama.ChatMessage
+	chat := &chatRequest{}
+	var apiErr *apiError
+	if chat.Tools, apiErr = responsesTools(req.Tools); apiErr != nil {
+		return nil, apiErr
+	}
+	if chat.ToolChoice, apiErr = responsesToolChoice(req.ToolChoice); apiErr != nil {
+		return nil, apiErr
+	}
+	chat.ParallelToolCalls = req.ParallelToolCalls
 	if req.Instructions != nil {
-		msgs = append(msgs, llama.ChatMessage{Role: "system", Content: *req.Instructions})
+		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: messageContent(*req.Instructions)})
 	}
 	var text string
 	if json.Unmarshal(req.Input, &text) == nil {
-		return append(msgs, llama.ChatMessage{Role: "user", Content: text}), nil
+		chat.Messages = append(chat.Messages, chatMessage{Role: "user", Content: messageContent(text)})
+		return chat, nil
 	}
 	var items []json.RawMessage
 	if json.Unmarshal(req.Input, &items) != nil {
@@ -151,86 +152,109 @@ func responsesMessages(req *responsesRequest) ([]llama.ChatMessage, *apiError) {
 		if apiErr != nil {
 			return nil, apiErr
 		}
-		if n := len(msgs); msg.Role == "assistant" && n > 0 && msgs[n-1].Role == "assistant" {
-			msgs[n-1].Content = joinTextParts([]string{msgs[n-1].Content, msg.Content})
+		if n := len(chat.Messages); msg.Role == "assistant" && n > 0 && chat.Messages[n-1].Role == "assistant" {
+			mergeAssistant(&chat.Messages[n-1], msg)
 			continue
 		}
-		msgs = append(msgs, msg)
+		chat.Messages = append(chat.Messages, msg)
 	}
-	if len(msgs) == 0 {
+	if len(chat.Messages) == 0 {
 		return nil, badRequest("\"input\" must not be empty")
 	}
-	return msgs, nil
+	return chat, nil
 }
 
-// responsesItemMessage converts input item i, which must be a message.
-func responsesItemMessage(i int, item responsesInputItem) (llama.ChatMessage, *apiError) {
+// mergeAssistant adds next, an assistant item that follows prev, to prev: its calls after prev's, its text
+// after prev's text (one newline between them).
+func mergeAssistant(prev *chatMessage, next chatMessage) {
+	switch {
+	case next.Content == "" && len(next.ToolCalls) > 0:
+	case prev.Content == "" && len(prev.ToolCalls) > 0:
+		prev.Content = next.Content
+	default:
+		prev.Content = messageContent(joinTextParts([]string{string(prev.Content), string(next.Content)}))
+	}
+	prev.ToolCalls = append(prev.ToolCalls, next.ToolCalls...)
+}
+
+// responsesItemMessage converts input item i.
+func responsesItemMessage(i int, item responsesInputItem) (chatMessage, *apiError) {
 	switch item.Type {
 	case "", "message":
-	case "function_call", "function_call_output":
-		return llama.ChatMessage{}, unsupportedField(fmt.Sprintf("input[%d]", i),
-			fmt.Sprintf("items of type %q need tool calling, which is not implemented on /v1/responses", item.Type))
+	case "function_call":
+		return functionCallMessage(i, item)
+	case "function_call_output":
+		return functionOutputMessage(i, item)
 	case "reasoning":
-		return llama.ChatMessage{}, unsupportedField(fmt.Sprintf("input[%d]", i), "reasoning items are not")
+		return chatMessage{}, unsupportedField(fmt.Sprintf("input[%d]", i), "reasoning items are not")
 	default:
-		return llama.ChatMessage{}, badRequest("\"input[%d]\": unknown item type %q", i, item.Type)
+		return chatMessage{}, badRequest("\"input[%d]\": unknown item type %q", i, item.Type)
 	}
 	switch item.Role {
 	case "user", "system", "developer", "assistant":
 	case "":
-		return llama.ChatMessage{}, badRequest("\"input[%d].role\" is required", i)
+		return chatMessage{}, badRequest("\"input[%d].role\" is required", i)
 	default:
-		return llama.ChatMessage{}, badRequest("\"input[%d].role\" must be user, system, developer or assistant, got %q", i, item.Role)
+		return chatMessage{}, badRequest("\"input[%d].role\" must be user, system, developer or assistant, got %q", i, item.Role)
 	}
+	text, apiErr := partsText(fmt.Sprintf("input[%d].content", i), item.Content, item.Role)
+	if apiErr != nil {
+		return chatMessage{}, apiErr
+	}
+	return chatMessage{Role: item.Role, Content: messageContent(text)}, nil
+}
+
+// partsText reads content, a string or an array of content parts of a message from role, as one text.
+func partsText(field string, content json.RawMessage, role string) (string, *apiError) {
 	var text string
-	if json.Unmarshal(item.Content, &text) == nil {
-		return llama.ChatMessage{Role: item.Role, Content: text}, nil
+	if json.Unmarshal(content, &text) == nil {
+		return text, nil
 	}
 	var parts []responsesContentPart
-	if json.Unmarshal(item.Content, &parts) != nil {
-		return llama.ChatMessage{}, badRequest("\"input[%d].content\" must be a string or an array of content parts", i)
+	if json.Unmarshal(content, &parts) != nil {
+		return "", badRequest("%q must be a string or an array of content parts", field)
 	}
 	texts := make([]string, 0, len(parts))
 	for j, p := range parts {
-		field := fmt.Sprintf("input[%d].content[%d]", i, j)
+		field := fmt.Sprintf("%s[%d]", field, j)
 		switch {
 		case p.Type == "input_text" || p.Type == "output_text":
 			if p.Text == nil {
-				return llama.ChatMessage{}, badRequest("%q: a %s part needs \"text\"", field, p.Type)
+				return "", badRequest("%q: a %s part needs \"text\"", field, p.Type)
 			}
 			texts = append(texts, *p.Text)
-		case p.Type == "refusal" && item.Role == "assistant":
+		case p.Type == "refusal" && role == "assistant":
 			if p.Refusal == nil {
-				return llama.ChatMessage{}, badRequest("%q: a refusal part needs \"refusal\"", field)
+				return "", badRequest("%q: a refusal part needs \"refusal\"", field)
 			}
 			texts = append(texts, *p.Refusal)
 		case p.Type == "input_image" || p.Type == "input_file" || p.Type == "input_audio":
-			return llama.ChatMessage{}, unsupportedField(field, fmt.Sprintf("%s parts are not; the model reads text only", p.Type))
+			return "", unsupportedField(field, fmt.Sprintf("%s parts are not; the model reads text only", p.Type))
 		default:
-			return llama.ChatMessage{}, badRequest("%q: unknown content part type %q", field, p.Type)
+			return "", badRequest("%q: unknown content part type %q", field, p.Type)
 		}
 	}
-	return llama.ChatMessage{Role: item.Role, Content: joinTextParts(texts)}, nil
+	return joinTextParts(texts), nil
 }
 
-// parseResponses parses a Responses request into its prompt and parameters.
-func (s *Server) parseResponses(w http.ResponseWriter, r *http.Request, e *engine) (*responsesRequest, []llama.Token, *apiError) {
+// parseResponses parses a Responses request into its prompt and how to read the reply.
+func (s *Server) parseResponses(w http.ResponseWriter, r *http.Request, e *engine) (*responsesRequest, []llama.Token, *replyFormat, *apiError) {
 	var req responsesRequest
 	if err := s.decodeJSON(w, r, &req); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := req.refuseUnsupported(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	msgs, apiErr := responsesMessages(&req)
+	chat, apiErr := responsesChat(&req)
 	if apiErr != nil {
-		return nil, nil, apiErr
+		return nil, nil, nil, apiErr
 	}
-	prompt, apiErr := e.conversationPrompt(msgs)
+	prompt, reply, apiErr := e.translatedPrompt(chat)
 	if apiErr != nil {
-		return nil, nil, apiErr
+		return nil, nil, nil, apiErr
 	}
-	return &req, prompt, nil
+	return &req, prompt, reply, nil
 }
 
 // handleResponses serves POST /v1/responses: the input goes through the model's chat template, and the reply
@@ -240,7 +264,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		writeError(w, errCompletionsInEmbeddingMode)
 		return
 	}
-	req, prompt, apiErr := s.parseResponses(w, r, e)
+	req, prompt, reply, apiErr := s.parseResponses(w, r, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -253,6 +277,9 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		req.MaxTokens = req.MaxOutputTokens
 	}
 	params, apiErr := s.resolveSingleChoice(req.samplingFields, epChat, e)
+	if apiErr == nil {
+		apiErr = e.constrainToolCall(&params, reply)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -263,7 +290,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		return
 	}
 	rs := &responseState{id: newID("resp_"), itemID: newID("msg_"), model: e.alias, created: nowUnix(),
-		req: req, params: params}
+		req: req, params: params, stream: reply.stream()}
 	if req.Stream {
 		streamTypedTask(r.Context(), w, t, rs)
 		return
@@ -272,14 +299,16 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 	if !ok {
 		return
 	}
-	rs.reply.WriteString(outs[0].text.String())
+	parsed := reply.read(outs[0].text.String())
+	rs.reply.WriteString(parsed.Content)
+	rs.calls = parsed.Calls
 	writeJSON(w, http.StatusOK, rs.response(res))
 }
 
 // handleResponsesInputTokens serves POST /v1/responses/input_tokens: the prompt's token count, without
 // generating.
 func (s *Server) handleResponsesInputTokens(w http.ResponseWriter, r *http.Request, e *engine) {
-	_, prompt, apiErr := s.parseResponses(w, r, e)
+	_, prompt, _, apiErr := s.parseResponses(w, r, e)
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -288,12 +317,16 @@ func (s *Server) handleResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 }
 
 // responseState builds one response: the whole object, or the events of its stream, numbered in order.
+// A stream reads the reply's text as content and function calls, holding back what may be a call until it
+// can tell.
 type responseState struct {
 	id, itemID, model string
 	created           int64
 	req               *responsesRequest
 	params            genParams
+	stream            *replyStream
 	reply             strings.Builder
+	calls             []toolcall.Call
 	seq               int
 	itemOpen          bool
 }
@@ -319,7 +352,8 @@ func (rs *responseState) object(status string, output []any, res *result) map[st
 		"id": rs.id, "object": "response", "created_at": rs.created, "status": status, "model": rs.model,
 		"output": output, "error": nil, "incomplete_details": nil, "instructions": rs.req.Instructions,
 		"max_output_tokens": maxOutput, "metadata": metadata, "temperature": rs.params.sampler.Temperature,
-		"top_p": rs.params.sampler.TopP, "tools": []any{}, "tool_choice": "none", "parallel_tool_calls": false,
+		"top_p": rs.params.sampler.TopP, "tools": rs.echoedTools(), "tool_choice": rs.echoedToolChoice(),
+		"parallel_tool_calls":  rs.req.ParallelToolCalls == nil || *rs.req.ParallelToolCalls,
 		"previous_response_id": nil, "text": map[string]any{"format": map[string]string{"type": "text"}},
 		"usage": nil,
 	}
@@ -340,6 +374,22 @@ func (rs *responseState) object(status string, output []any, res *result) map[st
 		"total_tokens":          res.promptTokens + res.predicted,
 	}
 	return obj
+}
+
+// echoedTools are the request's tools as it sent them, [] when it sent none.
+func (rs *responseState) echoedTools() any {
+	if given(rs.req.Tools) {
+		return rs.req.Tools
+	}
+	return []any{}
+}
+
+// echoedToolChoice is the request's tool_choice as it sent it, "auto" by default.
+func (rs *responseState) echoedToolChoice() any {
+	if given(rs.req.ToolChoice) {
+		return rs.req.ToolChoice
+	}
+	return "auto"
 }
 
 // finalStatus is "incomplete" when the generation hit the token limit (or the slot's context), as OpenAI
@@ -365,13 +415,16 @@ func (rs *responseState) message(status string) map[string]any {
 	return map[string]any{"type": "message", "id": rs.itemID, "status": status, "role": "assistant", "content": content}
 }
 
-// response is the whole response object of a finished generation. As in llama-server, an empty reply has no
-// message item.
+// response is the whole response object of a finished generation: the message, then one function_call
+// item per call. As in llama-server, a reply without text has no message item.
 func (rs *responseState) response(res *result) map[string]any {
 	status := finalStatus(res)
 	output := []any{}
 	if rs.reply.Len() > 0 {
 		output = append(output, rs.message(status))
+	}
+	for _, c := range rs.calls {
+		output = append(output, functionCallItem(c, responseCompleted))
 	}
 	return rs.object(status, output, res)
 }
@@ -399,7 +452,16 @@ func (rs *responseState) open() []sseEvent {
 	}
 }
 
-func (rs *responseState) text(text string) []sseEvent {
+func (rs *responseState) text(piece string) []sseEvent {
+	text := rs.stream.feed(piece)
+	if text == "" {
+		return nil
+	}
+	return rs.content(text)
+}
+
+// content sends text of the message, opening it first.
+func (rs *responseState) content(text string) []sseEvent {
 	var evs []sseEvent
 	if !rs.itemOpen {
 		rs.itemOpen = true
@@ -412,15 +474,29 @@ func (rs *responseState) text(text string) []sseEvent {
 		rs.partFields(map[string]any{"delta": text, "logprobs": []any{}})))
 }
 
+// close sends the text held back for a call that did not parse, closes the message, sends the calls, and
+// ends the response.
 func (rs *responseState) close(res *result) []sseEvent {
 	status := finalStatus(res)
+	rest, calls := rs.stream.finish()
 	var evs []sseEvent
+	if rest != "" {
+		evs = rs.content(rest)
+	}
 	if rs.itemOpen {
 		full := rs.reply.String()
 		evs = append(evs,
 			rs.event("response.output_text.done", rs.partFields(map[string]any{"text": full, "logprobs": []any{}})),
 			rs.event("response.content_part.done", rs.partFields(map[string]any{"part": outputText(full)})),
 			rs.event("response.output_item.done", map[string]any{"output_index": 0, "item": rs.message(status)}))
+	}
+	rs.calls = calls
+	for i, c := range calls {
+		outputIndex := i
+		if rs.itemOpen {
+			outputIndex++
+		}
+		evs = append(evs, rs.callEvents(outputIndex, c)...)
 	}
 	last := rs.event("response."+status, map[string]any{"response": rs.response(res)})
 	last.data.(map[string]any)["timings"] = timings(res)

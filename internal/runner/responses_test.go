@@ -195,8 +195,8 @@ func TestResponsesRefusesWhatItCannotHonour(t *testing.T) {
 	}{
 		{"stored state", map[string]any{"previous_response_id": "resp_1"}, "previous_response_id"},
 		{"conversation", map[string]any{"conversation": "conv_1"}, "conversation"},
-		{"tools", map[string]any{"tools": []any{map[string]any{"type": "function", "name": "f"}}}, "tools"},
-		{"tool_choice", map[string]any{"tool_choice": "required"}, "tool_choice"},
+		{"hosted tool", map[string]any{"tools": []any{map[string]any{"type": "web_search"}}}, "tools[0]"},
+		{"hosted tool choice", map[string]any{"tool_choice": map[string]any{"type": "file_search"}}, "tool_choice"},
 		{"reasoning", map[string]any{"reasoning": map[string]any{"effort": "high"}}, "reasoning"},
 		{"background", map[string]any{"background": true}, "background"},
 		{"structured output", map[string]any{"text": map[string]any{"format": map[string]any{"type": "json_object"}}}, "text.format"},
@@ -204,8 +204,8 @@ func TestResponsesRefusesWhatItCannotHonour(t *testing.T) {
 		{"truncation", map[string]any{"truncation": "auto"}, "truncation"},
 		{"image input", map[string]any{"input": []any{map[string]any{"role": "user", "content": []any{
 			map[string]any{"type": "input_image", "image_url": "http://x/y.png"}}}}}, "input[0].content[0]"},
-		{"tool output item", map[string]any{"input": []any{map[string]any{"type": "function_call_output",
-			"call_id": "c", "output": "x"}}}, "input[0]"},
+		{"image in a function call's output", map[string]any{"input": []any{map[string]any{"type": "function_call_output",
+			"call_id": "c", "output": []any{map[string]any{"type": "input_image", "image_url": "http://x/y.png"}}}}}, "input[0].output[0]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -51,12 +51,20 @@ func (f *templateFields) addGenerationPrompt() bool {
 
 // toolSpec is one entry of "tools": {"type":"function","function":{"name","description","parameters"}}.
 type toolSpec struct {
-	Type     string `json:"type"`
-	Function *struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
+	Type     string        `json:"type"`
+	Function *toolFunction `json:"function"`
+}
+
+// toolFunction is a function tool's declaration.
+type toolFunction struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description"`
+	Parameters  json.RawMessage `json:"parameters"`
+}
+
+// functionTool is the chat tool for a function another API declares in its own shape.
+func functionTool(name, description string, parameters json.RawMessage) toolSpec {
+	return toolSpec{Type: "function", Function: &toolFunction{Name: name, Description: description, Parameters: parameters}}
 }
 
 // toolChoice is "tool_choice": "none", "auto", "required", or {"type":"function","function":{"name":...}}.
@@ -96,6 +104,13 @@ type messageToolCall struct {
 		Name      string        `json:"name"`
 		Arguments toolArguments `json:"arguments"`
 	} `json:"function"`
+}
+
+// callOf is the chat history's form of a call another API sends back in its own shape.
+func callOf(id, name, arguments string) messageToolCall {
+	c := messageToolCall{ID: id, Type: "function"}
+	c.Function.Name, c.Function.Arguments = name, toolArguments(arguments)
+	return c
 }
 
 // toolArguments is a call's arguments: a JSON string holding an object, as OpenAI sends them, or the
@@ -263,45 +278,55 @@ func hasTool(tools []toolSpec, name string) bool {
 	return false
 }
 
-// message reads the model's whole output into the reply message, and the finish reason: "tool_calls"
-// when it called a tool and stopped by itself, as llama-server.
-func (r *replyFormat) message(text, finish string) (map[string]any, string) {
-	msg := map[string]any{"role": "assistant", "content": text}
+// read splits the model's whole output into its content and the calls kept, each with an id: the reply
+// every endpoint translates to its own shape. A reply that does not hold a well-formed call is all content,
+// the prefill included: it is the start of the assistant's turn.
+func (r *replyFormat) read(text string) toolcall.Message {
 	if r.family == toolcall.None {
-		return msg, finish
+		return toolcall.Message{Content: text}
 	}
-	// A reply that does not hold a well-formed call is all content, the prefill included: it is the
-	// start of the assistant's turn.
 	parsed := toolcall.Parse(r.family, r.prefill+text)
-	msg["content"] = parsed.Content
-	calls := r.keep(parsed.Calls)
-	if len(calls) == 0 {
-		return msg, finish
-	}
-	msg["tool_calls"] = r.callsJSON(calls, false)
-	if finish == finishStop {
-		finish = finishToolCalls
-	}
-	return msg, finish
+	parsed.Calls = r.keep(parsed.Calls)
+	return parsed
 }
 
-// keep applies parallel_tool_calls.
+// callsFinish is the finish reason of a reply with calls: "tool_calls" when it called a tool and stopped
+// by itself, as llama-server.
+func callsFinish(calls []toolcall.Call, finish string) string {
+	if len(calls) > 0 && finish == finishStop {
+		return finishToolCalls
+	}
+	return finish
+}
+
+// message reads the model's whole output into the chat reply message, and the finish reason.
+func (r *replyFormat) message(text, finish string) (map[string]any, string) {
+	parsed := r.read(text)
+	msg := map[string]any{"role": "assistant", "content": parsed.Content}
+	if len(parsed.Calls) > 0 {
+		msg["tool_calls"] = callsJSON(parsed.Calls, false)
+	}
+	return msg, callsFinish(parsed.Calls, finish)
+}
+
+// keep applies parallel_tool_calls and gives each call the model wrote without an id one.
 func (r *replyFormat) keep(calls []toolcall.Call) []toolcall.Call {
 	if !r.parallel && len(calls) > 1 {
-		return calls[:1]
+		calls = calls[:1]
+	}
+	for i := range calls {
+		if calls[i].ID == "" {
+			calls[i].ID = toolcall.NewCallID(r.family)
+		}
 	}
 	return calls
 }
 
-// callsJSON is calls in OpenAI's shape; a stream's deltas also carry each call's index.
-func (r *replyFormat) callsJSON(calls []toolcall.Call, indexed bool) []map[string]any {
+// callsJSON is calls in OpenAI's chat shape; a stream's deltas also carry each call's index.
+func callsJSON(calls []toolcall.Call, indexed bool) []map[string]any {
 	out := make([]map[string]any, len(calls))
 	for i, c := range calls {
-		id := c.ID
-		if id == "" {
-			id = toolcall.NewCallID(r.family)
-		}
-		out[i] = map[string]any{"id": id, "type": "function",
+		out[i] = map[string]any{"id": c.ID, "type": "function",
 			"function": map[string]any{"name": c.Name, "arguments": c.Arguments}}
 		if indexed {
 			out[i]["index"] = i
@@ -333,18 +358,11 @@ func (s *replyStream) feed(text string) string {
 	return s.streamer.Feed(text)
 }
 
-// finish returns the content still held back and the tool calls, with the finish reason for them.
-func (s *replyStream) finish(finish string) (rest string, calls []map[string]any, reason string) {
+// finish returns the content still held back and the calls kept, with their ids.
+func (s *replyStream) finish() (rest string, calls []toolcall.Call) {
 	if s.streamer == nil {
-		return "", nil, finish
+		return "", nil
 	}
 	msg, rest := s.streamer.Finish()
-	kept := s.format.keep(msg.Calls)
-	if len(kept) == 0 {
-		return rest, nil, finish
-	}
-	if finish == finishStop {
-		finish = finishToolCalls
-	}
-	return rest, s.format.callsJSON(kept, true), finish
+	return rest, s.format.keep(msg.Calls)
 }

@@ -27,6 +27,9 @@ import (
 //	| responsesIncomplete   | /v1/responses cut by max_output_tokens  | status incomplete with incomplete_details, as OpenAI; llama-server says completed      |
 //	| refusedByName         | a documented field the runner lacks     | 400 naming the field rather than a 200 that ignores it (n_keep, lora, ...)              |
 //	| ollamaModels          | /v1/models                              | llama-server adds an Ollama-style "models" list and per-model aliases and tags; the runner serves one model under one name |
+//	| responsesStreamObject | /v1/responses stream                    | events carry sequence_number and response objects every field of OpenAI's; llama-server's a subset |
+//	| hostedToolRefused     | /v1/responses with a web_search tool    | a tool OpenAI hosts cannot run here: 400 naming it, where llama-server skips it and answers without it |
+//	| forcedCallWritten     | tool_choice required / Anthropic's any  | the runner's grammar writes the call; on the suite's generated model llama-server's reply is unconstrained text |
 //
 // Not yet done in the runner — to be closed, listed so that the suite passes meanwhile:
 //
@@ -76,6 +79,17 @@ var (
 		[]allowance{{onlyLlama, "completed_at"}}}
 	refusedByName = difference{"a documented field the runner does not honour is refused with 400 naming it; llama-server accepts it",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
+	responsesStreamObject = difference{"the runner's stream events carry sequence_number and its response objects every field of OpenAI's; llama-server's a subset",
+		[]allowance{{onlyRunner, "first.sequence_number"}, {onlyRunner, "first.response.*"}, {onlyRunner, "next.sequence_number"},
+			{onlyRunner, "next.response.*"}, {onlyRunner, "last.sequence_number"}, {onlyRunner, "last.response.*"},
+			{onlyRunner, "last.response.usage.output_tokens_details"}}}
+	hostedToolRefused = difference{"a tool type OpenAI hosts (web_search, file_search, ...) is refused with 400 naming it; llama-server skips it",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
+	forcedCallWritten = difference{"a forced call (tool_choice required, Anthropic's any) is written by a grammar of the tools' schemas; on the suite's model llama-server's reply is unconstrained text",
+		[]allowance{{differs, "output[].type"}, {differs, "output[].name"}, {onlyRunner, "output[].*"}, {onlyLlama, "output[].*"},
+			{differs, "last.response.output[].type"}, {differs, "last.response.output[].name"}, {onlyRunner, "last.response.output[].*"},
+			{onlyLlama, "last.response.output[].*"}, {differs, "stop_reason"}, {differs, "content[].type"}, {differs, "content[].name"},
+			{onlyRunner, "content[].*"}, {onlyLlama, "content[].*"}}}
 	embeddingsOnly = difference{"the runner's embeddings context computes pooled vectors and no logits, so it cannot generate",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 

@@ -37,26 +37,43 @@ const startWithin = 60 * time.Second
 // client sends the cases; its timeout makes a server that stops answering a failed case, not a hung test.
 var client = &http.Client{Timeout: time.Minute}
 
-// model generates the suite's model once with `custos model gen`: a small random llama-architecture GGUF.
-var model = sync.OnceValues(func() (string, error) {
-	path := filepath.Join(bins.Dir, "tiny-256x4.gguf")
-	out, err := exec.Command(bins.Custos, "model", "gen", "--out", path, "--dim", "256", "--layers", "4", "--seed", "1").CombinedOutput()
+// model generates the suite's model once with `custos model gen`: a small random llama-architecture GGUF
+// with the default chat template (ChatML).
+var model = sync.OnceValues(func() (string, error) { return generateModel("tiny-256x4.gguf") })
+
+// toolModel is the same model carrying Qwen 2.5's chat template, whose tool calls both servers parse
+// (Hermes' <tool_call> format).
+var toolModel = sync.OnceValues(func() (string, error) {
+	return generateModel("tiny-256x4-qwen.gguf", "--chat-template", "../../internal/chattemplate/testdata/Qwen-Qwen2.5-7B-Instruct.jinja")
+})
+
+// generateModel runs `custos model gen` into the binaries' folder with the suite's model size and seed.
+func generateModel(name string, extra ...string) (string, error) {
+	path := filepath.Join(bins.Dir, name)
+	args := append([]string{"model", "gen", "--out", path, "--dim", "256", "--layers", "4", "--seed", "1"}, extra...)
+	out, err := exec.Command(bins.Custos, args...).CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("custos model gen: %v\n%s", err, out)
 	}
 	return path, nil
-})
+}
 
 // pair is a runner and a llama-server serving the same model with the same flags.
 type pair struct {
 	runner, llama string // base URLs
 }
 
-// startPair starts both servers, with extra flags for both and llamaOnly for llama-server alone, and waits
-// until both answer /health with 200. The test's cleanup stops them.
+// startPair starts both servers on the suite's model, with extra flags for both and llamaOnly for
+// llama-server alone, and waits until both answer /health with 200. The test's cleanup stops them.
 func startPair(t *testing.T, extra, llamaOnly []string) pair {
 	t.Helper()
-	path, err := model()
+	return startPairOn(t, model, extra, llamaOnly)
+}
+
+// startPairOn is startPair on the model that gen makes.
+func startPairOn(t *testing.T, gen func() (string, error), extra, llamaOnly []string) pair {
+	t.Helper()
+	path, err := gen()
 	if err != nil {
 		t.Fatal(err)
 	}
