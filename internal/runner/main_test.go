@@ -44,6 +44,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if model := os.Getenv(childRunnerEnv); model != "" {
+		os.Exit(serveAsChild(model))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	testCtx = ctx
 	code := m.Run()

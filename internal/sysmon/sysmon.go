@@ -10,9 +10,9 @@
 //
 // Lower gives sysmon the lowest priority (nice 19), so that it runs when a CPU has time for it instead of
 // at once; its work (retaking Ps, forcing a GC every two minutes, polling the network when every P is busy)
-// is measured in milliseconds and does not suffer from waiting. A thread that sysmon itself creates later
-// inherits that priority; so it is called once the threads that decode exist and the goroutine that drives
-// them is locked to its own thread.
+// is measured in milliseconds and does not suffer from waiting. A thread that sysmon itself starts later
+// inherits that priority, so Lower first leaves the runtime idle threads to hand work to, and the runner
+// calls it once the threads that decode exist and the goroutine that drives them is locked to its own.
 package sysmon
 
 import "errors"

@@ -4,35 +4,37 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
 )
 
-// samples is how many times Lower reads the candidate's current system call before it gives up: sysmon
-// spends nearly all its time in nanosleep while a goroutine runs, so one read almost always suffices.
-const samples = 1000
+// Lower reads which system call each thread is in this many times; sysmon must be seen in nanosleep in at
+// least sysmonSightings of them, and every other thread in at most strayerSightings.
+const (
+	rounds           = 200
+	sysmonSightings  = rounds / 2
+	strayerSightings = rounds / 10
+)
 
 // Lower finds the runtime's monitor thread and sets its niceness to Nice, once per process; later calls
 // return what the first one did. It returns the thread's id.
 //
-// The runtime starts sysmon first, before any other thread but the main one, and Go never ends a thread it
-// did not lock, so sysmon has the lowest thread id after the main thread's. Thread ids are only reused
-// after the kernel's pid space wraps, so that thread is also checked to be sleeping in nanosleep, which
-// sysmon calls between its rounds and the runtime's other idle threads do not (they wait on futexes or in
-// epoll). Lower must be called from a running goroutine, so that sysmon is in its round-by-round sleep
-// rather than parked on a futex until work arrives.
+// sysmon is told apart by what it does: between its rounds it sleeps in nanosleep, for 20 µs to 10 ms,
+// while the runtime's other idle threads wait on futexes or in epoll, and C threads (ggml's workers) on
+// condition variables. A thread id says nothing: ids wrap around at the kernel's pid_max, 32,768 on many
+// machines. Lower must be called from a running goroutine, so that sysmon is in its round-by-round sleep
+// rather than parked until work arrives (the system calls Lower makes to read /proc wake it from that).
 func Lower() (tid int, err error) { return lowerOnce() }
 
 var lowerOnce = sync.OnceValues(lower)
 
-func lower() (tid int, err error) {
-	tid, err = candidate()
+func lower() (int, error) {
+	startSpareThreads()
+	tid, err := find()
 	if err != nil {
 		return 0, err
-	}
-	if !inNanosleep(tid) {
-		return 0, fmt.Errorf("%w: thread %d, the first one the runtime started, is not sleeping in nanosleep", ErrNotFound, tid)
 	}
 	if err := syscall.Setpriority(syscall.PRIO_PROCESS, tid, Nice); err != nil {
 		return 0, fmt.Errorf("sysmon: setting thread %d to nice %d: %w", tid, Nice, err)
@@ -40,41 +42,67 @@ func lower() (tid int, err error) {
 	return tid, nil
 }
 
-// candidate is the lowest thread id of this process after the main thread's.
-func candidate() (int, error) {
+// spareThreads is how many idle threads Lower leaves the runtime before lowering sysmon.
+const spareThreads = 4
+
+// startSpareThreads makes the runtime start spareThreads threads of normal priority and leaves them idle:
+// a thread that sysmon starts itself inherits its niceness, and sysmon starts one only when it hands work
+// to a thread and none is idle. Each goroutine locks its thread and waits, so that each needs a thread of
+// its own; once all wait, they unlock and return, and the threads stay idle, as the runtime keeps them.
+func startSpareThreads() {
+	var started, release sync.WaitGroup
+	started.Add(spareThreads)
+	release.Add(1)
+	var done sync.WaitGroup
+	for range spareThreads {
+		done.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			started.Done()
+			release.Wait()
+		})
+	}
+	started.Wait()
+	release.Done()
+	done.Wait()
+}
+
+// find returns the one thread that is nearly always in nanosleep.
+func find() (int, error) {
 	entries, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return 0, fmt.Errorf("sysmon: listing the process's threads: %w", err)
 	}
-	pid, best := os.Getpid(), 0
-	for _, e := range entries {
-		tid, err := strconv.Atoi(e.Name())
-		if err != nil || tid == pid {
-			continue
+	sightings := map[int]int{}
+	for range rounds {
+		for _, e := range entries {
+			if tid, err := strconv.Atoi(e.Name()); err == nil && inNanosleep(tid) {
+				sightings[tid]++
+			}
 		}
-		if best == 0 || tid < best {
+	}
+	best := 0
+	for tid, n := range sightings {
+		if best == 0 || n > sightings[best] {
 			best = tid
 		}
 	}
-	if best == 0 {
-		return 0, fmt.Errorf("%w: the process has no thread but the main one", ErrNotFound)
+	if sightings[best] < sysmonSightings {
+		return 0, fmt.Errorf("%w: no thread was in nanosleep in %d of %d looks (at most %d)", ErrNotFound, sysmonSightings, rounds, sightings[best])
+	}
+	for tid, n := range sightings {
+		if tid != best && n > strayerSightings {
+			return 0, fmt.Errorf("%w: threads %d and %d were both in nanosleep (%d and %d of %d looks)", ErrNotFound, best, tid, sightings[best], n, rounds)
+		}
 	}
 	return best, nil
 }
 
-// inNanosleep reports whether thread tid is seen inside the nanosleep system call in one of samples reads
-// of /proc/self/task/<tid>/syscall (whose first field is the number of the call the thread is blocked in).
+var nanosleepCall = []byte(strconv.Itoa(syscall.SYS_NANOSLEEP) + " ")
+
+// inNanosleep reports whether thread tid is inside the nanosleep system call: /proc/self/task/<tid>/syscall
+// starts with the number of the call a blocked thread is in.
 func inNanosleep(tid int) bool {
-	path := "/proc/self/task/" + strconv.Itoa(tid) + "/syscall"
-	want := []byte(strconv.Itoa(syscall.SYS_NANOSLEEP) + " ")
-	for range samples {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return false
-		}
-		if bytes.HasPrefix(data, want) {
-			return true
-		}
-	}
-	return false
+	data, err := os.ReadFile("/proc/self/task/" + strconv.Itoa(tid) + "/syscall")
+	return err == nil && bytes.HasPrefix(data, nanosleepCall)
 }
