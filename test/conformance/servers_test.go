@@ -52,14 +52,20 @@ type pair struct {
 	runner, llama string // base URLs
 }
 
-// startPair starts both servers, with extra flags for both and llamaOnly for llama-server alone, and waits
-// until both answer /health with 200. The test's cleanup stops them.
+// startPair starts both servers on the suite's model, with extra flags for both and llamaOnly for
+// llama-server alone, and waits until both answer /health with 200. The test's cleanup stops them.
 func startPair(t *testing.T, extra, llamaOnly []string) pair {
 	t.Helper()
 	path, err := model()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startPairOn(t, path, extra, llamaOnly)
+}
+
+// startPairOn is startPair on the model at path.
+func startPairOn(t *testing.T, path string, extra, llamaOnly []string) pair {
+	t.Helper()
 	flags := append(append([]string{"-m", path}, sharedFlags...), extra...)
 	runnerAddr, llamaAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
 	startServer(t, "runner", runnerAddr, []string{"CUSTOS_LLAMA_LIB_DIR=" + llamatest.LibDir(t)}, bins.Custos,
