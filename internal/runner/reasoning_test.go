@@ -60,19 +60,21 @@ func TestDetectThinkingFindsTheTemplatesTags(t *testing.T) {
 	}
 }
 
-// The expected values are what llama-server (this release) answered for the same template and output.
-func TestThinkingReplySplitsAsLlamaServer(t *testing.T) {
+type splitCase struct {
+	name               string
+	r                  *thinkingReply
+	output             string
+	reasoning, content string
+}
+
+// splitCases are replies and how llama-server (this release) read them, for the same template and output.
+func splitCases(t *testing.T) []splitCase {
 	open := tagsOf(t, openThinkingTemplate).reply("<|im_start|>assistant\n<think>\n", true)
 	closed := tagsOf(t, closedThinkingTemplate).reply("<|im_start|>assistant\n", true)
 	openNone := tagsOf(t, openThinkingTemplate).reply("<|im_start|>assistant\n<think>\n", false)
 	closedNone := tagsOf(t, closedThinkingTemplate).reply("<|im_start|>assistant\n", false)
 	thinkingOff := tagsOf(t, openThinkingTemplate).reply("<|im_start|>assistant\n<think>\n\n</think>\n\n", false)
-	for _, c := range []struct {
-		name               string
-		r                  *thinkingReply
-		output             string
-		reasoning, content string
-	}{
+	return []splitCase{
 		{"closing tag only", open, "abc def\n</think>\n\nhello world", "abc def\n", "hello world"},
 		{"never closed", open, ` "[wi notgood`, ` "[wi notgood`, ""},
 		{"cut inside the closing tag", open, "abc</th", "abc", ""},
@@ -87,10 +89,39 @@ func TestThinkingReplySplitsAsLlamaServer(t *testing.T) {
 		{"none keeps the opened tag", openNone, "abc</think>hi", "", "<think>\nabc</think>hi"},
 		{"none still skips leading whitespace", closedNone, "\n\nhello", "", "hello"},
 		{"none with thinking off", thinkingOff, "abc", "", "<think>\n\n</think>\n\nabc"},
-	} {
+	}
+}
+
+func TestThinkingReplySplitsAsLlamaServer(t *testing.T) {
+	for _, c := range splitCases(t) {
 		reasoning, content := c.r.split(c.output)
 		if reasoning != c.reasoning || content != c.content {
 			t.Errorf("%s: %q gave reasoning %q, content %q; want %q, %q", c.name, c.output, reasoning, content, c.reasoning, c.content)
+		}
+	}
+}
+
+// However a reply arrives, in two pieces cut anywhere or a byte at a time, its stream sends what the
+// whole reply reads as.
+func TestStreamedThinkingMatchesTheWholeReply(t *testing.T) {
+	for _, c := range splitCases(t) {
+		cuts := [][]string{strings.Split(c.output, "")}
+		for i := range len(c.output) {
+			cuts = append(cuts, []string{c.output[:i], c.output[i:]})
+		}
+		for _, pieces := range cuts {
+			s := (&replyFormat{thinking: c.r}).stream()
+			var reasoning, content strings.Builder
+			for _, p := range pieces {
+				r, text := s.feed(p)
+				reasoning.WriteString(r)
+				content.WriteString(text)
+			}
+			if reasoning.String() != c.reasoning || content.String() != c.content {
+				t.Errorf("%s in pieces %q: streamed reasoning %q, content %q; want %q, %q", c.name, pieces,
+					reasoning.String(), content.String(), c.reasoning, c.content)
+				break
+			}
 		}
 	}
 }

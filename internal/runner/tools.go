@@ -332,9 +332,11 @@ type replyStream struct {
 	format   *replyFormat
 	streamer *toolcall.Streamer
 	// text is the whole reply so far, and sentReasoning and fedContent how much of its reasoning and of
-	// its content have gone out; for thinking replies.
+	// its content have gone out; for thinking replies. Once content has begun, the rest of the reply is
+	// content (past the reasoning and the whitespace after it), so it is not split again.
 	text                      strings.Builder
 	sentReasoning, fedContent int
+	inContent                 bool
 }
 
 func (r *replyFormat) stream() *replyStream {
@@ -359,6 +361,9 @@ func (s *replyStream) feed(text string) (reasoning, content string) {
 
 // advance adds text to a thinking reply and returns what its reasoning and its content gained.
 func (s *replyStream) advance(text string) (reasoning, content string) {
+	if s.inContent {
+		return "", text
+	}
 	s.text.WriteString(text)
 	r, c := s.format.thinking.split(s.text.String())
 	if len(r) > s.sentReasoning {
@@ -367,6 +372,7 @@ func (s *replyStream) advance(text string) (reasoning, content string) {
 	if len(c) > s.fedContent {
 		content, s.fedContent = c[s.fedContent:], len(c)
 	}
+	s.inContent = c != ""
 	return reasoning, content
 }
 
