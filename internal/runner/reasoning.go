@@ -170,6 +170,23 @@ type thinkingReply struct {
 	extract bool
 }
 
+// continuation is the opening of an assistant's turn that continues message m, as llama-server writes
+// it: for a thinking template, the opening up to its start marker, the marker, m's reasoning_content,
+// and, unless m holds reasoning only (which the reply then continues), the end marker; then m's content.
+func (t thinkingTags) continuation(opening string, m chattemplate.Message) string {
+	if !t.thinks() || t.start == "" {
+		return opening + m.Content
+	}
+	if i := strings.Index(opening, t.start); i >= 0 {
+		opening = opening[:i]
+	}
+	opening += t.start + m.ReasoningContent
+	if m.ReasoningContent != "" && m.Content == "" {
+		return opening
+	}
+	return opening + t.end + m.Content
+}
+
 // reply is how to read a reply that follows generationPrompt.
 func (t thinkingTags) reply(generationPrompt string, extract bool) *thinkingReply {
 	r := &thinkingReply{tags: t, extract: extract}

@@ -289,3 +289,22 @@ func TestEarlierReasoningIsShownToTheTemplate(t *testing.T) {
 		t.Errorf("chat with an earlier reasoning_content: status %d", status)
 	}
 }
+
+// The prompts are llama-server's (this release) for the same templates and conversations.
+func TestContinuedReplyOpensAndClosesTheReasoning(t *testing.T) {
+	for _, tmpl := range []string{openThinkingTemplate, closedThinkingTemplate} {
+		f := serveTemplate(t, tmpl)
+		for _, c := range []struct {
+			last map[string]any
+			want string
+		}{
+			{map[string]any{"role": "assistant", "content": "Hello the"}, "<|im_start|>assistant\n<think>\n\n</think>\n\nHello the"},
+			{map[string]any{"role": "assistant", "content": "", "reasoning_content": "Let me"}, "<|im_start|>assistant\n<think>\nLet me"},
+		} {
+			body := map[string]any{"messages": []map[string]any{{"role": "user", "content": "hi"}, c.last}}
+			if got := applyTemplate(t, f, body); got != "<|im_start|>user\nhi<|im_end|>\n"+c.want {
+				t.Errorf("continuing %v: prompt %q, want it to end %q", c.last, got, c.want)
+			}
+		}
+	}
+}

@@ -115,7 +115,7 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 
 // render runs the Jinja template on the request. A conversation that ends with an assistant message is
 // a reply to continue, as in llama-server: the prompt is the conversation before it, the opening of the
-// assistant's turn, and that message's text. For a thinking template it also returns the generation
+// assistant's turn, and that message (see thinkingTags.continuation). For a thinking template it also returns the generation
 // prompt (the opening of the assistant's turn), by which the reply is read.
 func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, apiErr *apiError) {
 	if f.jinjaErr != nil {
@@ -146,7 +146,7 @@ func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, ap
 	if apiErr != nil {
 		return "", "", apiErr
 	}
-	return before + opening + last.Content, "", nil
+	return before + f.tags.continuation(opening, last), "", nil
 }
 
 // splitGenerationPrompt renders in without and with the generation prompt: the conversation, and what

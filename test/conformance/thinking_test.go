@@ -58,6 +58,8 @@ var thinkingCases = []testCase{
 	{"reasoning never closed streamed", "POST", "/v1/chat/completions", thinkingChat + `,"stream":true}`, seeded("reasoning", "text"), allow(fingerprint, logprobsNull)},
 	{"reasoning_format none streamed", "POST", "/v1/chat/completions", closedThinking + `,"reasoning_format":"none","stream":true}`, seeded("text"), allow(fingerprint, logprobsNull)},
 	{"earlier reasoning in the prompt", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","reasoning_content":"greet back"},{"role":"user","content":"ok"}]}`, values("prompt"), nil},
+	{"continued reply", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}]}`, values("prompt"), nil},
+	{"continued reasoning", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning_content":"Let me"}]}`, values("prompt"), nil},
 	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
 }
 
