@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"strings"
 
 	"custos/internal/chattemplate"
@@ -60,7 +61,8 @@ const (
 
 // detectThinking finds a template's reasoning markers, as llama-server's template analysis does:
 //   - an assistant message rendered with and without reasoning_content: the markers around the reasoning;
-//   - the generation prompt rendered with enable_thinking on and off: a marker one adds at its end;
+//   - the generation prompt rendered with enable_thinking on and off: a marker one adds at its end, or
+//     an empty reasoning's two markers after where the other ends;
 //   - DeepSeek-R1-style templates, which cut the reasoning off past messages (content.split('</think>'))
 //     and never show it, think in <think> … </think>.
 func detectThinking(render func(chattemplate.Input) (string, error), source string) thinkingTags {
@@ -90,6 +92,14 @@ func detectThinking(render func(chattemplate.Input) (string, error), source stri
 			if m := trailingMarker(strings.TrimSpace(off[:len(off)-len(removed)])); m != "" && t.start == "" {
 				t.start = m
 			}
+		case strings.TrimSpace(added) != "" && strings.TrimSpace(removed) != "":
+			// More than the end changed (SmolLM3 rewrites its system prompt): one prompt may end as the
+			// other does, followed by an empty reasoning's two markers.
+			if start, end := markersPastTail(on, off); end != "" {
+				t.start, t.end = cmp.Or(t.start, start), cmp.Or(t.end, end)
+			} else if start, end := markersPastTail(off, on); end != "" {
+				t.start, t.end = cmp.Or(t.start, start), cmp.Or(t.end, end)
+			}
 		}
 	}
 	if !t.thinks() && strings.Contains(source, "content.split('</think>')") && !strings.Contains(source, "reasoning_content") {
@@ -115,6 +125,24 @@ func markersAround(before, after string) (start, end string) {
 	}
 	tail := rest[len(m):]
 	return start, after[:len(after)-len(rest)] + m + tail[:len(tail)-len(strings.TrimLeft(tail, whitespace))]
+}
+
+// markersPastTail finds the end of base (its last 64 bytes) in extended and, when what follows there is
+// two markers and whitespace only, returns them.
+func markersPastTail(base, extended string) (start, end string) {
+	anchor := base[len(base)-min(len(base), 64):]
+	i := strings.LastIndex(extended, anchor)
+	if anchor == "" || i < 0 {
+		return "", ""
+	}
+	extra := strings.Trim(extended[i+len(anchor):], whitespace)
+	start = leadingMarker(extra)
+	rest := strings.TrimLeft(extra[len(start):], whitespace)
+	end = leadingMarker(rest)
+	if start == "" || end == "" || len(end) != len(rest) {
+		return "", ""
+	}
+	return start, end
 }
 
 // A marker is text in angle or square brackets: <think>, [THINK].

@@ -30,6 +30,12 @@ const (
 		"{%- if message.role == 'assistant' -%}{%- set content = content.split('</think>')[-1] -%}{%- endif -%}" +
 		"{{- '<|' + message.role + '|>' + content -}}{%- endfor -%}" +
 		"{%- if add_generation_prompt -%}{{- '<|assistant|><think>\\n' -}}{%- endif -%}"
+	// smolStyleTemplate changes its system prompt with enable_thinking, as SmolLM3's does, and closes an
+	// empty reasoning when thinking is off.
+	smolStyleTemplate = "{{- '<|im_start|>system\\nReasoning: ' + ('/think' if enable_thinking else '/no_think') + '<|im_end|>\\n' -}}" +
+		"{%- for message in messages -%}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' -}}{%- endfor -%}" +
+		"{%- if add_generation_prompt -%}{{- '<|im_start|>assistant\\n' -}}" +
+		"{%- if not enable_thinking -%}{{- '<think>\\n\\n</think>\\n' -}}{%- endif -%}{%- endif -%}"
 	// hermesThinkingTemplate is a Qwen3-like template: it thinks and calls tools in <tool_call>.
 	hermesThinkingTemplate = "{%- if tools -%}{{- '<|im_start|>system\\nCall tools in <tool_call></tool_call>.<|im_end|>\\n' -}}{%- endif -%}" +
 		closedThinkingTemplate
@@ -52,6 +58,7 @@ func TestDetectThinkingFindsTheTemplatesTags(t *testing.T) {
 		"opens in the generation prompt": {openThinkingTemplate, thinkingTags{"<think>\n", "\n</think>\n\n"}},
 		"model writes both tags":         {closedThinkingTemplate, thinkingTags{"<think>\n", "\n</think>\n\n"}},
 		"DeepSeek-R1 style":              {r1StyleTemplate, thinkingTags{"<think>", "</think>"}},
+		"SmolLM3 style":                  {smolStyleTemplate, thinkingTags{"<think>", "</think>"}},
 		"ChatML does not think":          {defaultJinjaTemplate, thinkingTags{}},
 	} {
 		if got := tagsOf(t, c.src); got != c.want {
