@@ -54,9 +54,9 @@ func (t thinkingTags) thinks() bool { return strings.TrimSpace(t.end) != "" }
 
 // Sample texts for the comparisons; any text a template would not write itself does.
 const (
-	sampleUser      = "U_USER_MSG Hello END_U"
-	sampleAnswer    = "A_ASST_MSG I can help END_A"
-	sampleReasoning = "REASON_PART I am thinking END_R"
+	sampleUser      = "custos-sample-question"
+	sampleAnswer    = "custos-sample-answer"
+	sampleReasoning = "custos-sample-reasoning"
 )
 
 // detectThinking finds a template's reasoning markers, as llama-server's template analysis does:
