@@ -31,6 +31,7 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 		{"bad value", []string{"-m", "x.gguf", "-np", "lots"}, "np"},
 		{"negative threads", []string{"--model", "x.gguf", "-t", "-2"}, "threads"},
 		{"body limit not a number", []string{"-m", "x.gguf", "--max-body-bytes", "8MiB"}, `invalid value "8MiB"`},
+		{"unknown reasoning format", []string{"-m", "x.gguf", "--reasoning-format", "r1"}, `--reasoning-format "r1"`},
 		{"negative body limit", []string{"-m", "x.gguf", "--max-body-bytes", "-1"}, "max-body-bytes must not be negative"},
 	} {
 		code, stderr := runRunner(c.args...)
@@ -74,6 +75,7 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		{[]string{"-to", "30"}, func(c *runner.Config) { c.TimeoutSecs = 30 }, ""},
 		{[]string{"--timeout", "45"}, func(c *runner.Config) { c.TimeoutSecs = 45 }, ""},
 		{[]string{"--no-jinja"}, func(c *runner.Config) { c.NoJinja = true }, ""},
+		{[]string{"--reasoning-format", "none"}, func(c *runner.Config) { c.ReasoningFormat = "none" }, ""},
 		{[]string{"--jinja"}, nil, ""},
 		{[]string{"--no-jinja", "--jinja"}, nil, ""},
 	} {

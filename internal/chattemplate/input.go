@@ -32,6 +32,8 @@ type Input struct {
 type Message struct {
 	Role    string
 	Content string
+	// ReasoningContent is the thinking an assistant message came with, which thinking templates show.
+	ReasoningContent string
 	// ToolCalls are the calls an assistant message made.
 	ToolCalls []ToolCall
 	// ToolCallID and Name say, on a "tool" message, which call it answers and which function ran.
@@ -107,6 +109,9 @@ func (m Message) value(objectArgs bool) (jinja.Value, error) {
 	dict := d.AsDict()
 	dict.Set("role", jinja.NewString(m.Role))
 	dict.Set("content", jinja.NewString(m.Content))
+	if m.ReasoningContent != "" {
+		dict.Set("reasoning_content", jinja.NewString(m.ReasoningContent))
+	}
 	if len(m.ToolCalls) > 0 {
 		calls := make([]jinja.Value, len(m.ToolCalls))
 		for i, c := range m.ToolCalls {

@@ -137,14 +137,24 @@ func (c *chatChunker) text(ev event) any {
 		ch["prompt_progress"] = ev.progress.json()
 		return ch
 	}
-	text := c.replies[ev.choice].feed(ev.text)
-	if text == "" && ev.probs == nil {
+	reasoning, text := c.replies[ev.choice].feed(ev.text)
+	var chunks []any
+	if reasoning != "" {
+		// As llama-server: the reasoning and the content a piece adds to go in deltas of their own.
+		chunks = append(chunks, c.chunk([]map[string]any{{"index": ev.choice,
+			"delta": map[string]any{"reasoning_content": reasoning}, "logprobs": nil, "finish_reason": nil}}))
+	}
+	if text != "" || (reasoning == "" && ev.probs != nil) {
+		chunks = append(chunks, c.chunk([]map[string]any{{"index": ev.choice, "delta": map[string]any{"content": text},
+			"logprobs": nil, "finish_reason": nil}}))
+	}
+	if len(chunks) == 0 {
 		return nil
 	}
-	ch := c.chunk([]map[string]any{{"index": ev.choice, "delta": map[string]any{"content": text},
-		"logprobs": c.logprobs(ev.probs), "finish_reason": nil}})
-	addTimings(ch, ev)
-	return c.opened(ev.choice, ch)
+	last := chunks[len(chunks)-1].(map[string]any)
+	last["choices"].([]map[string]any)[0]["logprobs"] = c.logprobs(ev.probs)
+	addTimings(last, ev)
+	return c.opened(ev.choice, chunks...)
 }
 
 // opened puts, before a choice's first chunk, the chunk that opens it with the role alone, as

@@ -32,6 +32,10 @@ type Config struct {
 	// NoJinja formats chat with llama.cpp's built-in templates instead of rendering the model's Jinja chat
 	// template (the default, as llama-server's --jinja); tools need Jinja.
 	NoJinja bool
+	// ReasoningFormat is how a thinking model's reasoning is returned when a request does not say, as
+	// llama-server's --reasoning-format: "none" leaves it in the content; "auto" (the default),
+	// "deepseek" and "deepseek-legacy" put it in reasoning_content.
+	ReasoningFormat string
 	// Embeddings serves /v1/embeddings instead of completions, as llama-server's --embeddings does.
 	Embeddings bool
 	// Pooling is how Embeddings pools a sequence, as llama-server's --pooling: mean (the default), cls,
@@ -118,6 +122,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TimeoutSecs == 0 {
 		c.TimeoutSecs = defaultTimeoutSecs
+	}
+	if c.ReasoningFormat == "" {
+		c.ReasoningFormat = reasoningAuto
+	}
+	if !validReasoningFormat(c.ReasoningFormat) {
+		return c, fmt.Errorf("runner: --reasoning-format %q is not one of none, auto, deepseek, deepseek-legacy", c.ReasoningFormat)
 	}
 	for _, f := range []struct {
 		name  string

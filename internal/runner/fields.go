@@ -147,8 +147,8 @@ var fieldTable = []field{
 	{name: "suffix", endpoints: epCompletions, support: neutralOnly, neutral: isString("")},
 
 	// Chat formatting and reasoning.
-	{name: "reasoning_format", endpoints: epChat, support: neutralOnly, neutral: isString("none"),
-		why: "the runner returns the model's text as generated"},
+	{name: "reasoning_format", endpoints: epChat, support: works,
+		why: "a thinking template's reasoning goes to reasoning_content unless \"none\""},
 	{name: "reasoning_effort", endpoints: epChat, support: works,
 		why: "given to the chat template; \"none\" turns a thinking template's reasoning off"},
 	{name: "reasoning_control", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},

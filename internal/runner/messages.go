@@ -366,7 +366,7 @@ func (ms *messageState) open() []sseEvent {
 }
 
 func (ms *messageState) text(piece string) []sseEvent {
-	text := ms.stream.feed(piece)
+	_, text := ms.stream.feed(piece) // no reasoning: translatedPrompt keeps it in the text
 	if text == "" {
 		return nil
 	}

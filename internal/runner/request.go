@@ -191,11 +191,13 @@ type chatRequest struct {
 // chatMessage is one message; content is a string or an array of text parts. An assistant's message may
 // carry the tool calls it made, and a tool's message the call it answers.
 type chatMessage struct {
-	Role       string            `json:"role"`
-	Content    messageContent    `json:"content"`
-	ToolCalls  []messageToolCall `json:"tool_calls"`
-	ToolCallID string            `json:"tool_call_id"`
-	Name       string            `json:"name"`
+	Role    string         `json:"role"`
+	Content messageContent `json:"content"`
+	// ReasoningContent is an assistant's earlier reasoning, which thinking templates show the model.
+	ReasoningContent string            `json:"reasoning_content"`
+	ToolCalls        []messageToolCall `json:"tool_calls"`
+	ToolCallID       string            `json:"tool_call_id"`
+	Name             string            `json:"name"`
 }
 
 // messageContent is a message's text, from a string or from OpenAI's array of {"type":"text","text":...}.

@@ -453,7 +453,7 @@ func (rs *responseState) open() []sseEvent {
 }
 
 func (rs *responseState) text(piece string) []sseEvent {
-	text := rs.stream.feed(piece)
+	_, text := rs.stream.feed(piece) // no reasoning: translatedPrompt keeps it in the text
 	if text == "" {
 		return nil
 	}

@@ -183,7 +183,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 	s.warnIfNotReranker(model)
 	e := &engine{model: model, lctx: lctx, alias: s.cfg.Alias, chatTemplate: s.chatTemplate(model),
 		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix()}
-	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.log)
+	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.cfg.ReasoningFormat, s.log)
 	if e.slotCtx < 2 {
 		lctx.Close()
 		return nil, fmt.Errorf("runner: a context of %d tokens over %d slots leaves %d per slot; give a larger -c",

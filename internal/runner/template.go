@@ -37,14 +37,18 @@ type chatFormat struct {
 	bos, eos string
 	// thinking is whether the template has a reasoning mode, which enable_thinking turns on by default.
 	thinking bool
+	// tags are the markers of the template's reasoning, by which replies are read (none: no reasoning to
+	// read), and reasoningFormat how replies are read when a request does not say (--reasoning-format).
+	tags            thinkingTags
+	reasoningFormat string
 	// stripBOS and stripEOS drop a bos_token the template writes at the start, or an eos_token at the
 	// end, that tokenizing adds anyway (llama-server does the same).
 	stripBOS, stripEOS bool
 }
 
 // newChatFormat prepares model's chat formatting once, at load.
-func newChatFormat(model *llama.Model, useJinja bool, builtin string, log *slog.Logger) *chatFormat {
-	f := &chatFormat{builtin: builtin}
+func newChatFormat(model *llama.Model, useJinja bool, builtin, reasoningFormat string, log *slog.Logger) *chatFormat {
+	f := &chatFormat{builtin: builtin, reasoningFormat: reasoningFormat}
 	if !useJinja {
 		return f
 	}
@@ -65,12 +69,22 @@ func newChatFormat(model *llama.Model, useJinja bool, builtin string, log *slog.
 		f.stripBOS = toks[0] == model.BOS()
 		f.stripEOS = toks[len(toks)-1] == model.EOS()
 	}
+	if f.jinja != nil {
+		f.tags = detectThinking(func(in chattemplate.Input) (string, error) {
+			in.BOSToken, in.EOSToken = f.bos, f.eos
+			return f.jinja.Render(in)
+		}, src)
+	}
 	return f
 }
 
 // chatPrompt renders a chat request into prompt text, and says how to read the model's reply.
 func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string, *replyFormat, *apiError) {
 	f := e.format
+	extract, apiErr := f.extractsReasoning(req)
+	if apiErr != nil {
+		return "", nil, apiErr
+	}
 	reply, apiErr := f.replyFormat(req)
 	if apiErr != nil {
 		return "", nil, apiErr
@@ -82,24 +96,30 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		}
 		return text, reply, nil
 	}
-	text, apiErr := f.render(req)
+	text, generationPrompt, apiErr := f.render(req)
 	if apiErr != nil {
 		return "", nil, apiErr
 	}
+	continuing := false
 	if n := len(req.Messages); n > 0 && req.Messages[n-1].Role == "assistant" {
 		if reply.forced() {
 			return "", nil, badRequest("\"tool_choice\" cannot force a tool call when the reply continues the final assistant message")
 		}
+		continuing = true
+	}
+	if f.tags.thinks() && !continuing && !reply.forced() {
+		reply.thinking = f.tags.reply(generationPrompt, extract)
 	}
 	return text + reply.prefill, reply, nil
 }
 
 // render runs the Jinja template on the request. A conversation that ends with an assistant message is
 // a reply to continue, as in llama-server: the prompt is the conversation before it, the opening of the
-// assistant's turn, and that message's text.
-func (f *chatFormat) render(req *chatRequest) (string, *apiError) {
+// assistant's turn, and that message (see thinkingTags.continuation). For a thinking template it also returns the generation
+// prompt (the opening of the assistant's turn), by which the reply is read.
+func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, apiErr *apiError) {
 	if f.jinjaErr != nil {
-		return "", serverError(f.jinjaErr)
+		return "", "", serverError(f.jinjaErr)
 	}
 	in := chattemplate.Input{
 		Messages:            f.templateMessages(req.Messages),
@@ -112,27 +132,37 @@ func (f *chatFormat) render(req *chatRequest) (string, *apiError) {
 	}
 	last, continuing, apiErr := finalAssistantMessage(in.Messages)
 	if apiErr != nil {
-		return "", apiErr
+		return "", "", apiErr
 	}
 	if !continuing {
-		return f.renderInput(in)
+		if text, apiErr = f.renderInput(in); apiErr != nil || !f.tags.thinks() || !in.AddGenerationPrompt {
+			return text, "", apiErr
+		}
+		_, generationPrompt, apiErr = f.splitGenerationPrompt(in)
+		return text, generationPrompt, apiErr
 	}
 	in.Messages = in.Messages[:len(in.Messages)-1]
+	before, opening, apiErr := f.splitGenerationPrompt(in)
+	if apiErr != nil {
+		return "", "", apiErr
+	}
+	return before + f.tags.continuation(opening, last), "", nil
+}
+
+// splitGenerationPrompt renders in without and with the generation prompt: the conversation, and what
+// the generation prompt adds to it.
+func (f *chatFormat) splitGenerationPrompt(in chattemplate.Input) (conversation, generationPrompt string, apiErr *apiError) {
 	in.AddGenerationPrompt = false
 	before, apiErr := f.renderInput(in)
 	if apiErr != nil {
-		return "", apiErr
+		return "", "", apiErr
 	}
 	in.AddGenerationPrompt = true
 	opened, apiErr := f.renderInput(in)
 	if apiErr != nil {
-		return "", apiErr
+		return "", "", apiErr
 	}
-	common := 0
-	for common < min(len(before), len(opened)) && before[common] == opened[common] {
-		common++
-	}
-	return before + opened[common:] + last.Content, nil
+	return before, opened[len(sharedStart(before, opened)):], nil
 }
 
 // finalAssistantMessage is the conversation's last message when it is an assistant's reply to continue.
@@ -192,7 +222,8 @@ func (f *chatFormat) templateMessages(in []chatMessage) []chattemplate.Message {
 		if role == "developer" && !f.developerRole {
 			role = "system"
 		}
-		out[i] = chattemplate.Message{Role: role, Content: string(m.Content), ToolCallID: m.ToolCallID, Name: m.Name}
+		out[i] = chattemplate.Message{Role: role, Content: string(m.Content), ReasoningContent: m.ReasoningContent,
+			ToolCallID: m.ToolCallID, Name: m.Name}
 		for _, c := range m.ToolCalls {
 			out[i].ToolCalls = append(out[i].ToolCalls, chattemplate.ToolCall{ID: c.ID, Name: c.Function.Name,
 				Arguments: string(c.Function.Arguments)})

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"custos/internal/chattemplate"
 	"custos/internal/grammar"
@@ -23,6 +24,9 @@ type templateFields struct {
 	ChatTemplateKwargs  map[string]json.RawMessage `json:"chat_template_kwargs"`
 	// ReasoningEffort is given to the template as reasoning_effort; "none" turns enable_thinking off.
 	ReasoningEffort string `json:"reasoning_effort"`
+	// ReasoningFormat says whether a thinking model's reasoning goes to reasoning_content ("none": it
+	// stays in the content); nil is the server's --reasoning-format.
+	ReasoningFormat *string `json:"reasoning_format"`
 	// ParseToolCalls false leaves tool calls in the reply's text (llama-server's parse_tool_calls).
 	ParseToolCalls *bool `json:"parse_tool_calls"`
 	// Functions and FunctionCall are OpenAI's deprecated forms of tools and tool_choice, refused by name.
@@ -156,6 +160,9 @@ type replyFormat struct {
 	grammar string
 	// parallel keeps every call the model writes; false keeps the first.
 	parallel bool
+	// thinking reads a thinking template's reasoning out of the reply before its calls; nil for other
+	// templates, and when the reply continues a message or must be a call.
+	thinking *thinkingReply
 }
 
 // replyFormat checks the request's tool fields against the model's template and says how to read the reply.
@@ -299,10 +306,18 @@ func callsFinish(calls []toolcall.Call, finish string) string {
 	return finish
 }
 
-// message reads the model's whole output into the chat reply message, and the finish reason.
+// message reads the model's whole output into the chat reply message, and the finish reason: a thinking
+// template's reasoning first, then the calls in what follows it.
 func (r *replyFormat) message(text, finish string) (map[string]any, string) {
+	var reasoning string
+	if r.thinking != nil {
+		reasoning, text = r.thinking.split(text)
+	}
 	parsed := r.read(text)
 	msg := map[string]any{"role": "assistant", "content": parsed.Content}
+	if reasoning != "" {
+		msg["reasoning_content"] = reasoning
+	}
 	if len(parsed.Calls) > 0 {
 		msg["tool_calls"] = callsJSON(parsed.Calls, false)
 	}
@@ -335,10 +350,18 @@ func callsJSON(calls []toolcall.Call, indexed bool) []map[string]any {
 	return out
 }
 
-// replyStream reads a streamed reply: content as it comes, calls once the reply is complete.
+// replyStream reads a streamed reply: reasoning and content as they come, calls once the reply is
+// complete. A thinking reply is split anew as each piece arrives (as llama-server parses it), and what
+// each part gained is sent.
 type replyStream struct {
 	format   *replyFormat
 	streamer *toolcall.Streamer
+	// text is the whole reply so far, and sentReasoning and fedContent how much of its reasoning and of
+	// its content have gone out; for thinking replies. Once content has begun, the rest of the reply is
+	// content (past the reasoning and the whitespace after it), so it is not split again.
+	text                      strings.Builder
+	sentReasoning, fedContent int
+	inContent                 bool
 }
 
 func (r *replyFormat) stream() *replyStream {
@@ -350,12 +373,32 @@ func (r *replyFormat) stream() *replyStream {
 	return s
 }
 
-// feed takes generated text and returns the content to send now.
-func (s *replyStream) feed(text string) string {
-	if s.streamer == nil {
-		return text
+// feed takes generated text and returns the reasoning and the content to send now.
+func (s *replyStream) feed(text string) (reasoning, content string) {
+	if s.format.thinking != nil {
+		reasoning, text = s.advance(text)
 	}
-	return s.streamer.Feed(text)
+	if s.streamer == nil {
+		return reasoning, text
+	}
+	return reasoning, s.streamer.Feed(text)
+}
+
+// advance adds text to a thinking reply and returns what its reasoning and its content gained.
+func (s *replyStream) advance(text string) (reasoning, content string) {
+	if s.inContent {
+		return "", text
+	}
+	s.text.WriteString(text)
+	r, c := s.format.thinking.split(s.text.String())
+	if len(r) > s.sentReasoning {
+		reasoning, s.sentReasoning = r[s.sentReasoning:], len(r)
+	}
+	if len(c) > s.fedContent {
+		content, s.fedContent = c[s.fedContent:], len(c)
+	}
+	s.inContent = c != ""
+	return reasoning, content
 }
 
 // finish returns the content still held back and the calls kept, with their ids.

@@ -16,8 +16,9 @@ import (
 )
 
 // answer is one server's reply to a case, read into the view the comparison walks: the decoded JSON body,
-// or for a stream of server-sent events an object {"first", "next", "last", "done", "text"}: its first,
-// second and last data events, whether it ended with "data: [DONE]", and the text of all its events.
+// or for a stream of server-sent events an object {"first", "next", "last", "done", "text", "reasoning"}:
+// its first, second and last data events, whether it ended with "data: [DONE]", and the text and the
+// reasoning (chat's delta.reasoning_content) of all its events.
 type answer struct {
 	status    int
 	mediaType string
@@ -78,13 +79,18 @@ func streamView(raw string) map[string]any {
 		events = append(events, ev)
 	}
 	view := map[string]any{"done": done}
-	var text strings.Builder
+	var text, reasoning strings.Builder
 	for _, ev := range events {
 		if s, ok := textOf(ev).(string); ok {
 			text.WriteString(s)
 		}
+		if vals := valuesAt(ev, "choices[].delta.reasoning_content"); len(vals) > 0 {
+			if s, ok := vals[0].(string); ok {
+				reasoning.WriteString(s)
+			}
+		}
 	}
-	view["text"] = text.String()
+	view["text"], view["reasoning"] = text.String(), reasoning.String()
 	if len(events) > 0 {
 		view["first"], view["last"] = events[0], events[len(events)-1]
 	}

@@ -13,6 +13,7 @@ import (
 //	|-----------------------|-----------------------------------------|---------------------------------------------------------------------------------------|
 //	| malformedJSON         | any JSON endpoint                       | a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error |
 //	| badTypeIs400          | /detokenize with "tokens" not an array  | the same: a wrong type is the client's mistake, 400 rather than llama-server's 500    |
+//	| badValueIs400         | chat with an unknown reasoning_format   | the same: 400 naming the field and its values, not llama-server's 500                 |
 //	| emptyMessages         | chat with "messages": []                | nothing to answer: 400 naming the field, where llama-server generates from an empty prompt |
 //	| fingerprint           | every completion and chunk              | system_fingerprint names a llama.cpp build (b1-de3ff81); the runner is not one        |
 //	| webUI                 | /props                                  | the runner has no web UI and no media input: no ui, ui_settings, media_marker, cors_proxy_enabled, modalities.video |
@@ -44,6 +45,8 @@ var (
 	malformedJSON = difference{"a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error",
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
 	badTypeIs400 = difference{"a value of the wrong type is the client's mistake: 400 invalid_request_error, not 500 server_error",
+		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
+	badValueIs400 = difference{"a value a field does not take is the client's mistake: 400 invalid_request_error naming the field, not 500 server_error",
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
 	emptyMessages = difference{"a chat without messages has nothing to answer: 400 naming the field, where llama-server generates from an empty prompt",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}

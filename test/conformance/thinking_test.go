@@ -1,0 +1,77 @@
+package conformance
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// thinkingTemplate is a ChatML template of a thinking model whose generation prompt opens the reasoning
+// (as DeepSeek-R1's and Qwen3's do), so that the reply has only the closing tag; it shows an earlier
+// reply's reasoning_content, and enable_thinking false closes the reasoning at once.
+const thinkingTemplate = `{%- for message in messages -%}
+{%- if message.role == 'assistant' -%}
+{{- '<|im_start|>assistant\n' -}}
+{%- if message.reasoning_content -%}{{- '<think>\n' + message.reasoning_content + '\n</think>\n\n' -}}{%- endif -%}
+{{- message.content + '<|im_end|>\n' -}}
+{%- else -%}
+{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+{{- '<|im_start|>assistant\n' -}}
+{%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think>\n\n</think>\n\n' -}}{%- else -%}{{- '<think>\n' -}}{%- endif -%}
+{%- endif -%}`
+
+// thinkingModel generates a model carrying thinkingTemplate once.
+var thinkingModel = sync.OnceValues(func() (string, error) {
+	tmpl := filepath.Join(bins.Dir, "thinking.jinja")
+	if err := os.WriteFile(tmpl, []byte(thinkingTemplate), 0o644); err != nil {
+		return "", err
+	}
+	path := filepath.Join(bins.Dir, "thinking-256x4.gguf")
+	out, err := exec.Command(bins.Custos, "model", "gen", "--out", path, "--dim", "256", "--layers", "4", "--seed", "1",
+		"--chat-template", tmpl).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("custos model gen: %v\n%s", err, out)
+	}
+	return path, nil
+})
+
+// A random model never closes its reasoning by itself: the closed cases have a grammar write the reply.
+const (
+	thinkingChat   = `{"messages":[{"role":"user","content":"hello there"}],"max_tokens":16,"seed":5,"ignore_eos":true`
+	closedThinking = `{"messages":[{"role":"user","content":"hello there"}],"max_tokens":32,"seed":5,` +
+		`"grammar":"root ::= \"let me see\\n</think>\\n\\n\" [a-z ]{4,12}"`
+)
+
+var thinkingCases = []testCase{
+	{"reasoning read out", "POST", "/v1/chat/completions", closedThinking + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content", "choices[].finish_reason"), allow(fingerprint, logprobsNull)},
+	{"reasoning never closed", "POST", "/v1/chat/completions", thinkingChat + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"reasoning_format none", "POST", "/v1/chat/completions", closedThinking + `,"reasoning_format":"none"}`, seeded("choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"reasoning_format deepseek-legacy", "POST", "/v1/chat/completions", closedThinking + `,"reasoning_format":"deepseek-legacy"}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"thinking off", "POST", "/v1/chat/completions", thinkingChat + `,"chat_template_kwargs":{"enable_thinking":false}}`, seeded("choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"reasoning streamed", "POST", "/v1/chat/completions", closedThinking + `,"stream":true}`, seeded("reasoning", "text", "last.choices[].finish_reason"), allow(fingerprint, logprobsNull)},
+	{"reasoning never closed streamed", "POST", "/v1/chat/completions", thinkingChat + `,"stream":true}`, seeded("reasoning", "text"), allow(fingerprint, logprobsNull)},
+	{"reasoning_format none streamed", "POST", "/v1/chat/completions", closedThinking + `,"reasoning_format":"none","stream":true}`, seeded("text"), allow(fingerprint, logprobsNull)},
+	{"earlier reasoning in the prompt", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","reasoning_content":"greet back"},{"role":"user","content":"ok"}]}`, values("prompt"), nil},
+	{"continued reply", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}]}`, values("prompt"), nil},
+	{"continued reasoning", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning_content":"Let me"}]}`, values("prompt"), nil},
+	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
+}
+
+// TestConformanceThinking runs the thinking cases against a runner and a llama-server serving a model with
+// a thinking chat template, each with its default --reasoning-format.
+func TestConformanceThinking(t *testing.T) {
+	path, err := thinkingModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPairOn(t, path, nil, nil)
+	for _, c := range thinkingCases {
+		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+	}
+}
