@@ -26,6 +26,8 @@ func runnerCommand(args []string, _, stderr io.Writer) int {
 	// that runs it reads its lines as records, not as text.
 	log := app.NewLogger(stderr, "info", "auto")
 	llama.SetLogger(log)
+	// This process runs one runner and nothing else, so it may tune its own threads.
+	cfg.LowerRuntimeMonitor = true
 	srv, err := runner.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "custos runner: %v\n", err)

@@ -24,7 +24,8 @@ const childRunnerEnv = "CUSTOS_TEST_CHILD_RUNNER_MODEL"
 // exit code.
 func serveAsChild(model string) int {
 	threads, _ := strconv.Atoi(os.Getenv("CUSTOS_TEST_CHILD_THREADS"))
-	srv, err := New(Config{ModelPath: model, Threads: threads, Parallel: 1, LibDir: os.Getenv("CUSTOS_LLAMA_LIB_DIR")}, nil)
+	srv, err := New(Config{ModelPath: model, Threads: threads, Parallel: 1, LibDir: os.Getenv("CUSTOS_LLAMA_LIB_DIR"),
+		LowerRuntimeMonitor: true}, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

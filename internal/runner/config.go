@@ -44,6 +44,10 @@ type Config struct {
 	// Reranking serves /rerank instead of completions, as llama-server's --reranking: Embeddings with
 	// rank pooling.
 	Reranking bool
+	// LowerRuntimeMonitor gives the Go runtime's monitor thread the lowest priority once the model is
+	// loaded (package sysmon). It changes the whole process, so it is for a process that runs this one
+	// runner: `custos runner` sets it.
+	LowerRuntimeMonitor bool
 	// SlotSavePath is the folder where POST /slots/{id}?action=save writes a slot's cache and restore reads
 	// it, as llama-server's --slot-save-path; empty turns the slot actions off (they answer 501).
 	SlotSavePath string

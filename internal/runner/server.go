@@ -153,7 +153,9 @@ func (s *Server) load(ctx, schedCtx context.Context, wg *sync.WaitGroup) error {
 		// llama.cpp's decoding threads exist now (the context created them). Locked to its thread, the
 		// goroutine that drives them never moves to a thread that sysmon starts once lowered (package sysmon).
 		runtime.LockOSThread()
-		s.lowerMonitor()
+		if s.cfg.LowerRuntimeMonitor {
+			s.lowerMonitor()
+		}
 		e.sched.run(schedCtx)
 	}()
 	s.eng.Store(e)
