@@ -265,7 +265,6 @@ func (c *nativeChunker) final(res *result) []any {
 
 // result is the closing object of choice i, with its whole text (empty when streamed) and the totals.
 func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string]any {
-	p := c.params.sampler
 	end := res.choices[i]
 	content := out.text.String()
 	tokens := []int{}
@@ -273,28 +272,22 @@ func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string
 		tokens = tokenIDs(out.tokens)
 	}
 	obj := map[string]any{
-		"index":            i,
-		"content":          content,
-		"tokens":           tokens,
-		"id_slot":          end.slot,
-		"stop":             true,
-		"model":            c.model,
-		"tokens_predicted": end.predicted,
-		"tokens_evaluated": res.promptTokens,
-		"tokens_cached":    end.nPast,
-		"prompt":           c.prompt,
-		"has_new_line":     strings.Contains(content, "\n"),
-		"truncated":        false,
-		"stop_type":        end.stopType,
-		"stopping_word":    end.stoppingWord,
-		"generation_settings": map[string]any{
-			"n_predict": c.params.nPredict, "seed": p.Seed, "temperature": p.Temperature, "top_k": p.TopK,
-			"top_p": p.TopP, "min_p": p.MinP, "repeat_penalty": p.RepeatPenalty, "repeat_last_n": p.PenaltyLastN,
-			"presence_penalty": p.PresencePenalty, "frequency_penalty": p.FrequencyPenalty,
-			"stop": append([]string{}, c.params.stops...), "ignore_eos": c.params.ignoreEOS,
-			"n_probs": c.params.probs.n, "post_sampling_probs": c.params.probs.post,
-		},
-		"timings": timings(res),
+		"index":               i,
+		"content":             content,
+		"tokens":              tokens,
+		"id_slot":             end.slot,
+		"stop":                true,
+		"model":               c.model,
+		"tokens_predicted":    end.predicted,
+		"tokens_evaluated":    res.promptTokens,
+		"tokens_cached":       end.nPast,
+		"prompt":              c.prompt,
+		"has_new_line":        strings.Contains(content, "\n"),
+		"truncated":           false,
+		"stop_type":           end.stopType,
+		"stopping_word":       end.stoppingWord,
+		"generation_settings": generationSettings(c.params, false),
+		"timings":             timings(res),
 	}
 	if c.params.probs.want && len(out.probs) > 0 {
 		obj["completion_probabilities"] = nativeProbs(out.probs, c.params.probs.post)

@@ -206,6 +206,7 @@ func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
 		}
 		return float32(*v), true, nil
 	}
+	s.TypicalP, s.TopNSigma = defaultTypicalP, defaultTopNSigma
 	if f.TypicalP != nil {
 		s.TypicalP = float32(*f.TypicalP)
 	}
@@ -320,16 +321,17 @@ func resolveDRY(f samplingFields, s *llama.SamplerParams) *apiError {
 	return nil
 }
 
-// samplerStages names the stages of llama-server's "samplers" field: its canonical names, their kebab-case
-// and no-underscore spellings, and its aliases; samplerChars are the one-letter forms of a string value.
+// stageNames are llama-server's canonical names of the sampler stages, which generation_settings reports.
+// samplerStages names the stages of its "samplers" field: the canonical names, their kebab-case and
+// no-underscore spellings, and its aliases; samplerChars are the one-letter forms of a string value.
 var (
+	stageNames = map[llama.Stage]string{llama.StagePenalties: "penalties", llama.StageDRY: "dry",
+		llama.StageTopNSigma: "top_n_sigma", llama.StageTopK: "top_k", llama.StageTypicalP: "typ_p",
+		llama.StageTopP: "top_p", llama.StageMinP: "min_p", llama.StageXTC: "xtc",
+		llama.StageTemperature: "temperature", llama.StageAdaptiveP: "adaptive_p"}
 	samplerStages = func() map[string]llama.Stage {
-		canonical := map[string]llama.Stage{"penalties": llama.StagePenalties, "dry": llama.StageDRY,
-			"top_n_sigma": llama.StageTopNSigma, "top_k": llama.StageTopK, "typ_p": llama.StageTypicalP,
-			"top_p": llama.StageTopP, "min_p": llama.StageMinP, "xtc": llama.StageXTC,
-			"temperature": llama.StageTemperature, "adaptive_p": llama.StageAdaptiveP}
 		m := map[string]llama.Stage{"nucleus": llama.StageTopP, "temp": llama.StageTemperature, "typ": llama.StageTypicalP}
-		for name, stage := range canonical {
+		for stage, name := range stageNames {
 			m[name] = stage
 			m[strings.ReplaceAll(name, "_", "-")] = stage
 			m[strings.ReplaceAll(name, "_", "")] = stage
@@ -395,6 +397,8 @@ const (
 	defaultAdaptiveDecay    = 0.9
 	defaultMirostatTau      = 5.0
 	defaultMirostatEta      = 0.1
+	defaultTypicalP         = 1.0  // off
+	defaultTopNSigma        = -1.0 // off
 )
 
 // resolveLogitBias reads logit_bias in the shapes llama-server accepts: an array of [token, bias] pairs or

@@ -204,7 +204,7 @@ func (s *scheduler) start(t *task, slots []*slot) {
 			run.reused = keep
 		}
 		*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
-			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops},
+			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), settings: t.settings, stop: stopMatcher{stops: t.params.stops},
 			indent: indentGate{min: t.params.nIndent}}
 		if t.embed {
 			continue
@@ -334,7 +334,8 @@ func (s *scheduler) publish() {
 	snap.stats.requestsDeferred = len(s.pending)
 	for i, sl := range s.slots {
 		snap.slots[i] = slotSnapshot{ID: int(sl.id), NCtx: s.slotCtx, IsProcessing: sl.busy(),
-			IDTask: sl.taskID, NPrompt: sl.nPrompt, NCached: len(sl.cached), NDecoded: sl.predicted}
+			IDTask: sl.taskID, NPrompt: sl.nPrompt, NCached: len(sl.cached), NDecoded: sl.predicted,
+			Params: sl.settings}
 		if sl.busy() {
 			snap.stats.requestsProcessing++
 		}

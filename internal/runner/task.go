@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"custos/internal/llama"
@@ -15,6 +16,8 @@ type task struct {
 	params genParams
 	// embed asks for the prompt's pooled embedding instead of generated text.
 	embed bool
+	// settings are params as /slots shows them.
+	settings json.RawMessage
 	// events receives the text of every choice as it is generated, then exactly one event with the final
 	// result. Its buffer holds every event the task can produce, so the scheduler never blocks on a slow
 	// client.
@@ -117,7 +120,8 @@ func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed 
 		// One report before the prompt, and one per decode that evaluates part of it.
 		size += len(prompt) + 1
 	}
-	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed, events: make(chan event, size)}
+	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed, settings: slotSettings(params),
+		events: make(chan event, size)}
 }
 
 // taskRun is a task placed on its slots: one slot per choice, the first of which evaluates the prompt and

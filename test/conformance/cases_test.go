@@ -49,6 +49,30 @@ func vectors(nearPath string, paths ...string) comparison {
 	return comparison{same: paths, near: []string{nearPath}}
 }
 
+// withSettings also compares the generation settings under prefix: the integer, boolean and list settings
+// by value, the floating-point ones near (llama-server widens its float32 values to doubles,
+// 0.800000011920929 for 0.8). The metrics form (/props) has no lists.
+func withSettings(c comparison, prefix string, metrics bool) comparison {
+	for _, key := range []string{"seed", "top_k", "repeat_last_n", "dry_allowed_length", "dry_penalty_last_n",
+		"mirostat", "max_tokens", "n_predict", "n_keep", "n_discard", "ignore_eos", "stream", "n_probs", "min_keep",
+		"samplers", "timings_per_token", "post_sampling_probs", "backend_sampling", "lora", "generation_prompt"} {
+		c.same = append(c.same, prefix+key)
+	}
+	if !metrics {
+		for _, key := range []string{"stop", "dry_sequence_breakers", "logit_bias", "grammar", "grammar_lazy",
+			"grammar_triggers", "preserved_tokens"} {
+			c.same = append(c.same, prefix+key)
+		}
+	}
+	for _, key := range []string{"temperature", "dynatemp_range", "dynatemp_exponent", "top_p", "min_p",
+		"top_n_sigma", "xtc_probability", "xtc_threshold", "typical_p", "repeat_penalty", "presence_penalty",
+		"frequency_penalty", "dry_multiplier", "dry_base", "mirostat_tau", "mirostat_eta", "adaptive_target",
+		"adaptive_decay"} {
+		c.near = append(c.near, prefix+key)
+	}
+	return c
+}
+
 func allow(ds ...difference) []difference { return ds }
 
 // Seeded generation: a fixed seed, the end of sequence ignored so that both produce the same number of
@@ -65,17 +89,17 @@ var errorShape = values("error.type", "error.code")
 
 var cases = []testCase{
 	{"health", "GET", "/health", "", values("status"), nil},
-	{"models", "GET", "/v1/models", "", values("object", "data[].id", "data[].object", "data[].owned_by", "data[].meta.n_vocab", "data[].meta.n_embd", "data[].meta.n_params", "data[].meta.n_ctx_train"), allow(ollamaModels, modelMeta)},
-	{"props", "GET", "/props", "", values("total_slots", "model_alias", "chat_template", "default_generation_settings.n_ctx", "default_generation_settings.params.seed", "endpoint_slots", "is_sleeping"), allow(samplerSettings, webUI, runnerProps, propsTokens)},
+	{"models", "GET", "/v1/models", "", values("object", "data[].id", "data[].object", "data[].owned_by", "data[].meta.n_vocab", "data[].meta.n_embd", "data[].meta.n_params", "data[].meta.n_ctx_train", "data[].meta.vocab_type", "data[].meta.n_ctx", "data[].meta.ftype"), allow(ollamaModels)},
+	{"props", "GET", "/props", "", withSettings(values("total_slots", "model_alias", "chat_template", "default_generation_settings.n_ctx", "endpoint_slots", "is_sleeping", "bos_token", "eos_token", "model_ftype"), "default_generation_settings.params.", true), allow(webUI, runnerProps, templateCaps)},
 	{"slots", "GET", "/slots", "", values("[].id", "[].n_ctx", "[].is_processing", "[].speculative"), allow(idleSlotCounters)},
 	{"tokenize", "POST", "/tokenize", `{"content":"hello world"}`, values("tokens"), nil},
 	{"tokenize with special", "POST", "/tokenize", `{"content":"hello world","add_special":true}`, values("tokens"), nil},
 	{"tokenize with pieces", "POST", "/tokenize", `{"content":"hello wörld","with_pieces":true}`, values("tokens"), nil},
 	{"detokenize", "POST", "/detokenize", `{"tokens":[356,359,10,20]}`, values("content"), nil},
-	{"completion", "POST", "/completion", seededCompletion + `}`, seeded("content", "tokens_predicted", "tokens_evaluated", "stop_type", "prompt"), allow(samplerSettings, promptEcho)},
-	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), allow(samplerSettings)},
-	{"completion stream", "POST", "/completion", seededCompletion + `,"stream":true}`, seeded("text", "done", "last.tokens_predicted", "last.stop_type"), allow(samplerSettings, streamTokens)},
-	{"completion greedy", "POST", "/completion", `{"prompt":"one two","n_predict":16,"temperature":0,"ignore_eos":true}`, seeded("content"), allow(samplerSettings)},
+	{"completion", "POST", "/completion", seededCompletion + `}`, withSettings(seeded("content", "tokens_predicted", "tokens_evaluated", "stop_type", "prompt"), "generation_settings.", false), allow(promptEcho, eogBias)},
+	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), allow(eogBias)},
+	{"completion stream", "POST", "/completion", seededCompletion + `,"stream":true}`, seeded("text", "done", "last.tokens_predicted", "last.stop_type"), allow(streamTokens, eogBias)},
+	{"completion greedy", "POST", "/completion", `{"prompt":"one two","n_predict":16,"temperature":0,"ignore_eos":true}`, seeded("content"), allow(eogBias)},
 	{"v1 completions", "POST", "/v1/completions", seededOpenAI + `}`, seeded("choices[].text", "object", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
 	{"v1 completions stream", "POST", "/v1/completions", seededOpenAI + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason"), allow(fingerprint, usageWhenAsked)},
 	{"chat", "POST", "/v1/chat/completions", seededChat + `}`, seeded("choices[].message.content", "object", "choices[].message.role", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint, logprobsNull)},
@@ -84,9 +108,9 @@ var cases = []testCase{
 	{"chat n=2", "POST", "/v1/chat/completions", seededChat + `,"n":2}`, seeded("choices[].message.content", "choices[].index"), allow(fingerprint, logprobsNull)},
 	{"chat logprobs", "POST", "/v1/chat/completions", greedyChat + `,"logprobs":true,"top_logprobs":2}`, seeded("choices[].message.content", "choices[].logprobs.content[].token"), allow(fingerprint, refusalNull)},
 	{"chat stream include_usage", "POST", "/v1/chat/completions", seededChat + `,"stream":true,"stream_options":{"include_usage":true}}`, seeded("text", "last.usage.completion_tokens"), allow(fingerprint, logprobsNull, usageNullChunks)},
-	{"completion n_probs", "POST", "/completion", `{"prompt":"the odds are","n_predict":16,"seed":5,"ignore_eos":true,"n_probs":2}`, seeded("content", "completion_probabilities[].id"), allow(samplerSettings)},
-	{"completion grammar", "POST", "/completion", `{"prompt":"answer:","n_predict":8,"seed":5,"grammar":"root ::= \"yes\" | \"no\""}`, seeded("content"), allow(samplerSettings)},
-	{"completion json_schema", "POST", "/completion", `{"prompt":"data:","n_predict":64,"seed":3,"json_schema":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}}`, seeded("content"), allow(samplerSettings)},
+	{"completion n_probs", "POST", "/completion", `{"prompt":"the odds are","n_predict":16,"seed":5,"ignore_eos":true,"n_probs":2}`, seeded("content", "completion_probabilities[].id"), allow(eogBias)},
+	{"completion grammar", "POST", "/completion", `{"prompt":"answer:","n_predict":8,"seed":5,"grammar":"root ::= \"yes\" | \"no\""}`, seeded("content"), nil},
+	{"completion json_schema", "POST", "/completion", `{"prompt":"data:","n_predict":64,"seed":3,"json_schema":{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"]}}`, seeded("content"), nil},
 	{"completion bad grammar", "POST", "/completion", `{"prompt":"x","n_predict":4,"grammar":"root ::= ("}`, errorShape, nil},
 	{"apply-template", "POST", "/apply-template", `{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello"}]}`, values("prompt"), nil},
 	{"chat input_tokens", "POST", "/v1/chat/completions/input_tokens", `{"messages":[{"role":"user","content":"hello there"}]}`, values("object", "input_tokens"), nil},

@@ -32,11 +32,10 @@ import (
 //
 //	| difference            | where                                   | what is missing                                                                       |
 //	|-----------------------|-----------------------------------------|---------------------------------------------------------------------------------------|
-//	| samplerSettings       | generation_settings, /props params      | each of the further sampling settings (dry, xtc, mirostat, ...): the runner honours them, its generation_settings do not report them |
+//	| eogBias               | generation_settings.logit_bias          | with ignore_eos llama-server bans every end-of-generation token by a logit bias, which it reports |
 //	| streamTokens          | /completion stream chunks               | each chunk's token ids, tokens_predicted and tokens_evaluated                          |
 //	| promptEcho            | /completion "prompt"                    | llama-server echoes the prompt as tokenized and rendered ("<s>hello"), the runner as sent |
-//	| propsTokens           | /props                                  | bos_token, eos_token, model_ftype and chat_template_caps                               |
-//	| modelMeta             | /v1/models meta                         | vocab_type, n_ctx (a slot's context) and ftype                                        |
+//	| templateCaps          | /props                                  | chat_template_caps: what the chat template can render                                 |
 var (
 	malformedJSON = difference{"a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error",
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
@@ -46,11 +45,8 @@ var (
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	fingerprint = difference{"system_fingerprint names a llama.cpp build (b1-de3ff81), which the runner is not",
 		[]allowance{{onlyLlama, "system_fingerprint"}, {onlyLlama, "first.system_fingerprint"}, {onlyLlama, "next.system_fingerprint"}, {onlyLlama, "last.system_fingerprint"}}}
-	samplerSettings = difference{"not yet done: generation_settings report the main sampling settings, not each of llama-server's further ones (dry, xtc, mirostat, ...), which the runner honours",
-		[]allowance{{onlyLlama, "generation_settings.*"}, {onlyLlama, "last.generation_settings.*"}, {onlyLlama, "default_generation_settings.params.*"},
-			// A key with a dot in its name reads as two keys.
-			{onlyLlama, "generation_settings.speculative.types"}, {onlyLlama, "last.generation_settings.speculative.types"},
-			{onlyLlama, "default_generation_settings.params.speculative.types"}}}
+	eogBias = difference{"not yet done: with ignore_eos llama-server bans the end-of-generation tokens by a logit bias, which generation_settings reports",
+		[]allowance{{differs, "generation_settings.logit_bias"}, {differs, "last.generation_settings.logit_bias"}}}
 	webUI = difference{"the runner has no web UI and no media input",
 		[]allowance{{onlyLlama, "ui"}, {onlyLlama, "ui_settings"}, {onlyLlama, "media_marker"}, {onlyLlama, "cors_proxy_enabled"}, {onlyLlama, "modalities.video"}}}
 	runnerProps = difference{"the runner adds its whole context, its mode and its CPU features, which llama-server shows only in its log",
@@ -84,10 +80,8 @@ var (
 			{onlyLlama, "next.tokens_predicted"}, {onlyLlama, "next.tokens_evaluated"}}}
 	promptEcho = difference{"not yet done: llama-server echoes the prompt as tokenized and rendered (with <s>), the runner as sent",
 		[]allowance{{differs, "prompt"}}}
-	propsTokens = difference{"not yet done: /props without bos_token, eos_token, model_ftype and chat_template_caps",
-		[]allowance{{onlyLlama, "bos_token"}, {onlyLlama, "eos_token"}, {onlyLlama, "model_ftype"}, {onlyLlama, "chat_template_caps"}}}
-	modelMeta = difference{"not yet done: /v1/models meta without vocab_type, n_ctx and ftype",
-		[]allowance{{onlyLlama, "data[].meta.vocab_type"}, {onlyLlama, "data[].meta.n_ctx"}, {onlyLlama, "data[].meta.ftype"}}}
+	templateCaps = difference{"not yet done: /props without chat_template_caps",
+		[]allowance{{onlyLlama, "chat_template_caps"}}}
 )
 
 // kind is what a difference is: a key on one side only, or a value that differs (status, media type, JSON
