@@ -204,7 +204,7 @@ func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, 
 	if !ok {
 		return
 	}
-	c := newNativeChunker(e.alias, t.params, req.Prompt.text)
+	c := newNativeChunker(e.alias, t.params, e.model.PromptText(t.prompt), len(t.prompt))
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, false)
 		return
@@ -224,25 +224,29 @@ func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, all)
 }
 
-// nativeChunker makes llama-server's native completion objects.
+// nativeChunker makes llama-server's native completion objects. prompt is the prompt as llama-server
+// echoes it, rendered from its tokens (BOS included), and promptTokens their number.
 type nativeChunker struct {
-	model  string
-	params genParams
-	prompt string
+	model        string
+	params       genParams
+	prompt       string
+	promptTokens int
 	// newLine records, per choice, whether its streamed text had a new line, for has_new_line.
 	newLine []bool
 }
 
-func newNativeChunker(model string, params genParams, prompt string) *nativeChunker {
-	return &nativeChunker{model: model, params: params, prompt: prompt, newLine: make([]bool, params.choices())}
+func newNativeChunker(model string, params genParams, prompt string, promptTokens int) *nativeChunker {
+	return &nativeChunker{model: model, params: params, prompt: prompt, promptTokens: promptTokens,
+		newLine: make([]bool, params.choices())}
 }
 
 func (c *nativeChunker) text(ev event) any {
 	if strings.Contains(ev.text, "\n") {
 		c.newLine[ev.choice] = true
 	}
+	// Like llama-server's, each chunk carries the running count of the choice's generated tokens.
 	chunk := map[string]any{"index": ev.choice, "content": ev.text, "tokens": tokenIDs(ev.tokens), "stop": false,
-		"id_slot": ev.slot}
+		"id_slot": ev.slot, "tokens_predicted": ev.predicted, "tokens_evaluated": c.promptTokens}
 	if c.params.probs.want {
 		chunk["completion_probabilities"] = nativeProbs(ev.probs, c.params.probs.post)
 	}

@@ -223,7 +223,8 @@ func (s *scheduler) reportProgress(sl *slot) {
 
 // emit sends text of sl's choice with the tokens sampled since the last text.
 func (s *scheduler) emit(sl *slot, text string) {
-	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs}
+	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs,
+		predicted: sl.predicted}
 	if sl.task.params.timingsPerToken {
 		ev.timings = s.totals(sl.run)
 		ev.timings.predicted = sl.predicted

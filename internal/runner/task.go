@@ -35,6 +35,8 @@ type event struct {
 	// the request asked for them.
 	tokens []llama.Token
 	probs  []tokenProb
+	// predicted is how many tokens the choice has generated so far.
+	predicted int
 	// timings are the totals so far, when the request asked for them with every chunk.
 	timings *result
 	// progress reports how far the prompt's evaluation has gone (return_progress); it comes without text.

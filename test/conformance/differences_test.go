@@ -33,8 +33,6 @@ import (
 //	| difference            | where                                   | what is missing                                                                       |
 //	|-----------------------|-----------------------------------------|---------------------------------------------------------------------------------------|
 //	| eogBias               | generation_settings.logit_bias          | with ignore_eos llama-server bans every end-of-generation token by a logit bias, which it reports |
-//	| streamTokens          | /completion stream chunks               | each chunk's token ids, tokens_predicted and tokens_evaluated                          |
-//	| promptEcho            | /completion "prompt"                    | llama-server echoes the prompt as tokenized and rendered ("<s>hello"), the runner as sent |
 //	| templateCaps          | /props                                  | chat_template_caps: what the chat template can render                                 |
 var (
 	malformedJSON = difference{"a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error",
@@ -75,11 +73,6 @@ var (
 	embeddingsOnly = difference{"the runner's embeddings context computes pooled vectors and no logits, so it cannot generate",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 
-	streamTokens = difference{"not yet done: the runner's native stream chunks carry no token ids and no running counts",
-		[]allowance{{differs, "first.tokens"}, {differs, "next.tokens"}, {onlyLlama, "first.tokens_predicted"}, {onlyLlama, "first.tokens_evaluated"},
-			{onlyLlama, "next.tokens_predicted"}, {onlyLlama, "next.tokens_evaluated"}}}
-	promptEcho = difference{"not yet done: llama-server echoes the prompt as tokenized and rendered (with <s>), the runner as sent",
-		[]allowance{{differs, "prompt"}}}
 	templateCaps = difference{"not yet done: /props without chat_template_caps",
 		[]allowance{{onlyLlama, "chat_template_caps"}}}
 )
