@@ -244,3 +244,33 @@ func TestBestOfReturnsTheLikeliestChoices(t *testing.T) {
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "n": 2, "best_of": 1}, `"best_of"`)
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "best_of": 2, "stream": true}, `"best_of"`)
 }
+
+// TestEachNativeChoiceHasItsOwnTimings: with n_cmpl, each result's timings count that choice's tokens and
+// time, beside the prompt's figures that all share, as llama-server reports them; not the task's totals.
+func TestEachNativeChoiceHasItsOwnTimings(t *testing.T) {
+	f := runnerFor(t, false)
+	var native []struct {
+		TokensPredicted int `json:"tokens_predicted"`
+		Timings         struct {
+			PromptN     int     `json:"prompt_n"`
+			PredictedN  int     `json:"predicted_n"`
+			PredictedMS float64 `json:"predicted_ms"`
+		} `json:"timings"`
+	}
+	f.postOK(t, "/completion", map[string]any{"prompt": "Timings of each choice", "n_cmpl": 3, "seed": 3,
+		"n_predict": 6, "ignore_eos": true, "cache_prompt": false}, &native)
+	if len(native) != 3 {
+		t.Fatalf("/completion gave %d results, want 3", len(native))
+	}
+	for i, r := range native {
+		if r.Timings.PredictedN != r.TokensPredicted || r.TokensPredicted != 6 {
+			t.Errorf("choice %d: timings.predicted_n %d, tokens_predicted %d; want 6 each", i, r.Timings.PredictedN, r.TokensPredicted)
+		}
+		if r.Timings.PromptN != native[0].Timings.PromptN || r.Timings.PromptN == 0 {
+			t.Errorf("choice %d: prompt_n %d, choice 0's %d; the prompt is evaluated once for all", i, r.Timings.PromptN, native[0].Timings.PromptN)
+		}
+		if r.Timings.PredictedMS <= 0 {
+			t.Errorf("choice %d: predicted_ms %g", i, r.Timings.PredictedMS)
+		}
+	}
+}

@@ -291,7 +291,7 @@ func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string
 		"stop_type":           end.stopType,
 		"stopping_word":       end.stoppingWord,
 		"generation_settings": generationSettings(c.params, false),
-		"timings":             timings(res),
+		"timings":             timings(res.ofChoice(i)),
 	}
 	if c.params.probs.want && len(out.probs) > 0 {
 		obj["completion_probabilities"] = nativeProbs(out.probs, c.params.probs.post)

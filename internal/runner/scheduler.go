@@ -254,6 +254,9 @@ func (s *scheduler) release(sl *slot) {
 func (s *scheduler) finish(sl *slot, end choiceEnd) {
 	run := sl.run
 	end.predicted, end.slot, end.nPast = sl.predicted, int(sl.id), len(sl.cached)
+	if !run.promptDone.IsZero() {
+		end.predictTime = time.Since(run.promptDone)
+	}
 	run.ends[sl.choice] = end
 	run.predicted += sl.predicted
 	run.open--

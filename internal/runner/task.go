@@ -77,6 +77,8 @@ type choiceEnd struct {
 	slot         int
 	// nPast is how many tokens the choice's slot held at the end.
 	nPast int
+	// predictTime is how long the choice generated, from the end of the prompt to its last token.
+	predictTime time.Duration
 }
 
 // result is how a task ended: the end of each choice, in index order, and the totals.
@@ -96,6 +98,14 @@ type result struct {
 	promptTime  time.Duration
 	predictTime time.Duration
 	embedding   []float32
+}
+
+// ofChoice is the result as choice i's own: its generated tokens and its generation time, with the
+// prompt's figures, which all choices share. llama-server reports each choice's timings so.
+func (r *result) ofChoice(i int) *result {
+	own := *r
+	own.predicted, own.predictTime = r.choices[i].predicted, r.choices[i].predictTime
+	return &own
 }
 
 // first is the end of choice 0, or the zero value for a result without choices (an error).

@@ -100,6 +100,7 @@ var cases = []testCase{
 	{"completion of token ids", "POST", "/completion", `{"prompt":[1,356,359],"n_predict":8,"seed":5,"ignore_eos":true}`, seeded("content", "prompt", "tokens_evaluated"), allow(eogBias)},
 	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), allow(eogBias)},
 	{"completion stream", "POST", "/completion", seededCompletion + `,"stream":true}`, seeded("text", "done", "first.tokens_predicted", "first.tokens_evaluated", "next.tokens_predicted", "next.tokens_evaluated", "last.tokens_predicted", "last.stop_type"), allow(eogBias)},
+	{"completion n_cmpl=2", "POST", "/completion", seededCompletion + `,"n_cmpl":2}`, values("[].index", "[].tokens_predicted", "[].timings.predicted_n", "[].timings.prompt_n"), allow(eogBias)},
 	{"completion greedy", "POST", "/completion", `{"prompt":"one two","n_predict":16,"temperature":0,"ignore_eos":true}`, seeded("content"), allow(eogBias)},
 	{"v1 completions", "POST", "/v1/completions", seededOpenAI + `}`, seeded("choices[].text", "object", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
 	{"v1 completions stream", "POST", "/v1/completions", seededOpenAI + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason"), allow(fingerprint, usageWhenAsked)},
