@@ -15,6 +15,17 @@ func (m *Model) EOS() Token { return llamaVocabEOS(m.vocab) }
 // IsEOG reports whether t ends generation (end of sequence, end of turn, ...).
 func (m *Model) IsEOG(t Token) bool { return llamaVocabIsEOG(m.vocab, t) }
 
+// EOGTokens lists every token that ends generation, in id order.
+func (m *Model) EOGTokens() []Token {
+	var out []Token
+	for t := range Token(m.nVocab) {
+		if m.IsEOG(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Tokenize turns text into tokens. addSpecial adds the BOS/EOS tokens the model asks for; parseSpecial
 // recognises special-token text such as "<|im_start|>" as the special token rather than as plain text.
 func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]Token, error) {

@@ -91,7 +91,22 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	if p.sampler.LogitBias, err = resolveLogitBias(f.LogitBias, e.model); err != nil {
 		return p, err
 	}
+	if p.ignoreEOS {
+		p.sampler.LogitBias = append(p.sampler.LogitBias, e.eogBans...)
+	}
 	return p, nil
+}
+
+// eogBans are the logit biases of ignore_eos: minus infinity for every end-of-generation token, after the
+// request's own biases, as llama-server appends them. A banned token is never sampled, so the sampler's
+// distribution is that of llama-server, and an end of generation can then come only from a grammar that
+// allows nothing more (see onToken).
+func eogBans(m *llama.Model) []llama.LogitBias {
+	var out []llama.LogitBias
+	for _, t := range m.EOGTokens() {
+		out = append(out, llama.LogitBias{Token: t, Bias: float32(math.Inf(-1))})
+	}
+	return out
 }
 
 // resolveChoices reads n (or llama-server's n_cmpl, which wins when both are given): from 1 to the number

@@ -160,12 +160,15 @@ func (s *scheduler) sampleNext(sl *slot) {
 
 // onToken takes a sampled token (and its probabilities, or nil): it ends the choice at end of generation,
 // a stop string, the token limit or a full context, and otherwise sends its text and queues it for the next
-// decode. The end-of-generation token itself is not reported: it has no text.
+// decode. The end-of-generation token itself is not reported: it has no text. Under ignore_eos the
+// end-of-generation tokens are banned (eogBans), so one that comes all the same is the sampler's answer
+// to a complete grammar that allows no further token: the choice ends there, where llama-server fails the
+// request ("Unexpected empty grammar stack").
 func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	t := sl.task
 	sl.predicted++
 	s.stats.predictedTokens++
-	if !t.params.ignoreEOS && s.model.IsEOG(tok) {
+	if s.model.IsEOG(tok) {
 		s.end(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeEOS})
 		return
 	}
