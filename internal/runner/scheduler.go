@@ -266,7 +266,7 @@ func (s *scheduler) finish(sl *slot, end choiceEnd) {
 	}
 	res := s.totals(run)
 	res.choices = run.ends
-	res.embedding = run.embedding
+	res.embedding, res.tokenEmbeddings = run.embedding, run.tokenEmbeddings
 	if !run.promptDone.IsZero() {
 		s.stats.predictedSeconds += res.predictTime.Seconds()
 	}

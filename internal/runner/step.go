@@ -108,7 +108,14 @@ func (s *scheduler) afterDecode(sl *slot) {
 	s.stats.promptTokens += uint64(run.promptEvaluated)
 	s.stats.promptSeconds += run.promptDone.Sub(run.started).Seconds()
 	if t.embed {
-		run.embedding = s.lctx.EmbeddingsSeq(sl.id)
+		if s.lctx.Pooling() == llama.PoolingNone {
+			// The whole prompt was decoded in this batch, from promptOut on (addPromptChunk).
+			for i := range t.prompt {
+				run.tokenEmbeddings = append(run.tokenEmbeddings, s.lctx.EmbeddingsIth(sl.promptOut+int32(i)))
+			}
+		} else {
+			run.embedding = s.lctx.EmbeddingsSeq(sl.id)
+		}
 		s.lctx.SeqRemove(sl.id, 0, -1)
 		sl.cached = sl.cached[:0]
 		s.finish(sl, choiceEnd{})

@@ -98,6 +98,8 @@ type result struct {
 	promptTime  time.Duration
 	predictTime time.Duration
 	embedding   []float32
+	// tokenEmbeddings are the prompt's vectors, one per token, under --pooling none (embedding is nil then).
+	tokenEmbeddings [][]float32
 }
 
 // ofChoice is the result as choice i's own: its generated tokens and its generation time, with the
@@ -151,6 +153,7 @@ type taskRun struct {
 	started         time.Time
 	promptDone      time.Time
 	embedding       []float32
+	tokenEmbeddings [][]float32
 	// promptProbs are the probabilities of the prompt's tokens after the first, for echo with logprobs.
 	promptProbs []tokenProb
 }

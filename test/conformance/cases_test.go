@@ -144,7 +144,7 @@ var cases = []testCase{
 }
 
 // embeddingCases run against a pair started with --embeddings. llama-server is also given --pooling mean, the
-// pooling the runner always uses: it would take the generated model's (none), which its OpenAI route refuses.
+// runner's default: it would take the generated model's (none), which its OpenAI route refuses.
 var embeddingCases = []testCase{
 	{"embeddings", "POST", "/v1/embeddings", `{"input":"hello world"}`, vectors("data[].embedding[]", "object", "data[].object", "data[].index", "usage.prompt_tokens", "usage.total_tokens"), nil},
 	// Not the vectors: llama-server pools the second input of a batch wrongly (llama.cpp v0.5.0), the runner
@@ -157,6 +157,24 @@ var embeddingCases = []testCase{
 	{"native embeddings", "POST", "/embeddings", `{"input":"hello world"}`, vectors("[].embedding[][]", "[].index"), nil},
 	{"content on the OpenAI route", "POST", "/v1/embeddings", `{"content":"hello world"}`, vectors("[].embedding[][]", "[].index"), nil},
 	{"completion in embeddings mode", "POST", "/completion", `{"prompt":"hello","n_predict":2}`, shape(), allow(embeddingsOnly)},
+}
+
+// poolingNoneCases run against a pair started with --embeddings --pooling none: one vector per token.
+var poolingNoneCases = []testCase{
+	{"native embeddings per token", "POST", "/embeddings", `{"input":"hello world"}`, vectors("[].embedding[][]", "[].index"), nil},
+	// Not the vectors: how the inputs share a decode moves their values by about 1e-4 on either server.
+	{"native embeddings of several inputs per token", "POST", "/embeddings", `{"input":["hello","wide world"],"embd_normalize":2}`, values("[].index"), nil},
+	{"OpenAI embeddings under pooling none", "POST", "/v1/embeddings", `{"input":"hello world"}`, values("error.type", "error.code", "error.message"), nil},
+	{"OpenAI embeddings of content under pooling none", "POST", "/v1/embeddings", `{"content":"hello world"}`, values("error.type", "error.code", "error.message"), nil},
+}
+
+// TestConformancePoolingNone runs the pooling-none cases against a runner and a llama-server started with
+// --embeddings --pooling none.
+func TestConformancePoolingNone(t *testing.T) {
+	p := startPair(t, []string{"--embeddings", "--pooling", "none"}, nil)
+	for _, c := range poolingNoneCases {
+		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+	}
 }
 
 // TestConformanceEmbeddings runs the embedding cases against a runner and a llama-server started with
