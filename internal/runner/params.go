@@ -28,7 +28,7 @@ type genParams struct {
 	nPredict  int
 	stops     []string
 	ignoreEOS bool
-	// stream is whether the answer is streamed, and grammar the GBNF constraining it (""  for none), as
+	// stream is whether the answer is streamed, and grammar the GBNF constraining it ("" for none), as
 	// generation_settings reports them.
 	stream  bool
 	grammar string
