@@ -274,3 +274,27 @@ func TestEachNativeChoiceHasItsOwnTimings(t *testing.T) {
 		}
 	}
 }
+
+// TestTimingsRateCountsDecodeSteps: the generation rates count decode steps, as llama-server's do: a
+// choice's first token comes from the prompt's logits, so 5 tokens in 8 ms are 4 steps of 2 ms; two
+// choices of 5 tokens each are 8 steps.
+func TestTimingsRateCountsDecodeSteps(t *testing.T) {
+	res := &result{predicted: 10, predictTime: 8 * time.Millisecond,
+		choices: []choiceEnd{{predicted: 5, predictTime: 8 * time.Millisecond}, {predicted: 5, predictTime: 6 * time.Millisecond}}}
+	for _, c := range []struct {
+		name             string
+		res              *result
+		perToken, perSec float64
+	}{
+		{"the task", res, 1, 1000},
+		{"choice 0", res.ofChoice(0), 2, 500},
+		{"choice 1", res.ofChoice(1), 1.5, 1000 / 1.5},
+		{"a stream's running totals", &result{predicted: 3, predictTime: 4 * time.Millisecond}, 2, 500},
+	} {
+		got := timings(c.res)
+		if got["predicted_per_token_ms"] != c.perToken || math.Abs(got["predicted_per_second"].(float64)-c.perSec) > 1e-9 {
+			t.Errorf("%s: predicted_per_token_ms %v, predicted_per_second %v; want %v, %v", c.name,
+				got["predicted_per_token_ms"], got["predicted_per_second"], c.perToken, c.perSec)
+		}
+	}
+}

@@ -106,6 +106,7 @@ type result struct {
 // prompt's figures, which all choices share. llama-server reports each choice's timings so.
 func (r *result) ofChoice(i int) *result {
 	own := *r
+	own.choices = r.choices[i : i+1]
 	own.predicted, own.predictTime = r.choices[i].predicted, r.choices[i].predictTime
 	return &own
 }
