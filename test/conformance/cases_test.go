@@ -116,6 +116,8 @@ var cases = []testCase{
 	// and the second choice's text can then part after a few tokens.
 	{"completion n_cmpl=2", "POST", "/completion", seededCompletion + `,"n_cmpl":2,"cache_prompt":false}`, values("[].index", "[].tokens_predicted", "[].timings.predicted_n", "[].timings.prompt_n"), nil},
 	{"ignore_eos with a grammar", "POST", "/completion", `{"prompt":"answer:","n_predict":8,"seed":5,"ignore_eos":true,"grammar":"root ::= \"yes\" | \"no\""}`, shape(), allow(grammarEndsTheChoice)},
+	{"completion settings reported", "POST", "/completion", `{"prompt":"the odds are","n_predict":4,"seed":9,"dry_multiplier":0.5,"dry_base":2,"dry_allowed_length":3,"dry_penalty_last_n":32,"dry_sequence_breakers":["\n",";"],"xtc_probability":0.25,"xtc_threshold":0.2,"top_n_sigma":1.5,"typical_p":0.9,"min_keep":2,"dynatemp_range":0.5,"dynatemp_exponent":1.5,"samplers":["top_k","typ_p","temperature"],"logit_bias":[[5,-2],[7,false]],"n_probs":3,"stop":["zz"],"timings_per_token":true,"top_k":12,"repeat_last_n":16,"presence_penalty":0.5}`, withSettings(values(), "generation_settings.", false), nil},
+	{"completion mirostat settings reported", "POST", "/completion", `{"prompt":"the odds are","n_predict":4,"seed":9,"mirostat":2,"mirostat_tau":4,"mirostat_eta":0.2}`, withSettings(values(), "generation_settings.", false), nil},
 	{"completion bad grammar", "POST", "/completion", `{"prompt":"x","n_predict":4,"grammar":"root ::= ("}`, errorShape, nil},
 	{"apply-template", "POST", "/apply-template", `{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello"}]}`, values("prompt"), nil},
 	{"chat input_tokens", "POST", "/v1/chat/completions/input_tokens", `{"messages":[{"role":"user","content":"hello there"}]}`, values("object", "input_tokens"), nil},
