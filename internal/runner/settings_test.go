@@ -93,3 +93,16 @@ func sameJSON(a, b any) bool {
 	_ = json.Unmarshal(jb, &vb)
 	return reflect.DeepEqual(va, vb)
 }
+
+// TestEmbeddingSlotsShowNoSamplingSettings: an embedding samples nothing, so the slot that computed one
+// shows no params in /slots.
+func TestEmbeddingSlotsShowNoSamplingSettings(t *testing.T) {
+	f := runnerFor(t, true)
+	var out any
+	f.postOK(t, "/embeddings", map[string]any{"input": "no settings here"}, &out)
+	for _, s := range f.slots(t) {
+		if s.IDTask != 0 && s.Params != nil {
+			t.Errorf("slot %d, which embedded, shows params %s", s.ID, s.Params)
+		}
+	}
+}

@@ -135,8 +135,12 @@ func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed 
 		// One report before the prompt, and one per decode that evaluates part of it.
 		size += len(prompt) + 1
 	}
-	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed, settings: slotSettings(params),
-		events: make(chan event, size)}
+	t := &task{ctx: ctx, prompt: prompt, params: params, embed: embed, events: make(chan event, size)}
+	if !embed {
+		// An embedding samples nothing: its slot shows no sampling settings.
+		t.settings = slotSettings(params)
+	}
+	return t
 }
 
 // taskRun is a task placed on its slots: one slot per choice, the first of which evaluates the prompt and
