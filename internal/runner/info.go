@@ -29,7 +29,7 @@ func (s *Server) handleProps(w http.ResponseWriter, _ *http.Request, e *engine) 
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	props := map[string]any{
 		"default_generation_settings": map[string]any{
 			"n_ctx":  e.slotCtx,
 			"params": generationSettings(defaults.withinContext(e.slotCtx), true),
@@ -52,7 +52,13 @@ func (s *Server) handleProps(w http.ResponseWriter, _ *http.Request, e *engine) 
 		"endpoint_metrics": true,
 		"endpoint_props":   false,
 		"is_sleeping":      false,
-	})
+	}
+	// What the chat template can render; without a Jinja template (--no-jinja, or one that does not
+	// compile) there is nothing to probe.
+	if e.format.jinja != nil {
+		props["chat_template_caps"] = e.format.jinja.Caps().Map()
+	}
+	writeJSON(w, http.StatusOK, props)
 }
 
 // handleSlots lists the slots and what each is doing.

@@ -57,7 +57,8 @@ func TestGenerationSettingsReportTheRequestsValues(t *testing.T) {
 }
 
 // TestPropsReportTheServersDefaultsAndTokens: /props' default settings are a request's that sets nothing
-// (the --seed flag, llama-server's sampler defaults), and it names the model's BOS, EOS and weight type.
+// (the --seed flag, llama-server's sampler defaults), and it names the model's BOS, EOS and weight type and
+// what its chat template can render.
 func TestPropsReportTheServersDefaultsAndTokens(t *testing.T) {
 	f := runnerFor(t, false)
 	status, raw := f.get(t, "/props")
@@ -65,9 +66,10 @@ func TestPropsReportTheServersDefaultsAndTokens(t *testing.T) {
 		Defaults struct {
 			Params map[string]any `json:"params"`
 		} `json:"default_generation_settings"`
-		BOS   string `json:"bos_token"`
-		EOS   string `json:"eos_token"`
-		FType string `json:"model_ftype"`
+		BOS   string          `json:"bos_token"`
+		EOS   string          `json:"eos_token"`
+		FType string          `json:"model_ftype"`
+		Caps  map[string]bool `json:"chat_template_caps"`
 	}
 	if status != http.StatusOK || json.Unmarshal(raw, &props) != nil {
 		t.Fatalf("/props: %d %s", status, raw)
@@ -81,6 +83,9 @@ func TestPropsReportTheServersDefaultsAndTokens(t *testing.T) {
 	}
 	if props.BOS != "<s>" || props.EOS != "</s>" || props.FType != "all F32" {
 		t.Errorf("bos_token %q, eos_token %q, model_ftype %q; want <s>, </s>, all F32", props.BOS, props.EOS, props.FType)
+	}
+	if len(props.Caps) != 9 || !props.Caps["supports_system_role"] || !props.Caps["supports_string_content"] {
+		t.Errorf("chat_template_caps %v; want llama-server's nine, the test model's template showing a system message", props.Caps)
 	}
 }
 
