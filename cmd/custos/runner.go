@@ -66,7 +66,7 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 	fs.BoolVar(&cfg.NoJinja, "no-jinja", false, "format chat with llama.cpp's built-in templates; no tools")
 	stringFlag(fs, &cfg.ReasoningFormat, "", "where a thinking model's reasoning goes: none (left in the content), "+
 		"or auto (default), deepseek, deepseek-legacy (in reasoning_content)", "reasoning-format")
-	stringFlag(fs, &cfg.Pooling, "", "pooling of --embeddings: mean (default), cls, last or rank", "pooling")
+	stringFlag(fs, &cfg.Pooling, "", "pooling of --embeddings: mean (default), cls, last, rank, or none (one vector per token, native /embeddings only)", "pooling")
 	for _, name := range []string{"reranking", "rerank"} {
 		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
 	}

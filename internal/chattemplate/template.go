@@ -25,6 +25,8 @@ type Template struct {
 	objectArgs     bool
 	systemOnce     sync.Once
 	system         bool
+	capsOnce       sync.Once
+	caps           Caps
 }
 
 // Compile parses src; an error is a *TemplateError.

@@ -166,7 +166,7 @@ func contextParamsFor(p ContextParams) (contextParams, error) {
 	if p.Embeddings {
 		params.poolingType = poolingMean
 		if p.Pooling != 0 {
-			params.poolingType = int32(p.Pooling)
+			params.poolingType = cPooling(p.Pooling)
 		}
 	}
 	params.kvUnified = p.KVUnified

@@ -40,3 +40,35 @@ func TestEmbeddingsHaveTheModelWidth(t *testing.T) {
 		t.Error("EmbeddingsSeq of a sequence never decoded returned values")
 	}
 }
+
+// TestPoolingNoneKeepsOneEmbeddingPerToken: under PoolingNone every position of the batch has its own
+// embedding of the model's width, the sequence has no pooled one, and the context does not need one
+// sequence per decode.
+func TestPoolingNoneKeepsOneEmbeddingPerToken(t *testing.T) {
+	m := loadModel(t, smallModelOptions)
+	c := newContext(t, m, ContextParams{NCtx: 256, NSeqMax: 2, Embeddings: true, Pooling: PoolingNone})
+	if c.Pooling() != PoolingNone || c.OneSequencePerDecode() {
+		t.Fatalf("Pooling() %d, OneSequencePerDecode %v; want PoolingNone, false", c.Pooling(), c.OneSequencePerDecode())
+	}
+	toks := tokens(t, m, "one vector per token")
+	b := newBatch(t, len(toks), 1)
+	for i, tok := range toks {
+		b.Add(tok, int32(i), []int32{0}, true)
+	}
+	decode(t, c, b)
+	var first []float32
+	for i := range toks {
+		e := c.EmbeddingsIth(int32(i))
+		if len(e) != m.NEmbdOut() {
+			t.Fatalf("token %d: embedding of %d values, want %d", i, len(e), m.NEmbdOut())
+		}
+		if i == 0 {
+			first = e
+		} else if slices.Equal(e, first) {
+			t.Errorf("token %d has the first token's embedding", i)
+		}
+	}
+	if c.EmbeddingsSeq(0) != nil {
+		t.Error("EmbeddingsSeq returned a pooled vector under PoolingNone")
+	}
+}

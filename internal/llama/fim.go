@@ -21,18 +21,12 @@ func (m *Model) FIMTokens() FIMTokens {
 // AddBOS reports whether the model's tokenizer puts BOS in front of a text tokenized with special tokens.
 func (m *Model) AddBOS() bool { return llamaVocabGetAddBOS(m.vocab) }
 
-// PromptText renders tokens as llama-server shows a prompt it built from tokens: each token's text, control
-// tokens (BOS, FIM markers) included.
+// PromptText renders tokens as llama-server shows a prompt in its answers: the text of every token,
+// control tokens (BOS, FIM markers) included, detokenized as a whole.
 func (m *Model) PromptText(tokens []Token) string {
-	var out []byte
-	buf := make([]byte, 64)
-	for _, t := range tokens {
-		n := llamaTokenToPiece(m.vocab, t, &buf[0], int32(len(buf)), 0, true)
-		if n < 0 {
-			buf = make([]byte, -n)
-			n = llamaTokenToPiece(m.vocab, t, &buf[0], int32(len(buf)), 0, true)
-		}
-		out = append(out, buf[:max(n, 0)]...)
+	text, err := m.detokenize(tokens, false)
+	if err != nil {
+		return ""
 	}
-	return string(out)
+	return text
 }

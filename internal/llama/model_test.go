@@ -117,6 +117,13 @@ func TestModelAgreesWithGGUFReader(t *testing.T) {
 	if m.Size() == 0 || m.NParams() == 0 {
 		t.Errorf("Size() = %d, NParams() = %d; want both positive", m.Size(), m.NParams())
 	}
+	// The generated model has F32 weights and a SentencePiece vocabulary (llama.cpp's type 1).
+	if got := m.FileType(); got != "all F32" {
+		t.Errorf("FileType() = %q, want \"all F32\"", got)
+	}
+	if got := m.VocabType(); got != 1 {
+		t.Errorf("VocabType() = %d, want 1 (SentencePiece)", got)
+	}
 }
 
 func TestModelCloseTwiceIsHarmless(t *testing.T) {

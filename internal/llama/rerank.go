@@ -33,7 +33,21 @@ const (
 	PoolingLast Pooling = 3
 	// PoolingRank scores a sequence with the model's classification head (NClsOut values), for reranking.
 	PoolingRank Pooling = 4
+	// PoolingNone pools nothing: each token keeps its own embedding, for EmbeddingsIth. llama.cpp numbers it
+	// 0, which ContextParams.Pooling keeps for the default, so its value here is another (see cPooling).
+	PoolingNone Pooling = 5
 )
+
+// cPooling is p as llama.cpp's enum llama_pooling_type numbers it.
+func cPooling(p Pooling) int32 {
+	if p == PoolingNone {
+		return 0
+	}
+	return int32(p)
+}
+
+// Pooling is the pooling of a context made with Embeddings, or zero without.
+func (c *Context) Pooling() Pooling { return c.pooling }
 
 // seqOutputs is how many floats llama.cpp keeps per sequence for a context made with p.
 func seqOutputs(m *Model, p ContextParams) int {
@@ -59,4 +73,4 @@ func poolingOf(p ContextParams) Pooling {
 // sequence of a batch gets another value than alone, under mean pooling as under token pooling (see
 // TestPoolingOfSeveralSequencesInOneBatch; llama-server's embeddings and rerank scores change with how its
 // requests were batched), so such sequences must be decoded one per batch.
-func (c *Context) OneSequencePerDecode() bool { return c.pooling != 0 }
+func (c *Context) OneSequencePerDecode() bool { return c.pooling != 0 && c.pooling != PoolingNone }

@@ -1,6 +1,9 @@
 package llama
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // SeedRandom as SamplerParams.Seed asks llama.cpp for a random seed (LLAMA_DEFAULT_SEED).
 const SeedRandom uint32 = 0xFFFFFFFF
@@ -110,6 +113,9 @@ const (
 // defaultOrder is llama-server's default chain.
 var defaultOrder = []Stage{StagePenalties, StageDRY, StageTopNSigma, StageTopK, StageTypicalP, StageTopP,
 	StageMinP, StageXTC, StageTemperature}
+
+// DefaultOrder is the chain's order when SamplerParams.Order is nil.
+func DefaultOrder() []Stage { return slices.Clone(defaultOrder) }
 
 // NewSampler builds the chain for p: logit bias, then the stages of p.Order (llama-server's default order
 // when nil: penalties, DRY, top-n-sigma, top-k, typical-p, top-p, min-p, XTC, temperature) and the random

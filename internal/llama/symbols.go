@@ -36,6 +36,9 @@ var (
 	llamaModelNParams      func(model uintptr) uint64
 	llamaModelMetaValStr   func(model uintptr, key string, buf *byte, size uintptr) int32
 	llamaModelChatTemplate func(model uintptr, name *byte) string
+	llamaModelFtype        func(model uintptr) int32
+	llamaFtypeName         func(ftype int32) string
+	llamaVocabType         func(vocab uintptr) int32
 
 	llamaVocabNTokens      func(vocab uintptr) int32
 	llamaVocabBOS          func(vocab uintptr) Token
@@ -136,6 +139,9 @@ var llamaSymbols = []symbol{
 	{"llama_model_n_params", &llamaModelNParams},
 	{"llama_model_meta_val_str", &llamaModelMetaValStr},
 	{"llama_model_chat_template", &llamaModelChatTemplate},
+	{"llama_model_ftype", &llamaModelFtype},
+	{"llama_ftype_name", &llamaFtypeName},
+	{"llama_vocab_type", &llamaVocabType},
 	{"llama_vocab_n_tokens", &llamaVocabNTokens},
 	{"llama_vocab_bos", &llamaVocabBOS},
 	{"llama_vocab_eos", &llamaVocabEOS},

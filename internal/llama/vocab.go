@@ -15,6 +15,17 @@ func (m *Model) EOS() Token { return llamaVocabEOS(m.vocab) }
 // IsEOG reports whether t ends generation (end of sequence, end of turn, ...).
 func (m *Model) IsEOG(t Token) bool { return llamaVocabIsEOG(m.vocab, t) }
 
+// EOGTokens lists every token that ends generation, in id order.
+func (m *Model) EOGTokens() []Token {
+	var out []Token
+	for t := range Token(m.nVocab) {
+		if m.IsEOG(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // Tokenize turns text into tokens. addSpecial adds the BOS/EOS tokens the model asks for; parseSpecial
 // recognises special-token text such as "<|im_start|>" as the special token rather than as plain text.
 func (m *Model) Tokenize(text string, addSpecial, parseSpecial bool) ([]Token, error) {
@@ -57,7 +68,11 @@ func (m *Model) TokenPiece(t Token) []byte {
 // Detokenize turns tokens back into text, the inverse of Tokenize(text, addSpecial, true): the BOS/EOS tokens
 // the model adds are dropped and other special tokens appear as their text. After a BOS, a SentencePiece
 // vocabulary keeps the space it put in front of the first word (llama.cpp's behaviour).
-func (m *Model) Detokenize(tokens []Token) (string, error) {
+func (m *Model) Detokenize(tokens []Token) (string, error) { return m.detokenize(tokens, true) }
+
+// detokenize is llama_detokenize, which drops the BOS/EOS tokens when removeSpecial and writes every other
+// control token's text.
+func (m *Model) detokenize(tokens []Token, removeSpecial bool) (string, error) {
 	if len(tokens) == 0 {
 		return "", nil
 	}
@@ -66,7 +81,7 @@ func (m *Model) Detokenize(tokens []Token) (string, error) {
 	}
 	buf := make([]byte, min(8*len(tokens)+16, math.MaxInt32))
 	for range 2 {
-		n := llamaDetokenize(m.vocab, &tokens[0], int32(len(tokens)), &buf[0], int32(len(buf)), true, true)
+		n := llamaDetokenize(m.vocab, &tokens[0], int32(len(tokens)), &buf[0], int32(len(buf)), removeSpecial, true)
 		if n >= 0 {
 			return string(buf[:n]), nil
 		}

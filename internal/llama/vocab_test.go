@@ -94,3 +94,18 @@ func TestTokenizeEmptyText(t *testing.T) {
 		t.Fatalf("Detokenize(nil) = %q, %v", text, err)
 	}
 }
+
+// TestEOGTokensListsTheEndsOfGeneration: every token EOGTokens lists ends generation, the model's EOS among
+// them, and no other token does.
+func TestEOGTokensListsTheEndsOfGeneration(t *testing.T) {
+	m := loadModel(t, smallModelOptions)
+	eog := m.EOGTokens()
+	if !slices.Contains(eog, m.EOS()) {
+		t.Fatalf("EOGTokens() = %v lacks EOS %d", eog, m.EOS())
+	}
+	for tok := range Token(m.NVocab()) {
+		if m.IsEOG(tok) != slices.Contains(eog, tok) {
+			t.Errorf("token %d: IsEOG %v, listed %v", tok, m.IsEOG(tok), slices.Contains(eog, tok))
+		}
+	}
+}

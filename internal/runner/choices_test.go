@@ -244,3 +244,57 @@ func TestBestOfReturnsTheLikeliestChoices(t *testing.T) {
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "n": 2, "best_of": 1}, `"best_of"`)
 	f.expectRefusal(t, "/v1/completions", map[string]any{"prompt": "x", "best_of": 2, "stream": true}, `"best_of"`)
 }
+
+// TestEachNativeChoiceHasItsOwnTimings: with n_cmpl, each result's timings count that choice's tokens and
+// time, beside the prompt's figures that all share, as llama-server reports them; not the task's totals.
+func TestEachNativeChoiceHasItsOwnTimings(t *testing.T) {
+	f := runnerFor(t, false)
+	var native []struct {
+		TokensPredicted int `json:"tokens_predicted"`
+		Timings         struct {
+			PromptN     int     `json:"prompt_n"`
+			PredictedN  int     `json:"predicted_n"`
+			PredictedMS float64 `json:"predicted_ms"`
+		} `json:"timings"`
+	}
+	f.postOK(t, "/completion", map[string]any{"prompt": "Timings of each choice", "n_cmpl": 3, "seed": 3,
+		"n_predict": 6, "ignore_eos": true, "cache_prompt": false}, &native)
+	if len(native) != 3 {
+		t.Fatalf("/completion gave %d results, want 3", len(native))
+	}
+	for i, r := range native {
+		if r.Timings.PredictedN != r.TokensPredicted || r.TokensPredicted != 6 {
+			t.Errorf("choice %d: timings.predicted_n %d, tokens_predicted %d; want 6 each", i, r.Timings.PredictedN, r.TokensPredicted)
+		}
+		if r.Timings.PromptN != native[0].Timings.PromptN || r.Timings.PromptN == 0 {
+			t.Errorf("choice %d: prompt_n %d, choice 0's %d; the prompt is evaluated once for all", i, r.Timings.PromptN, native[0].Timings.PromptN)
+		}
+		if r.Timings.PredictedMS <= 0 {
+			t.Errorf("choice %d: predicted_ms %g", i, r.Timings.PredictedMS)
+		}
+	}
+}
+
+// TestTimingsRateCountsDecodeSteps: the generation rates count decode steps, as llama-server's do: a
+// choice's first token comes from the prompt's logits, so 5 tokens in 8 ms are 4 steps of 2 ms; two
+// choices of 5 tokens each are 8 steps.
+func TestTimingsRateCountsDecodeSteps(t *testing.T) {
+	res := &result{predicted: 10, predictTime: 8 * time.Millisecond,
+		choices: []choiceEnd{{predicted: 5, predictTime: 8 * time.Millisecond}, {predicted: 5, predictTime: 6 * time.Millisecond}}}
+	for _, c := range []struct {
+		name             string
+		res              *result
+		perToken, perSec float64
+	}{
+		{"the task", res, 1, 1000},
+		{"choice 0", res.ofChoice(0), 2, 500},
+		{"choice 1", res.ofChoice(1), 1.5, 1000 / 1.5},
+		{"a stream's running totals", &result{predicted: 3, predictTime: 4 * time.Millisecond}, 2, 500},
+	} {
+		got := timings(c.res)
+		if got["predicted_per_token_ms"] != c.perToken || math.Abs(got["predicted_per_second"].(float64)-c.perSec) > 1e-9 {
+			t.Errorf("%s: predicted_per_token_ms %v, predicted_per_second %v; want %v, %v", c.name,
+				got["predicted_per_token_ms"], got["predicted_per_second"], c.perToken, c.perSec)
+		}
+	}
+}

@@ -204,7 +204,7 @@ func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, 
 	if !ok {
 		return
 	}
-	c := newNativeChunker(e.alias, t.params, req.Prompt.text)
+	c := newNativeChunker(e.alias, t.params, e.model.PromptText(t.prompt), len(t.prompt))
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, false)
 		return
@@ -224,25 +224,29 @@ func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, 
 	writeJSON(w, http.StatusOK, all)
 }
 
-// nativeChunker makes llama-server's native completion objects.
+// nativeChunker makes llama-server's native completion objects. prompt is the prompt as llama-server
+// echoes it, rendered from its tokens (BOS included), and promptTokens their number.
 type nativeChunker struct {
-	model  string
-	params genParams
-	prompt string
+	model        string
+	params       genParams
+	prompt       string
+	promptTokens int
 	// newLine records, per choice, whether its streamed text had a new line, for has_new_line.
 	newLine []bool
 }
 
-func newNativeChunker(model string, params genParams, prompt string) *nativeChunker {
-	return &nativeChunker{model: model, params: params, prompt: prompt, newLine: make([]bool, params.choices())}
+func newNativeChunker(model string, params genParams, prompt string, promptTokens int) *nativeChunker {
+	return &nativeChunker{model: model, params: params, prompt: prompt, promptTokens: promptTokens,
+		newLine: make([]bool, params.choices())}
 }
 
 func (c *nativeChunker) text(ev event) any {
 	if strings.Contains(ev.text, "\n") {
 		c.newLine[ev.choice] = true
 	}
+	// Like llama-server's, each chunk carries the running count of the choice's generated tokens.
 	chunk := map[string]any{"index": ev.choice, "content": ev.text, "tokens": tokenIDs(ev.tokens), "stop": false,
-		"id_slot": ev.slot}
+		"id_slot": ev.slot, "tokens_predicted": ev.predicted, "tokens_evaluated": c.promptTokens}
 	if c.params.probs.want {
 		chunk["completion_probabilities"] = nativeProbs(ev.probs, c.params.probs.post)
 	}
@@ -265,7 +269,6 @@ func (c *nativeChunker) final(res *result) []any {
 
 // result is the closing object of choice i, with its whole text (empty when streamed) and the totals.
 func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string]any {
-	p := c.params.sampler
 	end := res.choices[i]
 	content := out.text.String()
 	tokens := []int{}
@@ -273,28 +276,22 @@ func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string
 		tokens = tokenIDs(out.tokens)
 	}
 	obj := map[string]any{
-		"index":            i,
-		"content":          content,
-		"tokens":           tokens,
-		"id_slot":          end.slot,
-		"stop":             true,
-		"model":            c.model,
-		"tokens_predicted": end.predicted,
-		"tokens_evaluated": res.promptTokens,
-		"tokens_cached":    end.nPast,
-		"prompt":           c.prompt,
-		"has_new_line":     strings.Contains(content, "\n"),
-		"truncated":        false,
-		"stop_type":        end.stopType,
-		"stopping_word":    end.stoppingWord,
-		"generation_settings": map[string]any{
-			"n_predict": c.params.nPredict, "seed": p.Seed, "temperature": p.Temperature, "top_k": p.TopK,
-			"top_p": p.TopP, "min_p": p.MinP, "repeat_penalty": p.RepeatPenalty, "repeat_last_n": p.PenaltyLastN,
-			"presence_penalty": p.PresencePenalty, "frequency_penalty": p.FrequencyPenalty,
-			"stop": append([]string{}, c.params.stops...), "ignore_eos": c.params.ignoreEOS,
-			"n_probs": c.params.probs.n, "post_sampling_probs": c.params.probs.post,
-		},
-		"timings": timings(res),
+		"index":               i,
+		"content":             content,
+		"tokens":              tokens,
+		"id_slot":             end.slot,
+		"stop":                true,
+		"model":               c.model,
+		"tokens_predicted":    end.predicted,
+		"tokens_evaluated":    res.promptTokens,
+		"tokens_cached":       end.nPast,
+		"prompt":              c.prompt,
+		"has_new_line":        strings.Contains(content, "\n"),
+		"truncated":           false,
+		"stop_type":           end.stopType,
+		"stopping_word":       end.stoppingWord,
+		"generation_settings": generationSettings(c.params, false),
+		"timings":             timings(res.ofChoice(i)),
 	}
 	if c.params.probs.want && len(out.probs) > 0 {
 		obj["completion_probabilities"] = nativeProbs(out.probs, c.params.probs.post)

@@ -150,7 +150,7 @@ func (e *engine) constrain(p *genParams, f constraintFields) *apiError {
 	if err != nil {
 		return badRequest("%q: %v", field, describeGrammarError(err))
 	}
-	p.sampler.Grammar = g
+	p.sampler.Grammar, p.grammar = g, gbnf
 	return nil
 }
 

@@ -169,3 +169,34 @@ func TestStreamedGrammarOutputIsTheWholeOutput(t *testing.T) {
 	}
 	checkPerson(t, streamed)
 }
+
+// TestIgnoreEOSEndsWhereTheGrammarEnds: under ignore_eos the end-of-generation tokens are banned by a logit
+// bias, as llama-server bans them; a grammar that is complete then allows nothing, and the choice ends there
+// rather than sampling end-of-sequence tokens until the token limit (llama-server answers 500).
+func TestIgnoreEOSEndsWhereTheGrammarEnds(t *testing.T) {
+	f := runnerFor(t, false)
+	var r struct {
+		Content         string `json:"content"`
+		StopType        string `json:"stop_type"`
+		TokensPredicted int    `json:"tokens_predicted"`
+		Settings        struct {
+			LogitBias []struct {
+				Bias  *float64 `json:"bias"`
+				Token int      `json:"token"`
+			} `json:"logit_bias"`
+		} `json:"generation_settings"`
+	}
+	f.postOK(t, "/completion", map[string]any{"prompt": "answer:", "n_predict": 32, "seed": 5, "ignore_eos": true,
+		"grammar": `root ::= "yes" | "no"`}, &r)
+	if (r.Content != "yes" && r.Content != "no") || r.StopType != stopTypeEOS || r.TokensPredicted >= 32 {
+		t.Fatalf("content %q, stop_type %q after %d tokens; want yes or no, ended by the grammar (eos)", r.Content, r.StopType, r.TokensPredicted)
+	}
+	if len(r.Settings.LogitBias) == 0 {
+		t.Fatal("generation_settings.logit_bias lists no banned end-of-generation token")
+	}
+	for _, b := range r.Settings.LogitBias {
+		if b.Bias != nil {
+			t.Errorf("logit_bias of token %d is %g, want null (minus infinity)", b.Token, *b.Bias)
+		}
+	}
+}

@@ -14,6 +14,10 @@ import (
 var errEmbeddingsDisabled = &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
 	Message: "This server does not support embeddings. Start it with `--embeddings`"}
 
+// errPoolingNoneOnOpenAI answers /v1/embeddings on a server started with --pooling none, as llama-server
+// does: OpenAI's shape has one vector per input, and such a server has one per token.
+var errPoolingNoneOnOpenAI = badRequest("Pooling type 'none' is not OAI compatible. Please use a different pooling type")
+
 // handleEmbeddings serves POST /v1/embeddings: one pooled, L2-normalised vector of the model's width per
 // input, in OpenAI's shape (llama-server's own when the inputs come as "content").
 func (s *Server) handleEmbeddings(w http.ResponseWriter, r *http.Request, e *engine) {
@@ -31,6 +35,10 @@ func (s *Server) handleNativeEmbeddings(w http.ResponseWriter, r *http.Request, 
 func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, e *engine, native bool) {
 	if !s.cfg.Embeddings {
 		writeError(w, errEmbeddingsDisabled)
+		return
+	}
+	if !native && s.cfg.Pooling == poolingNone {
+		writeError(w, errPoolingNoneOnOpenAI)
 		return
 	}
 	var req embeddingRequest
@@ -69,11 +77,16 @@ func (s *Server) serveEmbeddings(w http.ResponseWriter, r *http.Request, e *engi
 		if !ok {
 			return
 		}
-		if res.embedding == nil {
+		if res.embedding == nil && res.tokenEmbeddings == nil {
 			writeError(w, serverError(fmt.Errorf("llama.cpp produced no embedding for input %d", i)))
 			return
 		}
 		total += res.promptTokens
+		if res.tokenEmbeddings != nil {
+			// One vector per token, as llama.cpp computed it: llama-server normalizes only pooled vectors.
+			data[i] = map[string]any{"index": i, "embedding": res.tokenEmbeddings}
+			continue
+		}
 		if native {
 			data[i] = map[string]any{"index": i, "embedding": [][]float32{normalize(res.embedding, format.norm)}}
 			continue

@@ -145,10 +145,13 @@ func usage(res *result) map[string]any {
 		"prompt_tokens_details": map[string]int{"cached_tokens": res.cachedTokens}}
 }
 
-// timings is llama-server's speed report of a finished task.
+// timings is llama-server's speed report of a finished task. As in llama-server, the generation rates
+// count decode steps, not tokens: each choice's first token comes from the prompt's logits, before the
+// generation time starts.
 func timings(res *result) map[string]any {
 	promptMS := float64(res.promptTime.Microseconds()) / 1000
 	predictMS := float64(res.predictTime.Microseconds()) / 1000
+	steps := max(res.predicted-max(len(res.choices), 1), 0)
 	return map[string]any{
 		"cache_n":                res.cachedTokens,
 		"prompt_n":               res.promptEvaluated,
@@ -157,8 +160,8 @@ func timings(res *result) map[string]any {
 		"prompt_per_second":      perSecond(res.promptEvaluated, promptMS),
 		"predicted_n":            res.predicted,
 		"predicted_ms":           predictMS,
-		"predicted_per_token_ms": perToken(res.predicted, predictMS),
-		"predicted_per_second":   perSecond(res.predicted, predictMS),
+		"predicted_per_token_ms": perToken(steps, predictMS),
+		"predicted_per_second":   perSecond(steps, predictMS),
 	}
 }
 

@@ -244,7 +244,7 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		writeError(w, apiErr)
 		return
 	}
-	c := newNativeChunker(e.alias, t.params, e.model.PromptText(prompt))
+	c := newNativeChunker(e.alias, t.params, e.model.PromptText(prompt), len(prompt))
 	if req.Stream {
 		streamTask(r.Context(), w, t, c, false)
 		return

@@ -28,6 +28,10 @@ type genParams struct {
 	nPredict  int
 	stops     []string
 	ignoreEOS bool
+	// stream is whether the answer is streamed, and grammar the GBNF constraining it ("" for none), as
+	// generation_settings reports them.
+	stream  bool
+	grammar string
 
 	// Choices, probabilities and slot use (see request_options.go).
 
@@ -71,7 +75,7 @@ func (p genParams) choices() int { return max(p.n, 1) }
 // resolveParams fills the request's sampling fields with the server defaults (the --seed and -n flags) and
 // checks their ranges.
 func resolveParams(f samplingFields, serverSeed int64, serverNPredict int) (genParams, *apiError) {
-	p := genParams{nPredict: serverNPredict, ignoreEOS: f.IgnoreEOS}
+	p := genParams{nPredict: serverNPredict, ignoreEOS: f.IgnoreEOS, stream: f.Stream}
 	s := llama.SamplerParams{
 		Temperature:   defaultTemperature,
 		TopK:          defaultTopK,

@@ -10,10 +10,14 @@ import (
 // poolingRank is the --pooling value of a reranking server.
 const poolingRank = "rank"
 
-// poolings maps the --pooling values to llama.cpp's pooling kinds. "none" (one vector per token) is left
-// out: /v1/embeddings answers one pooled vector per input.
+// poolingNone is the --pooling value that keeps one vector per token: the native /embeddings answers them
+// all, and /v1/embeddings, whose inputs each have one vector, refuses to serve (errPoolingNoneOnOpenAI).
+const poolingNone = "none"
+
+// poolings maps the --pooling values to llama.cpp's pooling kinds.
 var poolings = map[string]llama.Pooling{
 	"mean": llama.PoolingMean, "cls": llama.PoolingCLS, "last": llama.PoolingLast, poolingRank: llama.PoolingRank,
+	poolingNone: llama.PoolingNone,
 }
 
 // resolvePooling applies Reranking (Embeddings with rank pooling) and checks Pooling.
@@ -28,7 +32,7 @@ func (c *Config) resolvePooling() error {
 		return nil
 	}
 	if _, ok := poolings[c.Pooling]; !ok {
-		return fmt.Errorf("runner: --pooling %q is not supported: use mean, cls, last or rank", c.Pooling)
+		return fmt.Errorf("runner: --pooling %q is not supported: use none, mean, cls, last or rank", c.Pooling)
 	}
 	if !c.Embeddings {
 		return errors.New("runner: --pooling applies to --embeddings (or --reranking); give one of them")

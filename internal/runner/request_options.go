@@ -91,7 +91,22 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	if p.sampler.LogitBias, err = resolveLogitBias(f.LogitBias, e.model); err != nil {
 		return p, err
 	}
+	if p.ignoreEOS {
+		p.sampler.LogitBias = append(p.sampler.LogitBias, e.eogBans...)
+	}
 	return p, nil
+}
+
+// eogBans are the logit biases of ignore_eos: minus infinity for every end-of-generation token, after the
+// request's own biases, as llama-server appends them. A banned token is never sampled, so the sampler's
+// distribution is that of llama-server, and an end of generation can then come only from a grammar that
+// allows nothing more (see onToken).
+func eogBans(m *llama.Model) []llama.LogitBias {
+	var out []llama.LogitBias
+	for _, t := range m.EOGTokens() {
+		out = append(out, llama.LogitBias{Token: t, Bias: float32(math.Inf(-1))})
+	}
+	return out
 }
 
 // resolveChoices reads n (or llama-server's n_cmpl, which wins when both are given): from 1 to the number
@@ -206,6 +221,7 @@ func resolveSamplers(f samplingFields, s *llama.SamplerParams) *apiError {
 		}
 		return float32(*v), true, nil
 	}
+	s.TypicalP, s.TopNSigma = defaultTypicalP, defaultTopNSigma
 	if f.TypicalP != nil {
 		s.TypicalP = float32(*f.TypicalP)
 	}
@@ -320,16 +336,17 @@ func resolveDRY(f samplingFields, s *llama.SamplerParams) *apiError {
 	return nil
 }
 
-// samplerStages names the stages of llama-server's "samplers" field: its canonical names, their kebab-case
-// and no-underscore spellings, and its aliases; samplerChars are the one-letter forms of a string value.
+// stageNames are llama-server's canonical names of the sampler stages, which generation_settings reports.
+// samplerStages names the stages of its "samplers" field: the canonical names, their kebab-case and
+// no-underscore spellings, and its aliases; samplerChars are the one-letter forms of a string value.
 var (
+	stageNames = map[llama.Stage]string{llama.StagePenalties: "penalties", llama.StageDRY: "dry",
+		llama.StageTopNSigma: "top_n_sigma", llama.StageTopK: "top_k", llama.StageTypicalP: "typ_p",
+		llama.StageTopP: "top_p", llama.StageMinP: "min_p", llama.StageXTC: "xtc",
+		llama.StageTemperature: "temperature", llama.StageAdaptiveP: "adaptive_p"}
 	samplerStages = func() map[string]llama.Stage {
-		canonical := map[string]llama.Stage{"penalties": llama.StagePenalties, "dry": llama.StageDRY,
-			"top_n_sigma": llama.StageTopNSigma, "top_k": llama.StageTopK, "typ_p": llama.StageTypicalP,
-			"top_p": llama.StageTopP, "min_p": llama.StageMinP, "xtc": llama.StageXTC,
-			"temperature": llama.StageTemperature, "adaptive_p": llama.StageAdaptiveP}
 		m := map[string]llama.Stage{"nucleus": llama.StageTopP, "temp": llama.StageTemperature, "typ": llama.StageTypicalP}
-		for name, stage := range canonical {
+		for stage, name := range stageNames {
 			m[name] = stage
 			m[strings.ReplaceAll(name, "_", "-")] = stage
 			m[strings.ReplaceAll(name, "_", "")] = stage
@@ -395,6 +412,8 @@ const (
 	defaultAdaptiveDecay    = 0.9
 	defaultMirostatTau      = 5.0
 	defaultMirostatEta      = 0.1
+	defaultTypicalP         = 1.0  // off
+	defaultTopNSigma        = -1.0 // off
 )
 
 // resolveLogitBias reads logit_bias in the shapes llama-server accepts: an array of [token, bias] pairs or

@@ -213,7 +213,7 @@ func (s *scheduler) start(t *task, slots []*slot) {
 			run.reused = keep
 		}
 		*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
-			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), stop: stopMatcher{stops: t.params.stops},
+			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), settings: t.settings, stop: stopMatcher{stops: t.params.stops},
 			indent: indentGate{min: t.params.nIndent}}
 		if t.embed {
 			continue
@@ -263,6 +263,9 @@ func (s *scheduler) release(sl *slot) {
 func (s *scheduler) finish(sl *slot, end choiceEnd) {
 	run := sl.run
 	end.predicted, end.slot, end.nPast = sl.predicted, int(sl.id), len(sl.cached)
+	if !run.promptDone.IsZero() {
+		end.predictTime = time.Since(run.promptDone)
+	}
 	run.ends[sl.choice] = end
 	run.predicted += sl.predicted
 	run.open--
@@ -272,7 +275,7 @@ func (s *scheduler) finish(sl *slot, end choiceEnd) {
 	}
 	res := s.totals(run)
 	res.choices = run.ends
-	res.embedding = run.embedding
+	res.embedding, res.tokenEmbeddings = run.embedding, run.tokenEmbeddings
 	if !run.promptDone.IsZero() {
 		s.stats.predictedSeconds += res.predictTime.Seconds()
 	}
@@ -349,7 +352,8 @@ func (s *scheduler) publish() {
 	snap.stats.requestsDeferred = len(s.pending)
 	for i, sl := range s.slots {
 		snap.slots[i] = slotSnapshot{ID: int(sl.id), NCtx: s.slotCtx, IsProcessing: sl.busy(),
-			IDTask: sl.taskID, NPrompt: sl.nPrompt, NCached: len(sl.cached), NDecoded: sl.predicted}
+			IDTask: sl.taskID, NPrompt: sl.nPrompt, NCached: len(sl.cached), NDecoded: sl.predicted,
+			Params: sl.settings}
 		if sl.busy() {
 			snap.stats.requestsProcessing++
 		}

@@ -49,6 +49,8 @@ type engine struct {
 	nCtx         int
 	batchSize    int
 	created      int64
+	// eogBans ban every end-of-generation token, for ignore_eos.
+	eogBans []llama.LogitBias
 }
 
 // New returns a server for cfg; Serve runs it.
@@ -186,6 +188,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 	e := &engine{model: model, lctx: lctx, alias: s.cfg.Alias, chatTemplate: s.chatTemplate(model),
 		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix()}
 	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.cfg.ReasoningFormat, s.log)
+	e.eogBans = eogBans(model)
 	if e.slotCtx < 2 {
 		lctx.Close()
 		return nil, fmt.Errorf("runner: a context of %d tokens over %d slots leaves %d per slot; give a larger -c",

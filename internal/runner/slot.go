@@ -2,6 +2,7 @@ package runner
 
 import (
 	"cmp"
+	"encoding/json"
 	"slices"
 
 	"custos/internal/llama"
@@ -17,8 +18,9 @@ type slot struct {
 	taskID uint64
 	// cached are the tokens in this sequence's KV cache, in position order.
 	cached []llama.Token
-	// nPrompt is the prompt length of the current or last task.
-	nPrompt int
+	// nPrompt is the prompt length of the current or last task, and settings its settings for /slots.
+	nPrompt  int
+	settings json.RawMessage
 	// lastUsed orders idle slots by when they were released, for least-recently-used choice.
 	lastUsed uint64
 

@@ -1,5 +1,7 @@
 package runner
 
+import "encoding/json"
+
 // snapshot is the scheduler's state as published after every step, for /slots, /metrics and /props. It is
 // immutable once published: readers on other goroutines only ever see a whole one.
 type snapshot struct {
@@ -18,6 +20,8 @@ type slotSnapshot struct {
 	NDecoded     int    `json:"n_decoded"`
 	// Speculative is always false: the runner has no speculative decoding.
 	Speculative bool `json:"speculative"`
+	// Params are the settings of the slot's current or last task, as llama-server shows them.
+	Params json.RawMessage `json:"params,omitempty"`
 }
 
 // stats are the scheduler's running totals, the figures behind GET /metrics.

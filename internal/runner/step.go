@@ -108,7 +108,14 @@ func (s *scheduler) afterDecode(sl *slot) {
 	s.stats.promptTokens += uint64(run.promptEvaluated)
 	s.stats.promptSeconds += run.promptDone.Sub(run.started).Seconds()
 	if t.embed {
-		run.embedding = s.lctx.EmbeddingsSeq(sl.id)
+		if s.lctx.Pooling() == llama.PoolingNone {
+			// The whole prompt was decoded in this batch, from promptOut on (addPromptChunk).
+			for i := range t.prompt {
+				run.tokenEmbeddings = append(run.tokenEmbeddings, s.lctx.EmbeddingsIth(sl.promptOut+int32(i)))
+			}
+		} else {
+			run.embedding = s.lctx.EmbeddingsSeq(sl.id)
+		}
 		s.lctx.SeqRemove(sl.id, 0, -1)
 		sl.cached = sl.cached[:0]
 		s.finish(sl, choiceEnd{})
@@ -160,12 +167,15 @@ func (s *scheduler) sampleNext(sl *slot) {
 
 // onToken takes a sampled token (and its probabilities, or nil): it ends the choice at end of generation,
 // a stop string, the token limit or a full context, and otherwise sends its text and queues it for the next
-// decode. The end-of-generation token itself is not reported: it has no text.
+// decode. The end-of-generation token itself is not reported: it has no text. Under ignore_eos the
+// end-of-generation tokens are banned (eogBans), so one that comes all the same is the sampler's answer
+// to a complete grammar that allows no further token: the choice ends there, where llama-server fails the
+// request ("Unexpected empty grammar stack").
 func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	t := sl.task
 	sl.predicted++
 	s.stats.predictedTokens++
-	if !t.params.ignoreEOS && s.model.IsEOG(tok) {
+	if s.model.IsEOG(tok) {
 		s.end(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeEOS})
 		return
 	}
@@ -223,7 +233,8 @@ func (s *scheduler) reportProgress(sl *slot) {
 
 // emit sends text of sl's choice with the tokens sampled since the last text.
 func (s *scheduler) emit(sl *slot, text string) {
-	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs}
+	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs,
+		predicted: sl.predicted}
 	if sl.task.params.timingsPerToken {
 		ev.timings = s.totals(sl.run)
 		ev.timings.predicted = sl.predicted

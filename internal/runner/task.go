@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"custos/internal/llama"
@@ -15,6 +16,8 @@ type task struct {
 	params genParams
 	// embed asks for the prompt's pooled embedding instead of generated text.
 	embed bool
+	// settings are params as /slots shows them.
+	settings json.RawMessage
 	// events receives the text of every choice as it is generated, then exactly one event with the final
 	// result. Its buffer holds every event the task can produce, so the scheduler never blocks on a slow
 	// client.
@@ -32,6 +35,8 @@ type event struct {
 	// the request asked for them.
 	tokens []llama.Token
 	probs  []tokenProb
+	// predicted is how many tokens the choice has generated so far.
+	predicted int
 	// timings are the totals so far, when the request asked for them with every chunk.
 	timings *result
 	// progress reports how far the prompt's evaluation has gone (return_progress); it comes without text.
@@ -72,6 +77,8 @@ type choiceEnd struct {
 	slot         int
 	// nPast is how many tokens the choice's slot held at the end.
 	nPast int
+	// predictTime is how long the choice generated, from the end of the prompt to its last token.
+	predictTime time.Duration
 }
 
 // result is how a task ended: the end of each choice, in index order, and the totals.
@@ -91,6 +98,17 @@ type result struct {
 	promptTime  time.Duration
 	predictTime time.Duration
 	embedding   []float32
+	// tokenEmbeddings are the prompt's vectors, one per token, under --pooling none (embedding is nil then).
+	tokenEmbeddings [][]float32
+}
+
+// ofChoice is the result as choice i's own: its generated tokens and its generation time, with the
+// prompt's figures, which all choices share. llama-server reports each choice's timings so.
+func (r *result) ofChoice(i int) *result {
+	own := *r
+	own.choices = r.choices[i : i+1]
+	own.predicted, own.predictTime = r.choices[i].predicted, r.choices[i].predictTime
+	return &own
 }
 
 // first is the end of choice 0, or the zero value for a result without choices (an error).
@@ -117,7 +135,12 @@ func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed 
 		// One report before the prompt, and one per decode that evaluates part of it.
 		size += len(prompt) + 1
 	}
-	return &task{ctx: ctx, prompt: prompt, params: params, embed: embed, events: make(chan event, size)}
+	t := &task{ctx: ctx, prompt: prompt, params: params, embed: embed, events: make(chan event, size)}
+	if !embed {
+		// An embedding samples nothing: its slot shows no sampling settings.
+		t.settings = slotSettings(params)
+	}
+	return t
 }
 
 // taskRun is a task placed on its slots: one slot per choice, the first of which evaluates the prompt and
@@ -135,6 +158,7 @@ type taskRun struct {
 	started         time.Time
 	promptDone      time.Time
 	embedding       []float32
+	tokenEmbeddings [][]float32
 	// promptProbs are the probabilities of the prompt's tokens after the first, for echo with logprobs.
 	promptProbs []tokenProb
 }

@@ -77,11 +77,11 @@ func startPairOn(t *testing.T, gen func() (string, error), extra, llamaOnly []st
 	if err != nil {
 		t.Fatal(err)
 	}
-	return startPairOn(t, path, extra, llamaOnly)
+	return startPairAt(t, path, extra, llamaOnly)
 }
 
-// startPairOn is startPair on the model at path.
-func startPairOn(t *testing.T, path string, extra, llamaOnly []string) pair {
+// startPairAt is startPair on the model at path.
+func startPairAt(t *testing.T, path string, extra, llamaOnly []string) pair {
 	t.Helper()
 	flags := append(append([]string{"-m", path}, sharedFlags...), extra...)
 	runnerAddr, llamaAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)

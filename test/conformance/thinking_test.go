@@ -70,7 +70,7 @@ func TestConformanceThinking(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startPairOn(t, path, nil, nil)
+	p := startPairAt(t, path, nil, nil)
 	for _, c := range thinkingCases {
 		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
 	}
