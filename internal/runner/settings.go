@@ -13,7 +13,8 @@ import (
 // biases and the grammar, as llama-server does.
 //
 // The settings the runner accepts at their neutral value only (n_keep, n_discard, lora, backend_sampling,
-// reasoning) report that value; chat_format is "Content-only", as the text comes back as generated.
+// reasoning) report that value; chat_format and reasoning_format report "Content-only" and "none" for
+// every request (docs/COMPATIBILITY.md lists the difference).
 func generationSettings(p genParams, metrics bool) map[string]any {
 	s := p.sampler
 	order := s.Order
