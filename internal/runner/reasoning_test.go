@@ -133,8 +133,9 @@ func TestStreamedThinkingMatchesTheWholeReply(t *testing.T) {
 	}
 }
 
-// streamed feeds pieces to a chat chunker for r and returns the deltas of its chunks, in order.
-func streamed(t *testing.T, r *replyFormat, pieces []string) []map[string]any {
+// streamedChunks feeds pieces to a chat chunker for r, ends the reply at an end of generation, and returns
+// the chunks it sent as one JSON array.
+func streamedChunks(t *testing.T, r *replyFormat, pieces []string) []byte {
 	t.Helper()
 	c := newChatChunker("m", genParams{}, r)
 	var events []any
@@ -152,6 +153,13 @@ func streamed(t *testing.T, r *replyFormat, pieces []string) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// streamed feeds pieces to a chat chunker for r and returns the deltas of its chunks, in order.
+func streamed(t *testing.T, r *replyFormat, pieces []string) []map[string]any {
+	t.Helper()
+	raw := streamedChunks(t, r, pieces)
 	var chunks []struct {
 		Choices []struct {
 			Delta map[string]any `json:"delta"`

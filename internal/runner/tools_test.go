@@ -81,22 +81,7 @@ func TestPlainReplyIsUntouched(t *testing.T) {
 
 func TestStreamedReplySendsTextThenCalls(t *testing.T) {
 	r := &replyFormat{family: toolcall.Hermes, parallel: true}
-	c := newChatChunker("m", genParams{}, r)
-	var events []any
-	for _, piece := range []string{"Let me ", "check.\n<tool", "_call>\n{\"name\": \"get_", "time\"}\n</tool_call>"} {
-		switch ev := c.text(event{text: piece}).(type) {
-		case nil:
-		case []any:
-			events = append(events, ev...)
-		default:
-			events = append(events, ev)
-		}
-	}
-	events = append(events, c.final(&result{choices: []choiceEnd{{finishReason: finishStop, stopType: stopTypeEOS}}})...)
-	raw, err := json.Marshal(events)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := streamedChunks(t, r, []string{"Let me ", "check.\n<tool", "_call>\n{\"name\": \"get_", "time\"}\n</tool_call>"})
 	var chunks []struct {
 		Choices []struct {
 			Delta struct {
