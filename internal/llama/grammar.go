@@ -29,6 +29,8 @@ const (
 type Grammar struct {
 	proto uintptr // llama_sampler * in the grammar's initial state, cloned for each sequence
 	model *Model
+	// lazy is set for a grammar that waits for a trigger (ParseLazyGrammar).
+	lazy *triggers
 }
 
 // ParseGrammar parses gbnf, whose start rule is "root", for m's vocabulary. The error names what llama.cpp
@@ -36,31 +38,6 @@ type Grammar struct {
 // rather than to its log, so a syntax error reads only "failed to parse grammar" here.
 func ParseGrammar(m *Model, gbnf string) (*Grammar, error) {
 	return parseGrammar(m, gbnf, func() uintptr { return llamaSamplerInitGrammar(m.vocab, gbnf, "root") })
-}
-
-// ParseLazyGrammar is ParseGrammar for a grammar that applies only from a trigger on: the first match of
-// one of triggerPatterns (ECMAScript regular expressions matched against the text generated so far; the
-// grammar sees the text from the first capture group on) or one of triggerTokens. Until then it allows
-// every token. The patterns must come from custos, not from a client: llama.cpp compiles them with
-// std::regex, and a malformed one ends the process.
-func ParseLazyGrammar(m *Model, gbnf string, triggerPatterns []string, triggerTokens []Token) (*Grammar, error) {
-	patterns := make([][]byte, len(triggerPatterns))
-	ptrs := make([]*byte, len(triggerPatterns)+1) // one more, so &ptrs[0] exists even with no pattern
-	for i, p := range triggerPatterns {
-		patterns[i] = cString(p)
-		ptrs[i] = &patterns[i][0]
-	}
-	var tokens *Token
-	if len(triggerTokens) > 0 {
-		tokens = &triggerTokens[0]
-	}
-	g, err := parseGrammar(m, gbnf, func() uintptr {
-		return llamaSamplerInitGrammarLazyPatterns(m.vocab, gbnf, "root", &ptrs[0], uintptr(len(triggerPatterns)),
-			tokens, uintptr(len(triggerTokens)))
-	})
-	runtime.KeepAlive(patterns)
-	runtime.KeepAlive(triggerTokens)
-	return g, err
 }
 
 func parseGrammar(m *Model, gbnf string, initGrammar func() uintptr) (*Grammar, error) {
@@ -165,11 +142,16 @@ func skipQuoted(s string, i int) int {
 type GrammarState struct {
 	ptr   uintptr // llama_sampler * (the grammar)
 	model *Model
+	// lazy, awaiting and text follow a lazy grammar's trigger as llama.cpp does (see await): whether it
+	// still waits for one, and the text generated while it waits.
+	lazy     *triggers
+	awaiting bool
+	text     []byte
 }
 
 // NewState starts a sequence at the grammar's beginning.
 func (g *Grammar) NewState() *GrammarState {
-	s := &GrammarState{ptr: llamaSamplerClone(g.proto), model: g.model}
+	s := &GrammarState{ptr: llamaSamplerClone(g.proto), model: g.model, lazy: g.lazy, awaiting: g.lazy != nil}
 	runtime.KeepAlive(g)
 	return s
 }
@@ -188,6 +170,11 @@ func (s *GrammarState) Accept(t Token) error {
 	if !s.Allows(t) {
 		return fmt.Errorf("llama: grammar: token %d (%q) is not allowed here", t, s.model.TokenPiece(t))
 	}
+	if s.awaiting {
+		if err := s.await(t); err != nil {
+			return err
+		}
+	}
 	llamaSamplerAccept(s.ptr, t)
 	return nil
 }
@@ -196,7 +183,10 @@ func (s *GrammarState) Accept(t Token) error {
 func (s *GrammarState) mask(arr *tokenDataArray) { llamaSamplerApply(s.ptr, arr) }
 
 // reset goes back to the grammar's beginning.
-func (s *GrammarState) reset() { llamaSamplerReset(s.ptr) }
+func (s *GrammarState) reset() {
+	llamaSamplerReset(s.ptr)
+	s.awaiting, s.text = s.lazy != nil, nil
+}
 
 // Close frees the state. Further calls do nothing.
 func (s *GrammarState) Close() {

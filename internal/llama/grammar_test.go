@@ -155,30 +155,3 @@ func TestSeededSamplingUnderAGrammarIsDeterministic(t *testing.T) {
 		t.Fatalf("runs with seed %d differ: %q and %q", p.Seed, first, second)
 	}
 }
-
-func TestLazyGrammarAppliesAfterItsTrigger(t *testing.T) {
-	m := loadModel(t, smallModelOptions)
-	g, err := ParseLazyGrammar(m, `root ::= "<call>" [0-9]+ "</call>"`, []string{`[\s\S]*?(<call>)[\s\S]*`}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for text, want := range map[string]bool{"free text <call>12</call>": true, "free text, no call": true,
-		"text <call>x</call>": false} {
-		toks, err := m.Tokenize(text, false, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := g.NewState()
-		ok := true
-		for _, tok := range toks {
-			if s.Accept(tok) != nil {
-				ok = false
-				break
-			}
-		}
-		s.Close()
-		if ok != want {
-			t.Errorf("lazy grammar takes %q: %v, want %v", text, ok, want)
-		}
-	}
-}

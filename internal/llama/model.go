@@ -31,6 +31,8 @@ type Model struct {
 	nEmbdOut  int
 	nVocab    int
 	nCtxTrain int
+	// byteTokens is findByteTokens, worked out on first use (lazy grammars check text by it).
+	byteTokens func() [256]Token
 }
 
 // loadMu serialises model loads and context creations, the calls whose only failure report is a NULL
@@ -85,6 +87,7 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 	m.nEmbdOut = int(llamaModelNEmbdOut(ptr))
 	m.nVocab = int(llamaVocabNTokens(m.vocab))
 	m.nCtxTrain = int(llamaModelNCtxTrain(ptr))
+	m.byteTokens = sync.OnceValue(m.findByteTokens)
 	return m, nil
 }
 
