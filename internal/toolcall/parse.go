@@ -53,7 +53,8 @@ func parse(f Family, text string) Message {
 }
 
 // parseHermes reads <tool_call>{json}</tool_call> blocks; the text outside them is content. The last
-// block may lack its closing tag when generation stopped right after the JSON.
+// block may lack its closing tag when generation stopped right after the JSON. A block may hold several
+// calls separated by commas, as llama-server's grammar writes parallel calls.
 func parseHermes(text string) (string, []Call, bool) {
 	var content strings.Builder
 	var calls []Call
@@ -70,11 +71,11 @@ func parseHermes(text string) (string, []Call, bool) {
 		if !closed && strings.TrimSpace(body) == "" {
 			return "", nil, false
 		}
-		c, ok := callFromJSON(strings.TrimSpace(body), "arguments")
+		block, ok := jsonObjects(body, "arguments", ",")
 		if !ok {
 			return "", nil, false
 		}
-		calls = append(calls, c)
+		calls = append(calls, block...)
 		rest = after
 	}
 }
@@ -89,13 +90,14 @@ func parseLlama3(text string) (string, []Call, bool) {
 	} else if !strings.HasPrefix(strings.TrimSpace(text), "{") {
 		return text, nil, true
 	}
-	calls, ok := jsonObjects(body, "parameters")
+	calls, ok := jsonObjects(body, "parameters", ";")
 	return content, calls, ok
 }
 
 // parseMistral reads [TOOL_CALLS] followed by a JSON array of calls; text before it is content. A reply
 // that is only the array also counts: in real Mistral vocabularies [TOOL_CALLS] is a control token, which
-// detokenizing leaves out.
+// detokenizing leaves out. A comma before a call's closing brace is taken: llama-server's grammar writes
+// one after the arguments when the model gives no id.
 func parseMistral(text string) (string, []Call, bool) {
 	content, body := "", text
 	if i := strings.Index(text, mistralOpen); i >= 0 {
@@ -104,6 +106,7 @@ func parseMistral(text string) (string, []Call, bool) {
 		return text, nil, true
 	}
 	var raw []json.RawMessage
+	body = dropTrailingCommas(body)
 	dec := json.NewDecoder(strings.NewReader(body))
 	if err := dec.Decode(&raw); err != nil || strings.TrimSpace(body[dec.InputOffset():]) != "" {
 		return "", nil, false
@@ -119,11 +122,11 @@ func parseMistral(text string) (string, []Call, bool) {
 	return content, calls, true
 }
 
-// jsonObjects reads one or more call objects from s, separated by whitespace or ";".
-func jsonObjects(s, argsKey string) ([]Call, bool) {
+// jsonObjects reads one or more call objects from s, separated by whitespace or a separator.
+func jsonObjects(s, argsKey, separator string) ([]Call, bool) {
 	var calls []Call
 	for {
-		s = strings.TrimLeft(s, " \t\r\n;")
+		s = strings.TrimLeft(s, whitespace+separator)
 		if s == "" {
 			return calls, len(calls) > 0
 		}
@@ -179,4 +182,33 @@ func callFromJSON(s, argsKey string) (Call, bool) {
 func jsonEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
+}
+
+// dropTrailingCommas removes each comma that only whitespace separates from the closing brace or bracket
+// after it, outside strings. No JSON text has such a comma, so valid JSON is left as it is.
+func dropTrailingCommas(s string) string {
+	var b strings.Builder
+	inString, escaped := false, false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == ',':
+			if j := i + 1 + len(s[i+1:]) - len(strings.TrimLeft(s[i+1:], whitespace)); j < len(s) && (s[j] == '}' || s[j] == ']') {
+				continue
+			}
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
 }
