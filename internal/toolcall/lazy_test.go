@@ -53,7 +53,8 @@ func TestLazyGrammarOpensWithTheTrigger(t *testing.T) {
 }
 
 // What llama-server's lazy grammars write reads back as calls: parallel Hermes calls share one block,
-// separated by commas, and a Mistral call without an id keeps the comma after its arguments.
+// separated by commas; free text may hold a stray opening before the one that triggered the grammar; and
+// a Mistral call without an id keeps the comma after its arguments.
 func TestParseReadsWhatTheLazyGrammarsWrite(t *testing.T) {
 	weather := Call{Name: "get_weather", Arguments: `{"city":"Paris"}`}
 	time := Call{Name: "get_time", Arguments: `{}`}
@@ -64,6 +65,8 @@ func TestParseReadsWhatTheLazyGrammarsWrite(t *testing.T) {
 	}{
 		{Hermes, "Sure.<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}} , {\"name\": \"get_time\", \"arguments\": {}}</tool_call>",
 			Message{Content: "Sure.", Calls: []Call{weather, time}}},
+		{Hermes, "<tool_call>wh\n<tool_call><tool_call>\n{\"name\": \"get_time\", \"arguments\": {}}\n",
+			Message{Content: "<tool_call>wh\n<tool_call>", Calls: []Call{time}}},
 		{Mistral, `[TOOL_CALLS] [ {"name": "get_time", "arguments": {} , } ]`, Message{Calls: []Call{time}}},
 		{Mistral, `[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a,}"}, {"name": "get_time", "arguments": {},}]`,
 			Message{Calls: []Call{{ID: "a,}", Name: "get_weather", Arguments: `{"city":"Paris"}`}, time}}},

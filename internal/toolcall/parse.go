@@ -54,7 +54,9 @@ func parse(f Family, text string) Message {
 
 // parseHermes reads <tool_call>{json}</tool_call> blocks; the text outside them is content. The last
 // block may lack its closing tag when generation stopped right after the JSON. A block may hold several
-// calls separated by commas, as llama-server's grammar writes parallel calls.
+// calls separated by commas, as llama-server's grammar writes parallel calls. An opening whose block is
+// not well-formed is content, and reading goes on after it: under tool_choice "auto" only the opening
+// followed by its line break starts llama-server's grammar, so a call may follow a stray opening.
 func parseHermes(text string) (string, []Call, bool) {
 	var content strings.Builder
 	var calls []Call
@@ -65,16 +67,14 @@ func parseHermes(text string) (string, []Call, bool) {
 			content.WriteString(rest)
 			return content.String(), calls, true
 		}
-		content.WriteString(rest[:i])
-		rest = rest[i+len(hermesOpen):]
-		body, after, closed := strings.Cut(rest, hermesClose)
-		if !closed && strings.TrimSpace(body) == "" {
-			return "", nil, false
-		}
+		body, after, closed := strings.Cut(rest[i+len(hermesOpen):], hermesClose)
 		block, ok := jsonObjects(body, "arguments", ",")
-		if !ok {
-			return "", nil, false
+		if !ok || (!closed && strings.TrimSpace(body) == "") {
+			content.WriteString(rest[:i+len(hermesOpen)])
+			rest = rest[i+len(hermesOpen):]
+			continue
 		}
+		content.WriteString(rest[:i])
 		calls = append(calls, block...)
 		rest = after
 	}
