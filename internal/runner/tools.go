@@ -156,8 +156,12 @@ type replyFormat struct {
 	prefill string
 	// grammar, with prefill the family's opening marker, makes the reply a well-formed call of the
 	// required tools (GBNF of toolcall.CallSchema); "" when the tools' schemas are beyond the grammar
-	// converter, and the prefill then holds the call's first characters instead.
+	// converter, and the prefill then holds the call's first characters instead. Under tool_choice "auto"
+	// it is the grammar of the calls from the family's trigger on (toolcall.LazyGrammar).
 	grammar string
+	// triggers are the words from which grammar applies under tool_choice "auto" (a lazy grammar, as
+	// llama-server's); nil when grammar applies from the start.
+	triggers []string
 	// parallel keeps every call the model writes; false keeps the first.
 	parallel bool
 	// thinking reads a thinking template's reasoning out of the reply before its calls; nil for other
@@ -218,21 +222,53 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 			return nil, badRequest("\"tool_choice\" names function %q, which is not in \"tools\"", req.ToolChoice.name)
 		}
 		r.forceCall(req.Tools, req.ToolChoice.name)
+	default:
+		r.lazyCall(req.Tools, f.parallelCalls(req))
 	}
 	return r, nil
 }
 
-// forceCall makes the reply a call of one of tools (of the one named, if name is given): by a grammar
-// when their argument schemas convert to one, else by a prefill of the call's first characters, which
-// forces the format but not the arguments.
-func (r *replyFormat) forceCall(tools []toolSpec, name string) {
+// lazyCall constrains the calls the model may write under tool_choice "auto" as llama-server does: by a
+// grammar of calls of the tools that applies once the family's trigger appears, the text before it free;
+// parallel says whether the grammar lets one call list several. A family without a trigger (Llama 3.x's
+// bare JSON) and tools whose schemas are beyond the grammar converter leave the reply free.
+func (r *replyFormat) lazyCall(tools []toolSpec, parallel bool) {
+	triggers := toolcall.Triggers(r.family)
+	if len(triggers) == 0 {
+		return
+	}
+	gbnf, err := toolcall.LazyGrammar(r.family, callableTools(tools, ""), parallel)
+	if err != nil || len(gbnf) > llama.MaxGrammarBytes {
+		return
+	}
+	r.grammar, r.triggers = gbnf, triggers
+}
+
+// parallelCalls is parallel_tool_calls as llama-server's grammars read it: when the request does not say,
+// whether the template can render parallel calls.
+func (f *chatFormat) parallelCalls(req *chatRequest) bool {
+	if req.ParallelToolCalls != nil {
+		return *req.ParallelToolCalls
+	}
+	return f.jinja != nil && f.jinja.Caps().ParallelToolCalls
+}
+
+// callableTools are the tools a call may name: all of them, or the one named.
+func callableTools(tools []toolSpec, name string) []toolcall.Tool {
 	var allowed []toolcall.Tool
 	for _, t := range tools {
 		if name == "" || t.Function.Name == name {
 			allowed = append(allowed, toolcall.Tool{Name: t.Function.Name, Parameters: t.Function.Parameters})
 		}
 	}
-	schema, err := toolcall.CallSchema(r.family, allowed, r.parallel)
+	return allowed
+}
+
+// forceCall makes the reply a call of one of tools (of the one named, if name is given): by a grammar
+// when their argument schemas convert to one, else by a prefill of the call's first characters, which
+// forces the format but not the arguments.
+func (r *replyFormat) forceCall(tools []toolSpec, name string) {
+	schema, err := toolcall.CallSchema(r.family, callableTools(tools, name), r.parallel)
 	if err == nil {
 		if r.grammar, err = grammar.FromJSONSchema(schema); err == nil && len(r.grammar) <= llama.MaxGrammarBytes {
 			r.prefill = toolcall.Opening(r.family)
@@ -243,10 +279,14 @@ func (r *replyFormat) forceCall(tools []toolSpec, name string) {
 }
 
 // forced reports whether the reply must be a tool call (tool_choice "required" or a named function).
-func (r *replyFormat) forced() bool { return r.prefill != "" || r.grammar != "" }
+func (r *replyFormat) forced() bool { return r.prefill != "" || (r.grammar != "" && r.triggers == nil) }
 
-// constrainToolCall puts the grammar of a required call on the sampler. A client that also constrains the
-// output (grammar, json_schema, response_format) while tools are on asks for two formats at once.
+// constrainToolCall puts the grammar of the calls on the sampler: from the start for a required call, from
+// the trigger on under "auto". A client that also constrains the output (grammar, json_schema,
+// response_format) while tools are on asks for two formats at once.
+//
+// A thinking reply keeps its calls free: llama-server holds its lazy grammar back while the model thinks,
+// which a grammar that sees every token cannot do, and a trigger inside the reasoning would force a call there.
 func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 	if r.family != toolcall.None && p.sampler.Grammar != nil {
 		// As llama-server: the tool-call format and the client's grammar would both decide the output.
@@ -254,6 +294,17 @@ func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 			"unless \"tool_choice\" is \"none\"")
 	}
 	if r.grammar == "" {
+		return nil
+	}
+	if r.triggers != nil {
+		if r.thinking != nil {
+			return nil
+		}
+		g, err := llama.ParseLazyGrammar(e.model, r.grammar, r.triggers)
+		if err != nil {
+			return serverError(fmt.Errorf("the grammar of the tool calls: %w", err))
+		}
+		p.sampler.Grammar = g
 		return nil
 	}
 	g, err := llama.ParseGrammar(e.model, r.grammar)
