@@ -32,7 +32,7 @@ func TestReplyMessageReadsCalls(t *testing.T) {
 		}
 		fn := calls[0]["function"].(map[string]any)
 		id := calls[0]["id"].(string)
-		if calls[0]["type"] != "function" || fn["name"] != "get_weather" || fn["arguments"] != `{"city":"Paris"}` || id == "" {
+		if calls[0]["type"] != "function" || fn["name"] != "get_weather" || fn["arguments"] != `{"city": "Paris"}` || id == "" {
 			t.Errorf("%v: call %v", c.family, calls[0])
 		}
 		if c.family == toolcall.Mistral && len(id) != 9 {

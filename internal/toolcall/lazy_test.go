@@ -56,7 +56,7 @@ func TestLazyGrammarOpensWithTheTrigger(t *testing.T) {
 // separated by commas; free text may hold a stray opening before the one that triggered the grammar; and
 // a Mistral call without an id keeps the comma after its arguments.
 func TestParseReadsWhatTheLazyGrammarsWrite(t *testing.T) {
-	weather := Call{Name: "get_weather", Arguments: `{"city":"Paris"}`}
+	weather := Call{Name: "get_weather", Arguments: `{"city": "Paris"}`}
 	time := Call{Name: "get_time", Arguments: `{}`}
 	for _, tc := range []struct {
 		family Family
@@ -69,7 +69,7 @@ func TestParseReadsWhatTheLazyGrammarsWrite(t *testing.T) {
 			Message{Content: "<tool_call>wh\n<tool_call>", Calls: []Call{time}}},
 		{Mistral, `[TOOL_CALLS] [ {"name": "get_time", "arguments": {} , } ]`, Message{Calls: []Call{time}}},
 		{Mistral, `[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a,}"}, {"name": "get_time", "arguments": {},}]`,
-			Message{Calls: []Call{{ID: "a,}", Name: "get_weather", Arguments: `{"city":"Paris"}`}, time}}},
+			Message{Calls: []Call{{ID: "a,}", Name: "get_weather", Arguments: `{"city": "Paris"}`}, time}}},
 	} {
 		if got := Parse(tc.family, tc.text); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Parse(%v, %q)\n got %+v\nwant %+v", tc.family, tc.text, got, tc.want)

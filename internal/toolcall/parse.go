@@ -11,7 +11,8 @@ type Call struct {
 	// ID is the id the model wrote for the call (Mistral's may), else empty: the caller assigns one.
 	ID   string
 	Name string
-	// Arguments is a JSON object, as OpenAI's API carries it.
+	// Arguments is a JSON object as the model wrote it, whitespace included, as llama-server and OpenAI
+	// pass it on.
 	Arguments string
 }
 
@@ -170,11 +171,11 @@ func callFromJSON(s, argsKey string) (Call, bool) {
 	if json.Unmarshal(args, &str) == nil {
 		args = json.RawMessage(str)
 	}
-	var compact bytes.Buffer
-	if err := json.Compact(&compact, args); err != nil || !bytes.HasPrefix(compact.Bytes(), []byte("{")) {
+	args = bytes.TrimSpace(args)
+	if !json.Valid(args) || !bytes.HasPrefix(args, []byte("{")) {
 		return Call{}, false
 	}
-	c.Arguments = compact.String()
+	c.Arguments = string(args)
 	return c, true
 }
 

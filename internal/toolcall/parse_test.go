@@ -6,7 +6,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
-	weather := Call{Name: "get_weather", Arguments: `{"city":"Paris"}`}
+	weather := Call{Name: "get_weather", Arguments: `{"city": "Paris"}`}
 	time := Call{Name: "get_time", Arguments: `{}`}
 	cases := []struct {
 		name   string
@@ -33,7 +33,7 @@ func TestParse(t *testing.T) {
 		{"llama3 JSON that is not a call", Llama3, `{"answer": 42}`, Message{Content: `{"answer": 42}`}},
 		{"llama3 plain text", Llama3, "It is sunny.", Message{Content: "It is sunny."}},
 		{"mistral calls with an id", Mistral, `[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "abcdefghi"}, {"name": "get_time", "arguments": {}}]`,
-			Message{Calls: []Call{{ID: "abcdefghi", Name: "get_weather", Arguments: `{"city":"Paris"}`}, time}}},
+			Message{Calls: []Call{{ID: "abcdefghi", Name: "get_weather", Arguments: `{"city": "Paris"}`}, time}}},
 		{"mistral bare array", Mistral, ` [{"name": "get_time", "arguments": {}}]`, Message{Calls: []Call{time}}},
 		{"mistral plain text", Mistral, "[citation] needed", Message{Content: "[citation] needed"}},
 		{"mistral trailing text stays content", Mistral, `[TOOL_CALLS][{"name": "get_time", "arguments": {}}] and more`,
@@ -64,7 +64,7 @@ func TestPrefillThenOutputParses(t *testing.T) {
 	}
 	for _, c := range cases {
 		msg := Parse(c.family, Prefill(c.family, c.name)+c.output)
-		want := []Call{{Name: "get_weather", Arguments: `{"city":"Paris"}`}}
+		want := []Call{{Name: "get_weather", Arguments: `{"city": "Paris"}`}}
 		if !reflect.DeepEqual(msg.Calls, want) || msg.Content != "" {
 			t.Errorf("%v %q: got %+v", c.family, c.name, msg)
 		}
