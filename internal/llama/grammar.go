@@ -31,6 +31,8 @@ type Grammar struct {
 	model *Model
 	// lazy is set for a grammar that waits for a trigger (ParseLazyGrammar).
 	lazy *triggers
+	// reasoning is set for a grammar held back while the model reasons (HeldWhileReasoning).
+	reasoning *ReasoningTags
 }
 
 // ParseGrammar parses gbnf, whose start rule is "root", for m's vocabulary. The error names what llama.cpp
@@ -147,17 +149,27 @@ type GrammarState struct {
 	lazy     *triggers
 	awaiting bool
 	text     []byte
+	// reasoning and gate hold the grammar back while the model reasons (see HeldWhileReasoning).
+	reasoning *ReasoningTags
+	gate      *reasoningGate
 }
 
 // NewState starts a sequence at the grammar's beginning.
 func (g *Grammar) NewState() *GrammarState {
-	s := &GrammarState{ptr: llamaSamplerClone(g.proto), model: g.model, lazy: g.lazy, awaiting: g.lazy != nil}
+	s := &GrammarState{ptr: llamaSamplerClone(g.proto), model: g.model, lazy: g.lazy, awaiting: g.lazy != nil,
+		reasoning: g.reasoning}
+	if g.reasoning != nil {
+		s.gate = newReasoningGate(g.reasoning)
+	}
 	runtime.KeepAlive(g)
 	return s
 }
 
 // Allows reports whether t may come next. An end-of-generation token is allowed where the grammar may end.
 func (s *GrammarState) Allows(t Token) bool {
+	if s.gate.holds() {
+		return true
+	}
 	one := TokenData{ID: t}
 	arr := tokenDataArray{data: &one, size: 1, selected: -1}
 	llamaSamplerApply(s.ptr, &arr)
@@ -170,6 +182,24 @@ func (s *GrammarState) Accept(t Token) error {
 	if !s.Allows(t) {
 		return fmt.Errorf("llama: grammar: token %d (%q) is not allowed here", t, s.model.TokenPiece(t))
 	}
+	if s.gate != nil {
+		held := s.gate.holds()
+		if s.gate.accept(t) {
+			for _, end := range s.gate.endMatch {
+				if err := s.take(end); err != nil {
+					return err
+				}
+			}
+		}
+		if held {
+			return nil
+		}
+	}
+	return s.take(t)
+}
+
+// take gives t to the grammar: past a lazy grammar's trigger check, to llama.cpp's grammar.
+func (s *GrammarState) take(t Token) error {
 	if s.awaiting {
 		if err := s.await(t); err != nil {
 			return err
@@ -180,12 +210,19 @@ func (s *GrammarState) Accept(t Token) error {
 }
 
 // mask sets the logit of every candidate the grammar does not allow next to minus infinity.
-func (s *GrammarState) mask(arr *tokenDataArray) { llamaSamplerApply(s.ptr, arr) }
+func (s *GrammarState) mask(arr *tokenDataArray) {
+	if !s.gate.holds() {
+		llamaSamplerApply(s.ptr, arr)
+	}
+}
 
 // reset goes back to the grammar's beginning.
 func (s *GrammarState) reset() {
 	llamaSamplerReset(s.ptr)
 	s.awaiting, s.text = s.lazy != nil, nil
+	if s.reasoning != nil {
+		s.gate = newReasoningGate(s.reasoning)
+	}
 }
 
 // Close frees the state. Further calls do nothing.
