@@ -74,8 +74,7 @@ func TestAutoToolChoiceLeavesTheTextBeforeTheTriggerFree(t *testing.T) {
 	}
 }
 
-// llama-server puts no grammar on Llama 3.x calls under "auto" (they have no marker to trigger on), nor on
-// a thinking reply, where a trigger inside the reasoning would force a call there.
+// llama-server puts no grammar on Llama 3.x calls under "auto": they have no marker to trigger on.
 func TestAutoToolChoiceWithoutATrigger(t *testing.T) {
 	r := &replyFormat{family: toolcall.Llama3, parallel: true}
 	r.lazyCall([]toolSpec{functionTool("get_time", "", nil)}, true)
@@ -87,9 +86,32 @@ func TestAutoToolChoiceWithoutATrigger(t *testing.T) {
 	if h.grammar == "" || !slices.Equal(h.triggers, []string{"<tool_call>\n"}) || h.forced() {
 		t.Errorf("Hermes under auto: grammar %q, triggers %q, forced %v", h.grammar, h.triggers, h.forced())
 	}
-	h.thinking = &thinkingReply{}
-	var p genParams
-	if err := (&engine{}).constrainToolCall(&p, h); err != nil || p.sampler.Grammar != nil {
-		t.Errorf("a thinking reply under auto got a grammar (%v)", err)
+}
+
+// A thinking reply's trigger inside the reasoning starts no call, as llama-server holds its grammar back
+// while the model reasons: the prompt opens the reasoning, the bias has the model write "<tool_call>" and
+// line breaks there, and what follows the first trigger is still free (a grammar would have had "{").
+func TestAutoToolChoiceTriggerInTheReasoningIsFree(t *testing.T) {
+	tmpl := "{%- if tools -%}{{- '<|im_start|>system\\nCall tools in <tool_call></tool_call>.<|im_end|>\\n' -}}{%- endif -%}" +
+		openThinkingTemplate
+	f := serveTemplate(t, tmpl)
+	for seed := range 3 {
+		var reply struct {
+			Choices []struct {
+				Message struct {
+					Reasoning string `json:"reasoning_content"`
+				} `json:"message"`
+			} `json:"choices"`
+		}
+		f.postOK(t, "/v1/chat/completions", chatBody("Weather in Paris?", map[string]any{"tools": boundedTools,
+			"max_tokens": 40, "seed": seed, "temperature": 1, "logit_bias": [][]any{{"<tool_call>", 8}, {"\n", 8}}}), &reply)
+		reasoning := reply.Choices[0].Message.Reasoning
+		_, after, found := strings.Cut(reasoning, "<tool_call>\n")
+		if !found {
+			t.Fatalf("seed %d: no trigger in the reasoning %q", seed, reasoning)
+		}
+		if rest := strings.TrimLeft(after, " \t\n"); strings.HasPrefix(rest, "{") {
+			t.Fatalf("seed %d: the trigger in the reasoning started the call's grammar: %q", seed, reasoning)
+		}
 	}
 }

@@ -282,11 +282,9 @@ func (r *replyFormat) forceCall(tools []toolSpec, name string) {
 func (r *replyFormat) forced() bool { return r.prefill != "" || (r.grammar != "" && r.triggers == nil) }
 
 // constrainToolCall puts the grammar of the calls on the sampler: from the start for a required call, from
-// the trigger on under "auto". A client that also constrains the output (grammar, json_schema,
-// response_format) while tools are on asks for two formats at once.
-//
-// A thinking reply keeps its calls free: llama-server holds its lazy grammar back while the model thinks,
-// which a grammar that sees every token cannot do, and a trigger inside the reasoning would force a call there.
+// the trigger on under "auto", held back while a thinking reply reasons, as llama-server holds it (a
+// trigger in the reasoning starts no call). A client that also constrains the output (grammar,
+// json_schema, response_format) while tools are on asks for two formats at once.
 func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 	if r.family != toolcall.None && p.sampler.Grammar != nil {
 		// As llama-server: the tool-call format and the client's grammar would both decide the output.
@@ -297,12 +295,16 @@ func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 		return nil
 	}
 	if r.triggers != nil {
-		if r.thinking != nil {
-			return nil
-		}
 		g, err := llama.ParseLazyGrammar(e.model, r.grammar, r.triggers)
 		if err != nil {
 			return serverError(fmt.Errorf("the grammar of the tool calls: %w", err))
+		}
+		if r.thinking != nil {
+			tags, err := e.reasoningTags(r.thinking)
+			if err != nil {
+				return serverError(err)
+			}
+			g = g.HeldWhileReasoning(tags)
 		}
 		p.sampler.Grammar = g
 		return nil
@@ -313,6 +315,24 @@ func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 	}
 	p.sampler.Grammar = g
 	return nil
+}
+
+// reasoningTags are a thinking reply's markers as tokens, as llama-server gives them to its reasoning-budget
+// sampler: without their surrounding whitespace, and the part of the generation prompt from the start
+// marker on, which may have opened the reasoning.
+func (e *engine) reasoningTags(r *thinkingReply) (llama.ReasoningTags, error) {
+	var tags llama.ReasoningTags
+	var err error
+	if tags.Start, err = e.model.Tokenize(strings.TrimSpace(r.tags.start), false, true); err != nil {
+		return tags, err
+	}
+	end, err := e.model.Tokenize(strings.TrimSpace(r.tags.end), false, true)
+	if err != nil {
+		return tags, err
+	}
+	tags.Ends = [][]llama.Token{end}
+	tags.Prompt, err = e.model.Tokenize(r.opened, false, true)
+	return tags, err
 }
 
 func checkTools(tools []toolSpec) *apiError {
