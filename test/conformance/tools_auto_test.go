@@ -1,6 +1,8 @@
 package conformance
 
 import (
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 )
@@ -26,17 +28,63 @@ var mistralAutoToolCases = []testCase{
 		seeded("choices[].message.tool_calls[].function.arguments", "choices[].message.content", "choices[].finish_reason", "choices[].message.tool_calls[].type", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
 }
 
+// hermesThinkingTemplate is a Qwen3-like template: it renders calls in <tool_call> blocks and its
+// generation prompt opens the reasoning, so both servers hold their grammar back from the first token.
+const hermesThinkingTemplate = `{%- if tools -%}
+{{- '<|im_start|>system\nCall tools in <tool_call></tool_call>:\n' -}}{%- for tool in tools -%}{{- tool | tojson -}}{%- endfor -%}{{- '<|im_end|>\n' -}}
+{%- endif -%}
+{%- for message in messages -%}
+{%- if message.role == 'assistant' -%}
+{{- '<|im_start|>assistant\n' -}}
+{%- if message.reasoning_content -%}{{- '<think>\n' + message.reasoning_content + '\n</think>\n\n' -}}{%- endif -%}
+{{- message.content -}}
+{%- if message.tool_calls -%}{%- for tc in message.tool_calls -%}{{- '\n<tool_call>\n{"name": "' + tc.function.name + '", "arguments": ' + (tc.function.arguments | tojson) + '}\n</tool_call>' -}}{%- endfor -%}{%- endif -%}
+{{- '<|im_end|>\n' -}}
+{%- elif message.role == 'tool' -%}
+{{- '<|im_start|>user\n<tool_response>\n' + message.content + '\n</tool_response><|im_end|>\n' -}}
+{%- else -%}
+{{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}
+{%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+{{- '<|im_start|>assistant\n' -}}
+{%- if enable_thinking is defined and enable_thinking is false -%}{{- '<think>\n\n</think>\n\n' -}}{%- else -%}{{- '<think>\n' -}}{%- endif -%}
+{%- endif -%}`
+
+// thinkingAutoToolCases run on the model with hermesThinkingTemplate: the bias has the model write the
+// trigger inside its reasoning, where neither server's grammar applies, so the reasoning stays the same
+// free text on both.
+var thinkingAutoToolCases = []testCase{
+	{"chat auto trigger inside the reasoning", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoWeatherTool + `,"logit_bias":[["<tool_call>",8],["\n",8]],"max_tokens":40,"seed":2,"temperature":1}`,
+		seeded("choices[].message.reasoning_content", "choices[].message.content", "choices[].finish_reason", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
+}
+
+// hermesThinkingModel is the suite's model carrying hermesThinkingTemplate.
+var hermesThinkingModel = sync.OnceValues(func() (string, error) {
+	tmpl := filepath.Join(bins.Dir, "hermes-thinking.jinja")
+	if err := os.WriteFile(tmpl, []byte(hermesThinkingTemplate), 0o644); err != nil {
+		return "", err
+	}
+	return generateModel("tiny-256x4-hermes-thinking.gguf", "--chat-template", tmpl)
+})
+
 // nemoModel is the suite's model carrying Mistral Nemo's chat template.
 var nemoModel = sync.OnceValues(func() (string, error) {
 	return generateModel("tiny-256x4-nemo.gguf", "--chat-template", "../../internal/chattemplate/testdata/mistralai-Mistral-Nemo-Instruct-2407.jinja")
 })
 
-// TestConformanceAutoToolCalls runs the auto cases on the Qwen model (Hermes calls) and on the Nemo model
-// (Mistral calls).
+// TestConformanceAutoToolCalls runs the auto cases on the Qwen model (Hermes calls), on a thinking model
+// with Hermes calls, and on the Nemo model (Mistral calls).
 func TestConformanceAutoToolCalls(t *testing.T) {
 	t.Run("hermes", func(t *testing.T) {
 		p := startPairOn(t, toolModel, nil, nil)
 		for _, c := range autoToolCases {
+			t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+		}
+	})
+	t.Run("hermes thinking", func(t *testing.T) {
+		p := startPairOn(t, hermesThinkingModel, nil, nil)
+		for _, c := range thinkingAutoToolCases {
 			t.Run(c.name, func(t *testing.T) { check(t, p, c) })
 		}
 	})
