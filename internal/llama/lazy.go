@@ -79,7 +79,7 @@ func ParseLazyGrammar(m *Model, gbnf string, triggerWords []string) (*Grammar, e
 // text so far, and the first trigger word found in it starts the grammar there. It refuses t when the text
 // the grammar would start with does not fit the grammar.
 func (s *GrammarState) await(t Token) error {
-	piece := s.model.specialPiece(t)
+	piece := []byte(s.model.TokenText(t))
 	if slices.Contains(s.lazy.tokens, t) {
 		if !s.lazy.fits(s.model, piece) {
 			return fmt.Errorf("llama: grammar: the trigger %q does not start the grammar", piece)
@@ -117,18 +117,6 @@ func (lz *triggers) fits(m *Model, text []byte) bool {
 	return true
 }
 
-// specialPiece is t's text with control tokens written out, as llama.cpp's grammar reads tokens.
-func (m *Model) specialPiece(t Token) []byte {
-	buf := make([]byte, 16)
-	for {
-		n := llamaTokenToPiece(m.vocab, t, &buf[0], int32(len(buf)), 0, true)
-		if n >= 0 {
-			return buf[:n]
-		}
-		buf = make([]byte, -n)
-	}
-}
-
 // findByteTokens maps each byte to a token whose text is that byte alone, -1 where the vocabulary has none.
 func (m *Model) findByteTokens() [256]Token {
 	var table [256]Token
@@ -136,7 +124,7 @@ func (m *Model) findByteTokens() [256]Token {
 		table[i] = -1
 	}
 	for t := range Token(m.nVocab) {
-		if p := m.specialPiece(t); len(p) == 1 && table[p[0]] < 0 {
+		if p := m.TokenText(t); len(p) == 1 && table[p[0]] < 0 {
 			table[p[0]] = t
 		}
 	}
