@@ -74,8 +74,20 @@ func TestAutoToolChoiceLeavesTheTextBeforeTheTriggerFree(t *testing.T) {
 	}
 }
 
-// llama-server puts no grammar on Llama 3.x calls under "auto": they have no marker to trigger on.
+// llama-server puts no grammar on Llama 3.x calls under "auto": they have no marker to trigger on. Pushed
+// to open a JSON object, the model writes what it likes after it, as under "none".
 func TestAutoToolChoiceWithoutATrigger(t *testing.T) {
+	f := serveTemplate(t, llamaTemplate)
+	content := func(choice string) string {
+		var reply toolReply
+		f.postOK(t, "/v1/chat/completions", chatBody("Weather in Paris?", map[string]any{"tools": boundedTools,
+			"tool_choice": choice, "max_tokens": 24, "seed": 3, "temperature": 1, "logit_bias": [][]any{{"{", 6}}}), &reply)
+		return reply.Choices[0].Message.Content
+	}
+	if auto, none := content("auto"), content("none"); auto != strings.TrimLeft(none, " \n") || !strings.Contains(auto, "{") {
+		t.Errorf("Llama 3.x under auto: %q; none: %q", auto, none)
+	}
+
 	r := &replyFormat{family: toolcall.Llama3, parallel: true}
 	r.lazyCall([]toolSpec{functionTool("get_time", "", nil)}, true)
 	if r.grammar != "" || r.triggers != nil {

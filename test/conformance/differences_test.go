@@ -32,6 +32,7 @@ import (
 //	| responsesStreamObject | /v1/responses stream                    | events carry sequence_number and response objects every field of OpenAI's; llama-server's a subset |
 //	| hostedToolRefused     | /v1/responses with a web_search tool    | a tool OpenAI hosts cannot run here: 400 naming it, where llama-server skips it and answers without it |
 //	| forcedCallWritten     | tool_choice required / Anthropic's any  | the runner's grammar writes the call; on the suite's generated model llama-server's reply is unconstrained text |
+//	| unparsedReplyIsContent | chat with tools, a reply that is no call | the reply is content (200), where llama-server's parser fails the request with 500 "does not match the expected format" |
 //
 // Not yet done in the runner: none of the differences the cases see. One still to be closed goes in a table
 // of its own here, each marked "not yet done", so that the suite passes meanwhile.
@@ -77,6 +78,8 @@ var (
 			{onlyRunner, "last.response.usage.output_tokens_details"}}}
 	hostedToolRefused = difference{"a tool type OpenAI hosts (web_search, file_search, ...) is refused with 400 naming it; llama-server skips it",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
+	unparsedReplyIsContent = difference{"a reply with tools that holds no well-formed call is content (200), where llama-server's parser fails the request with 500",
+		[]allowance{{differs, "status"}, {onlyRunner, "*"}, {onlyLlama, "error"}}}
 	forcedCallWritten = difference{"a forced call (tool_choice required, Anthropic's any) is written by a grammar of the tools' schemas; on the suite's model llama-server's reply is unconstrained text",
 		[]allowance{{differs, "output[].type"}, {differs, "output[].name"}, {onlyRunner, "output[].*"}, {onlyLlama, "output[].*"},
 			{differs, "last.response.output[].type"}, {differs, "last.response.output[].name"}, {onlyRunner, "last.response.output[].*"},

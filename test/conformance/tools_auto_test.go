@@ -68,13 +68,26 @@ var hermesThinkingModel = sync.OnceValues(func() (string, error) {
 	return generateModel("tiny-256x4-hermes-thinking.gguf", "--chat-template", tmpl)
 })
 
+// llamaAutoToolCases run on the model with Llama 3.1's template, whose calls have no trigger: pushed to
+// open a JSON object, the model writes on unconstrained on both servers, and llama-server then fails to
+// parse the reply as its format.
+var llamaAutoToolCases = []testCase{
+	{"chat auto without a trigger to constrain", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoWeatherTool + `,"logit_bias":[["{",6]],"max_tokens":24,"seed":3,"temperature":1}`,
+		shape(), allow(unparsedReplyIsContent)},
+}
+
+// llamaModel is the suite's model carrying Llama 3.1's chat template.
+var llamaModel = sync.OnceValues(func() (string, error) {
+	return generateModel("tiny-256x4-llama3.gguf", "--chat-template", "../../internal/chattemplate/testdata/meta-llama-Llama-3.1-8B-Instruct.jinja")
+})
+
 // nemoModel is the suite's model carrying Mistral Nemo's chat template.
 var nemoModel = sync.OnceValues(func() (string, error) {
 	return generateModel("tiny-256x4-nemo.gguf", "--chat-template", "../../internal/chattemplate/testdata/mistralai-Mistral-Nemo-Instruct-2407.jinja")
 })
 
 // TestConformanceAutoToolCalls runs the auto cases on the Qwen model (Hermes calls), on a thinking model
-// with Hermes calls, and on the Nemo model (Mistral calls).
+// with Hermes calls, on the Llama 3.1 model and on the Nemo model (Mistral calls).
 func TestConformanceAutoToolCalls(t *testing.T) {
 	t.Run("hermes", func(t *testing.T) {
 		p := startPairOn(t, toolModel, nil, nil)
@@ -85,6 +98,12 @@ func TestConformanceAutoToolCalls(t *testing.T) {
 	t.Run("hermes thinking", func(t *testing.T) {
 		p := startPairOn(t, hermesThinkingModel, nil, nil)
 		for _, c := range thinkingAutoToolCases {
+			t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+		}
+	})
+	t.Run("llama3", func(t *testing.T) {
+		p := startPairOn(t, llamaModel, nil, nil)
+		for _, c := range llamaAutoToolCases {
 			t.Run(c.name, func(t *testing.T) { check(t, p, c) })
 		}
 	})
