@@ -43,6 +43,9 @@ type GenOptions struct {
 	FIMTokens bool
 	// Reranker makes the model a reranker as llama.cpp runs one: rank pooling and non-causal attention.
 	Reranker bool
+	// ControlToolMarkers makes the tool-call markers control tokens, as real Mistral vocabularies have
+	// [TOOL_CALLS]: generated text leaves them out unless the server keeps them.
+	ControlToolMarkers bool
 }
 
 // Bounds on generated shapes: far above what a test needs, low enough that a
@@ -133,6 +136,9 @@ func Generate(w io.Writer, o GenOptions) error {
 		return fmt.Errorf("gguf: generate: %w", err)
 	}
 	v := newVocab(o.ChatTemplate)
+	if o.ControlToolMarkers {
+		v.controlToolMarkers()
+	}
 	if o.FIMTokens {
 		v.addFIMTokens()
 	}

@@ -294,3 +294,16 @@ func TestVocabHasTheTemplatesMarkers(t *testing.T) {
 		t.Error("the ChatML vocabulary has markers beyond ChatML's")
 	}
 }
+
+func TestControlToolMarkersAreControlTokens(t *testing.T) {
+	v := newVocab("{{ '<tool_call>' }}{{ '[TOOL_CALLS]' }}{{ '<|start_header_id|>' }}")
+	v.controlToolMarkers()
+	for i, tok := range v.tokens {
+		switch tok {
+		case "<tool_call>", "[TOOL_CALLS]", "<|start_header_id|>":
+			if v.types[i] != tokenControl {
+				t.Errorf("token %q: type %d, want control", tok, v.types[i])
+			}
+		}
+	}
+}

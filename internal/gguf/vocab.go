@@ -63,6 +63,20 @@ var chatMarkers = []struct {
 	{"</tool_response>", tokenUserDefined},
 }
 
+// controlToolMarkers retypes the tool-call markers, user-defined tokens by default, as control tokens.
+func (v *vocab) controlToolMarkers() {
+	for _, m := range chatMarkers {
+		if m.typ != tokenUserDefined {
+			continue
+		}
+		for i, t := range v.tokens {
+			if t == m.text {
+				v.types[i] = tokenControl
+			}
+		}
+	}
+}
+
 // vocabWords are whole words given their own pieces, so common text
 // tokenizes into fewer tokens than one per letter.
 var vocabWords = []string{

@@ -32,6 +32,9 @@ type genParams struct {
 	// generation_settings reports them.
 	stream  bool
 	grammar string
+	// preserved are control tokens the reply writes out, as llama-server writes its preserved tokens: the
+	// markers of tool calls, so that the calls can be read back.
+	preserved map[llama.Token]bool
 
 	// Choices, probabilities and slot use (see request_options.go).
 

@@ -184,6 +184,9 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 		sl.pendingProbs = append(sl.pendingProbs, *prob)
 	}
 	piece := s.model.TokenPiece(tok)
+	if t.params.preserved[tok] {
+		piece = []byte(s.model.TokenText(tok))
+	}
 	emit, stopped, word := sl.stop.push(sl.joiner.push(piece))
 	emit, shallow := sl.indent.push(emit)
 	if emit != "" {

@@ -291,6 +291,7 @@ func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 		return badRequest("\"grammar\", \"json_schema\" and \"response_format\" cannot be combined with \"tools\" " +
 			"unless \"tool_choice\" is \"none\"")
 	}
+	p.preserved = e.preservedTokens(toolcall.Preserved(r.family))
 	if r.grammar == "" {
 		return nil
 	}
@@ -315,6 +316,23 @@ func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 	}
 	p.sampler.Grammar = g
 	return nil
+}
+
+// preservedTokens are the markers that are one control token of the vocabulary (llama-server keeps only
+// its preserved tokens that are one token; others the reply writes out anyway); nil when there are none.
+func (e *engine) preservedTokens(markers []string) map[llama.Token]bool {
+	var out map[llama.Token]bool
+	for _, m := range markers {
+		toks, err := e.model.Tokenize(m, false, true)
+		if err != nil || len(toks) != 1 || len(e.model.TokenPiece(toks[0])) > 0 {
+			continue // not one token, or one the reply writes out anyway
+		}
+		if out == nil {
+			out = map[llama.Token]bool{}
+		}
+		out[toks[0]] = true
+	}
+	return out
 }
 
 // reasoningTags are a thinking reply's markers as tokens, as llama-server gives them to its reasoning-budget

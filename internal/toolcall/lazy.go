@@ -28,6 +28,19 @@ func Triggers(f Family) []string {
 	return nil
 }
 
+// Preserved are the markers of f's calls that llama-server writes out in the reply when the vocabulary
+// has them as one control token (its preserved tokens), so that the calls can be read back: Hermes'
+// <tool_call> and </tool_call>, Mistral's [TOOL_CALLS]. Llama 3.x has none.
+func Preserved(f Family) []string {
+	switch f {
+	case Hermes:
+		return []string{hermesOpen, hermesClose}
+	case Mistral:
+		return []string{mistralOpen}
+	}
+	return nil
+}
+
 // LazyGrammar is the GBNF of what follows a trigger of Triggers(f) (the trigger included) in a reply of
 // calls of tools under tool_choice "auto", as llama-server writes it:
 //   - Hermes: one or more <tool_call> blocks, each of one call, or of several separated by commas when

@@ -13,11 +13,16 @@ var lazyTools = []Tool{
 }
 
 // llama-server triggers Hermes calls on "<tool_call>" and its line break, Mistral calls on [TOOL_CALLS], and
-// leaves Llama 3.x calls, which have no marker, unconstrained.
+// leaves Llama 3.x calls, which have no marker, unconstrained; it writes those markers out.
 func TestTriggersPerFamily(t *testing.T) {
 	for f, want := range map[Family][]string{Hermes: {"<tool_call>\n"}, Mistral: {"[TOOL_CALLS]"}, Llama3: nil, None: nil} {
 		if got := Triggers(f); !reflect.DeepEqual(got, want) {
 			t.Errorf("Triggers(%v) = %q, want %q", f, got, want)
+		}
+	}
+	for f, want := range map[Family][]string{Hermes: {"<tool_call>", "</tool_call>"}, Mistral: {"[TOOL_CALLS]"}, Llama3: nil} {
+		if got := Preserved(f); !reflect.DeepEqual(got, want) {
+			t.Errorf("Preserved(%v) = %q, want %q", f, got, want)
 		}
 	}
 	if _, err := LazyGrammar(Llama3, lazyTools, false); err == nil {
