@@ -13,7 +13,7 @@ import (
 const modelUsage = `Usage:
   custos model gen --out FILE [--dim N] [--layers N] [--heads N] [--kv-heads N]
                    [--ffn N] [--ctx N] [--seed N] [--name NAME] [--chat-template FILE]
-                   [--fim] [--rerank]
+                   [--fim] [--rerank] [--control-tool-markers]
       write a small llama-architecture GGUF model with seeded random weights
   custos model info FILE [--json]
       print a GGUF file's metadata
@@ -54,6 +54,7 @@ func modelGenCommand(args []string, stdout, stderr io.Writer) int {
 	templateFile := fs.String("chat-template", "", "Jinja chat template `file` for tokenizer.chat_template (default ChatML)")
 	fs.BoolVar(&o.FIMTokens, "fim", false, "add fill-in-the-middle tokens, for /infill")
 	fs.BoolVar(&o.Reranker, "rerank", false, "make a reranker (rank pooling, non-causal attention), for /rerank")
+	fs.BoolVar(&o.ControlToolMarkers, "control-tool-markers", false, "make the template's tool-call markers control tokens, as [TOOL_CALLS] is in Mistral's vocabularies")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

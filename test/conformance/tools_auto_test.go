@@ -1,8 +1,10 @@
 package conformance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -81,6 +83,22 @@ var llamaModel = sync.OnceValues(func() (string, error) {
 	return generateModel("tiny-256x4-llama3.gguf", "--chat-template", "../../internal/chattemplate/testdata/meta-llama-Llama-3.1-8B-Instruct.jinja")
 })
 
+// toolCallsToken is [TOOL_CALLS]'s id in the generated vocabulary of Nemo's template (the test checks it).
+const toolCallsToken = 267
+
+// controlMarkerCases run on the Nemo model whose [TOOL_CALLS] is a control token, as in Mistral's own
+// vocabularies: both servers write it out (llama-server as a preserved token), so the call that follows
+// some free text is read back the same.
+var controlMarkerCases = []testCase{
+	{"chat auto call after text and a control-token trigger", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoWeatherTool + `,"parallel_tool_calls":false,"logit_bias":[[` + strconv.Itoa(toolCallsToken) + `,4]],"max_tokens":200,"seed":2,"temperature":1}`,
+		seeded("choices[].message.content", "choices[].message.tool_calls[].function.arguments", "choices[].finish_reason", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
+}
+
+// nemoControlModel is nemoModel with [TOOL_CALLS] a control token.
+var nemoControlModel = sync.OnceValues(func() (string, error) {
+	return generateModel("tiny-256x4-nemo-control.gguf", "--chat-template", "../../internal/chattemplate/testdata/mistralai-Mistral-Nemo-Instruct-2407.jinja", "--control-tool-markers")
+})
+
 // nemoModel is the suite's model carrying Mistral Nemo's chat template.
 var nemoModel = sync.OnceValues(func() (string, error) {
 	return generateModel("tiny-256x4-nemo.gguf", "--chat-template", "../../internal/chattemplate/testdata/mistralai-Mistral-Nemo-Instruct-2407.jinja")
@@ -104,6 +122,16 @@ func TestConformanceAutoToolCalls(t *testing.T) {
 	t.Run("llama3", func(t *testing.T) {
 		p := startPairOn(t, llamaModel, nil, nil)
 		for _, c := range llamaAutoToolCases {
+			t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+		}
+	})
+	t.Run("mistral control token", func(t *testing.T) {
+		p := startPairOn(t, nemoControlModel, nil, nil)
+		ids := ask(t, p.runner, testCase{method: "POST", path: "/tokenize", body: `{"content":"[TOOL_CALLS]"}`}).view
+		if got := valuesAt(ids, "tokens[]"); len(got) != 1 || fmt.Sprint(got[0]) != strconv.Itoa(toolCallsToken) {
+			t.Fatalf("[TOOL_CALLS] tokenizes to %v, want [%d]", got, toolCallsToken)
+		}
+		for _, c := range controlMarkerCases {
 			t.Run(c.name, func(t *testing.T) { check(t, p, c) })
 		}
 	})
