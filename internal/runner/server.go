@@ -15,6 +15,7 @@ import (
 	"custos/internal/gguf"
 	"custos/internal/httpserver"
 	"custos/internal/llama"
+	"custos/internal/resumable"
 )
 
 // readHeaderTimeout bounds how long a client may take to send its request headers.
@@ -35,6 +36,8 @@ type Server struct {
 	eng atomic.Pointer[engine]
 	// snap is the scheduler's latest published state.
 	snap atomic.Pointer[snapshot]
+	// streams keeps the streams of requests with an X-Conversation-Id, for clients that come back.
+	streams *resumable.Store
 }
 
 // engine is what a loaded model serves with. It is immutable; the mutable state lives in the scheduler.
@@ -62,7 +65,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log}, nil
+	return &Server{cfg: cfg, log: log, streams: resumable.NewStore()}, nil
 }
 
 // ListenAndServe listens on addr (host:port) and serves until ctx is done (nil) or the model fails to load
@@ -105,6 +108,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Whatever is still generating after the grace ends with an error event.
 	stopSched()
 	wg.Wait()
+	s.streams.Close()
 	if shutErr != nil {
 		// Handlers may still be tokenizing with the model: leave it to the exiting process rather than
 		// free memory they use.
