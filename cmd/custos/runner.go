@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strconv"
 	"syscall"
+	"time"
 
 	"custos/internal/app"
 	"custos/internal/llama"
@@ -71,6 +72,17 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
 	}
 	stringFlag(fs, &cfg.SlotSavePath, "", "folder where POST /slots/{id}?action=save|restore keeps slots' caches (default: off)", "slot-save-path")
+	fs.Func("sse-ping-interval", "`seconds` a stream may stay silent before it gets a ping (default 30; -1 or 0: no pings)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number of seconds: %q", v)
+		}
+		cfg.SSEPingInterval = time.Duration(n) * time.Second
+		if n <= 0 {
+			cfg.SSEPingInterval = -1
+		}
+		return nil
+	})
 	fs.BoolVar(&cfg.SPMInfill, "spm-infill", false, "lay /infill prompts out suffix, prefix, middle, for models trained so")
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")

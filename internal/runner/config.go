@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // Config is what `custos runner` serves and how; its fields mirror llama-server's flags.
@@ -66,6 +67,9 @@ type Config struct {
 	// MaxBodyBytes is the largest request body read; a larger one gets 400 (default 8 MiB). custos serve
 	// passes its own max_body_bytes, so that a body its gateway accepts is not refused here.
 	MaxBodyBytes int64
+	// SSEPingInterval is how long a stream may stay silent before it gets a ping, an SSE comment, as
+	// llama-server's --sse-ping-interval (default 30 s); negative turns pings off.
+	SSEPingInterval time.Duration
 	// TimeoutSecs is how long a client may take to send its request body after its headers, as
 	// llama-server's --timeout bounds its reads (default 600).
 	TimeoutSecs int
@@ -126,6 +130,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.TimeoutSecs == 0 {
 		c.TimeoutSecs = defaultTimeoutSecs
+	}
+	if c.SSEPingInterval == 0 {
+		c.SSEPingInterval = defaultSSEPingInterval
 	}
 	if c.ReasoningFormat == "" {
 		c.ReasoningFormat = reasoningAuto

@@ -263,6 +263,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 	params, apiErr := resolveParams(samplingFields{MaxTokens: &maxTokens, Stop: req.StopSequences,
 		Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK}, s.cfg.Seed, s.cfg.NPredict)
 	if apiErr == nil {
+		params.pingInterval, _ = s.pingInterval(nil)
 		apiErr = e.constrainToolCall(&params, reply)
 	}
 	if apiErr != nil {

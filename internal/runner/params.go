@@ -65,6 +65,9 @@ type genParams struct {
 	// mean log-probability per token; hideProbs when the probabilities were computed for that ranking only.
 	keepBest  int
 	hideProbs bool
+	// pingInterval (sse_ping_interval, or --sse-ping-interval) is how long a stream may stay silent before
+	// it pings the client; 0 means never.
+	pingInterval time.Duration
 	// nIndent (n_indent) ends generation at the first line after the first indented less (see indentGate).
 	nIndent int
 }

@@ -150,6 +150,7 @@ type samplingFields struct {
 	Samplers          json.RawMessage `json:"samplers"`
 	TMaxPredictMS     *int64          `json:"t_max_predict_ms"`
 	TimingsPerToken   bool            `json:"timings_per_token"`
+	SSEPingInterval   *int            `json:"sse_ping_interval"`
 	ResponseFields    []string        `json:"response_fields"`
 	ReturnProgress    bool            `json:"return_progress"`
 	Echo              bool            `json:"echo"`

@@ -68,6 +68,9 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 		p.nIndent = *f.NIndent
 	}
 	p.timingsPerToken = f.TimingsPerToken
+	if p.pingInterval, err = s.pingInterval(f.SSEPingInterval); err != nil {
+		return p, err
+	}
 	p.responseFields = f.ResponseFields
 	p.returnProgress = f.Stream && f.ReturnProgress
 	if err := resolveBestOf(f, ep, s.cfg.Parallel, &p); err != nil {
