@@ -72,6 +72,15 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
 	}
 	stringFlag(fs, &cfg.SlotSavePath, "", "folder where POST /slots/{id}?action=save|restore keeps slots' caches (default: off)", "slot-save-path")
+	fs.Func("reasoning-budget", "`tokens` a thinking model may reason for when a chat request does not say (default -1: no bound; 0 ends it at once)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number of tokens: %q", v)
+		}
+		cfg.ReasoningBudget = &n
+		return nil
+	})
+	stringFlag(fs, &cfg.ReasoningBudgetMessage, "", "`text` written before the end of a reasoning whose budget is spent", "reasoning-budget-message")
 	fs.Func("sse-ping-interval", "`seconds` a stream may stay silent before it gets a ping (default 30; -1 or 0: no pings)", func(v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil {

@@ -67,6 +67,12 @@ type Config struct {
 	// MaxBodyBytes is the largest request body read; a larger one gets 400 (default 8 MiB). custos serve
 	// passes its own max_body_bytes, so that a body its gateway accepts is not refused here.
 	MaxBodyBytes int64
+	// ReasoningBudget bounds a thinking model's reasoning in tokens when a chat request gives no
+	// reasoning_budget_tokens, as llama-server's --reasoning-budget (0 ends it at once); nil: no bound.
+	ReasoningBudget *int
+	// ReasoningBudgetMessage is written before the end marker a spent budget forces
+	// (--reasoning-budget-message).
+	ReasoningBudgetMessage string
 	// SSEPingInterval is how long a stream may stay silent before it gets a ping, an SSE comment, as
 	// llama-server's --sse-ping-interval (default 30 s); negative turns pings off.
 	SSEPingInterval time.Duration
@@ -160,6 +166,9 @@ func (c Config) withDefaults() (Config, error) {
 		if info, err := os.Stat(c.SlotSavePath); err != nil || !info.IsDir() {
 			return c, fmt.Errorf("runner: slot-save-path: not a directory: %s", c.SlotSavePath)
 		}
+	}
+	if c.ReasoningBudget != nil && *c.ReasoningBudget < -1 {
+		return c, fmt.Errorf("runner: reasoning-budget must be -1 (no bound) or more, got %d", *c.ReasoningBudget)
 	}
 	if c.NPredict < -1 {
 		return c, fmt.Errorf("runner: n-predict must be -1 (no limit) or more, got %d", c.NPredict)

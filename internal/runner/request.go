@@ -186,6 +186,7 @@ func (s *stopList) UnmarshalJSON(b []byte) error {
 type chatRequest struct {
 	samplingFields
 	templateFields
+	budgetFields
 	Messages []chatMessage `json:"messages"`
 }
 

@@ -41,6 +41,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p, s.resumable(s.ready(s.handleResponses)))
 		mux.HandleFunc("POST "+p+"/input_tokens", s.ready(s.handleResponsesInputTokens))
 	}
+	mux.HandleFunc("POST /v1/chat/completions/control", s.ready(s.handleControl))
 	mux.HandleFunc("POST /v1/messages", s.resumable(s.ready(s.handleMessages)))
 	mux.HandleFunc("POST /v1/messages/count_tokens", s.ready(s.handleCountTokens))
 	mux.HandleFunc("POST /infill", s.resumable(s.ready(s.handleInfill)))

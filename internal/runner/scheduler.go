@@ -28,7 +28,9 @@ type scheduler struct {
 	// actions brings slot actions; waitingActions are those whose slot was busy when they came.
 	actions        chan *slotAction
 	waitingActions []*slotAction
-	published      *atomic.Pointer[snapshot]
+	// controls brings POST /v1/chat/completions/control's requests, answered at once.
+	controls  chan *reasoningControl
+	published *atomic.Pointer[snapshot]
 
 	stats stats
 	// outbox holds the results of finished tasks until the next publish, so that a client holding its
@@ -49,6 +51,7 @@ func newScheduler(model *llama.Model, lctx *llama.Context, parallel, batchSize, 
 		submit:     make(chan *task),
 		done:       make(chan struct{}),
 		actions:    make(chan *slotAction),
+		controls:   make(chan *reasoningControl),
 		published:  published,
 	}
 	for i := range parallel {
@@ -85,6 +88,8 @@ func (s *scheduler) run(ctx context.Context) {
 				s.admit(t)
 			case a := <-s.actions:
 				s.waitingActions = append(s.waitingActions, a)
+			case c := <-s.controls:
+				c.done <- s.control(c)
 			case <-ctx.Done():
 				return
 			}
@@ -113,6 +118,8 @@ func (s *scheduler) admitWaiting() {
 			s.admit(t)
 		case a := <-s.actions:
 			s.waitingActions = append(s.waitingActions, a)
+		case c := <-s.controls:
+			c.done <- s.control(c)
 		default:
 			return
 		}
@@ -223,6 +230,7 @@ func (s *scheduler) start(t *task, slots []*slot) {
 			params.Seed += uint32(i)
 		}
 		sl.sampler = llama.NewSampler(s.model, params)
+		sl.budget = newReasoningBudget(t.params.budget, s.model.TokenPiece)
 		lastN := params.PenaltyLastN
 		for _, tok := range t.prompt[max(0, len(t.prompt)-lastN):] {
 			sl.sampler.Accept(tok)

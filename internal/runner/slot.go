@@ -38,6 +38,7 @@ type slot struct {
 	promptOut  int32
 	promptFrom int
 	sampler    *llama.Sampler
+	budget     *reasoningBudget
 	joiner     utf8Joiner
 	stop       stopMatcher
 	indent     indentGate

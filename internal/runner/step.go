@@ -150,19 +150,46 @@ func (s *scheduler) follow(leader, f *slot) *slot {
 }
 
 // sampleNext samples sl's next token from the logits of its batch position, with the token's probabilities
-// when the request asked for them (the logits are read only then).
+// when the request asked for them (the logits are read only then), or the token a spent reasoning budget
+// forces.
 func (s *scheduler) sampleNext(sl *slot) {
+	var tok llama.Token
+	var prob *tokenProb
+	if forced, ok := sl.budget.forcedToken(); ok {
+		tok, prob = s.drawForced(sl, forced)
+	} else {
+		tok, prob = s.draw(sl)
+	}
+	sl.budget.accept(tok, s.model.TokenPiece)
+	s.onToken(sl, tok, prob)
+}
+
+// draw samples sl's next token as its request asks, with the token's probabilities when asked for.
+func (s *scheduler) draw(sl *slot) (llama.Token, *tokenProb) {
 	want := sl.task.params.probs
 	switch {
 	case !want.want:
-		s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex), nil)
+		return sl.sampler.Sample(s.lctx, sl.outIndex), nil
 	case want.post:
 		tok, left := sl.sampler.SampleCandidates(s.lctx, sl.outIndex)
-		s.onToken(sl, tok, postSamplingProbs(s.model, left, tok, want.n))
+		return tok, postSamplingProbs(s.model, left, tok, want.n)
 	default:
 		tok := sl.sampler.Sample(s.lctx, sl.outIndex)
-		s.onToken(sl, tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n))
+		return tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n)
 	}
+}
+
+// drawForced draws the token a spent reasoning budget forces (see reasoningBudget).
+func (s *scheduler) drawForced(sl *slot, forced llama.Token) (llama.Token, *tokenProb) {
+	want := sl.task.params.probs
+	tok, left := sl.sampler.SampleForced(s.lctx, sl.outIndex, forced)
+	switch {
+	case want.post:
+		return tok, postSamplingProbs(s.model, left, tok, want.n)
+	case want.want:
+		return tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n)
+	}
+	return tok, nil
 }
 
 // onToken takes a sampled token (and its probabilities, or nil): it ends the choice at end of generation,

@@ -15,6 +15,7 @@ import (
 //	| badTypeIs400          | /detokenize with "tokens" not an array  | the same: a wrong type is the client's mistake, 400 rather than llama-server's 500    |
 //	| badValueIs400         | chat with an unknown reasoning_format   | the same: 400 naming the field and its values, not llama-server's 500                 |
 //	| emptyMessages         | chat with "messages": []                | nothing to answer: 400 naming the field, where llama-server generates from an empty prompt |
+//	| budgetWithGrammar     | chat with a reasoning budget and a grammar | 400 naming the field; llama-server forces the end marker against the grammar: 500 |
 //	| fingerprint           | every completion and chunk              | system_fingerprint names a llama.cpp build (b1-de3ff81); the runner is not one        |
 //	| webUI                 | /props                                  | the runner has no web UI and no media input: no ui, ui_settings, media_marker, cors_proxy_enabled, modalities.video |
 //	| runnerProps           | /props                                  | the runner adds n_ctx (its whole context), embeddings (its mode) and system_info, which llama-server shows only in its log |
@@ -69,6 +70,8 @@ var (
 			{onlyRunner, "incomplete_details"}, {onlyRunner, "usage.output_tokens_details"}}}
 	responsesIncomplete = difference{"a reply cut by max_output_tokens is incomplete, with incomplete_details, as OpenAI reports it; llama-server says completed",
 		[]allowance{{onlyLlama, "completed_at"}}}
+	budgetWithGrammar = difference{"a reasoning budget given with a grammar is refused with 400 naming it; llama-server forces the end marker against the grammar and fails with 500",
+		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
 	refusedByName = difference{"a documented field the runner does not honour is refused with 400 naming it; llama-server accepts it",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	responsesStreamObject = difference{"the runner's stream events carry sequence_number and its response objects every field of OpenAI's; llama-server's a subset",
