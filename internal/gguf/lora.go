@@ -19,6 +19,9 @@ type LoRAOptions struct {
 	// Targets are the base model's weight matrices the adapter changes, by tensor name (default
 	// DefaultLoRATargets of the base model).
 	Targets []string
+	// InvocationTokens, when set, makes the adapter an activated LoRA
+	// (adapter.alora.invocation_tokens), which applies only from these tokens of a prompt on.
+	InvocationTokens []int32
 }
 
 // maxLoRARank bounds the rank far above what a test needs.
@@ -88,6 +91,10 @@ func GenerateLoRA(w io.Writer, base *File, o LoRAOptions) error {
 		{Key: "general.alignment", Type: TypeUint32, Value: uint32(defaultAlignment)},
 		{Key: "adapter.type", Type: TypeString, Value: "lora"},
 		{Key: "adapter.lora.alpha", Type: TypeFloat32, Value: o.Alpha},
+	}
+	if len(o.InvocationTokens) > 0 {
+		kvs = append(kvs, KV{Key: "adapter.alora.invocation_tokens", Type: TypeArray,
+			Value: Array{Type: TypeUint32, Values: o.InvocationTokens}})
 	}
 	if err := writeFile(w, kvs, tensors, o.Seed); err != nil {
 		return fmt.Errorf("gguf: generate lora: %w", err)
