@@ -60,7 +60,7 @@ func parseLoRAList(raw json.RawMessage, n int, field string) ([]loraScale, *apiE
 		dec := json.NewDecoder(bytes.NewReader(entry))
 		dec.UseNumber()
 		if !bytes.HasPrefix(bytes.TrimSpace(entry), []byte("{")) || dec.Decode(&e) != nil {
-			return nil, badRequest("%s[%d] must be an object with \"id\" and \"scale\" fields", field, i)
+			return nil, badRequest("%s[%d] must be an object {\"id\": integer, \"scale\": number}", field, i)
 		}
 		if e.ID == nil {
 			return nil, badRequest("%s[%d] has no \"id\"", field, i)
