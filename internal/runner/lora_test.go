@@ -293,3 +293,25 @@ func TestLoRAWithoutAdapters(t *testing.T) {
 		t.Errorf("lora [] without adapters: %d %s", code, raw)
 	}
 }
+
+// A restored slot file is taken to be of the global scales: a request at other scales does not reuse it.
+func TestLoRARestoredSlotIsOfTheGlobalScales(t *testing.T) {
+	base, _ := loraRunner(t, Config{Parallel: 1, SlotSavePath: t.TempDir()}, 1)
+	want := baseCompletion(t, seededCompletion(nil))
+	completionOf(t, base, seededCompletion(nil))
+	if status, raw := postTo(t, base, "/slots/0?action=save", map[string]any{"filename": "adapted.bin"}); status != http.StatusOK {
+		t.Fatalf("save: %d %s", status, raw)
+	}
+	off := map[string]any{"lora": []map[string]any{{"id": 0, "scale": 0}}}
+	completionOf(t, base, seededCompletion(off))
+	if status, raw := postTo(t, base, "/slots/0?action=restore", map[string]any{"filename": "adapted.bin"}); status != http.StatusOK {
+		t.Fatalf("restore: %d %s", status, raw)
+	}
+	text, cached := completionOf(t, base, seededCompletion(off))
+	if cached != 0 || text != want {
+		t.Errorf("at scale 0 on a slot restored from scale 1: %d tokens from the cache and %q; want 0 and %q", cached, text, want)
+	}
+	if _, cached := completionOf(t, base, seededCompletion(nil)); cached != 0 {
+		t.Errorf("the scale-0 request's own cache was reused at scale 1: %d tokens", cached)
+	}
+}
