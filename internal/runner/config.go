@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -55,6 +56,12 @@ type Config struct {
 	// SPMInfill lays /infill prompts out suffix first, as llama-server's --spm-infill, for models trained on
 	// suffix-prefix-middle.
 	SPMInfill bool
+	// LoRA are the LoRA adapters to load, as llama-server's --lora and --lora-scaled: their ids are their
+	// places in this list, and each starts at its scale.
+	LoRA []LoRASpec
+	// LoRAInitWithoutApply starts every adapter at scale 0, as llama-server's --lora-init-without-apply
+	// documents, to be applied by POST /lora-adapters or a request's lora field.
+	LoRAInitWithoutApply bool
 	// Seed is the sampling seed for requests that give none (default -1: random).
 	Seed int64
 	// NPredict is the most tokens generated for requests that give no limit (default -1: until the end
@@ -79,6 +86,12 @@ type Config struct {
 	// TimeoutSecs is how long a client may take to send its request body after its headers, as
 	// llama-server's --timeout bounds its reads (default 600).
 	TimeoutSecs int
+}
+
+// LoRASpec is one LoRA adapter to load: its GGUF file and the scale it starts at.
+type LoRASpec struct {
+	Path  string
+	Scale float32
 }
 
 // Defaults that are not the zero value.
@@ -169,6 +182,11 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ReasoningBudget != nil && *c.ReasoningBudget < -1 {
 		return c, fmt.Errorf("runner: reasoning-budget must be -1 (no bound) or more, got %d", *c.ReasoningBudget)
+	}
+	for _, l := range c.LoRA {
+		if l.Path == "" || math.IsNaN(float64(l.Scale)) || math.IsInf(float64(l.Scale), 0) {
+			return c, fmt.Errorf("runner: a LoRA adapter needs a file and a finite scale, got %q at %v", l.Path, l.Scale)
+		}
 	}
 	if c.NPredict < -1 {
 		return c, fmt.Errorf("runner: n-predict must be -1 (no limit) or more, got %d", c.NPredict)

@@ -129,8 +129,7 @@ var fieldTable = []field{
 		why: "the runner never shifts the context, so the whole prompt is always kept"},
 	{name: "n_discard", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(0)},
 	{name: "n_cache_reuse", endpoints: epGenerate, support: neutralOnly, neutral: isNumber(0)},
-	{name: "lora", endpoints: epGenerate, support: neutralOnly, neutral: isEmptyArray,
-		why: "the runner loads no LoRA adapters"},
+	{name: "lora", endpoints: epGenerate, support: works, why: "the adapters of --lora; an unknown id is a 400"},
 
 	// What the answer carries.
 	{name: "return_tokens", endpoints: epGenerate, support: works},

@@ -74,6 +74,8 @@ type genParams struct {
 	pingInterval time.Duration
 	// nIndent (n_indent) ends generation at the first line after the first indented less (see indentGate).
 	nIndent int
+	// lora (lora) are the request's own LoRA scales, by adapter id; empty runs with the global ones.
+	lora []loraScale
 }
 
 // choices is the number of choices the task generates.

@@ -158,6 +158,7 @@ type samplingFields struct {
 	NIndent           *int            `json:"n_indent"`
 	AdaptiveTarget    *float64        `json:"adaptive_target"`
 	AdaptiveDecay     *float64        `json:"adaptive_decay"`
+	LoRA              json.RawMessage `json:"lora"`
 }
 
 // streamOptions is OpenAI's stream_options object.

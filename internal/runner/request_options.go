@@ -97,6 +97,11 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	if p.ignoreEOS {
 		p.sampler.LogitBias = append(p.sampler.LogitBias, e.eogBans...)
 	}
+	if len(f.LoRA) > 0 && !isNull(f.LoRA) {
+		if p.lora, err = parseLoRAList(f.LoRA, len(e.loras), "\"lora\""); err != nil {
+			return p, err
+		}
+	}
 	return p, nil
 }
 

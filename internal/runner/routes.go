@@ -26,8 +26,8 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("POST "+p, s.ready(s.handleChatInputTokens))
 	}
 	mux.HandleFunc("POST /slots/{id}", s.ready(s.handleSlotAction))
-	mux.HandleFunc("GET /lora-adapters", s.handleListLoRA)
-	mux.HandleFunc("POST /lora-adapters", s.handleSetLoRA)
+	mux.HandleFunc("GET /lora-adapters", s.ready(s.handleListLoRA))
+	mux.HandleFunc("POST /lora-adapters", s.ready(s.handleSetLoRA))
 	mux.HandleFunc("POST /apply-template", s.ready(s.handleApplyTemplate))
 	mux.HandleFunc("POST /tokenize", s.ready(s.handleTokenize))
 	mux.HandleFunc("POST /detokenize", s.ready(s.handleDetokenize))

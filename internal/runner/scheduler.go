@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -38,6 +39,7 @@ type scheduler struct {
 	outbox     []delivery
 	clock      uint64
 	nextTaskID uint64
+	lora       schedulerLoRA
 }
 
 func newScheduler(model *llama.Model, lctx *llama.Context, parallel, batchSize, queueLimit int,
@@ -150,13 +152,14 @@ func (s *scheduler) admit(t *task) {
 // that evaluates the prompt (the one t pinned with id_slot, else the best cache for the prompt), then the
 // slots of the further choices.
 func (s *scheduler) place(t *task) []*slot {
+	t.loraScales = s.loraFor(t)
 	var leader *slot
 	if t.params.pinSlot {
 		if sl := s.slots[t.params.slotID]; !sl.busy() {
 			leader = sl
 		}
 	} else {
-		leader = chooseSlot(s.slots, t.prompt)
+		leader = chooseSlot(s.slots, t.prompt, t.loraScales)
 	}
 	if leader == nil {
 		return nil
@@ -203,7 +206,8 @@ func (s *scheduler) releaseCancelled() {
 }
 
 // start binds t to its slots. The first keeps the cached prefix the prompt shares (unless the request
-// turned cache_prompt off) and drops the rest of its sequence; the others are emptied, to receive a copy of
+// turned cache_prompt off, or the cache was computed with other LoRA scales) and drops the rest of its
+// sequence; the others are emptied, to receive a copy of
 // the first's cache once it has evaluated the prompt. Each choice samples with its own chain, choice i
 // seeded with the request's seed + i as llama-server does, so that the choices differ yet repeat.
 func (s *scheduler) start(t *task, slots []*slot) {
@@ -212,14 +216,15 @@ func (s *scheduler) start(t *task, slots []*slot) {
 		open: len(slots), started: time.Now()}
 	for i, sl := range slots {
 		keep := 0
-		if i == 0 && !t.params.noCachePrompt {
+		if i == 0 && !t.params.noCachePrompt && slices.Equal(sl.cacheLoRA, t.loraScales) {
 			keep = reusablePrefix(sl.cached, t.prompt, t.embed)
 		}
 		keep = s.trimCache(sl, keep)
+		sl.cacheLoRA = t.loraScales
 		if i == 0 {
 			run.reused = keep
 		}
-		*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
+		*sl = slot{id: sl.id, cached: sl.cached, cacheLoRA: sl.cacheLoRA, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
 			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), settings: t.settings, stop: stopMatcher{stops: t.params.stops},
 			indent: indentGate{min: t.params.nIndent}}
 		if t.embed {

@@ -54,6 +54,8 @@ type engine struct {
 	created      int64
 	// eogBans ban every end-of-generation token, for ignore_eos.
 	eogBans []llama.LogitBias
+	// loras are the adapters of --lora and --lora-scaled, in id order.
+	loras []loraAdapter
 }
 
 // New returns a server for cfg; Serve runs it.
@@ -184,13 +186,18 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 		// Pooling needs a whole sequence in one pass of the model.
 		params.NUBatch = s.cfg.BatchSize
 	}
+	loras, scales, err := loadLoRA(model, s.cfg)
+	if err != nil {
+		return nil, err
+	}
 	lctx, err := llama.NewContext(model, params)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	s.warnIfNotReranker(model)
 	e := &engine{model: model, lctx: lctx, alias: s.cfg.Alias, chatTemplate: s.chatTemplate(model),
-		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix()}
+		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix(),
+		loras: loras}
 	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.cfg.ReasoningFormat, s.log)
 	e.eogBans = eogBans(model)
 	if e.slotCtx < 2 {
@@ -199,6 +206,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 			e.nCtx, s.cfg.Parallel, e.slotCtx)
 	}
 	e.sched = newScheduler(model, lctx, s.cfg.Parallel, s.cfg.BatchSize, s.cfg.QueueLimit, &s.snap)
+	e.sched.useLoRA(loras, scales)
 	return e, nil
 }
 

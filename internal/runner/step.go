@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"custos/internal/llama"
@@ -10,12 +11,16 @@ import (
 // step makes one decode over every active sequence: first one token for each generating slot, so running
 // streams never stall behind a long prompt, then as much of the waiting prompts as the batch still holds.
 // It then samples the next token of every slot whose logits the decode produced.
+//
+// Only the slots that run with the LoRA scales of this step (stepLoRA) take part: llama.cpp applies one
+// set of adapters to a whole decode. The others wait for a step of their own scales.
 func (s *scheduler) step() {
 	s.batch.Clear()
+	lora := s.stepLoRA()
 	sequences := 0
 	for _, sl := range s.slots {
 		sl.inBatch, sl.inPrompt, sl.outIndex = false, false, -1
-		if !sl.busy() || !sl.generating {
+		if !sl.busy() || !sl.generating || !slices.Equal(sl.task.loraScales, lora) {
 			continue
 		}
 		sl.outIndex = int32(s.batch.Len())
@@ -25,13 +30,14 @@ func (s *scheduler) step() {
 		sequences++
 	}
 	for _, sl := range s.slots {
-		if sl.busy() && !sl.generating && !sl.follower && s.addPromptChunk(sl) {
+		if sl.busy() && !sl.generating && !sl.follower && slices.Equal(sl.task.loraScales, lora) && s.addPromptChunk(sl) {
 			sequences++
 		}
 	}
 	if s.batch.Len() == 0 {
 		return
 	}
+	s.applyLoRA(lora)
 	err := s.lctx.Decode(s.batch)
 	s.stats.decodes++
 	s.stats.busySlotsInDecodes += uint64(sequences)
