@@ -22,6 +22,8 @@ type messagesRequest struct {
 	// Tools are client tools in the Anthropic shape (see messages_tools.go).
 	Tools      json.RawMessage `json:"tools"`
 	ToolChoice json.RawMessage `json:"tool_choice"`
+	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes them on).
+	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
 	// Fields for what this server does not have: extended thinking, MCP servers, code containers.
 	Thinking   json.RawMessage `json:"thinking"`
 	MCPServers json.RawMessage `json:"mcp_servers"`
@@ -86,6 +88,7 @@ type anthropicMessage struct {
 // assistant's tool_use blocks its tool calls, and a user's tool_result blocks tool messages.
 func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 	chat := &chatRequest{}
+	chat.ChatTemplateKwargs = req.ChatTemplateKwargs
 	var apiErr *apiError
 	if chat.Tools, apiErr = anthropicTools(req.Tools); apiErr != nil {
 		return nil, apiErr

@@ -25,6 +25,9 @@ type responsesRequest struct {
 	Tools             json.RawMessage `json:"tools"`
 	ToolChoice        json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes the
+	// request's fields on to chat).
+	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
 	// Fields that need what this server does not have: stored responses, reasoning, ...
 	PreviousResponseID *string         `json:"previous_response_id"`
 	Conversation       json.RawMessage `json:"conversation"`
@@ -131,6 +134,7 @@ func responsesChat(req *responsesRequest) (*chatRequest, *apiError) {
 		return nil, apiErr
 	}
 	chat.ParallelToolCalls = req.ParallelToolCalls
+	chat.ChatTemplateKwargs = req.ChatTemplateKwargs
 	if req.Instructions != nil {
 		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: messageContent(*req.Instructions)})
 	}
