@@ -127,6 +127,10 @@ func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 // with an assistant's calls as one message; each tool_result block of a user turn a tool message, in the
 // order the blocks come.
 func turnMessages(field, role string, content json.RawMessage) ([]chatMessage, *apiError) {
+	if isNull(content) {
+		// Anthropic requires content; null is not an empty text.
+		return nil, badRequest("%q must be a string or an array of content blocks, not null", field)
+	}
 	var s string
 	if json.Unmarshal(content, &s) == nil {
 		return []chatMessage{{Role: role, Content: messageContent(s)}}, nil

@@ -210,6 +210,10 @@ func responsesItemMessage(i int, item responsesInputItem) (chatMessage, *apiErro
 
 // partsText reads content, a string or an array of content parts of a message from role, as one text.
 func partsText(field string, content json.RawMessage, role string) (string, *apiError) {
+	if isNull(content) {
+		// OpenAI requires content; null is not an empty text.
+		return "", badRequest("%q must be a string or an array of content parts, not null", field)
+	}
 	var text string
 	if json.Unmarshal(content, &text) == nil {
 		return text, nil
