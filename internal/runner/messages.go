@@ -114,7 +114,16 @@ func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 		if m.Role != "user" && m.Role != "assistant" {
 			return nil, badRequest("\"messages[%d].role\" must be \"user\" or \"assistant\", got %q", i, m.Role)
 		}
-		msgs, apiErr := turnMessages(fmt.Sprintf("messages[%d].content", i), m.Role, m.Content)
+		field := fmt.Sprintf("messages[%d].content", i)
+		if isEmptyArray(m.Content) {
+			// As Anthropic: only a final assistant turn may be empty, and then there is nothing to continue,
+			// so it goes (llama-server drops it too).
+			if m.Role == "assistant" && i == len(in)-1 {
+				continue
+			}
+			return nil, badRequest("%q must not be empty: only the final assistant message may have no content", field)
+		}
+		msgs, apiErr := turnMessages(field, m.Role, m.Content)
 		if apiErr != nil {
 			return nil, apiErr
 		}
