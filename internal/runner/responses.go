@@ -107,7 +107,7 @@ type responsesInputItem struct {
 	// function_call and function_call_output items
 	CallID    string          `json:"call_id"`
 	Name      string          `json:"name"`
-	Arguments *string         `json:"arguments"`
+	Arguments json.RawMessage `json:"arguments"`
 	Output    json.RawMessage `json:"output"`
 }
 
