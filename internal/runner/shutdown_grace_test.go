@@ -19,12 +19,46 @@ import (
 // connections raced with the handler's answer, so the stop is tried several times.
 func TestStopAnswersAnUnfinishedRequestWith503(t *testing.T) {
 	for i := range 8 {
-		t.Run(fmt.Sprint("stop ", i), stopMidAnswer)
+		t.Run(fmt.Sprint("stop ", i), func(t *testing.T) {
+			status, body := stopMidAnswer(t, false)
+			var e struct {
+				Error struct {
+					Code    int    `json:"code"`
+					Type    string `json:"type"`
+					Message string `json:"message"`
+				} `json:"error"`
+			}
+			if status != http.StatusServiceUnavailable || json.Unmarshal(body, &e) != nil ||
+				e.Error.Code != http.StatusServiceUnavailable || e.Error.Type != typeUnavailable || e.Error.Message == "" {
+				t.Fatalf("status %d: %s; want 503 in the OpenAI error shape", status, body)
+			}
+		})
 	}
 }
 
-// stopMidAnswer starts a runner, stops it while a whole answer is generating, and checks the answer.
-func stopMidAnswer(t *testing.T) {
+// TestStopEndsAnUnfinishedStreamWithAnError: a stream still generating when the shutdown grace ends
+// ends with an error event, not a connection closed under it.
+func TestStopEndsAnUnfinishedStreamWithAnError(t *testing.T) {
+	for i := range 4 {
+		t.Run(fmt.Sprint("stop ", i), func(t *testing.T) {
+			_, body := stopMidAnswer(t, true)
+			events := strings.Split(strings.TrimSpace(string(body)), "\n\n")
+			last, _ := strings.CutPrefix(events[len(events)-1], "data: ")
+			var e struct {
+				Error *struct {
+					Type string `json:"type"`
+				} `json:"error"`
+			}
+			if json.Unmarshal([]byte(last), &e) != nil || e.Error == nil || e.Error.Type != typeUnavailable {
+				t.Fatalf("the stream ended with %.300q, want an error event", last)
+			}
+		})
+	}
+}
+
+// stopMidAnswer starts a runner, stops it while an answer (a stream when stream) is generating, and
+// returns the status and body its client got.
+func stopMidAnswer(t *testing.T, stream bool) (int, []byte) {
 	model, err := testModel()
 	if err != nil {
 		t.Fatal(err)
@@ -56,7 +90,7 @@ func stopMidAnswer(t *testing.T) {
 	go func() {
 		// Far more tokens than the grace lets it generate.
 		resp, err := testClient.Post(base+"/completion", "application/json",
-			strings.NewReader(`{"prompt":"go on","ignore_eos":true,"n_predict":8000}`))
+			strings.NewReader(fmt.Sprintf(`{"prompt":"go on","ignore_eos":true,"n_predict":8000,"stream":%v}`, stream)))
 		if err != nil {
 			answered <- answer{err: err}
 			return
@@ -70,21 +104,11 @@ func stopMidAnswer(t *testing.T) {
 	}
 	stop()
 
+	var a answer
 	select {
-	case a := <-answered:
+	case a = <-answered:
 		if a.err != nil {
-			t.Fatalf("the request in flight got %v, want a 503", a.err)
-		}
-		var e struct {
-			Error struct {
-				Code    int    `json:"code"`
-				Type    string `json:"type"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		if a.status != http.StatusServiceUnavailable || json.Unmarshal(a.body, &e) != nil ||
-			e.Error.Code != http.StatusServiceUnavailable || e.Error.Type != typeUnavailable || e.Error.Message == "" {
-			t.Fatalf("status %d: %s; want 503 in the OpenAI error shape", a.status, a.body)
+			t.Fatalf("the request in flight got %v, want an answer", a.err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("the request in flight got no answer within 20s of the stop")
@@ -97,6 +121,7 @@ func stopMidAnswer(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Serve did not return after the stop")
 	}
+	return a.status, a.body
 }
 
 // waitGenerating polls /slots until a slot is processing, or fails after within.
