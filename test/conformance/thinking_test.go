@@ -60,6 +60,8 @@ var thinkingCases = []testCase{
 	{"earlier reasoning in the prompt", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","reasoning_content":"greet back"},{"role":"user","content":"ok"}]}`, values("prompt"), nil},
 	{"continued reply", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}]}`, values("prompt"), nil},
 	{"continued reasoning", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning_content":"Let me"}]}`, values("prompt"), nil},
+	{"messages count_tokens thinking off", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"chat_template_kwargs":{"enable_thinking":false}}`, values("input_tokens"), nil},
+	{"responses input_tokens thinking off", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":"hello there","chat_template_kwargs":{"enable_thinking":false}}`, values("object", "input_tokens"), nil},
 	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
 }
 
