@@ -119,3 +119,18 @@ func TestResponsesRefusesConflictingOrMalformedFormats(t *testing.T) {
 		})
 	}
 }
+
+// TestResponsesTextFormatBesideToolsIsRefused: text.format with tools gets 400 naming it, as chat's
+// constraints do unless tool_choice is none, since the tool-call format would decide the output too.
+func TestResponsesTextFormatBesideToolsIsRefused(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	tools := []any{map[string]any{"type": "function", "name": "get_weather", "parameters": map[string]any{"type": "object"}}}
+	jsonText := map[string]any{"format": map[string]any{"type": "json_object"}}
+	status, raw := f.post(t, "/v1/responses", map[string]any{"input": "hi", "max_output_tokens": 2, "tools": tools, "text": jsonText})
+	msg, typ := errorOf(t, raw)
+	if status != http.StatusBadRequest || typ != typeInvalidRequest || !strings.Contains(msg, `"text.format"`) {
+		t.Fatalf("status %d, %s %q; want 400 naming text.format", status, typ, msg)
+	}
+	var r responseObject
+	f.postOK(t, "/v1/responses", map[string]any{"input": "hi", "max_output_tokens": 2, "tools": tools, "tool_choice": "none", "text": jsonText}, &r)
+}
