@@ -22,8 +22,11 @@ import (
 const readHeaderTimeout = 30 * time.Second
 
 // shutdownGrace is how long in-flight requests get to finish when the server stops; streams still running
-// after it end with an error event.
+// after it end with an error event, and whole answers not yet sent are a 503.
 const shutdownGrace = 5 * time.Second
+
+// answerGrace is how long the handlers of requests the shutdown failed get to send that answer.
+const answerGrace = time.Second
 
 // Server is a llama-server-compatible HTTP server for one model. It answers as soon as it listens: 503
 // "Loading model" with the load progress until the model is ready.
@@ -38,6 +41,9 @@ type Server struct {
 	snap atomic.Pointer[snapshot]
 	// streams keeps the streams of requests with an X-Conversation-Id, for clients that come back.
 	streams *resumable.Store
+	// shutdownGrace is how long in-flight requests get to finish at a stop: the constant shutdownGrace,
+	// shorter in tests.
+	shutdownGrace time.Duration
 }
 
 // engine is what a loaded model serves with. It is immutable; the mutable state lives in the scheduler.
@@ -67,7 +73,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log, streams: resumable.NewStore()}, nil
+	return &Server{cfg: cfg, log: log, streams: resumable.NewStore(), shutdownGrace: shutdownGrace}, nil
 }
 
 // ListenAndServe listens on addr (host:port) and serves until ctx is done (nil) or the model fails to load
@@ -104,13 +110,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	} else if ctx.Err() != nil {
 		loadErr = nil // the load was aborted because we are stopping
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.shutdownGrace)
 	defer cancel()
 	shutErr := httpSrv.Shutdown(shutCtx)
-	// Whatever is still generating after the grace ends with an error event.
+	// Whatever is still generating after the grace fails with the shutdown's 503, which its handler answers:
+	// a stream's error event, or a whole answer's 503. They get a moment to write it before the connections
+	// close, which would leave their clients a bare EOF.
 	stopSched()
 	wg.Wait()
 	s.streams.Close()
+	if shutErr != nil {
+		answerCtx, cancelAnswer := context.WithTimeout(context.Background(), answerGrace)
+		shutErr = httpSrv.Shutdown(answerCtx)
+		cancelAnswer()
+	}
 	if shutErr != nil {
 		// Handlers may still be tokenizing with the model: leave it to the exiting process rather than
 		// free memory they use.

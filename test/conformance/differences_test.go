@@ -14,6 +14,8 @@ import (
 //	| malformedJSON         | any JSON endpoint                       | a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error |
 //	| badTypeIs400          | /detokenize with "tokens" not an array  | the same: a wrong type is the client's mistake, 400 rather than llama-server's 500    |
 //	| badValueIs400         | chat with an unknown reasoning_format   | the same: 400 naming the field and its values, not llama-server's 500                 |
+//	| nullContentRefused    | /v1/messages with "content": null       | the Anthropic API requires content: 400 naming it, where llama-server reads null as an empty text |
+//	| emptyContentRefused   | /v1/messages with "content": []         | the Anthropic API refuses an empty turn but a final assistant one: 400 naming it, where llama-server drops the turn |
 //	| emptyMessages         | chat with "messages": []                | nothing to answer: 400 naming the field, where llama-server generates from an empty prompt |
 //	| budgetWithGrammar     | chat with a reasoning budget and a grammar | 400 naming the field; llama-server forces the end marker against the grammar: 500 |
 //	| fingerprint           | every completion and chunk              | system_fingerprint names a llama.cpp build (b1-de3ff81); the runner is not one        |
@@ -45,6 +47,10 @@ var (
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
 	badValueIs400 = difference{"a value a field does not take is the client's mistake: 400 invalid_request_error naming the field, not 500 server_error",
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
+	nullContentRefused = difference{"a message's content of null is refused with 400 naming it, as the Anthropic API requires content; llama-server reads it as an empty text",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
+	emptyContentRefused = difference{"a turn with content [] other than the final assistant one is refused with 400 naming it, as the Anthropic API answers; llama-server drops it",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	emptyMessages = difference{"a chat without messages has nothing to answer: 400 naming the field, where llama-server generates from an empty prompt",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	fingerprint = difference{"system_fingerprint names a llama.cpp build (b1-de3ff81), which the runner is not",

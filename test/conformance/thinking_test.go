@@ -76,6 +76,8 @@ var thinkingCases = []testCase{
 	{"control of an unknown completion", "POST", "/v1/chat/completions/control", `{"id":"chatcmpl-none","action":"reasoning_end"}`, values("success", "message"), nil},
 	{"control without an id", "POST", "/v1/chat/completions/control", `{"action":"reasoning_end"}`, errorShape, nil},
 	{"control of an unknown action", "POST", "/v1/chat/completions/control", `{"id":"chatcmpl-none","action":"pause"}`, errorShape, nil},
+	{"messages count_tokens thinking off", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"chat_template_kwargs":{"enable_thinking":false}}`, values("input_tokens"), nil},
+	{"responses input_tokens thinking off", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":"hello there","chat_template_kwargs":{"enable_thinking":false}}`, values("object", "input_tokens"), nil},
 	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
 }
 
