@@ -54,27 +54,25 @@ func parseLoRAList(raw json.RawMessage, n int, field string) ([]loraScale, *apiE
 	byID := map[int]float32{}
 	for i, entry := range entries {
 		var e struct {
-			ID    *json.Number `json:"id"`
-			Scale *json.Number `json:"scale"`
+			ID    json.RawMessage `json:"id"`
+			Scale json.RawMessage `json:"scale"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(entry))
-		dec.UseNumber()
-		if !bytes.HasPrefix(bytes.TrimSpace(entry), []byte("{")) || dec.Decode(&e) != nil {
+		if !bytes.HasPrefix(bytes.TrimSpace(entry), []byte("{")) || json.Unmarshal(entry, &e) != nil {
 			return nil, badRequest("%s[%d] must be an object {\"id\": integer, \"scale\": number}", field, i)
 		}
 		if e.ID == nil {
 			return nil, badRequest("%s[%d] has no \"id\"", field, i)
 		}
-		id, err := e.ID.Int64()
+		id, err := jsonNumber(e.ID).Int64()
 		if err != nil || id < 0 || id >= int64(n) {
-			return nil, badRequest("%s[%d]: no LoRA adapter with id %s (%s)", field, i, e.ID.String(), loadedIDs(n))
+			return nil, badRequest("%s[%d]: no LoRA adapter with id %s (%s)", field, i, e.ID, loadedIDs(n))
 		}
 		var scale float32
-		if e.Scale != nil {
-			x, err := e.Scale.Float64()
+		if e.Scale != nil && string(e.Scale) != "null" {
+			x, err := jsonNumber(e.Scale).Float64()
 			scale = float32(x)
 			if err != nil || math.IsInf(float64(scale), 0) {
-				return nil, badRequest("%s[%d]: \"scale\" must be a finite number, got %s", field, i, e.Scale.String())
+				return nil, badRequest("%s[%d]: \"scale\" must be a finite number, got %s", field, i, e.Scale)
 			}
 		}
 		byID[int(id)] = scale
@@ -139,4 +137,14 @@ func (s *Server) handleSetLoRA(w http.ResponseWriter, r *http.Request, e *engine
 	}
 	e.sched.setGlobalLoRA(scalesOf(list, len(e.loras)))
 	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
+}
+
+// jsonNumber is raw as a number, or an empty (invalid) one when raw is anything else: a number sent as a
+// string ("0.5") is a client's mistake, which json.Number alone would accept.
+func jsonNumber(raw json.RawMessage) json.Number {
+	var n json.Number
+	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
+		return ""
+	}
+	return n
 }
