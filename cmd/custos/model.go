@@ -15,11 +15,13 @@ const modelUsage = `Usage:
                    [--ffn N] [--ctx N] [--seed N] [--name NAME] [--chat-template FILE]
                    [--fim] [--rerank] [--control-tool-markers]
       write a small llama-architecture GGUF model with seeded random weights
+  custos model lora --model FILE --out FILE [--rank N] [--alpha X] [--seed N]
+      write a LoRA adapter GGUF with seeded random weights for a model (for --lora)
   custos model info FILE [--json]
       print a GGUF file's metadata
 `
 
-// modelCommand runs `custos model gen|info`.
+// modelCommand runs `custos model gen|lora|info`.
 func modelCommand(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, modelUsage)
@@ -28,6 +30,8 @@ func modelCommand(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "gen":
 		return modelGenCommand(args[1:], stdout, stderr)
+	case "lora":
+		return modelLoRACommand(args[1:], stdout, stderr)
 	case "info":
 		return modelInfoCommand(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -81,6 +85,36 @@ func modelGenCommand(args []string, stdout, stderr io.Writer) int {
 	}
 	in := f.Info()
 	fmt.Fprintf(stdout, "wrote %s: %s, %d parameters, %d bytes\n", *out, in.Architecture, in.ParameterCount, in.Size)
+	return 0
+}
+
+func modelLoRACommand(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("model lora", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	model := fs.String("model", "", "the GGUF model the adapter is for (required)")
+	out := fs.String("out", "", "path of the adapter GGUF file to write (required)")
+	var o gguf.LoRAOptions
+	fs.IntVar(&o.Rank, "rank", 0, "rank of each low-rank pair (default 4)")
+	alpha := fs.Float64("alpha", 0, "adapter.lora.alpha (default: --rank)")
+	fs.Uint64Var(&o.Seed, "seed", 0, "seed of the random weights")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *model == "" || *out == "" || fs.NArg() > 0 {
+		fmt.Fprint(stderr, "custos model lora: --model FILE and --out FILE are required and it takes no arguments\n\n"+modelUsage)
+		return 2
+	}
+	o.Alpha = float32(*alpha)
+	if err := gguf.GenerateLoRAFile(*out, *model, o); err != nil {
+		fmt.Fprintln(stderr, "custos model lora:", err)
+		return 1
+	}
+	f, err := gguf.ReadFile(*out)
+	if err != nil {
+		fmt.Fprintln(stderr, "custos model lora: reading back:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s: a LoRA adapter of %d tensors for %s, %d bytes\n", *out, len(f.Tensors), *model, f.Size)
 	return 0
 }
 

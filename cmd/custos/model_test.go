@@ -104,3 +104,31 @@ func TestModelBadFiles(t *testing.T) {
 		t.Errorf("impossible shape: exit %d, stderr %q", code, errs)
 	}
 }
+
+func TestModelLoRA(t *testing.T) {
+	dir := t.TempDir()
+	model, adapter := filepath.Join(dir, "m.gguf"), filepath.Join(dir, "a.gguf")
+	if code, _, errs := runModel("gen", "--out", model); code != 0 {
+		t.Fatalf("gen exit %d: %s", code, errs)
+	}
+	code, out, errs := runModel("lora", "--model", model, "--out", adapter, "--rank", "2", "--seed", "3")
+	if code != 0 {
+		t.Fatalf("lora exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "wrote "+adapter) {
+		t.Errorf("lora output %q", out)
+	}
+	f, err := gguf.ReadFile(adapter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ, _ := f.String("adapter.type"); typ != "lora" {
+		t.Errorf("adapter.type %q", typ)
+	}
+	if code, _, _ := runModel("lora", "--out", adapter); code != 2 {
+		t.Errorf("lora without --model: exit %d, want 2", code)
+	}
+	if code, _, errs := runModel("lora", "--model", filepath.Join(dir, "none.gguf"), "--out", adapter); code != 1 {
+		t.Errorf("lora of a missing model: exit %d, want 1 (%s)", code, errs)
+	}
+}

@@ -5,10 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
+	"time"
 
 	"custos/internal/app"
 	"custos/internal/llama"
@@ -71,7 +74,35 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 		fs.BoolVar(&cfg.Reranking, name, false, "serve /rerank with a reranking model (--embeddings --pooling rank)")
 	}
 	stringFlag(fs, &cfg.SlotSavePath, "", "folder where POST /slots/{id}?action=save|restore keeps slots' caches (default: off)", "slot-save-path")
+	fs.Func("reasoning-budget", "`tokens` a thinking model may reason for when a chat request does not say (default -1: no bound; 0 ends it at once)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number of tokens: %q", v)
+		}
+		cfg.ReasoningBudget = &n
+		return nil
+	})
+	stringFlag(fs, &cfg.ReasoningBudgetMessage, "", "`text` written before the end of a reasoning whose budget is spent", "reasoning-budget-message")
+	fs.Func("sse-ping-interval", "`seconds` a stream may stay silent before it gets a ping (default 30; -1 or 0: no pings)", func(v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("not a whole number of seconds: %q", v)
+		}
+		cfg.SSEPingInterval = time.Duration(n) * time.Second
+		if n <= 0 {
+			cfg.SSEPingInterval = -1
+		}
+		return nil
+	})
 	fs.BoolVar(&cfg.SPMInfill, "spm-infill", false, "lay /infill prompts out suffix, prefix, middle, for models trained so")
+	fs.Func("lora", "LoRA adapter `file` to load at scale 1 (comma-separated for several; repeatable)", func(v string) error {
+		return appendLoRA(&cfg.LoRA, v, false)
+	})
+	fs.Func("lora-scaled", "LoRA adapter to load at a scale, `FILE:SCALE` (comma-separated for several; repeatable)", func(v string) error {
+		return appendLoRA(&cfg.LoRA, v, true)
+	})
+	fs.BoolVar(&cfg.LoRAInitWithoutApply, "lora-init-without-apply", false,
+		"load the LoRA adapters at scale 0, to apply later with POST /lora-adapters")
 	fs.Int64Var(&cfg.Seed, "seed", -1, "sampling seed for requests that give none (-1: random)")
 	stringFlag(fs, &cfg.LibDir, "", "folder of the llama.cpp libraries (default: $CUSTOS_LLAMA_LIB_DIR, then lib/llama)", "lib-dir")
 	intFlag(fs, &cfg.TimeoutSecs, 600, "`seconds` a client has to send a request body after its headers", "to", "timeout")
@@ -89,6 +120,30 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 		return cfg, "", false
 	}
 	return cfg, net.JoinHostPort(*host, strconv.Itoa(*port)), true
+}
+
+// appendLoRA adds the adapters of one --lora (FILE,...) or --lora-scaled (FILE:SCALE,...) to list, in
+// order, as llama-server numbers them.
+func appendLoRA(list *[]runner.LoRASpec, value string, scaled bool) error {
+	for _, item := range strings.Split(value, ",") {
+		spec := runner.LoRASpec{Path: item, Scale: 1}
+		if scaled {
+			parts := strings.Split(item, ":")
+			if len(parts) != 2 {
+				return fmt.Errorf("lora-scaled format: FNAME:SCALE, got %q", item)
+			}
+			scale, err := strconv.ParseFloat(parts[1], 32)
+			if err != nil || math.IsNaN(scale) || math.IsInf(scale, 0) {
+				return fmt.Errorf("lora-scaled: %q is not a scale", parts[1])
+			}
+			spec = runner.LoRASpec{Path: parts[0], Scale: float32(scale)}
+		}
+		if spec.Path == "" {
+			return fmt.Errorf("an empty LoRA adapter file name in %q", value)
+		}
+		*list = append(*list, spec)
+	}
+	return nil
 }
 
 // stringFlag registers one string flag under several names (a short and a long one, as llama-server has).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,9 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 		{"body limit not a number", []string{"-m", "x.gguf", "--max-body-bytes", "8MiB"}, `invalid value "8MiB"`},
 		{"unknown reasoning format", []string{"-m", "x.gguf", "--reasoning-format", "r1"}, `--reasoning-format "r1"`},
 		{"negative body limit", []string{"-m", "x.gguf", "--max-body-bytes", "-1"}, "max-body-bytes must not be negative"},
+		{"lora-scaled without a scale", []string{"-m", "x.gguf", "--lora-scaled", "a.gguf"}, "FNAME:SCALE"},
+		{"lora-scaled with a bad scale", []string{"-m", "x.gguf", "--lora-scaled", "a.gguf:much"}, `"much" is not a scale`},
+		{"lora without a file", []string{"-m", "x.gguf", "--lora", "a.gguf,"}, "empty LoRA adapter file name"},
 	} {
 		code, stderr := runRunner(c.args...)
 		if code != 2 || !strings.Contains(stderr, c.want) {
@@ -77,6 +81,14 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		{[]string{"--no-jinja"}, func(c *runner.Config) { c.NoJinja = true }, ""},
 		{[]string{"--reasoning-format", "none"}, func(c *runner.Config) { c.ReasoningFormat = "none" }, ""},
 		{[]string{"--jinja"}, nil, ""},
+		{[]string{"--lora", "a.gguf"}, func(c *runner.Config) { c.LoRA = []runner.LoRASpec{{Path: "a.gguf", Scale: 1}} }, ""},
+		{[]string{"--lora", "a.gguf,b.gguf", "--lora-scaled", "c.gguf:0.5", "--lora", "d.gguf"}, func(c *runner.Config) {
+			c.LoRA = []runner.LoRASpec{{Path: "a.gguf", Scale: 1}, {Path: "b.gguf", Scale: 1}, {Path: "c.gguf", Scale: 0.5}, {Path: "d.gguf", Scale: 1}}
+		}, ""},
+		{[]string{"--lora-scaled", "a.gguf:2,b.gguf:-1"}, func(c *runner.Config) {
+			c.LoRA = []runner.LoRASpec{{Path: "a.gguf", Scale: 2}, {Path: "b.gguf", Scale: -1}}
+		}, ""},
+		{[]string{"--lora-init-without-apply"}, func(c *runner.Config) { c.LoRAInitWithoutApply = true }, ""},
 		{[]string{"--no-jinja", "--jinja"}, nil, ""},
 	} {
 		var stderr bytes.Buffer
@@ -89,7 +101,7 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		if c.addr != "" {
 			wantAddr = c.addr
 		}
-		if !ok || cfg != want || addr != wantAddr {
+		if !ok || !reflect.DeepEqual(cfg, want) || addr != wantAddr {
 			t.Errorf("%q: ok %v, config %+v at %s (%s); want %+v at %s", c.args, ok, cfg, addr, stderr.String(), want, wantAddr)
 		}
 	}

@@ -179,6 +179,8 @@ type Model struct {
 	// Info is the GGUF metadata of ModelPath, read at load time when the
 	// backend uses the file. Not a YAML key.
 	Info *gguf.Info
+	// adapterBytes is the size of the LoRA adapters its command line loads (--lora, --lora-scaled).
+	adapterBytes int64
 	// Remote is where a remote backend's replicas are and how requests
 	// are spread among them; nil unless Backend is BackendRemote.
 	Remote *Remote

@@ -19,7 +19,7 @@ func (m *Model) Footprint() (bytes int64, detail string, ok bool) {
 	if m.Info == nil {
 		return 0, "", false
 	}
-	f := memory.Estimate(*m.Info, m.contextSize(), m.slots())
+	f := memory.Estimate(*m.Info, m.contextSize(), m.slots()).WithAdapters(m.adapterBytes)
 	return f.Total, f.String(), true
 }
 

@@ -115,6 +115,9 @@ func validateModel(c *Config, m *Model, names map[string]string, p *problems) {
 	}
 	validateBackendKeys(m, path, p)
 	validateListenArgs(m, path, p)
+	if m.Backend != BackendRemote {
+		validateAdapters(m, path, p)
+	}
 	switch m.Load {
 	case LoadStartup, LoadOnDemand:
 	default:

@@ -19,6 +19,7 @@ import (
 	"custos/internal/httpserver"
 	"custos/internal/livestats"
 	"custos/internal/metrics"
+	"custos/internal/resumable"
 	"custos/internal/scheduler"
 )
 
@@ -70,6 +71,9 @@ type Gateway struct {
 	inFlight  tracker
 	metrics   *metrics.Metrics
 	live      LiveStats
+	// streams keeps the streams of requests with an X-Conversation-Id, whichever backend or fallback
+	// answered them, for clients that come back.
+	streams *resumable.Store
 	// loadChanged has a signal waiting when a model's requests in flight
 	// or in line changed since LoadChanged was last read.
 	loadChanged chan struct{}
@@ -91,6 +95,7 @@ func New(opts Options) *Gateway {
 	g := &Gateway{
 		cfg: opts.Config, gate: opts.Gate, pause: opts.Pause, sched: opts.Scheduler, log: opts.Logger, startedAt: opts.StartedAt,
 		models: map[string]*model{}, metrics: opts.Metrics, live: opts.Live, loadChanged: make(chan struct{}, 1),
+		streams: resumable.NewStore(),
 	}
 	if g.pause == nil {
 		g.pause = noPause{}
@@ -132,9 +137,13 @@ func New(opts Options) *Gateway {
 func (g *Gateway) Handler() http.Handler {
 	mux := httpserver.NewMux()
 	for i := range routes {
-		mux.HandleFunc("POST", routes[i].path, g.inference(&routes[i]))
+		mux.Handle("POST", routes[i].path, g.streams.Wrap(g.inference(&routes[i])))
 	}
 	mux.HandleFunc("GET", "/v1/models", g.gated(g.listModels))
+	streams := resumable.Handlers{Store: g.streams, Error: writeStreamError, MaxBodyBytes: g.cfg.MaxBodyBytes}
+	mux.HandleFunc("GET", "/v1/stream", streams.Replay)
+	mux.HandleFunc("DELETE", "/v1/stream", streams.Stop)
+	mux.HandleFunc("POST", "/v1/streams/lookup", streams.Lookup)
 	mux.HandleFunc("", "/v1/", g.gated(httpserver.NotFound))
 	return mux
 }

@@ -47,7 +47,9 @@ const (
 // parse, for models with an audio projector custos does not configure),
 // /v1/chat/completions/control (it acts on a running completion by its id,
 // which would wait in line behind that very completion), and the
-// per-process routes (/props, /slots, /lora-adapters, /metrics, /v1/stream).
+// per-process routes (/props, /slots, /lora-adapters, /metrics). The
+// resumable streams' routes (/v1/stream, /v1/streams/lookup) the gateway
+// serves itself (streams.go).
 var routes = []route{
 	{"/v1/chat/completions", "chat", "model", openAI},
 	{"/chat/completions", "chat", "model", openAI},

@@ -142,17 +142,25 @@ func Generate(w io.Writer, o GenOptions) error {
 	if o.FIMTokens {
 		v.addFIMTokens()
 	}
-	tensors := modelTensors(o, v)
+	if err := writeFile(w, modelMetadata(o, v), modelTensors(o, v), o.Seed); err != nil {
+		return fmt.Errorf("gguf: generate: %w", err)
+	}
+	return nil
+}
+
+// writeFile writes a GGUF v3 file of the metadata kvs and the F32 tensors, filled in order from one
+// generator seeded with seed.
+func writeFile(w io.Writer, kvs []KV, tensors []genTensor, seed uint64) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	e := &encoder{w: bw}
-	e.header(len(tensors), modelMetadata(o, v))
+	e.header(len(tensors), kvs)
 	offset := uint64(0)
 	for _, t := range tensors {
 		e.tensorInfo(t.name, t.dims, TensorF32, offset)
 		offset += uint64(alignUp(int64(t.elements()*4), defaultAlignment))
 	}
 	e.pad(defaultAlignment)
-	rng := newSplitmix64(o.Seed)
+	rng := newSplitmix64(seed)
 	for _, t := range tensors {
 		if e.err != nil {
 			break
@@ -161,18 +169,21 @@ func Generate(w io.Writer, o GenOptions) error {
 		e.pad(defaultAlignment)
 	}
 	if e.err != nil {
-		return fmt.Errorf("gguf: generate: %w", e.err)
+		return e.err
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("gguf: generate: %w", err)
-	}
-	return nil
+	return bw.Flush()
 }
 
 // GenerateFile writes a generated model to path atomically: into a temporary
 // file in the same folder, synced, then renamed over path, so a reader never
 // sees a partial model.
-func GenerateFile(path string, o GenOptions) (err error) {
+func GenerateFile(path string, o GenOptions) error {
+	return writeAtomically(path, func(w io.Writer) error { return Generate(w, o) })
+}
+
+// writeAtomically writes a file through write into a temporary file in path's folder, synced, then
+// renamed over path.
+func writeAtomically(path string, write func(io.Writer) error) (err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -186,7 +197,7 @@ func GenerateFile(path string, o GenOptions) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = Generate(tmp, o); err != nil {
+	if err = write(tmp); err != nil {
 		return err
 	}
 	if err = tmp.Sync(); err != nil {

@@ -97,6 +97,13 @@ var (
 	llamaSamplerReset         func(sampler uintptr)
 	llamaSamplerFree          func(sampler uintptr)
 
+	// LoRA adapters (lora.go).
+	llamaAdapterLoRAInit                  func(model uintptr, path string) uintptr
+	llamaAdapterLoRAFree                  func(adapter uintptr)
+	llamaAdapterMetaValStr                func(adapter uintptr, key string, buf *byte, size uintptr) int32
+	llamaAdapterGetALoRANInvocationTokens func(adapter uintptr) uint64
+	llamaSetAdaptersLoRA                  func(ctx uintptr, adapters *uintptr, nAdapters uintptr, scales *float32) int32
+
 	llamaSamplerInitGrammar             func(vocab uintptr, grammar, root string) uintptr
 	llamaSamplerInitGrammarLazyPatterns func(vocab uintptr, grammar, root string, patterns **byte, nPatterns uintptr, tokens *Token, nTokens uintptr) uintptr
 	llamaSamplerApply                   func(sampler uintptr, candidates *tokenDataArray)
@@ -195,6 +202,11 @@ var llamaSymbols = []symbol{
 	{"llama_sampler_accept", &llamaSamplerAccept},
 	{"llama_sampler_reset", &llamaSamplerReset},
 	{"llama_sampler_free", &llamaSamplerFree},
+	{"llama_adapter_lora_init", &llamaAdapterLoRAInit},
+	{"llama_adapter_lora_free", &llamaAdapterLoRAFree},
+	{"llama_adapter_meta_val_str", &llamaAdapterMetaValStr},
+	{"llama_adapter_get_alora_n_invocation_tokens", &llamaAdapterGetALoRANInvocationTokens},
+	{"llama_set_adapters_lora", &llamaSetAdaptersLoRA},
 	{"llama_sampler_init_grammar", &llamaSamplerInitGrammar},
 	{"llama_sampler_init_grammar_lazy_patterns", &llamaSamplerInitGrammarLazyPatterns},
 	{"llama_sampler_apply", &llamaSamplerApply},

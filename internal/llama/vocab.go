@@ -65,6 +65,18 @@ func (m *Model) TokenPiece(t Token) []byte {
 	}
 }
 
+// TokenPieceSpecial is TokenPiece with control tokens written as their text ("<|im_start|>").
+func (m *Model) TokenPieceSpecial(t Token) []byte {
+	buf := make([]byte, 16)
+	for {
+		n := llamaTokenToPiece(m.vocab, t, &buf[0], int32(len(buf)), 0, true)
+		if n >= 0 {
+			return buf[:n]
+		}
+		buf = make([]byte, -n)
+	}
+}
+
 // Detokenize turns tokens back into text, the inverse of Tokenize(text, addSpecial, true): the BOS/EOS tokens
 // the model adds are dropped and other special tokens appear as their text. After a BOS, a SentencePiece
 // vocabulary keeps the space it put in front of the first word (llama.cpp's behaviour).

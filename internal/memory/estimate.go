@@ -66,7 +66,9 @@ type Footprint struct {
 	Compute int64
 	// Overhead is the process itself and the output buffer.
 	Overhead int64
-	// Total is the sum of the four.
+	// Adapters are the LoRA adapters the backend loads (see WithAdapters); 0 for none.
+	Adapters int64
+	// Total is the sum of them all.
 	Total int64
 }
 
@@ -195,9 +197,21 @@ func (f Footprint) String() string {
 	if f.Slots == 1 {
 		slots = "slot"
 	}
-	return fmt.Sprintf("%s estimated: weights %s (file) + KV cache %s (F16, %d cells for %d %s) + compute %s + overhead %s",
+	s := fmt.Sprintf("%s estimated: weights %s (file) + KV cache %s (F16, %d cells for %d %s) + compute %s + overhead %s",
 		FormatBytes(f.Total), FormatBytes(f.Weights), FormatBytes(f.KVCache), f.Cells, f.Slots, slots,
 		FormatBytes(f.Compute), FormatBytes(f.Overhead))
+	if f.Adapters > 0 {
+		s += " + LoRA adapters " + FormatBytes(f.Adapters) + " (files)"
+	}
+	return s
+}
+
+// WithAdapters adds LoRA adapters of that many bytes (their files' sizes): llama.cpp reads their tensors
+// into buffers of their own, beside the model's.
+func (f Footprint) WithAdapters(bytes int64) Footprint {
+	f.Adapters = max(bytes, 0)
+	f.Total = sum(f.Total, f.Adapters)
+	return f
 }
 
 // FormatBytes writes n bytes for people, in binary units with one decimal

@@ -35,6 +35,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 	if apiErr == nil {
 		apiErr = e.constrainToolCall(&params, reply)
 	}
+	params.completionID = newID("chatcmpl-")
+	if apiErr == nil {
+		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.grammar)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -104,7 +108,7 @@ type chatChunker struct {
 }
 
 func newChatChunker(model string, params genParams, reply *replyFormat) *chatChunker {
-	c := &chatChunker{id: newID("chatcmpl-"), model: model, created: nowUnix(), params: params,
+	c := &chatChunker{id: params.completionID, model: model, created: nowUnix(), params: params,
 		sentRole: make([]bool, params.choices()), replies: make([]*replyStream, params.choices())}
 	for i := range c.replies {
 		c.replies[i] = reply.stream()

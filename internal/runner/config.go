@@ -3,10 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 )
 
 // Config is what `custos runner` serves and how; its fields mirror llama-server's flags.
@@ -54,6 +56,12 @@ type Config struct {
 	// SPMInfill lays /infill prompts out suffix first, as llama-server's --spm-infill, for models trained on
 	// suffix-prefix-middle.
 	SPMInfill bool
+	// LoRA are the LoRA adapters to load, as llama-server's --lora and --lora-scaled: their ids are their
+	// places in this list, and each starts at its scale.
+	LoRA []LoRASpec
+	// LoRAInitWithoutApply starts every adapter at scale 0, as llama-server's --lora-init-without-apply
+	// documents, to be applied by POST /lora-adapters or a request's lora field.
+	LoRAInitWithoutApply bool
 	// Seed is the sampling seed for requests that give none (default -1: random).
 	Seed int64
 	// NPredict is the most tokens generated for requests that give no limit (default -1: until the end
@@ -66,9 +74,24 @@ type Config struct {
 	// MaxBodyBytes is the largest request body read; a larger one gets 400 (default 8 MiB). custos serve
 	// passes its own max_body_bytes, so that a body its gateway accepts is not refused here.
 	MaxBodyBytes int64
+	// ReasoningBudget bounds a thinking model's reasoning in tokens when a chat request gives no
+	// reasoning_budget_tokens, as llama-server's --reasoning-budget (0 ends it at once); nil: no bound.
+	ReasoningBudget *int
+	// ReasoningBudgetMessage is written before the end marker a spent budget forces
+	// (--reasoning-budget-message).
+	ReasoningBudgetMessage string
+	// SSEPingInterval is how long a stream may stay silent before it gets a ping, an SSE comment, as
+	// llama-server's --sse-ping-interval (default 30 s); negative turns pings off.
+	SSEPingInterval time.Duration
 	// TimeoutSecs is how long a client may take to send its request body after its headers, as
 	// llama-server's --timeout bounds its reads (default 600).
 	TimeoutSecs int
+}
+
+// LoRASpec is one LoRA adapter to load: its GGUF file and the scale it starts at.
+type LoRASpec struct {
+	Path  string
+	Scale float32
 }
 
 // Defaults that are not the zero value.
@@ -127,6 +150,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.TimeoutSecs == 0 {
 		c.TimeoutSecs = defaultTimeoutSecs
 	}
+	if c.SSEPingInterval == 0 {
+		c.SSEPingInterval = defaultSSEPingInterval
+	}
 	if c.ReasoningFormat == "" {
 		c.ReasoningFormat = reasoningAuto
 	}
@@ -152,6 +178,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SlotSavePath != "" {
 		if info, err := os.Stat(c.SlotSavePath); err != nil || !info.IsDir() {
 			return c, fmt.Errorf("runner: slot-save-path: not a directory: %s", c.SlotSavePath)
+		}
+	}
+	if c.ReasoningBudget != nil && *c.ReasoningBudget < -1 {
+		return c, fmt.Errorf("runner: reasoning-budget must be -1 (no bound) or more, got %d", *c.ReasoningBudget)
+	}
+	for _, l := range c.LoRA {
+		if l.Path == "" || math.IsNaN(float64(l.Scale)) || math.IsInf(float64(l.Scale), 0) {
+			return c, fmt.Errorf("runner: a LoRA adapter needs a file and a finite scale, got %q at %v", l.Path, l.Scale)
 		}
 	}
 	if c.NPredict < -1 {

@@ -17,6 +17,14 @@ type constraintFields struct {
 	Grammar        grammarText     `json:"grammar"`
 	JSONSchema     schemaText      `json:"json_schema"`
 	ResponseFormat *responseFormat `json:"response_format"`
+	// textFormat is the Responses API's text.format when it asks for JSON (see responses_format.go).
+	textFormat *jsonOutput
+}
+
+// jsonOutput is an output format that asks for JSON: the schema (nil: any object) and the field it came from.
+type jsonOutput struct {
+	field  string
+	schema schemaText
 }
 
 // grammarText is GBNF text; "" (or null) means no grammar, as in llama-server.
@@ -116,6 +124,13 @@ func (f constraintFields) constraint() (gbnf, field string, err *apiError) {
 		default:
 			return "", "", badRequest(`"response_format.type" must be "text", "json_object" or "json_schema", got %q`, rf.Type)
 		}
+	}
+	if tf := f.textFormat; tf != nil {
+		g, err := schemaGrammar(tf.field, tf.schema)
+		if err != nil {
+			return "", "", err
+		}
+		sources = append(sources, source{"text.format", g})
 	}
 	switch len(sources) {
 	case 0:

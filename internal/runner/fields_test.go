@@ -35,7 +35,6 @@ func TestDocumentedUnsupportedFieldsAreRefusedByName(t *testing.T) {
 	f := runnerFor(t, false)
 	refused := map[string]any{
 		"n_keep":                     5,
-		"lora":                       []map[string]any{{"id": 0, "scale": 1}},
 		"reasoning_budget_start_tag": "<think>",
 	}
 	chatOnly := map[string]any{

@@ -20,6 +20,8 @@ func TestLoadingAnswers503WithProgress(t *testing.T) {
 		httptest.NewRequest(http.MethodGet, "/health", nil),
 		httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil),
 		httptest.NewRequest(http.MethodGet, "/v1/models", nil),
+		httptest.NewRequest(http.MethodGet, "/lora-adapters", nil),
+		httptest.NewRequest(http.MethodPost, "/lora-adapters", nil),
 	} {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, req)

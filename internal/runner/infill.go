@@ -29,25 +29,27 @@ type infillPiece struct {
 	isToken bool
 }
 
-// parseInfillInput reads field (input_prefix or input_suffix), which must be present.
+// parseInfillInput reads field (input_prefix or input_suffix), which must be present. Null is not a
+// string: llama-server fails on it (500), so it gets the 400 of a value of the wrong type, as does a null
+// element.
 func parseInfillInput(field string, raw json.RawMessage) (infillInput, *apiError) {
-	if !given(raw) {
+	if len(raw) == 0 {
 		return nil, badRequest("%q is required", field)
 	}
-	var text string
-	if json.Unmarshal(raw, &text) == nil {
+	if text, ok := stringOf(raw); ok {
 		return infillInput{{text: text}}, nil
 	}
 	var items []json.RawMessage
-	if json.Unmarshal(raw, &items) != nil {
+	if isNull(raw) || json.Unmarshal(raw, &items) != nil {
 		return nil, badRequest("%q must be a string or an array of strings and token ids", field)
 	}
 	in := make(infillInput, len(items))
 	for i, item := range items {
-		if json.Unmarshal(item, &in[i].text) == nil {
+		if text, ok := stringOf(item); ok {
+			in[i].text = text
 			continue
 		}
-		if json.Unmarshal(item, &in[i].token) != nil {
+		if isNull(item) || json.Unmarshal(item, &in[i].token) != nil {
 			return nil, badRequest("%q: element %d is neither a string nor a token id", field, i)
 		}
 		in[i].isToken = true
@@ -97,7 +99,9 @@ type infillParts struct {
 	prompt         string
 }
 
-// parse checks the request as llama-server does, with its messages.
+// parse checks the request as llama-server does, with its messages. A field given as null is given, as
+// llama-server reads it: input_extra and a chunk's text and filename must then have their type. A null
+// prompt is no prompt, which is what llama-server makes of it too.
 func (req *infillRequest) parse() (infillParts, *apiError) {
 	var p infillParts
 	if given(req.Prompt) && json.Unmarshal(req.Prompt, &p.prompt) != nil {
@@ -110,21 +114,24 @@ func (req *infillRequest) parse() (infillParts, *apiError) {
 	if p.suffix, apiErr = parseInfillInput("input_suffix", req.InputSuffix); apiErr != nil {
 		return p, apiErr
 	}
-	if !given(req.InputExtra) {
+	if len(req.InputExtra) == 0 {
 		return p, nil
 	}
 	var raw []map[string]json.RawMessage
-	if json.Unmarshal(req.InputExtra, &raw) != nil {
+	if isNull(req.InputExtra) || json.Unmarshal(req.InputExtra, &raw) != nil {
 		return p, badRequest("\"input_extra\" must be an array of {\"filename\": string, \"text\": string}")
 	}
 	p.chunks = make([]infillChunk, len(raw))
 	for i, c := range raw {
-		if json.Unmarshal(c["text"], &p.chunks[i].Text) != nil {
+		var ok bool
+		if p.chunks[i].Text, ok = stringOf(c["text"]); !ok {
 			return p, badRequest("extra_context chunk must contain a \"text\" field with a string value")
 		}
 		p.chunks[i].Filename = fimDefaultFile
-		if name, ok := c["filename"]; ok && json.Unmarshal(name, &p.chunks[i].Filename) != nil {
-			return p, badRequest("extra_context chunk's \"filename\" field must be a string")
+		if name, named := c["filename"]; named {
+			if p.chunks[i].Filename, ok = stringOf(name); !ok {
+				return p, badRequest("extra_context chunk's \"filename\" field must be a string")
+			}
 		}
 	}
 	return p, nil

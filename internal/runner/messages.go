@@ -22,6 +22,8 @@ type messagesRequest struct {
 	// Tools are client tools in the Anthropic shape (see messages_tools.go).
 	Tools      json.RawMessage `json:"tools"`
 	ToolChoice json.RawMessage `json:"tool_choice"`
+	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes them on).
+	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
 	// Fields for what this server does not have: extended thinking, MCP servers, code containers.
 	Thinking   json.RawMessage `json:"thinking"`
 	MCPServers json.RawMessage `json:"mcp_servers"`
@@ -86,6 +88,7 @@ type anthropicMessage struct {
 // assistant's tool_use blocks its tool calls, and a user's tool_result blocks tool messages.
 func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 	chat := &chatRequest{}
+	chat.ChatTemplateKwargs = req.ChatTemplateKwargs
 	var apiErr *apiError
 	if chat.Tools, apiErr = anthropicTools(req.Tools); apiErr != nil {
 		return nil, apiErr
@@ -111,7 +114,16 @@ func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 		if m.Role != "user" && m.Role != "assistant" {
 			return nil, badRequest("\"messages[%d].role\" must be \"user\" or \"assistant\", got %q", i, m.Role)
 		}
-		msgs, apiErr := turnMessages(fmt.Sprintf("messages[%d].content", i), m.Role, m.Content)
+		field := fmt.Sprintf("messages[%d].content", i)
+		if isEmptyArray(m.Content) {
+			// As Anthropic: only a final assistant turn may be empty, and then there is nothing to continue,
+			// so it goes (llama-server drops it too).
+			if m.Role == "assistant" && i == len(in)-1 {
+				continue
+			}
+			return nil, badRequest("%q must not be empty: only the final assistant message may have no content", field)
+		}
+		msgs, apiErr := turnMessages(field, m.Role, m.Content)
 		if apiErr != nil {
 			return nil, apiErr
 		}
@@ -124,6 +136,10 @@ func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 // with an assistant's calls as one message; each tool_result block of a user turn a tool message, in the
 // order the blocks come.
 func turnMessages(field, role string, content json.RawMessage) ([]chatMessage, *apiError) {
+	if isNull(content) {
+		// Anthropic requires content; null is not an empty text.
+		return nil, badRequest("%q must be a string or an array of content blocks, not null", field)
+	}
 	var s string
 	if json.Unmarshal(content, &s) == nil {
 		return []chatMessage{{Role: role, Content: messageContent(s)}}, nil
@@ -263,6 +279,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 	params, apiErr := resolveParams(samplingFields{MaxTokens: &maxTokens, Stop: req.StopSequences,
 		Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK}, s.cfg.Seed, s.cfg.NPredict)
 	if apiErr == nil {
+		params.pingInterval, _ = s.pingInterval(nil)
 		apiErr = e.constrainToolCall(&params, reply)
 	}
 	if apiErr != nil {

@@ -68,8 +68,17 @@ type genParams struct {
 	// mean log-probability per token; hideProbs when the probabilities were computed for that ranking only.
 	keepBest  int
 	hideProbs bool
+	// completionID is the chat completion's id, by which the control route finds it.
+	completionID string
+	// budget bounds a thinking model's reasoning (reasoning_budget_tokens, reasoning_control); nil for none.
+	budget *budgetSpec
+	// pingInterval (sse_ping_interval, or --sse-ping-interval) is how long a stream may stay silent before
+	// it pings the client; 0 means never.
+	pingInterval time.Duration
 	// nIndent (n_indent) ends generation at the first line after the first indented less (see indentGate).
 	nIndent int
+	// lora (lora) are the request's own LoRA scales, by adapter id; empty runs with the global ones.
+	lora []loraScale
 }
 
 // choices is the number of choices the task generates.

@@ -19,3 +19,12 @@ func isEmptyObject(raw json.RawMessage) bool {
 	var m map[string]json.RawMessage
 	return json.Unmarshal(raw, &m) == nil && m != nil && len(m) == 0
 }
+
+// stringOf is raw as a string when it is a JSON string; null, absent and other types are not.
+func stringOf(raw json.RawMessage) (string, bool) {
+	var s *string
+	if json.Unmarshal(raw, &s) != nil || s == nil {
+		return "", false
+	}
+	return *s, true
+}

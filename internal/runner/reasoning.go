@@ -196,6 +196,8 @@ type thinkingReply struct {
 	tags    thinkingTags
 	opened  string
 	extract bool
+	// generationPrompt is the whole opening of the assistant's turn, which a reasoning budget starts from.
+	generationPrompt string
 }
 
 // continuation is the opening of an assistant's turn that continues message m, as llama-server writes
@@ -217,7 +219,7 @@ func (t thinkingTags) continuation(opening string, m chattemplate.Message) strin
 
 // reply is how to read a reply that follows generationPrompt.
 func (t thinkingTags) reply(generationPrompt string, extract bool) *thinkingReply {
-	r := &thinkingReply{tags: t, extract: extract}
+	r := &thinkingReply{tags: t, extract: extract, generationPrompt: generationPrompt}
 	if start := strings.TrimSpace(t.start); start != "" {
 		if i := strings.Index(generationPrompt, start); i >= 0 {
 			r.opened = generationPrompt[i:]

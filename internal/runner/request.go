@@ -150,6 +150,7 @@ type samplingFields struct {
 	Samplers          json.RawMessage `json:"samplers"`
 	TMaxPredictMS     *int64          `json:"t_max_predict_ms"`
 	TimingsPerToken   bool            `json:"timings_per_token"`
+	SSEPingInterval   *int            `json:"sse_ping_interval"`
 	ResponseFields    []string        `json:"response_fields"`
 	ReturnProgress    bool            `json:"return_progress"`
 	Echo              bool            `json:"echo"`
@@ -157,6 +158,7 @@ type samplingFields struct {
 	NIndent           *int            `json:"n_indent"`
 	AdaptiveTarget    *float64        `json:"adaptive_target"`
 	AdaptiveDecay     *float64        `json:"adaptive_decay"`
+	LoRA              json.RawMessage `json:"lora"`
 }
 
 // streamOptions is OpenAI's stream_options object.
@@ -185,6 +187,7 @@ func (s *stopList) UnmarshalJSON(b []byte) error {
 type chatRequest struct {
 	samplingFields
 	templateFields
+	budgetFields
 	Messages []chatMessage `json:"messages"`
 }
 

@@ -68,6 +68,9 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 		p.nIndent = *f.NIndent
 	}
 	p.timingsPerToken = f.TimingsPerToken
+	if p.pingInterval, err = s.pingInterval(f.SSEPingInterval); err != nil {
+		return p, err
+	}
 	p.responseFields = f.ResponseFields
 	p.returnProgress = f.Stream && f.ReturnProgress
 	if err := resolveBestOf(f, ep, s.cfg.Parallel, &p); err != nil {
@@ -93,6 +96,11 @@ func (s *Server) resolveRequest(f samplingFields, ep endpoint, e *engine) (genPa
 	}
 	if p.ignoreEOS {
 		p.sampler.LogitBias = append(p.sampler.LogitBias, e.eogBans...)
+	}
+	if len(f.LoRA) > 0 && !isNull(f.LoRA) {
+		if p.lora, err = parseLoRAList(f.LoRA, len(e.loras), "\"lora\""); err != nil {
+			return p, err
+		}
 	}
 	return p, nil
 }

@@ -14,7 +14,9 @@ import (
 
 // responsesRequest is the body of POST /v1/responses, OpenAI's Responses API without server-side state: the
 // conversation comes whole in input. As in llama-server, which converts the request to a chat completion,
-// the chat sampling fields (seed, top_k, stop, ...) are accepted too.
+// the chat sampling fields (seed, top_k, stop, ...) and constraints (grammar, json_schema,
+// response_format) are accepted too; text.format, the Responses API's own, joins the constraints (see
+// responses_format.go).
 type responsesRequest struct {
 	samplingFields
 	Input           json.RawMessage   `json:"input"`
@@ -25,6 +27,9 @@ type responsesRequest struct {
 	Tools             json.RawMessage `json:"tools"`
 	ToolChoice        json.RawMessage `json:"tool_choice"`
 	ParallelToolCalls *bool           `json:"parallel_tool_calls"`
+	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes the
+	// request's fields on to chat).
+	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
 	// Fields that need what this server does not have: stored responses, reasoning, ...
 	PreviousResponseID *string         `json:"previous_response_id"`
 	Conversation       json.RawMessage `json:"conversation"`
@@ -58,8 +63,6 @@ func (req *responsesRequest) refuseUnsupported() *apiError {
 		return unsupportedField("background", "")
 	case given(req.Include) && !isEmptyArray(req.Include):
 		return unsupportedField("include", "")
-	case given(req.Text) && !isPlainTextFormat(req.Text):
-		return unsupportedField("text.format", "only {\"type\": \"text\"} is")
 	case req.TopLogprobs != nil && *req.TopLogprobs > 0:
 		return unsupportedField("top_logprobs", "")
 	case given(req.Prompt):
@@ -84,17 +87,6 @@ func noSettingGiven(raw json.RawMessage) bool {
 	return true
 }
 
-// isPlainTextFormat reports whether a Responses "text" object asks for plain text output (or says nothing of
-// the format).
-func isPlainTextFormat(raw json.RawMessage) bool {
-	var t struct {
-		Format *struct {
-			Type string `json:"type"`
-		} `json:"format"`
-	}
-	return json.Unmarshal(raw, &t) == nil && (t.Format == nil || t.Format.Type == "text")
-}
-
 // responsesInputItem is one item of a Responses input list: a message, a function call the model made,
 // or a call's output.
 type responsesInputItem struct {
@@ -104,7 +96,7 @@ type responsesInputItem struct {
 	// function_call and function_call_output items
 	CallID    string          `json:"call_id"`
 	Name      string          `json:"name"`
-	Arguments *string         `json:"arguments"`
+	Arguments json.RawMessage `json:"arguments"`
 	Output    json.RawMessage `json:"output"`
 }
 
@@ -131,6 +123,7 @@ func responsesChat(req *responsesRequest) (*chatRequest, *apiError) {
 		return nil, apiErr
 	}
 	chat.ParallelToolCalls = req.ParallelToolCalls
+	chat.ChatTemplateKwargs = req.ChatTemplateKwargs
 	if req.Instructions != nil {
 		chat.Messages = append(chat.Messages, chatMessage{Role: "system", Content: messageContent(*req.Instructions)})
 	}
@@ -206,6 +199,10 @@ func responsesItemMessage(i int, item responsesInputItem) (chatMessage, *apiErro
 
 // partsText reads content, a string or an array of content parts of a message from role, as one text.
 func partsText(field string, content json.RawMessage, role string) (string, *apiError) {
+	if isNull(content) {
+		// OpenAI requires content; null is not an empty text.
+		return "", badRequest("%q must be a string or an array of content parts, not null", field)
+	}
 	var text string
 	if json.Unmarshal(content, &text) == nil {
 		return text, nil
@@ -245,6 +242,10 @@ func (s *Server) parseResponses(w http.ResponseWriter, r *http.Request, e *engin
 	}
 	if err := req.refuseUnsupported(); err != nil {
 		return nil, nil, nil, err
+	}
+	var apiErr *apiError
+	if req.textFormat, apiErr = textFormatOutput(req.Text); apiErr != nil {
+		return nil, nil, nil, apiErr
 	}
 	chat, apiErr := responsesChat(&req)
 	if apiErr != nil {
@@ -354,7 +355,7 @@ func (rs *responseState) object(status string, output []any, res *result) map[st
 		"max_output_tokens": maxOutput, "metadata": metadata, "temperature": rs.params.sampler.Temperature,
 		"top_p": rs.params.sampler.TopP, "tools": rs.echoedTools(), "tool_choice": rs.echoedToolChoice(),
 		"parallel_tool_calls":  rs.req.ParallelToolCalls == nil || *rs.req.ParallelToolCalls,
-		"previous_response_id": nil, "text": map[string]any{"format": map[string]string{"type": "text"}},
+		"previous_response_id": nil, "text": rs.req.echoedText(),
 		"usage": nil,
 	}
 	if res == nil {

@@ -199,7 +199,6 @@ func TestResponsesRefusesWhatItCannotHonour(t *testing.T) {
 		{"hosted tool choice", map[string]any{"tool_choice": map[string]any{"type": "file_search"}}, "tool_choice"},
 		{"reasoning", map[string]any{"reasoning": map[string]any{"effort": "high"}}, "reasoning"},
 		{"background", map[string]any{"background": true}, "background"},
-		{"structured output", map[string]any{"text": map[string]any{"format": map[string]any{"type": "json_object"}}}, "text.format"},
 		{"top_logprobs", map[string]any{"top_logprobs": 3}, "top_logprobs"},
 		{"truncation", map[string]any{"truncation": "auto"}, "truncation"},
 		{"image input", map[string]any{"input": []any{map[string]any{"role": "user", "content": []any{

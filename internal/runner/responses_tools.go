@@ -74,17 +74,24 @@ func responsesToolChoice(raw json.RawMessage) (toolChoice, *apiError) {
 }
 
 // functionCallMessage converts a function_call input item, a call the model made earlier, to an
-// assistant message that carries it.
+// assistant message that carries it. The arguments are a string, as OpenAI and llama-server take them;
+// what it holds is the chat template's to read, as on chat: a template that walks the arguments as an
+// object refuses one that is not JSON, another writes the text as it is, as llama-server does.
 func functionCallMessage(i int, item responsesInputItem) (chatMessage, *apiError) {
 	switch {
 	case item.CallID == "":
 		return chatMessage{}, badRequest("\"input[%d].call_id\" is required", i)
 	case item.Name == "":
 		return chatMessage{}, badRequest("\"input[%d].name\" is required", i)
-	case item.Arguments == nil:
+	case !given(item.Arguments):
 		return chatMessage{}, badRequest("\"input[%d].arguments\" is required", i)
 	}
-	return chatMessage{Role: "assistant", ToolCalls: []messageToolCall{callOf(item.CallID, item.Name, *item.Arguments)}}, nil
+	args, ok := stringOf(item.Arguments)
+	if !ok {
+		return chatMessage{}, badRequest("\"input[%d].arguments\" must be a string holding the call's arguments as JSON, got %s",
+			i, compact(item.Arguments))
+	}
+	return chatMessage{Role: "assistant", ToolCalls: []messageToolCall{callOf(item.CallID, item.Name, args)}}, nil
 }
 
 // functionOutputMessage converts a function_call_output input item, a call's result, to a tool message.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +29,9 @@ type scheduler struct {
 	// actions brings slot actions; waitingActions are those whose slot was busy when they came.
 	actions        chan *slotAction
 	waitingActions []*slotAction
-	published      *atomic.Pointer[snapshot]
+	// controls brings POST /v1/chat/completions/control's requests, answered at once.
+	controls  chan *reasoningControl
+	published *atomic.Pointer[snapshot]
 
 	stats stats
 	// outbox holds the results of finished tasks until the next publish, so that a client holding its
@@ -36,6 +39,7 @@ type scheduler struct {
 	outbox     []delivery
 	clock      uint64
 	nextTaskID uint64
+	lora       schedulerLoRA
 }
 
 func newScheduler(model *llama.Model, lctx *llama.Context, parallel, batchSize, queueLimit int,
@@ -49,6 +53,7 @@ func newScheduler(model *llama.Model, lctx *llama.Context, parallel, batchSize, 
 		submit:     make(chan *task),
 		done:       make(chan struct{}),
 		actions:    make(chan *slotAction),
+		controls:   make(chan *reasoningControl),
 		published:  published,
 	}
 	for i := range parallel {
@@ -85,6 +90,8 @@ func (s *scheduler) run(ctx context.Context) {
 				s.admit(t)
 			case a := <-s.actions:
 				s.waitingActions = append(s.waitingActions, a)
+			case c := <-s.controls:
+				c.done <- s.control(c)
 			case <-ctx.Done():
 				return
 			}
@@ -113,6 +120,8 @@ func (s *scheduler) admitWaiting() {
 			s.admit(t)
 		case a := <-s.actions:
 			s.waitingActions = append(s.waitingActions, a)
+		case c := <-s.controls:
+			c.done <- s.control(c)
 		default:
 			return
 		}
@@ -143,13 +152,14 @@ func (s *scheduler) admit(t *task) {
 // that evaluates the prompt (the one t pinned with id_slot, else the best cache for the prompt), then the
 // slots of the further choices.
 func (s *scheduler) place(t *task) []*slot {
+	t.loraScales = s.loraFor(t)
 	var leader *slot
 	if t.params.pinSlot {
 		if sl := s.slots[t.params.slotID]; !sl.busy() {
 			leader = sl
 		}
 	} else {
-		leader = chooseSlot(s.slots, t.prompt)
+		leader = chooseSlot(s.slots, t.prompt, t.loraScales)
 	}
 	if leader == nil {
 		return nil
@@ -196,7 +206,8 @@ func (s *scheduler) releaseCancelled() {
 }
 
 // start binds t to its slots. The first keeps the cached prefix the prompt shares (unless the request
-// turned cache_prompt off) and drops the rest of its sequence; the others are emptied, to receive a copy of
+// turned cache_prompt off, or the cache was computed with other LoRA scales) and drops the rest of its
+// sequence; the others are emptied, to receive a copy of
 // the first's cache once it has evaluated the prompt. Each choice samples with its own chain, choice i
 // seeded with the request's seed + i as llama-server does, so that the choices differ yet repeat.
 func (s *scheduler) start(t *task, slots []*slot) {
@@ -205,14 +216,15 @@ func (s *scheduler) start(t *task, slots []*slot) {
 		open: len(slots), started: time.Now()}
 	for i, sl := range slots {
 		keep := 0
-		if i == 0 && !t.params.noCachePrompt {
+		if i == 0 && !t.params.noCachePrompt && slices.Equal(sl.cacheLoRA, t.loraScales) {
 			keep = reusablePrefix(sl.cached, t.prompt, t.embed)
 		}
 		keep = s.trimCache(sl, keep)
+		sl.cacheLoRA = t.loraScales
 		if i == 0 {
 			run.reused = keep
 		}
-		*sl = slot{id: sl.id, cached: sl.cached, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
+		*sl = slot{id: sl.id, cached: sl.cached, cacheLoRA: sl.cacheLoRA, lastUsed: sl.lastUsed, task: t, run: run, taskID: run.id,
 			choice: i, follower: i > 0, outIndex: -1, nPrompt: len(t.prompt), settings: t.settings, stop: stopMatcher{stops: t.params.stops},
 			indent: indentGate{min: t.params.nIndent}}
 		if t.embed {
@@ -223,6 +235,7 @@ func (s *scheduler) start(t *task, slots []*slot) {
 			params.Seed += uint32(i)
 		}
 		sl.sampler = llama.NewSampler(s.model, params)
+		sl.budget = newReasoningBudget(t.params.budget, s.model.TokenPiece)
 		lastN := params.PenaltyLastN
 		for _, tok := range t.prompt[max(0, len(t.prompt)-lastN):] {
 			sl.sampler.Accept(tok)

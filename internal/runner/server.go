@@ -15,14 +15,18 @@ import (
 	"custos/internal/gguf"
 	"custos/internal/httpserver"
 	"custos/internal/llama"
+	"custos/internal/resumable"
 )
 
 // readHeaderTimeout bounds how long a client may take to send its request headers.
 const readHeaderTimeout = 30 * time.Second
 
 // shutdownGrace is how long in-flight requests get to finish when the server stops; streams still running
-// after it end with an error event.
+// after it end with an error event, and whole answers not yet sent are a 503.
 const shutdownGrace = 5 * time.Second
+
+// answerGrace is how long the handlers of requests the shutdown failed get to send that answer.
+const answerGrace = time.Second
 
 // Server is a llama-server-compatible HTTP server for one model. It answers as soon as it listens: 503
 // "Loading model" with the load progress until the model is ready.
@@ -35,6 +39,11 @@ type Server struct {
 	eng atomic.Pointer[engine]
 	// snap is the scheduler's latest published state.
 	snap atomic.Pointer[snapshot]
+	// streams keeps the streams of requests with an X-Conversation-Id, for clients that come back.
+	streams *resumable.Store
+	// shutdownGrace is how long in-flight requests get to finish at a stop: the constant shutdownGrace,
+	// shorter in tests.
+	shutdownGrace time.Duration
 }
 
 // engine is what a loaded model serves with. It is immutable; the mutable state lives in the scheduler.
@@ -51,6 +60,8 @@ type engine struct {
 	created      int64
 	// eogBans ban every end-of-generation token, for ignore_eos.
 	eogBans []llama.LogitBias
+	// loras are the adapters of --lora and --lora-scaled, in id order.
+	loras []loraAdapter
 }
 
 // New returns a server for cfg; Serve runs it.
@@ -62,7 +73,7 @@ func New(cfg Config, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Server{cfg: cfg, log: log}, nil
+	return &Server{cfg: cfg, log: log, streams: resumable.NewStore(), shutdownGrace: shutdownGrace}, nil
 }
 
 // ListenAndServe listens on addr (host:port) and serves until ctx is done (nil) or the model fails to load
@@ -99,12 +110,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	} else if ctx.Err() != nil {
 		loadErr = nil // the load was aborted because we are stopping
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	shutCtx, cancel := context.WithTimeout(context.Background(), s.shutdownGrace)
 	defer cancel()
 	shutErr := httpSrv.Shutdown(shutCtx)
-	// Whatever is still generating after the grace ends with an error event.
+	// Whatever is still generating after the grace fails with the shutdown's 503, which its handler answers:
+	// a stream's error event, or a whole answer's 503. They get a moment to write it before the connections
+	// close, which would leave their clients a bare EOF.
 	stopSched()
 	wg.Wait()
+	s.streams.Close()
+	if shutErr != nil {
+		answerCtx, cancelAnswer := context.WithTimeout(context.Background(), answerGrace)
+		shutErr = httpSrv.Shutdown(answerCtx)
+		cancelAnswer()
+	}
 	if shutErr != nil {
 		// Handlers may still be tokenizing with the model: leave it to the exiting process rather than
 		// free memory they use.
@@ -180,13 +199,18 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 		// Pooling needs a whole sequence in one pass of the model.
 		params.NUBatch = s.cfg.BatchSize
 	}
+	loras, scales, err := loadLoRA(model, s.cfg)
+	if err != nil {
+		return nil, err
+	}
 	lctx, err := llama.NewContext(model, params)
 	if err != nil {
 		return nil, fmt.Errorf("runner: %w", err)
 	}
 	s.warnIfNotReranker(model)
 	e := &engine{model: model, lctx: lctx, alias: s.cfg.Alias, chatTemplate: s.chatTemplate(model),
-		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix()}
+		slotCtx: lctx.NCtxSeq(), nCtx: lctx.NCtx(), batchSize: s.cfg.BatchSize, created: time.Now().Unix(),
+		loras: loras}
 	e.format = newChatFormat(model, !s.cfg.NoJinja, e.chatTemplate, s.cfg.ReasoningFormat, s.log)
 	e.eogBans = eogBans(model)
 	if e.slotCtx < 2 {
@@ -195,6 +219,7 @@ func (s *Server) newEngine(model *llama.Model) (*engine, error) {
 			e.nCtx, s.cfg.Parallel, e.slotCtx)
 	}
 	e.sched = newScheduler(model, lctx, s.cfg.Parallel, s.cfg.BatchSize, s.cfg.QueueLimit, &s.snap)
+	e.sched.useLoRA(loras, scales)
 	return e, nil
 }
 

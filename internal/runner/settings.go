@@ -12,7 +12,7 @@ import (
 // form, which /props and /slots show, leaves out the lists: stop strings, DRY sequence breakers, logit
 // biases and the grammar, as llama-server does.
 //
-// The settings the runner accepts at their neutral value only (n_keep, n_discard, lora, backend_sampling,
+// The settings the runner accepts at their neutral value only (n_keep, n_discard, backend_sampling,
 // reasoning) report that value; chat_format and reasoning_format report "Content-only" and "none" for
 // every request (docs/COMPATIBILITY.md lists the difference).
 func generationSettings(p genParams, metrics bool) map[string]any {
@@ -39,7 +39,7 @@ func generationSettings(p genParams, metrics bool) map[string]any {
 		"chat_format": "Content-only", "reasoning_format": "none", "reasoning_in_content": false,
 		"generation_prompt": "", "samplers": samplers, "speculative.types": "none",
 		"timings_per_token": p.timingsPerToken, "post_sampling_probs": p.probs.post, "backend_sampling": false,
-		"lora": []any{},
+		"lora": append([]loraScale{}, p.lora...),
 	}
 	if metrics {
 		return out

@@ -16,8 +16,10 @@ type slot struct {
 	task   *task
 	run    *taskRun
 	taskID uint64
-	// cached are the tokens in this sequence's KV cache, in position order.
-	cached []llama.Token
+	// cached are the tokens in this sequence's KV cache, in position order, and cacheLoRA the LoRA scales
+	// they were computed with (nil without adapters).
+	cached    []llama.Token
+	cacheLoRA []float32
 	// nPrompt is the prompt length of the current or last task, and settings its settings for /slots.
 	nPrompt  int
 	settings json.RawMessage
@@ -38,6 +40,7 @@ type slot struct {
 	promptOut  int32
 	promptFrom int
 	sampler    *llama.Sampler
+	budget     *reasoningBudget
 	joiner     utf8Joiner
 	stop       stopMatcher
 	indent     indentGate
@@ -58,16 +61,20 @@ func commonPrefix(a, b []llama.Token) int {
 	return n
 }
 
-// chooseSlot picks the idle slot for a prompt: the one whose cache shares the longest prefix with it, so the
-// least work is redone; among equals, the one idle the longest. It returns nil when every slot is busy.
-func chooseSlot(slots []*slot, prompt []llama.Token) *slot {
+// chooseSlot picks the idle slot for a prompt run with the LoRA scales lora: the one whose cache shares
+// the longest prefix with it, so the least work is redone (a cache of other scales shares none); among
+// equals, the one idle the longest. It returns nil when every slot is busy.
+func chooseSlot(slots []*slot, prompt []llama.Token, lora []float32) *slot {
 	var best *slot
 	bestPrefix := -1
 	for _, s := range slots {
 		if s.busy() {
 			continue
 		}
-		p := commonPrefix(s.cached, prompt)
+		p := 0
+		if slices.Equal(s.cacheLoRA, lora) {
+			p = commonPrefix(s.cached, prompt)
+		}
 		if p > bestPrefix || (p == bestPrefix && s.lastUsed < best.lastUsed) {
 			best, bestPrefix = s, p
 		}

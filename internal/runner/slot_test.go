@@ -20,25 +20,25 @@ func TestChooseSlotPrefersTheLongestCachedPrefix(t *testing.T) {
 		{id: 1, cached: toks(1, 2, 3, 4), lastUsed: 2},
 		{id: 2, cached: toks(1, 2), lastUsed: 0},
 	}
-	if got := chooseSlot(slots, toks(1, 2, 3, 5)); got.id != 1 {
+	if got := chooseSlot(slots, toks(1, 2, 3, 5), nil); got.id != 1 {
 		t.Fatalf("chose slot %d, want 1 (3 tokens shared)", got.id)
 	}
 }
 
 func TestChooseSlotTakesTheLeastRecentlyUsedAmongEquals(t *testing.T) {
 	slots := []*slot{{id: 0, lastUsed: 5}, {id: 1, lastUsed: 2}, {id: 2, lastUsed: 9}}
-	if got := chooseSlot(slots, toks(1)); got.id != 1 {
+	if got := chooseSlot(slots, toks(1), nil); got.id != 1 {
 		t.Fatalf("chose slot %d, want 1 (idle the longest)", got.id)
 	}
 }
 
 func TestChooseSlotSkipsBusySlots(t *testing.T) {
 	slots := []*slot{{id: 0, cached: toks(1, 2), task: &task{}}, {id: 1}}
-	if got := chooseSlot(slots, toks(1, 2)); got == nil || got.id != 1 {
+	if got := chooseSlot(slots, toks(1, 2), nil); got == nil || got.id != 1 {
 		t.Fatalf("chose %v, want slot 1", got)
 	}
 	slots[1].task = &task{}
-	if got := chooseSlot(slots, toks(1)); got != nil {
+	if got := chooseSlot(slots, toks(1), nil); got != nil {
 		t.Fatalf("chose slot %d while all are busy", got.id)
 	}
 }

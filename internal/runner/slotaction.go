@@ -146,6 +146,9 @@ func (s *scheduler) runAction(a *slotAction, sl *slot) slotActionResult {
 			return slotActionResult{err: apiErr}
 		}
 		sl.cached = append(sl.cached, tokens...)
+		// A session file does not say which LoRA scales its cache was computed with: it is taken to be
+		// the global ones, with which requests that give none reuse it.
+		sl.cacheLoRA = s.globalLoRA()
 		return slotActionResult{body: map[string]any{"id_slot": a.slot, "filename": a.filename,
 			"n_restored": len(tokens), "n_read": n, "timings": map[string]any{"restore_ms": ms()}}}
 	default: // erase

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"slices"
 	"time"
 
 	"custos/internal/llama"
@@ -10,12 +11,16 @@ import (
 // step makes one decode over every active sequence: first one token for each generating slot, so running
 // streams never stall behind a long prompt, then as much of the waiting prompts as the batch still holds.
 // It then samples the next token of every slot whose logits the decode produced.
+//
+// Only the slots that run with the LoRA scales of this step (stepLoRA) take part: llama.cpp applies one
+// set of adapters to a whole decode. The others wait for a step of their own scales.
 func (s *scheduler) step() {
 	s.batch.Clear()
+	lora := s.stepLoRA()
 	sequences := 0
 	for _, sl := range s.slots {
 		sl.inBatch, sl.inPrompt, sl.outIndex = false, false, -1
-		if !sl.busy() || !sl.generating {
+		if !sl.busy() || !sl.generating || !slices.Equal(sl.task.loraScales, lora) {
 			continue
 		}
 		sl.outIndex = int32(s.batch.Len())
@@ -25,13 +30,14 @@ func (s *scheduler) step() {
 		sequences++
 	}
 	for _, sl := range s.slots {
-		if sl.busy() && !sl.generating && !sl.follower && s.addPromptChunk(sl) {
+		if sl.busy() && !sl.generating && !sl.follower && slices.Equal(sl.task.loraScales, lora) && s.addPromptChunk(sl) {
 			sequences++
 		}
 	}
 	if s.batch.Len() == 0 {
 		return
 	}
+	s.applyLoRA(lora)
 	err := s.lctx.Decode(s.batch)
 	s.stats.decodes++
 	s.stats.busySlotsInDecodes += uint64(sequences)
@@ -150,19 +156,46 @@ func (s *scheduler) follow(leader, f *slot) *slot {
 }
 
 // sampleNext samples sl's next token from the logits of its batch position, with the token's probabilities
-// when the request asked for them (the logits are read only then).
+// when the request asked for them (the logits are read only then), or the token a spent reasoning budget
+// forces.
 func (s *scheduler) sampleNext(sl *slot) {
+	var tok llama.Token
+	var prob *tokenProb
+	if forced, ok := sl.budget.forcedToken(); ok {
+		tok, prob = s.drawForced(sl, forced)
+	} else {
+		tok, prob = s.draw(sl)
+	}
+	sl.budget.accept(tok, s.model.TokenPiece)
+	s.onToken(sl, tok, prob)
+}
+
+// draw samples sl's next token as its request asks, with the token's probabilities when asked for.
+func (s *scheduler) draw(sl *slot) (llama.Token, *tokenProb) {
 	want := sl.task.params.probs
 	switch {
 	case !want.want:
-		s.onToken(sl, sl.sampler.Sample(s.lctx, sl.outIndex), nil)
+		return sl.sampler.Sample(s.lctx, sl.outIndex), nil
 	case want.post:
 		tok, left := sl.sampler.SampleCandidates(s.lctx, sl.outIndex)
-		s.onToken(sl, tok, postSamplingProbs(s.model, left, tok, want.n))
+		return tok, postSamplingProbs(s.model, left, tok, want.n)
 	default:
 		tok := sl.sampler.Sample(s.lctx, sl.outIndex)
-		s.onToken(sl, tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n))
+		return tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n)
 	}
+}
+
+// drawForced draws the token a spent reasoning budget forces (see reasoningBudget).
+func (s *scheduler) drawForced(sl *slot, forced llama.Token) (llama.Token, *tokenProb) {
+	want := sl.task.params.probs
+	tok, left := sl.sampler.SampleForced(s.lctx, sl.outIndex, forced)
+	switch {
+	case want.post:
+		return tok, postSamplingProbs(s.model, left, tok, want.n)
+	case want.want:
+		return tok, preSamplingProbs(s.model, s.lctx.LogitsView(sl.outIndex), tok, want.n)
+	}
+	return tok, nil
 }
 
 // onToken takes a sampled token (and its probabilities, or nil): it ends the choice at end of generation,

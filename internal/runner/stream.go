@@ -77,6 +77,7 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 		return
 	}
 	out := startSSE(w)
+	wait := newPinger(out, t.params.pingInterval)
 	for {
 		if ev.text != "" || ev.progress != nil || ev.echo {
 			if out.writeEvents(c.text(ev)) != nil {
@@ -90,7 +91,7 @@ func streamTask(ctx context.Context, w http.ResponseWriter, t *task, c chunker, 
 		if len(t.events) == 0 && out.flush() != nil {
 			return
 		}
-		if ev, ok = nextEvent(ctx, t); !ok {
+		if ev, ok = wait.next(ctx, t); !ok {
 			return
 		}
 	}

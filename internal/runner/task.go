@@ -18,6 +18,9 @@ type task struct {
 	embed bool
 	// settings are params as /slots shows them.
 	settings json.RawMessage
+	// loraScales are the LoRA scales it runs with, one per adapter, set by the scheduler when it places
+	// the task (see loraFor).
+	loraScales []float32
 	// events receives the text of every choice as it is generated, then exactly one event with the final
 	// result. Its buffer holds every event the task can produce, so the scheduler never blocks on a slow
 	// client.

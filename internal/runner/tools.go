@@ -288,8 +288,8 @@ func (r *replyFormat) forced() bool { return r.prefill != "" || (r.grammar != ""
 func (e *engine) constrainToolCall(p *genParams, r *replyFormat) *apiError {
 	if r.family != toolcall.None && p.sampler.Grammar != nil {
 		// As llama-server: the tool-call format and the client's grammar would both decide the output.
-		return badRequest("\"grammar\", \"json_schema\" and \"response_format\" cannot be combined with \"tools\" " +
-			"unless \"tool_choice\" is \"none\"")
+		return badRequest("\"grammar\", \"json_schema\", \"response_format\" and \"text.format\" cannot be combined with " +
+			"\"tools\" unless \"tool_choice\" is \"none\"")
 	}
 	p.preserved = e.preservedTokens(toolcall.Preserved(r.family))
 	if r.grammar == "" {

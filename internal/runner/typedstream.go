@@ -46,6 +46,7 @@ func streamTypedTask(ctx context.Context, w http.ResponseWriter, t *task, es eve
 		return
 	}
 	out := startSSE(w)
+	wait := newPinger(out, t.params.pingInterval)
 	send := func(evs []sseEvent) bool {
 		for _, e := range evs {
 			if out.writeEvent(e) != nil {
@@ -73,7 +74,7 @@ func streamTypedTask(ctx context.Context, w http.ResponseWriter, t *task, es eve
 		if len(t.events) == 0 && out.flush() != nil {
 			return
 		}
-		if ev, ok = nextEvent(ctx, t); !ok {
+		if ev, ok = wait.next(ctx, t); !ok {
 			return
 		}
 	}

@@ -17,22 +17,3 @@ func TestSlotActionsAreNotSupported(t *testing.T) {
 		}
 	}
 }
-
-// The runner loads no LoRA adapters: the list is empty, an empty update succeeds, and an update naming an
-// adapter is the client's error.
-func TestLoRAAdaptersAreAnEmptyList(t *testing.T) {
-	f := runnerFor(t, false)
-	if code, body := f.get(t, "/lora-adapters"); code != http.StatusOK || strings.TrimSpace(string(body)) != "[]" {
-		t.Fatalf("GET /lora-adapters: %d %s", code, body)
-	}
-	if code, body := f.post(t, "/lora-adapters", []any{}); code != http.StatusOK {
-		t.Fatalf("POST /lora-adapters []: %d %s", code, body)
-	}
-	code, body := f.post(t, "/lora-adapters", []any{map[string]any{"id": 0, "scale": 0.5}})
-	if msg, _ := errorOf(t, body); code != http.StatusBadRequest || !strings.Contains(msg, "id 0") {
-		t.Fatalf("POST /lora-adapters with an id: %d %s", code, body)
-	}
-	if code, _ := f.post(t, "/lora-adapters", map[string]any{"id": 0}); code != http.StatusBadRequest {
-		t.Fatalf("POST /lora-adapters with an object: %d, want 400", code)
-	}
-}

@@ -14,7 +14,10 @@ import (
 //	| malformedJSON         | any JSON endpoint                       | a body that is not JSON is the client's mistake: 400 invalid_request_error, not 500 server_error |
 //	| badTypeIs400          | /detokenize with "tokens" not an array  | the same: a wrong type is the client's mistake, 400 rather than llama-server's 500    |
 //	| badValueIs400         | chat with an unknown reasoning_format   | the same: 400 naming the field and its values, not llama-server's 500                 |
+//	| nullContentRefused    | /v1/messages with "content": null       | the Anthropic API requires content: 400 naming it, where llama-server reads null as an empty text |
+//	| emptyContentRefused   | /v1/messages with "content": []         | the Anthropic API refuses an empty turn but a final assistant one: 400 naming it, where llama-server drops the turn |
 //	| emptyMessages         | chat with "messages": []                | nothing to answer: 400 naming the field, where llama-server generates from an empty prompt |
+//	| budgetWithGrammar     | chat with a reasoning budget and a grammar | 400 naming the field; llama-server forces the end marker against the grammar: 500 |
 //	| fingerprint           | every completion and chunk              | system_fingerprint names a llama.cpp build (b1-de3ff81); the runner is not one        |
 //	| webUI                 | /props                                  | the runner has no web UI and no media input: no ui, ui_settings, media_marker, cors_proxy_enabled, modalities.video |
 //	| runnerProps           | /props                                  | the runner adds n_ctx (its whole context), embeddings (its mode) and system_info, which llama-server shows only in its log |
@@ -26,12 +29,14 @@ import (
 //	| usageNullChunks       | chat stream with include_usage          | every chunk but the last has "usage": null, as OpenAI streams it                       |
 //	| responsesObject       | /v1/responses                           | the response object has every field of OpenAI's; llama-server's a subset               |
 //	| responsesIncomplete   | /v1/responses cut by max_output_tokens  | status incomplete with incomplete_details, as OpenAI; llama-server says completed      |
-//	| refusedByName         | a documented field the runner lacks     | 400 naming the field rather than a 200 that ignores it (n_keep, lora, ...)              |
+//	| refusedByName         | a documented field the runner lacks     | 400 naming the field rather than a 200 that ignores it (n_keep, n_discard, ...)         |
 //	| grammarEndsTheChoice  | ignore_eos with a grammar               | the end-of-generation tokens are banned, so a complete grammar allows nothing: the choice ends there (200), where llama-server fails with 500 "Unexpected empty grammar stack" |
 //	| ollamaModels          | /v1/models                              | llama-server adds an Ollama-style "models" list and per-model aliases and tags; the runner serves one model under one name |
 //	| responsesStreamObject | /v1/responses stream                    | events carry sequence_number and response objects every field of OpenAI's; llama-server's a subset |
 //	| hostedToolRefused     | /v1/responses with a web_search tool    | a tool OpenAI hosts cannot run here: 400 naming it, where llama-server skips it and answers without it |
 //	| forcedCallWritten     | tool_choice required / Anthropic's any  | the runner's grammar writes the call; on the suite's generated model llama-server's reply is unconstrained text |
+//	| loraUnknownID         | a lora list naming no loaded adapter    | 400 naming the field, where llama-server skips the entry and runs without the adapter |
+//	| loraInitWithoutApply  | --lora-init-without-apply               | the adapters start at scale 0, as the flag's help says; llama-server lists and applies them at their --lora scale |
 //	| unparsedReplyIsContent | chat with tools, a reply that is no call | the reply is content (200), where llama-server's parser fails the request with 500 "does not match the expected format" |
 //
 // Not yet done in the runner: none of the differences the cases see. One still to be closed goes in a table
@@ -43,6 +48,10 @@ var (
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
 	badValueIs400 = difference{"a value a field does not take is the client's mistake: 400 invalid_request_error naming the field, not 500 server_error",
 		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
+	nullContentRefused = difference{"a message's content of null is refused with 400 naming it, as the Anthropic API requires content; llama-server reads it as an empty text",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
+	emptyContentRefused = difference{"a turn with content [] other than the final assistant one is refused with 400 naming it, as the Anthropic API answers; llama-server drops it",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	emptyMessages = difference{"a chat without messages has nothing to answer: 400 naming the field, where llama-server generates from an empty prompt",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	fingerprint = difference{"system_fingerprint names a llama.cpp build (b1-de3ff81), which the runner is not",
@@ -70,6 +79,8 @@ var (
 			{onlyRunner, "incomplete_details"}, {onlyRunner, "usage.output_tokens_details"}}}
 	responsesIncomplete = difference{"a reply cut by max_output_tokens is incomplete, with incomplete_details, as OpenAI reports it; llama-server says completed",
 		[]allowance{{onlyLlama, "completed_at"}}}
+	budgetWithGrammar = difference{"a reasoning budget given with a grammar is refused with 400 naming it; llama-server forces the end marker against the grammar and fails with 500",
+		[]allowance{{differs, "status"}, {differs, "error.code"}, {differs, "error.type"}}}
 	refusedByName = difference{"a documented field the runner does not honour is refused with 400 naming it; llama-server accepts it",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	responsesStreamObject = difference{"the runner's stream events carry sequence_number and its response objects every field of OpenAI's; llama-server's a subset",
@@ -87,6 +98,10 @@ var (
 			{onlyRunner, "content[].*"}, {onlyLlama, "content[].*"}}}
 	grammarEndsTheChoice = difference{"under ignore_eos a complete grammar allows no further token: the choice ends there, where llama-server answers 500 (Unexpected empty grammar stack)",
 		[]allowance{{differs, "status"}, {onlyLlama, "error"}, {onlyRunner, "*"}}}
+	loraUnknownID = difference{"a lora list naming no loaded adapter is refused with 400 naming the field; llama-server skips the entry",
+		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
+	loraInitWithoutApply = difference{"under --lora-init-without-apply the adapters start at scale 0, as the flag's help says; llama-server lists and applies them at their --lora scale",
+		[]allowance{{differs, "[].scale"}, {differs, "content"}}}
 	embeddingsOnly = difference{"the runner's embeddings context computes pooled vectors and no logits, so it cannot generate",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 )

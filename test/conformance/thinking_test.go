@@ -48,6 +48,9 @@ const (
 		`"grammar":"root ::= \"let me see\\n</think>\\n\\n\" [a-z ]{4,12}"`
 )
 
+// budgetChat leaves room after a budgeted reasoning for the content the reply goes on with.
+const budgetChat = `{"messages":[{"role":"user","content":"hello there"}],"max_tokens":20,"seed":5,"ignore_eos":true`
+
 var thinkingCases = []testCase{
 	{"reasoning read out", "POST", "/v1/chat/completions", closedThinking + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content", "choices[].finish_reason"), allow(fingerprint, logprobsNull)},
 	{"reasoning never closed", "POST", "/v1/chat/completions", thinkingChat + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
@@ -60,6 +63,21 @@ var thinkingCases = []testCase{
 	{"earlier reasoning in the prompt", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"yo","reasoning_content":"greet back"},{"role":"user","content":"ok"}]}`, values("prompt"), nil},
 	{"continued reply", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}]}`, values("prompt"), nil},
 	{"continued reasoning", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning_content":"Let me"}]}`, values("prompt"), nil},
+	{"reasoning budget", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":5}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"reasoning budget of 0", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":0}`, seeded("choices[].message.reasoning_content"), allow(fingerprint, logprobsNull)},
+	{"reasoning budget message", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":3,"reasoning_budget_message":" ok, enough."}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"thinking_budget_tokens", "POST", "/v1/chat/completions", budgetChat + `,"thinking_budget_tokens":4}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"reasoning budget streamed", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":5,"stream":true}`, seeded("reasoning", "text"), allow(fingerprint, logprobsNull)},
+	{"reasoning budget with logprobs", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":2,"logprobs":true,"top_logprobs":2}`, seeded("choices[].message.content", "choices[].logprobs.content[].token"), allow(fingerprint, refusalNull)},
+	{"reasoning_control armed", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_control":true}`, seeded("choices[].message.reasoning_content"), allow(fingerprint, logprobsNull)},
+	{"reasoning budget of 0 with thinking off", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":0,"chat_template_kwargs":{"enable_thinking":false}}`, seeded("choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"reasoning budget below -1", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":-2}`, errorShape, nil},
+	{"reasoning budget with a grammar", "POST", "/v1/chat/completions", closedThinking + `,"reasoning_budget_tokens":4}`, errorShape, allow(budgetWithGrammar)},
+	{"control of an unknown completion", "POST", "/v1/chat/completions/control", `{"id":"chatcmpl-none","action":"reasoning_end"}`, values("success", "message"), nil},
+	{"control without an id", "POST", "/v1/chat/completions/control", `{"action":"reasoning_end"}`, errorShape, nil},
+	{"control of an unknown action", "POST", "/v1/chat/completions/control", `{"id":"chatcmpl-none","action":"pause"}`, errorShape, nil},
+	{"messages count_tokens thinking off", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"chat_template_kwargs":{"enable_thinking":false}}`, values("input_tokens"), nil},
+	{"responses input_tokens thinking off", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":"hello there","chat_template_kwargs":{"enable_thinking":false}}`, values("object", "input_tokens"), nil},
 	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
 }
 
@@ -72,6 +90,22 @@ func TestConformanceThinking(t *testing.T) {
 	}
 	p := startPairAt(t, path, nil, nil)
 	for _, c := range thinkingCases {
+		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
+	}
+}
+
+// TestConformanceServerReasoningBudget runs both servers with --reasoning-budget: a chat request that gives
+// none is bounded by it, one that gives its own is bounded by that.
+func TestConformanceServerReasoningBudget(t *testing.T) {
+	path, err := thinkingModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPairAt(t, path, []string{"--reasoning-budget", "3", "--reasoning-budget-message", " done."}, nil)
+	for _, c := range []testCase{
+		{"server budget", "POST", "/v1/chat/completions", budgetChat + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+		{"request budget over the server's", "POST", "/v1/chat/completions", budgetChat + `,"reasoning_budget_tokens":6}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
+	} {
 		t.Run(c.name, func(t *testing.T) { check(t, p, c) })
 	}
 }

@@ -39,6 +39,10 @@ var toolCases = []testCase{
 		values("type", "role", "stop_reason", "content[].type", "content[].name"), allow(forcedCallWritten)},
 	{"messages tool history count_tokens", "POST", "/v1/messages/count_tokens", `{"model":"tiny","system":"Be brief.","tools":` + anthropicWeatherTool + `,` + anthropicToolHistory + `}`,
 		values("input_tokens"), nil},
+	{"responses call arguments not a string", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":[{"role":"user","content":"Weather?"},{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":{"city":"Paris"}},{"type":"function_call_output","call_id":"call_1","output":"sunny"},{"role":"user","content":"And Rome?"}]}`,
+		errorShape, nil},
+	{"responses call arguments not JSON", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":[{"role":"user","content":"Weather?"},{"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"not json"},{"type":"function_call_output","call_id":"call_1","output":"sunny"},{"role":"user","content":"And Rome?"}]}`,
+		errorShape, allow(badValueIs400)},
 	{"messages malformed input_schema", "POST", "/v1/messages", `{"model":"tiny","max_tokens":4,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":"object"}]}`,
 		errorShape, nil},
 }

@@ -1,0 +1,40 @@
+package llama
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"unsafe"
+)
+
+// SampleForced samples position idx with every candidate but forced masked out, and returns the token the
+// chain selected (forced, unless the chain's own logit bias bans it) and the candidates it left. It is how llama-server ends a reasoning block whose budget is spent: the chain
+// runs over the masked candidates as over any others, so its random draws, and with them the tokens after
+// the forced ones, stay those of llama-server for the same seed. A Sampler with a grammar does not take
+// forced tokens (the grammar may not allow them); it panics.
+func (s *Sampler) SampleForced(c *Context, idx int32, forced Token) (Token, []TokenData) {
+	if s.grammar != nil {
+		panic("llama: SampleForced on a sampler with a grammar")
+	}
+	logits := c.LogitsView(idx)
+	if logits == nil {
+		panic(fmt.Sprintf("llama: SampleForced(%d): that position of the last decoded batch has no logits", idx))
+	}
+	cur := make([]TokenData, len(logits))
+	masked := float32(math.Inf(-1))
+	for i, l := range logits {
+		if Token(i) != forced {
+			l = masked
+		}
+		cur[i] = TokenData{ID: Token(i), Logit: l}
+	}
+	var pin runtime.Pinner
+	pin.Pin(&cur[0])
+	arr := tokenDataArray{data: &cur[0], size: uintptr(len(cur)), selected: -1}
+	llamaSamplerApply(s.ptr, &arr)
+	pin.Unpin()
+	tok := selectedToken(&arr)
+	left := append([]TokenData(nil), unsafe.Slice(arr.data, arr.size)...)
+	llamaSamplerAccept(s.ptr, tok)
+	return tok, left
+}
