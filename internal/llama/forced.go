@@ -10,12 +10,11 @@ import (
 // SampleForced samples position idx with every candidate but forced masked out, and returns the token the
 // chain selected (forced, unless the chain's own logit bias bans it) and the candidates it left. It is how llama-server ends a reasoning block whose budget is spent: the chain
 // runs over the masked candidates as over any others, so its random draws, and with them the tokens after
-// the forced ones, stay those of llama-server for the same seed. A Sampler with a grammar does not take
-// forced tokens (the grammar may not allow them); it panics.
+// the forced ones, stay those of llama-server for the same seed. A Sampler's grammar is not applied to the
+// forced token but takes it, as the lazy tool-call grammar held while the model reasons (the only grammar
+// a reasoning budget meets) does in llama-server: the forced end marker ends the hold. A grammar that
+// refuses it ends the sequence with the model's end of sequence, as sampleConstrained does.
 func (s *Sampler) SampleForced(c *Context, idx int32, forced Token) (Token, []TokenData) {
-	if s.grammar != nil {
-		panic("llama: SampleForced on a sampler with a grammar")
-	}
 	logits := c.LogitsView(idx)
 	if logits == nil {
 		panic(fmt.Sprintf("llama: SampleForced(%d): that position of the last decoded batch has no logits", idx))
@@ -35,6 +34,9 @@ func (s *Sampler) SampleForced(c *Context, idx int32, forced Token) (Token, []To
 	pin.Unpin()
 	tok := selectedToken(&arr)
 	left := append([]TokenData(nil), unsafe.Slice(arr.data, arr.size)...)
+	if s.grammar != nil && s.grammar.state.Accept(tok) != nil {
+		return s.grammar.state.model.EOS(), left
+	}
 	llamaSamplerAccept(s.ptr, tok)
 	return tok, left
 }

@@ -28,3 +28,33 @@ func TestSampleForcedPicksTheForcedToken(t *testing.T) {
 		}
 	}
 }
+
+// A reasoning budget forces the end marker while the lazy tool-call grammar is held back: the grammar takes
+// the forced tokens, and the forced end marker ends the hold.
+func TestSampleForcedEndsTheReasoningOfAHeldGrammar(t *testing.T) {
+	m := loadModel(t, smallModelOptions)
+	c := newContext(t, m, ContextParams{NCtx: 256})
+	prompt := tokens(t, m, testPrompt)
+	b := newBatch(t, len(prompt), 1)
+	fillPrompt(b, prompt, 0, 0)
+	decode(t, c, b)
+	lazy, err := ParseLazyGrammar(m, `root ::= "<call>" [0-9]+`, []string{"<call>"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, end := tokens(t, m, "<|im_start|>"), tokens(t, m, "<|im_end|>")
+	g := lazy.HeldWhileReasoning(ReasoningTags{Start: start, Ends: [][]Token{end}, Prompt: start})
+	s := NewSampler(m, SamplerParams{Seed: 7, Temperature: 1, Grammar: g})
+	defer s.Close()
+	if !s.grammar.state.gate.holds() {
+		t.Fatal("the prompt opened the reasoning, and the grammar is not held")
+	}
+	for _, forced := range end {
+		if got, _ := s.SampleForced(c, int32(len(prompt)-1), forced); got != forced {
+			t.Fatalf("SampleForced picked %d, want the forced %d", got, forced)
+		}
+	}
+	if s.grammar.state.gate.holds() {
+		t.Error("the forced end marker did not end the hold")
+	}
+}

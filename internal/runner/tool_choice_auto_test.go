@@ -127,3 +127,25 @@ func TestAutoToolChoiceTriggerInTheReasoningIsFree(t *testing.T) {
 		}
 	}
 }
+
+// A reasoning budget forces the end of the reasoning while the lazy tool-call grammar is held: the grammar
+// takes the forced end marker, and the reply goes on after the reasoning, as in llama-server.
+func TestAutoToolChoiceWithAReasoningBudget(t *testing.T) {
+	tmpl := "{%- if tools -%}{{- '<|im_start|>system\\nCall tools in <tool_call></tool_call>.<|im_end|>\\n' -}}{%- endif -%}" +
+		openThinkingTemplate
+	f := serveTemplate(t, tmpl)
+	var reply struct {
+		Choices []struct {
+			Message struct {
+				Content   string `json:"content"`
+				Reasoning string `json:"reasoning_content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	f.postOK(t, "/v1/chat/completions", chatBody("Weather in Paris?", map[string]any{"tools": boundedTools,
+		"max_tokens": 24, "seed": 1, "temperature": 1, "reasoning_budget_tokens": 2}), &reply)
+	msg := reply.Choices[0].Message
+	if msg.Content == "" || strings.Contains(msg.Content, "</think>") {
+		t.Errorf("reasoning %q, content %q: the budget should have ended the reasoning and the reply gone on", msg.Reasoning, msg.Content)
+	}
+}
