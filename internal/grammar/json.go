@@ -7,9 +7,9 @@ const (
 	// bracket, a comma or a colon, before a closing bracket or a colon): nothing, a space, or one or two
 	// line breaks and an indentation of up to 20 spaces or tabs.
 	wsBody = `(" " | "\n" "\n"? [ \t]{0,20})?`
-	// charBody is one character inside a JSON string: anything but a quote, a backslash or a control
-	// character, or an escape.
-	charBody      = `[^"\\\x00-\x1F] | "\\" (["\\/bfnrt] | "u" [0-9a-fA-F]{4})`
+	// charBody is one character inside a JSON string, as llama-server's grammars write it: anything but a
+	// quote, a backslash, DEL or a control character, or an escape other than \/.
+	charBody      = `[^"\\\x7F\x00-\x1F] | "\\" (["\\bfnrt] | "u" [0-9a-fA-F]{4})`
 	stringBody    = `"\"" char* "\""`
 	integralBody  = `"0" | [1-9] [0-9]{0,15}`
 	numberBody    = `"-"? integral ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,16})?`

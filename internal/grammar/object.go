@@ -113,6 +113,10 @@ func (c *converter) object(s *object, ptr, hint string) (string, error) {
 	} else if len(starts) > 1 {
 		content = "(" + content + ")"
 	}
+	if content == "" {
+		// No property may appear: one run of whitespace inside the braces, as llama-server writes it.
+		return seq(`"{"`, "ws", `"}"`), nil
+	}
 	return seq(`"{"`, "ws", content, "ws", `"}"`), nil
 }
 
