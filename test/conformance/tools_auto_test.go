@@ -15,6 +15,9 @@ import (
 // grammar writes the call, and the same seed writes the same call on both servers.
 const autoWeatherTool = `[{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":8}},"required":["city"]}}}]`
 
+// autoTwoTools adds a tool without arguments to autoWeatherTool.
+const autoTwoTools = `[{"type":"function","function":{"name":"get_weather","description":"Current weather","parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":8}},"required":["city"]}}},{"type":"function","function":{"name":"get_time","description":"The time","parameters":{}}}]`
+
 var autoToolCases = []testCase{
 	// No bias: no trigger, and the text is free on both.
 	{"chat auto without a trigger", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoWeatherTool + `,"max_tokens":16,"seed":5}`,
@@ -26,6 +29,8 @@ var autoToolCases = []testCase{
 // mistralAutoToolCases run on the model with Mistral Nemo's template, whose trigger [TOOL_CALLS] is one
 // token: once the bias has it out, the grammar writes an array of one call and ends the reply.
 var mistralAutoToolCases = []testCase{
+	{"chat auto call of one of two tools", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"What time is it?"}],"tools":` + autoTwoTools + `,"parallel_tool_calls":false,"logit_bias":[["[TOOL_CALLS]",10]],"max_tokens":200,"seed":3,"temperature":1}`,
+		seeded("choices[].message.tool_calls[].function.arguments", "choices[].finish_reason", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
 	{"chat auto call after [TOOL_CALLS]", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoWeatherTool + `,"parallel_tool_calls":false,"logit_bias":[["[TOOL_CALLS]",10]],"max_tokens":200,"seed":1,"temperature":1}`,
 		seeded("choices[].message.tool_calls[].function.arguments", "choices[].message.content", "choices[].finish_reason", "choices[].message.tool_calls[].type", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
 }
