@@ -31,6 +31,9 @@ var autoToolCases = []testCase{
 var mistralAutoToolCases = []testCase{
 	{"chat auto call of one of two tools", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"What time is it?"}],"tools":` + autoTwoTools + `,"parallel_tool_calls":false,"logit_bias":[["[TOOL_CALLS]",10]],"max_tokens":200,"seed":3,"temperature":1}`,
 		seeded("choices[].message.tool_calls[].function.arguments", "choices[].finish_reason", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
+	// parallel_tool_calls not given: both servers' grammars take the template's supports_parallel_tool_calls.
+	{"chat auto calls after [TOOL_CALLS], parallel by the template", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoTwoTools + `,"logit_bias":[["[TOOL_CALLS]",10]],"max_tokens":200,"seed":1,"temperature":1}`,
+		seeded("choices[].message.tool_calls[].function.arguments", "choices[].finish_reason", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
 	{"chat auto call after [TOOL_CALLS]", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"Weather in Paris?"}],"tools":` + autoWeatherTool + `,"parallel_tool_calls":false,"logit_bias":[["[TOOL_CALLS]",10]],"max_tokens":200,"seed":1,"temperature":1}`,
 		seeded("choices[].message.tool_calls[].function.arguments", "choices[].message.content", "choices[].finish_reason", "choices[].message.tool_calls[].type", "choices[].message.tool_calls[].function.name", "usage.completion_tokens"), allow(fingerprint, logprobsNull)},
 }
