@@ -24,18 +24,24 @@ type triggers struct {
 }
 
 // ParseLazyGrammar is ParseGrammar for a grammar that applies only from the first of triggerWords the model
-// writes; until then it allows every token. As llama-server does with its trigger words, a word that is one
-// token of the vocabulary triggers when that token is sampled, and any other word when the generated text
-// comes to contain it; the grammar then sees the text from the word on, so it must start with the word.
-func ParseLazyGrammar(m *Model, gbnf string, triggerWords []string) (*Grammar, error) {
-	if len(triggerWords) == 0 {
+// writes, or the first of triggerTokens it samples; until then it allows every token. As llama-server does
+// with its trigger words, a word that is one token of the vocabulary triggers when that token is sampled,
+// and any other word when the generated text comes to contain it; the grammar then sees the text from the
+// trigger on, so it must start with it.
+func ParseLazyGrammar(m *Model, gbnf string, triggerWords []string, triggerTokens ...Token) (*Grammar, error) {
+	if len(triggerWords) == 0 && len(triggerTokens) == 0 {
 		return nil, fmt.Errorf("llama: grammar: a lazy grammar needs a trigger")
+	}
+	for _, t := range triggerTokens {
+		if t < 0 || int(t) >= m.nVocab {
+			return nil, fmt.Errorf("llama: grammar: the trigger token %d is outside the vocabulary", t)
+		}
 	}
 	checker, err := ParseGrammar(m, gbnf)
 	if err != nil {
 		return nil, err
 	}
-	lz := &triggers{checker: checker}
+	lz := &triggers{checker: checker, tokens: slices.Clone(triggerTokens)}
 	var patterns []string
 	for _, w := range triggerWords {
 		if w == "" {

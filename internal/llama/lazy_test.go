@@ -87,4 +87,23 @@ func TestParseLazyGrammarNeedsATrigger(t *testing.T) {
 			t.Errorf("trigger words %q: err %v, want one about the trigger", words, err)
 		}
 	}
+	if _, err := ParseLazyGrammar(m, `root ::= "a"`, nil, Token(m.NVocab())); err == nil || !strings.Contains(err.Error(), "vocabulary") {
+		t.Errorf("a trigger token outside the vocabulary: err %v", err)
+	}
+}
+
+// A trigger given as a token starts the grammar at that token, whatever its text.
+func TestLazyGrammarAppliesAfterATriggerTokenGiven(t *testing.T) {
+	m := loadModel(t, smallModelOptions)
+	start, err := m.Tokenize("<|im_start|>", false, true)
+	if err != nil || len(start) != 1 {
+		t.Fatalf("<|im_start|> is %v (%v)", start, err)
+	}
+	g, err := ParseLazyGrammar(m, `root ::= "<|im_start|>" [a-z]+`, nil, start[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !takes(t, m, g, "hi <|im_start|>abc") || takes(t, m, g, "hi <|im_start|>ABC") {
+		t.Error("the trigger token did not start the grammar")
+	}
 }
