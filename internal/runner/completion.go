@@ -29,6 +29,9 @@ func (s *Server) startCompletion(w http.ResponseWriter, r *http.Request, e *engi
 	if apiErr == nil {
 		apiErr = e.constrain(&params, req.constraintFields)
 	}
+	if apiErr == nil {
+		apiErr = e.lazyGrammar(&params, req.lazyGrammarFields)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return nil, nil, false

@@ -33,8 +33,12 @@ type genParams struct {
 	stream  bool
 	grammar string
 	// preserved are control tokens the reply writes out, as llama-server writes its preserved tokens: the
-	// markers of tool calls, so that the calls can be read back.
+	// markers of tool calls, so that the calls can be read back, or a completion's preserved_tokens.
 	preserved map[llama.Token]bool
+	// grammarLazy and triggers are a completion's grammar_lazy and grammar_triggers, as generation_settings
+	// reports them (a word that is one token as a token trigger).
+	grammarLazy bool
+	triggers    []grammarTrigger
 
 	// Choices, probabilities and slot use (see request_options.go).
 

@@ -237,6 +237,7 @@ func (c *messageContent) UnmarshalJSON(b []byte) error {
 // completionRequest is the body of POST /v1/completions and of llama-server's native POST /completion.
 type completionRequest struct {
 	samplingFields
+	lazyGrammarFields
 	Prompt promptInput `json:"prompt"`
 }
 

@@ -48,9 +48,9 @@ func generationSettings(p genParams, metrics bool) map[string]any {
 	out["dry_sequence_breakers"] = append([]string{}, s.DRYSequenceBreakers...)
 	out["logit_bias"] = logitBiasJSON(s.LogitBias)
 	out["grammar"] = p.grammar
-	out["grammar_lazy"] = false
-	out["grammar_triggers"] = []any{}
-	out["preserved_tokens"] = []any{}
+	out["grammar_lazy"] = p.grammarLazy
+	out["grammar_triggers"] = append([]grammarTrigger{}, p.triggers...)
+	out["preserved_tokens"] = preservedIDs(p.preserved)
 	return out
 }
 
