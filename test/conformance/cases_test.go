@@ -91,6 +91,7 @@ var cases = []testCase{
 	{"health", "GET", "/health", "", values("status"), nil},
 	{"models", "GET", "/v1/models", "", values("object", "data[].id", "data[].object", "data[].owned_by", "data[].meta.n_vocab", "data[].meta.n_embd", "data[].meta.n_params", "data[].meta.n_ctx_train", "data[].meta.vocab_type", "data[].meta.n_ctx", "data[].meta.ftype"), allow(ollamaModels)},
 	{"props", "GET", "/props", "", withSettings(values("total_slots", "model_alias", "chat_template", "default_generation_settings.n_ctx", "endpoint_slots", "is_sleeping", "bos_token", "eos_token", "model_ftype", "chat_template_caps"), "default_generation_settings.params.", true), allow(webUI, runnerProps)},
+	{"post props without --props", "POST", "/props", `{}`, errorShape, nil},
 	{"slots", "GET", "/slots", "", values("[].id", "[].n_ctx", "[].is_processing", "[].speculative"), allow(idleSlotCounters)},
 	{"tokenize", "POST", "/tokenize", `{"content":"hello world"}`, values("tokens"), nil},
 	{"tokenize with special", "POST", "/tokenize", `{"content":"hello world","add_special":true}`, values("tokens"), nil},
