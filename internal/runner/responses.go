@@ -251,6 +251,8 @@ func (s *Server) parseResponses(w http.ResponseWriter, r *http.Request, e *engin
 	if apiErr != nil {
 		return nil, nil, nil, apiErr
 	}
+	none := reasoningNone // no reasoning items yet: the reasoning stays in the text
+	chat.ReasoningFormat = &none
 	prompt, reply, apiErr := e.translatedPrompt(chat)
 	if apiErr != nil {
 		return nil, nil, nil, apiErr

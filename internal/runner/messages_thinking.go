@@ -1,0 +1,108 @@
+package runner
+
+import "encoding/json"
+
+// Extended thinking on the Messages API: the request's "thinking" setting, an earlier reply's thinking
+// blocks given back to the template as its reasoning_content, and the reply's reasoning sent as a thinking
+// block before its text, as llama-server sends it.
+
+// thinkingSetting is the request's "thinking": {"type": "enabled", "budget_tokens": N} or
+// {"type": "disabled"}.
+type thinkingSetting struct {
+	Type         string          `json:"type"`
+	BudgetTokens json.RawMessage `json:"budget_tokens"`
+}
+
+// applyThinking reads "thinking" into chat's reasoning settings. "disabled" turns the template's reasoning
+// off, as reasoning_effort "none" does; "enabled" leaves it on, the template's default. budget_tokens is
+// checked and read nowhere: no reasoning budget bounds the reasoning here (see docs/COMPATIBILITY.md).
+func applyThinking(raw json.RawMessage, chat *chatRequest) *apiError {
+	if !given(raw) {
+		return nil
+	}
+	var t thinkingSetting
+	if !isJSONObject(raw) || json.Unmarshal(raw, &t) != nil {
+		return badRequest("\"thinking\" must be an object with \"type\" enabled or disabled")
+	}
+	switch t.Type {
+	case "enabled":
+		var budget int
+		if given(t.BudgetTokens) && (json.Unmarshal(t.BudgetTokens, &budget) != nil || budget < 0) {
+			return badRequest("\"thinking.budget_tokens\" must be a non-negative integer")
+		}
+	case "disabled":
+		chat.ReasoningEffort = "none"
+	default:
+		return badRequest("\"thinking.type\" must be \"enabled\" or \"disabled\", got %q", t.Type)
+	}
+	return nil
+}
+
+// thinkingBlockText is the reasoning of a thinking block in an assistant turn. Its signature is not
+// checked: llama-server writes an empty one, and no other server's signature can be verified here.
+func thinkingBlockText(name string, b anthropicBlock) (string, *apiError) {
+	if b.Thinking == nil {
+		return "", badRequest("%q: a thinking block needs \"thinking\"", name)
+	}
+	return *b.Thinking, nil
+}
+
+// thinkingBlock is the reply's reasoning as a content block; its signature is empty, as llama-server's,
+// since a local model's reasoning has nothing to sign it.
+func thinkingBlock(reasoning string) map[string]string {
+	return map[string]string{"type": "thinking", "thinking": reasoning, "signature": ""}
+}
+
+// thinkingIndex is the content block index of the reasoning: always the first block.
+const thinkingIndex = 0
+
+// reasoning sends reasoning of the thinking block, opening it first.
+func (ms *messageState) reasoning(text string) []sseEvent {
+	var evs []sseEvent
+	if !ms.thinkingOpen {
+		ms.thinkingOpen, ms.thought = true, true
+		evs = append(evs, anthropicEvent("content_block_start", map[string]any{"index": thinkingIndex,
+			"content_block": map[string]string{"type": "thinking", "thinking": ""}}))
+	}
+	return append(evs, anthropicEvent("content_block_delta", map[string]any{"index": thinkingIndex,
+		"delta": map[string]string{"type": "thinking_delta", "thinking": text}}))
+}
+
+// closeThinking ends an open thinking block with its (empty) signature, as Anthropic requires before the
+// block stops.
+func (ms *messageState) closeThinking() []sseEvent {
+	if !ms.thinkingOpen {
+		return nil
+	}
+	ms.thinkingOpen = false
+	return []sseEvent{
+		anthropicEvent("content_block_delta", map[string]any{"index": thinkingIndex,
+			"delta": map[string]string{"type": "signature_delta", "signature": ""}}),
+		anthropicEvent("content_block_stop", map[string]any{"index": thinkingIndex}),
+	}
+}
+
+// textIndex is the content block index of the text: after the thinking block, if the reply has one.
+func (ms *messageState) textIndex() int {
+	if ms.thought {
+		return thinkingIndex + 1
+	}
+	return 0
+}
+
+// blockAfterText is the index of the n-th block that follows the text block (tool_use blocks).
+func (ms *messageState) blockAfterText(n int) int {
+	next := ms.textIndex()
+	if ms.blockOpen {
+		next++
+	}
+	return next + n
+}
+
+// refuseThinkingBlock is the 400 for a thinking block where it cannot stand.
+func refuseThinkingBlock(name, typ string) *apiError {
+	if typ == "redacted_thinking" {
+		return unsupportedField(name, "redacted_thinking blocks are not; their reasoning is encrypted for Anthropic's models")
+	}
+	return badRequest("%q: a thinking block cannot stand here: thinking blocks go in assistant turns", name)
+}
