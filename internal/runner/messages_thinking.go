@@ -6,23 +6,24 @@ import "encoding/json"
 // blocks given back to the template as its reasoning_content, and the reply's reasoning sent as a thinking
 // block before its text, as llama-server sends it.
 
-// thinkingSetting is the request's "thinking": {"type": "enabled", "budget_tokens": N} or
-// {"type": "disabled"}.
+// thinkingSetting is the request's "thinking": {"type": "enabled", "budget_tokens": N}, {"type":
+// "adaptive"} (the model decides how much to think) or {"type": "disabled"}.
 type thinkingSetting struct {
 	Type         string          `json:"type"`
 	BudgetTokens json.RawMessage `json:"budget_tokens"`
 }
 
 // applyThinking reads "thinking" into chat's reasoning settings. "disabled" turns the template's reasoning
-// off, as reasoning_effort "none" does; "enabled" leaves it on, the template's default. budget_tokens is
-// checked and read nowhere: no reasoning budget bounds the reasoning here (see docs/COMPATIBILITY.md).
+// off, as reasoning_effort "none" does; "enabled" and "adaptive" leave it on, the template's default.
+// budget_tokens is checked and read nowhere: no reasoning budget bounds the reasoning here (see
+// docs/COMPATIBILITY.md).
 func applyThinking(raw json.RawMessage, chat *chatRequest) *apiError {
 	if !given(raw) {
 		return nil
 	}
 	var t thinkingSetting
 	if !isJSONObject(raw) || json.Unmarshal(raw, &t) != nil {
-		return badRequest("\"thinking\" must be an object with \"type\" enabled or disabled")
+		return badRequest("\"thinking\" must be an object with \"type\" enabled, adaptive or disabled")
 	}
 	switch t.Type {
 	case "enabled":
@@ -30,10 +31,11 @@ func applyThinking(raw json.RawMessage, chat *chatRequest) *apiError {
 		if given(t.BudgetTokens) && (json.Unmarshal(t.BudgetTokens, &budget) != nil || budget < 0) {
 			return badRequest("\"thinking.budget_tokens\" must be a non-negative integer")
 		}
+	case "adaptive":
 	case "disabled":
 		chat.ReasoningEffort = "none"
 	default:
-		return badRequest("\"thinking.type\" must be \"enabled\" or \"disabled\", got %q", t.Type)
+		return badRequest("\"thinking.type\" must be \"enabled\", \"adaptive\" or \"disabled\", got %q", t.Type)
 	}
 	return nil
 }

@@ -146,13 +146,21 @@ func TestMessagesStreamThinkingBeforeTextAndCalls(t *testing.T) {
 // thinking disabled closes the reasoning in the prompt, as enable_thinking false does: the reply is text.
 func TestMessagesThinkingDisabledTurnsReasoningOff(t *testing.T) {
 	f := serveTemplate(t, openThinkingTemplate)
-	var off, on map[string]int
-	f.postOK(t, "/v1/messages/count_tokens", messagesBody("hello", map[string]any{"thinking": map[string]any{"type": "disabled"}}), &off)
-	f.postOK(t, "/v1/messages/count_tokens", messagesBody("hello", map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": 1024}}), &on)
 	wantOff := f.tokenCount(t, "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n")
 	wantOn := f.tokenCount(t, "<|im_start|>user\nhello<|im_end|>\n<|im_start|>assistant\n<think>\n")
-	if off["input_tokens"] != wantOff || on["input_tokens"] != wantOn {
-		t.Errorf("count_tokens: disabled %v (want %d), enabled %v (want %d)", off, wantOff, on, wantOn)
+	for _, c := range []struct {
+		thinking map[string]any
+		want     int
+	}{
+		{map[string]any{"type": "disabled"}, wantOff},
+		{map[string]any{"type": "enabled", "budget_tokens": 1024}, wantOn},
+		{map[string]any{"type": "adaptive"}, wantOn},
+	} {
+		var got map[string]int
+		f.postOK(t, "/v1/messages/count_tokens", messagesBody("hello", map[string]any{"thinking": c.thinking}), &got)
+		if got["input_tokens"] != c.want {
+			t.Errorf("count_tokens with thinking %v: %v, want %d", c.thinking, got, c.want)
+		}
 	}
 	var m struct {
 		Content []anthropicBlockReply `json:"content"`
