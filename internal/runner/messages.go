@@ -281,6 +281,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		params.pingInterval, _ = s.pingInterval(nil)
 		apiErr = e.constrainToolCall(&params, reply)
 	}
+	if apiErr == nil {
+		params.budget, apiErr = s.thinkingBudget(req.Thinking, e, reply, params.grammar)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return

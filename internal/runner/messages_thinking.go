@@ -13,23 +13,64 @@ type thinkingSetting struct {
 	BudgetTokens json.RawMessage `json:"budget_tokens"`
 }
 
+// defaultThinkingBudget is llama-server's budget for thinking enabled without budget_tokens.
+const defaultThinkingBudget = 10000
+
+// readThinking reads "thinking"; absent, it is the zero setting.
+func readThinking(raw json.RawMessage) (thinkingSetting, *apiError) {
+	var t thinkingSetting
+	if !given(raw) {
+		return t, nil
+	}
+	if !isJSONObject(raw) || json.Unmarshal(raw, &t) != nil {
+		return t, badRequest("\"thinking\" must be an object with \"type\" enabled, adaptive or disabled")
+	}
+	return t, nil
+}
+
+// budget is the reasoning budget "enabled" asks for: budget_tokens, llama-server's 10000 by default.
+func (t thinkingSetting) budget() (int, *apiError) {
+	if !given(t.BudgetTokens) {
+		return defaultThinkingBudget, nil
+	}
+	var budget int
+	if json.Unmarshal(t.BudgetTokens, &budget) != nil || budget < 0 {
+		return 0, badRequest("\"thinking.budget_tokens\" must be a non-negative integer")
+	}
+	return budget, nil
+}
+
+// thinkingBudget is the reasoning budget of a Messages request, as llama-server sets it: "enabled" gives
+// its budget_tokens on as chat's thinking_budget_tokens; any other setting leaves the server's
+// --reasoning-budget.
+func (s *Server) thinkingBudget(raw json.RawMessage, e *engine, reply *replyFormat, grammar string) (*budgetSpec, *apiError) {
+	t, apiErr := readThinking(raw)
+	if apiErr != nil {
+		return nil, apiErr
+	}
+	var f budgetFields
+	if t.Type == "enabled" {
+		limit, apiErr := t.budget()
+		if apiErr != nil {
+			return nil, apiErr
+		}
+		f.ThinkingBudgetTokens = &limit
+	}
+	return e.reasoningBudgetSpec(f, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, grammar)
+}
+
 // applyThinking reads "thinking" into chat's reasoning settings. "disabled" turns the template's reasoning
 // off, as reasoning_effort "none" does; "enabled" and "adaptive" leave it on, the template's default.
-// budget_tokens is checked and read nowhere: no reasoning budget bounds the reasoning here (see
-// docs/COMPATIBILITY.md).
+// "enabled" also sets a reasoning budget (thinkingBudget), which bounds the generation, not the prompt.
 func applyThinking(raw json.RawMessage, chat *chatRequest) *apiError {
-	if !given(raw) {
-		return nil
-	}
-	var t thinkingSetting
-	if !isJSONObject(raw) || json.Unmarshal(raw, &t) != nil {
-		return badRequest("\"thinking\" must be an object with \"type\" enabled, adaptive or disabled")
+	t, apiErr := readThinking(raw)
+	if apiErr != nil || !given(raw) {
+		return apiErr
 	}
 	switch t.Type {
 	case "enabled":
-		var budget int
-		if given(t.BudgetTokens) && (json.Unmarshal(t.BudgetTokens, &budget) != nil || budget < 0) {
-			return badRequest("\"thinking.budget_tokens\" must be a non-negative integer")
+		if _, apiErr := t.budget(); apiErr != nil {
+			return apiErr
 		}
 	case "adaptive":
 	case "disabled":

@@ -30,8 +30,10 @@ type responsesRequest struct {
 	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes the
 	// request's fields on to chat).
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
-	// Reasoning gives the template a reasoning effort (see responses_reasoning.go).
+	// Reasoning gives the template a reasoning effort (see responses_reasoning.go); the budget fields
+	// bound the reasoning, as on chat, since llama-server passes them on.
 	Reasoning json.RawMessage `json:"reasoning"`
+	budgetFields
 	// Fields that need what this server does not have: stored responses, ...
 	PreviousResponseID *string         `json:"previous_response_id"`
 	Conversation       json.RawMessage `json:"conversation"`
@@ -266,6 +268,9 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 	params, apiErr := s.resolveSingleChoice(req.samplingFields, epChat, e)
 	if apiErr == nil {
 		apiErr = e.constrainToolCall(&params, reply)
+	}
+	if apiErr == nil {
+		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.grammar)
 	}
 	if apiErr != nil {
 		writeError(w, apiErr)

@@ -92,6 +92,9 @@ var thinkingCases = []testCase{
 	// reply is one thinking block.
 	{"messages thinking block", "POST", "/v1/messages", thinkingMessages + `}`, seeded("content[].thinking", "content[].type", "content[].signature", "stop_reason", "usage.output_tokens"), nil},
 	{"messages thinking enabled", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"enabled","budget_tokens":1024}}`, seeded("content[].thinking", "content[].type"), nil},
+	// A budget the reasoning reaches: the closing tag is forced after budget_tokens tokens, then the text.
+	{"messages thinking budget", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"enabled","budget_tokens":4}}`, seeded("content[].thinking", "content[].type", "content[].text", "stop_reason", "usage.output_tokens"), nil},
+	{"messages thinking budget streamed", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"enabled","budget_tokens":4},"stream":true}`, seeded("reasoning", "text"), allow(anthropicPing)},
 	{"messages thinking streamed", "POST", "/v1/messages", thinkingMessages + `,"stream":true}`, seeded("reasoning", "text", "first.type", "last.type"), allow(anthropicPing)},
 	{"messages thinking disabled", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"disabled"}}`, values("content[].type"), allow(thinkingDisabledHonoured)},
 	{"messages earlier thinking in the prompt", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hi"},` +
@@ -100,6 +103,7 @@ var thinkingCases = []testCase{
 	{"responses reasoning item", "POST", "/v1/responses", closedResponses + `}`, seeded("output[].content[].text", "output[].type", "output[].summary", "output[].encrypted_content", "output[].content[].type", "status"), allow(responsesObject)},
 	{"responses reasoning never closed", "POST", "/v1/responses", thinkingResponses + `}`, seeded("output[].content[].text", "output[].type", "output[].content[].type"), allow(responsesObject, responsesIncomplete)},
 	{"responses reasoning streamed", "POST", "/v1/responses", closedResponses + `,"stream":true}`, seeded("reasoning", "text", "last.response.output[].type", "last.response.output[].content[].text"), allow(responsesStreamObject, reasoningItemStatus)},
+	{"responses reasoning budget", "POST", "/v1/responses", thinkingResponses + `,"reasoning_budget_tokens":4}`, seeded("output[].content[].text", "output[].type"), allow(responsesObject, responsesIncomplete)},
 	{"responses reasoning effort none", "POST", "/v1/responses", thinkingResponses + `,"reasoning":{"effort":"none"}}`, seeded("output[].content[].text", "output[].type"), allow(responsesObject, responsesIncomplete)},
 	{"responses earlier reasoning in the prompt", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":[{"role":"user","content":"hi"},` +
 		`{"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"greet back"}]},{"type":"message","role":"assistant","content":"yo"},{"role":"user","content":"ok"}]}`, values("input_tokens"), nil},
