@@ -306,14 +306,18 @@ func callsFinish(calls []toolcall.Call, finish string) string {
 	return finish
 }
 
-// message reads the model's whole output into the chat reply message, and the finish reason: a thinking
-// template's reasoning first, then the calls in what follows it.
-func (r *replyFormat) message(text, finish string) (map[string]any, string) {
-	var reasoning string
+// answer reads the model's whole output: a thinking template's reasoning first, then the content and the
+// calls in what follows it.
+func (r *replyFormat) answer(text string) (reasoning string, parsed toolcall.Message) {
 	if r.thinking != nil {
 		reasoning, text = r.thinking.split(text)
 	}
-	parsed := r.read(text)
+	return reasoning, r.read(text)
+}
+
+// message reads the model's whole output into the chat reply message, and the finish reason.
+func (r *replyFormat) message(text, finish string) (map[string]any, string) {
+	reasoning, parsed := r.answer(text)
 	msg := map[string]any{"role": "assistant", "content": parsed.Content}
 	if reasoning != "" {
 		msg["reasoning_content"] = reasoning
