@@ -27,11 +27,13 @@ func applyReasoning(raw json.RawMessage, chat *chatRequest) *apiError {
 	if !isJSONObject(raw) || json.Unmarshal(raw, &r) != nil {
 		return badRequest("\"reasoning\" must be an object")
 	}
+	// "auto" leaves it to the server whether to summarise, and this one writes none: clients such as Codex
+	// send it with every request. A summary asked for by kind cannot be given.
 	switch {
-	case given(r.Summary):
-		return unsupportedField("reasoning.summary", "the reasoning comes back whole, in the reasoning item's content")
-	case given(r.GenerateSummary):
-		return unsupportedField("reasoning.generate_summary", "the reasoning comes back whole, in the reasoning item's content")
+	case given(r.Summary) && string(r.Summary) != `"auto"`:
+		return unsupportedField("reasoning.summary", "the reasoning comes back whole, in the reasoning item's content; only \"auto\" is accepted")
+	case given(r.GenerateSummary) && string(r.GenerateSummary) != `"auto"`:
+		return unsupportedField("reasoning.generate_summary", "the reasoning comes back whole, in the reasoning item's content; only \"auto\" is accepted")
 	case !given(r.Effort):
 		return nil
 	}

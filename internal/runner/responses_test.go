@@ -197,7 +197,7 @@ func TestResponsesRefusesWhatItCannotHonour(t *testing.T) {
 		{"conversation", map[string]any{"conversation": "conv_1"}, "conversation"},
 		{"hosted tool", map[string]any{"tools": []any{map[string]any{"type": "web_search"}}}, "tools[0]"},
 		{"hosted tool choice", map[string]any{"tool_choice": map[string]any{"type": "file_search"}}, "tool_choice"},
-		{"reasoning summary", map[string]any{"reasoning": map[string]any{"effort": "high", "summary": "auto"}}, "reasoning.summary"},
+		{"reasoning summary", map[string]any{"reasoning": map[string]any{"effort": "high", "summary": "detailed"}}, "reasoning.summary"},
 		{"encrypted reasoning", map[string]any{"input": []any{map[string]any{"role": "user", "content": "hi"},
 			map[string]any{"type": "reasoning", "summary": []any{}, "encrypted_content": "gAAA"}}}, "input[1].encrypted_content"},
 		{"background", map[string]any{"background": true}, "background"},
