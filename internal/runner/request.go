@@ -54,7 +54,7 @@ func describeJSONError(err error) *apiError {
 	case errors.As(err, &typeErr):
 		// The path names Go's embedded struct; clients know only the JSON field.
 		field := typeErr.Field
-		for _, embedded := range []string{"samplingFields.", "templateFields.", "budgetFields."} {
+		for _, embedded := range []string{"samplingFields.", "templateFields.", "budgetFields.", "continuationFields."} {
 			field = strings.TrimPrefix(field, embedded)
 		}
 		if field == "" {
@@ -191,6 +191,7 @@ type chatRequest struct {
 	samplingFields
 	templateFields
 	budgetFields
+	continuationFields
 	Messages []chatMessage `json:"messages"`
 }
 

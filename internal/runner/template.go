@@ -130,9 +130,16 @@ func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, ap
 		EOSToken:            f.eos,
 		Kwargs:              req.templateKwargs(),
 	}
+	mode, asked, apiErr := req.continueMode(req.AddGenerationPrompt)
+	if apiErr != nil {
+		return "", "", apiErr
+	}
 	last, continuing, apiErr := finalAssistantMessage(in.Messages)
 	if apiErr != nil {
 		return "", "", apiErr
+	}
+	if asked && !continuing {
+		return "", "", badRequest("\"continue_final_message\" needs a conversation that ends with an assistant message")
 	}
 	if !continuing {
 		if text, apiErr = f.renderInput(in); apiErr != nil || !f.tags.thinks() || !in.AddGenerationPrompt {
@@ -146,7 +153,7 @@ func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, ap
 	if apiErr != nil {
 		return "", "", apiErr
 	}
-	return before + f.tags.continuation(opening, last), "", nil
+	return before + f.tags.continuation(opening, last, mode), "", nil
 }
 
 // splitGenerationPrompt renders in without and with the generation prompt: the conversation, and what

@@ -86,6 +86,10 @@ var thinkingCases = []testCase{
 	{"control of an unknown action", "POST", "/v1/chat/completions/control", `{"id":"chatcmpl-none","action":"pause"}`, errorShape, nil},
 	{"messages count_tokens thinking off", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"chat_template_kwargs":{"enable_thinking":false}}`, values("input_tokens"), nil},
 	{"responses input_tokens thinking off", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":"hello there","chat_template_kwargs":{"enable_thinking":false}}`, values("object", "input_tokens"), nil},
+	{"continue the content of a reasoning", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning_content":"Let me"}],"add_generation_prompt":false,"continue_final_message":"content"}`, values("prompt"), nil},
+	{"continue the reasoning of a reply", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello","reasoning_content":"Let me"}],"add_generation_prompt":false,"continue_final_message":"reasoning_content"}`, values("prompt"), nil},
+	{"continue_final_message true", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}],"add_generation_prompt":false,"continue_final_message":true}`, values("prompt"), nil},
+	{"continue_final_message with a generation prompt", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}],"max_tokens":2,"continue_final_message":true}`, errorShape, nil},
 	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
 
 	// /v1/messages takes no grammar (llama-server passes none on), so its reasoning is never closed: the

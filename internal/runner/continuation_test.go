@@ -1,0 +1,56 @@
+package runner
+
+import (
+	"testing"
+
+	"custos/internal/chattemplate"
+)
+
+func TestContinuationWritesThePartTheModeAsksFor(t *testing.T) {
+	tags := thinkingTags{"<think>\n", "\n</think>\n\n"}
+	opening := "<|im_start|>assistant\n<think>\n"
+	both := chattemplate.Message{Role: "assistant", Content: "Hello", ReasoningContent: "Let me"}
+	reasoningOnly := chattemplate.Message{Role: "assistant", ReasoningContent: "Let me"}
+	for name, c := range map[string]struct {
+		tags thinkingTags
+		m    chattemplate.Message
+		mode continueMode
+		want string
+	}{
+		"auto continues the content":               {tags, both, continueAuto, "<|im_start|>assistant\n<think>\nLet me\n</think>\n\nHello"},
+		"auto continues a reasoning only":          {tags, reasoningOnly, continueAuto, "<|im_start|>assistant\n<think>\nLet me"},
+		"content closes a reasoning only":          {tags, reasoningOnly, continueContent, "<|im_start|>assistant\n<think>\nLet me\n</think>\n\n"},
+		"reasoning leaves the content out":         {tags, both, continueReasoning, "<|im_start|>assistant\n<think>\nLet me"},
+		"no reasoning mode: the content":           {thinkingTags{}, both, continueAuto, opening + "Hello"},
+		"no reasoning mode: reasoning, no content": {thinkingTags{}, both, continueReasoning, opening},
+	} {
+		if got := c.tags.continuation(opening, c.m, c.mode); got != c.want {
+			t.Errorf("%s: %q, want %q", name, got, c.want)
+		}
+	}
+}
+
+func TestContinueFinalMessageIsCheckedAsLlamaServerChecksIt(t *testing.T) {
+	f := runnerFor(t, false)
+	conversation := []map[string]any{{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello the"}}
+	for _, c := range []struct {
+		extra map[string]any
+		want  string
+	}{
+		{map[string]any{"continue_final_message": true}, "Cannot set both add_generation_prompt and continue_final_message to true."},
+		{map[string]any{"continue_final_message": "all", "add_generation_prompt": false}, `"continue_final_message" must be true, false`},
+	} {
+		body := map[string]any{"messages": conversation, "max_tokens": 2}
+		for k, v := range c.extra {
+			body[k] = v
+		}
+		f.expectRefusal(t, "/v1/chat/completions", body, c.want)
+	}
+	f.expectRefusal(t, "/v1/chat/completions", map[string]any{"messages": conversation[:1], "max_tokens": 2,
+		"continue_final_message": true, "add_generation_prompt": false}, "needs a conversation that ends with an assistant message")
+	var out struct{ Prompt string }
+	f.postOK(t, "/apply-template", map[string]any{"messages": conversation, "continue_final_message": "content", "add_generation_prompt": false}, &out)
+	if want := "Hello the"; len(out.Prompt) < len(want) || out.Prompt[len(out.Prompt)-len(want):] != want {
+		t.Errorf("the prompt continuing the content: %q, want it to end with %q", out.Prompt, want)
+	}
+}
