@@ -23,6 +23,10 @@ const (
 // part of the message goes on.
 type continuationFields struct {
 	ContinueFinalMessage json.RawMessage `json:"continue_final_message"`
+	// repeatContinued makes the reply start with the message it continues, as llama-server's chat
+	// completions do unless continue_final_message is given, and read a thinking template's reasoning
+	// out of it; the Anthropic and Responses routes give only what the model wrote.
+	repeatContinued bool
 }
 
 // continueMode reads continue_final_message: true is continueAuto, "content" and "reasoning_content"

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"strings"
 	"testing"
 
 	"custos/internal/chattemplate"
@@ -52,5 +53,46 @@ func TestContinueFinalMessageIsCheckedAsLlamaServerChecksIt(t *testing.T) {
 	f.postOK(t, "/apply-template", map[string]any{"messages": conversation, "continue_final_message": "content", "add_generation_prompt": false}, &out)
 	if want := "Hello the"; len(out.Prompt) < len(want) || out.Prompt[len(out.Prompt)-len(want):] != want {
 		t.Errorf("the prompt continuing the content: %q, want it to end with %q", out.Prompt, want)
+	}
+}
+
+func TestAContinuedChatReplyStartsWithTheMessageItContinues(t *testing.T) {
+	r := &replyFormat{continued: "Well, "}
+	if msg, _ := r.message("hi", finishStop); msg["content"] != "Well, hi" {
+		t.Errorf("whole reply %v, want the content \"Well, hi\"", msg)
+	}
+	s := r.stream()
+	if _, c := s.feed("h"); c != "Well, h" {
+		t.Errorf("first streamed piece %q, want \"Well, h\"", c)
+	}
+	if _, c := s.feed("i"); c != "i" {
+		t.Errorf("second streamed piece %q, want \"i\"", c)
+	}
+	thinking := &replyFormat{thinking: thinkingTags{"<think>\n", "\n</think>\n\n"}.reply("<|im_start|>assistant\n<think>\nLet me", true)}
+	if reasoning, _ := thinking.answer(" see"); reasoning != "Let me see" {
+		t.Errorf("continued reasoning %q, want \"Let me see\"", reasoning)
+	}
+}
+
+// llama-server's chat repeats the continued message; Anthropic's Messages API gives only what the model
+// wrote after a prefilled assistant turn, which the runner keeps there.
+func TestOnlyChatRepeatsTheContinuedMessage(t *testing.T) {
+	f := runnerFor(t, false)
+	conversation := []map[string]any{{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Well, "}}
+	var chat struct {
+		Choices []struct {
+			Message struct{ Content string } `json:"message"`
+		} `json:"choices"`
+	}
+	f.postOK(t, "/v1/chat/completions", map[string]any{"messages": conversation, "max_tokens": 4}, &chat)
+	if len(chat.Choices) != 1 || !strings.HasPrefix(chat.Choices[0].Message.Content, "Well, ") {
+		t.Errorf("chat continuing \"Well, \": %+v, want content starting with it", chat)
+	}
+	var msg struct {
+		Content []struct{ Text string } `json:"content"`
+	}
+	f.postOK(t, "/v1/messages", map[string]any{"model": "m", "messages": conversation, "max_tokens": 4, "temperature": 0}, &msg)
+	if len(msg.Content) > 0 && strings.HasPrefix(msg.Content[0].Text, "Well, ") {
+		t.Errorf("messages continuing \"Well, \": %+v, want only what the model wrote", msg)
 	}
 }

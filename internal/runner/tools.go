@@ -161,8 +161,11 @@ type replyFormat struct {
 	// parallel keeps every call the model writes; false keeps the first.
 	parallel bool
 	// thinking reads a thinking template's reasoning out of the reply before its calls; nil for other
-	// templates, and when the reply continues a message or must be a call.
+	// templates, and when the reply must be a call or continues a message it does not repeat.
 	thinking *thinkingReply
+	// continued is the text of the final assistant message a chat reply continues and starts with, when
+	// thinking does not already read it.
+	continued string
 }
 
 // replyFormat checks the request's tool fields against the model's template and says how to read the reply.
@@ -309,6 +312,7 @@ func callsFinish(calls []toolcall.Call, finish string) string {
 // answer reads the model's whole output: a thinking template's reasoning first, then the content and the
 // calls in what follows it.
 func (r *replyFormat) answer(text string) (reasoning string, parsed toolcall.Message) {
+	text = r.continued + text
 	if r.thinking != nil {
 		reasoning, text = r.thinking.split(text)
 	}
@@ -366,10 +370,12 @@ type replyStream struct {
 	text                      strings.Builder
 	sentReasoning, fedContent int
 	inContent                 bool
+	// lead is the continued message's text, sent with the first piece of the reply.
+	lead string
 }
 
 func (r *replyFormat) stream() *replyStream {
-	s := &replyStream{format: r}
+	s := &replyStream{format: r, lead: r.continued}
 	if r.family != toolcall.None {
 		s.streamer = toolcall.NewStreamer(r.family)
 		s.streamer.Feed(r.prefill)
@@ -379,6 +385,7 @@ func (r *replyFormat) stream() *replyStream {
 
 // feed takes generated text and returns the reasoning and the content to send now.
 func (s *replyStream) feed(text string) (reasoning, content string) {
+	text, s.lead = s.lead+text, ""
 	if s.format.thinking != nil {
 		reasoning, text = s.advance(text)
 	}

@@ -108,6 +108,8 @@ var cases = []testCase{
 	{"chat stream", "POST", "/v1/chat/completions", seededChat + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason", "last.object"), allow(fingerprint, logprobsNull)},
 	{"chat stream sse_ping_interval", "POST", "/v1/chat/completions", seededChat + `,"stream":true,"sse_ping_interval":5}`, seeded("text", "done"), allow(fingerprint, logprobsNull)},
 	{"sse_ping_interval below -1", "POST", "/v1/chat/completions", seededChat + `,"stream":true,"sse_ping_interval":-2}`, errorShape, nil},
+	{"chat continuing a reply", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Well, "}],"max_tokens":8,"seed":5,"ignore_eos":true}`, seeded("choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"chat continuing a reply streamed", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Well, "}],"max_tokens":8,"seed":5,"ignore_eos":true,"stream":true}`, seeded("text"), allow(fingerprint, logprobsNull)},
 	{"chat n=2", "POST", "/v1/chat/completions", seededChat + `,"n":2}`, seeded("choices[].message.content", "choices[].index"), allow(fingerprint, logprobsNull)},
 	{"chat logprobs", "POST", "/v1/chat/completions", greedyChat + `,"logprobs":true,"top_logprobs":2}`, seeded("choices[].message.content", "choices[].logprobs.content[].token"), allow(fingerprint, refusalNull)},
 	{"chat stream include_usage", "POST", "/v1/chat/completions", seededChat + `,"stream":true,"stream_options":{"include_usage":true}}`, seeded("text", "last.usage.completion_tokens"), allow(fingerprint, logprobsNull, usageNullChunks)},
