@@ -94,6 +94,7 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 		}
 		return nil
 	})
+	fs.BoolVar(&cfg.Props, "props", false, "serve POST /props (which, as in llama-server, changes nothing)")
 	fs.BoolVar(&cfg.SPMInfill, "spm-infill", false, "lay /infill prompts out suffix, prefix, middle, for models trained so")
 	fs.Func("lora", "LoRA adapter `file` to load at scale 1 (comma-separated for several; repeatable)", func(v string) error {
 		return appendLoRA(&cfg.LoRA, v, false)

@@ -31,6 +31,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		writeError(w, apiErr)
 		return
 	}
+	req.repeatContinued = true
 	text, reply, apiErr := e.chatPrompt(&req, msgs)
 	if apiErr == nil {
 		apiErr = e.constrainToolCall(&params, reply)

@@ -9,11 +9,9 @@ import (
 // translatedPrompt renders a request that another API's endpoint translated to chat (/v1/responses,
 // /v1/messages and its count_tokens) exactly as chat renders it, tools and tool_choice included, and
 // tokenizes it: the one place where those endpoints become prompt tokens. The reply format says how to
-// read the model's output back. A thinking model's reasoning stays in the text: those endpoints do not
-// yet return Anthropic's thinking blocks or OpenAI's reasoning items.
+// read the model's output back; a thinking model's reasoning is read out of it as the server's
+// --reasoning-format says, as llama-server reads it on those endpoints.
 func (e *engine) translatedPrompt(req *chatRequest) ([]llama.Token, *replyFormat, *apiError) {
-	none := reasoningNone
-	req.ReasoningFormat = &none
 	msgs, apiErr := chatMessages(req.Messages)
 	if apiErr != nil {
 		return nil, nil, apiErr

@@ -80,6 +80,8 @@ type Config struct {
 	// ReasoningBudgetMessage is written before the end marker a spent budget forces
 	// (--reasoning-budget-message).
 	ReasoningBudgetMessage string
+	// Props serves POST /props, as llama-server's --props; it changes no setting, as in llama-server.
+	Props bool
 	// SSEPingInterval is how long a stream may stay silent before it gets a ping, an SSE comment, as
 	// llama-server's --sse-ping-interval (default 30 s); negative turns pings off.
 	SSEPingInterval time.Duration

@@ -166,7 +166,9 @@ var fieldTable = []field{
 	{name: "chat_format", endpoints: epGenerate, support: refused},
 	{name: "chat_parser", endpoints: epGenerate, support: refused},
 	{name: "generation_prompt", endpoints: epGenerate, support: neutralOnly, neutral: isString("")},
-	{name: "continue_final_message", endpoints: epGenerate, support: neutralOnly, neutral: isFalse},
+	{name: "continue_final_message", endpoints: epChat, support: works,
+		why: "true, \"content\" or \"reasoning_content\" (with add_generation_prompt false): what part of the final assistant message the reply continues"},
+	{name: "continue_final_message", endpoints: epCompletions | epNative, support: neutralOnly, neutral: isFalse},
 
 	// OpenAI's chat options for its own platform.
 	{name: "store", endpoints: epChat, support: neutralOnly, neutral: isFalse, why: "the runner stores nothing"},

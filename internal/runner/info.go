@@ -46,11 +46,11 @@ func (s *Server) handleProps(w http.ResponseWriter, _ *http.Request, e *engine) 
 		"modalities":    map[string]bool{"vision": false, "audio": false},
 		"build_info":    "custos runner",
 		"system_info":   llama.SystemInfo(),
-		// What llama-server turns on with flags, the runner always serves: GET /slots and /metrics; it
-		// has no POST /props to change settings, and never sleeps.
+		// What llama-server turns on with flags, the runner always serves: GET /slots and /metrics. It
+		// never sleeps.
 		"endpoint_slots":   true,
 		"endpoint_metrics": true,
-		"endpoint_props":   false,
+		"endpoint_props":   s.cfg.Props,
 		"is_sleeping":      false,
 	}
 	// What the chat template can render; without a Jinja template (--no-jinja, or one that does not
@@ -72,4 +72,16 @@ func specialTokenText(m *llama.Model, t llama.Token) string {
 		return ""
 	}
 	return m.TokenText(t)
+}
+
+// handleSetProps serves POST /props as llama-server of this release does: without --props it is not
+// supported (501), with it the answer is success, and no setting changes (llama-server has none it changes
+// there yet).
+func (s *Server) handleSetProps(w http.ResponseWriter, _ *http.Request) {
+	if !s.cfg.Props {
+		writeError(w, &apiError{Status: http.StatusNotImplemented, Type: typeNotSupported,
+			Message: "This server does not support changing global properties. Start it with `--props`"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"success": true})
 }

@@ -24,8 +24,9 @@ type messagesRequest struct {
 	ToolChoice json.RawMessage `json:"tool_choice"`
 	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes them on).
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
-	// Fields for what this server does not have: extended thinking, MCP servers, code containers.
-	Thinking   json.RawMessage `json:"thinking"`
+	// Thinking turns a thinking template's reasoning on or off (see messages_thinking.go).
+	Thinking json.RawMessage `json:"thinking"`
+	// Fields for what this server does not have: MCP servers, code containers.
 	MCPServers json.RawMessage `json:"mcp_servers"`
 	Container  json.RawMessage `json:"container"`
 }
@@ -35,33 +36,15 @@ type messagesRequest struct {
 const defaultMessagesMaxTokens = 4096
 
 // refuseUnsupported answers the fields this server cannot honour with a 400 naming them; their neutral
-// values (thinking disabled, no MCP servers) are accepted.
+// values (no MCP servers) are accepted.
 func (req *messagesRequest) refuseUnsupported() *apiError {
 	switch {
-	case given(req.Thinking) && !hasType(req.Thinking, "disabled"):
-		return unsupportedField("thinking", "the model has no extended thinking here")
 	case given(req.MCPServers) && !isEmptyArray(req.MCPServers):
 		return unsupportedField("mcp_servers", "")
 	case given(req.Container):
 		return unsupportedField("container", "")
 	}
 	return nil
-}
-
-// hasType reports whether raw is an object whose "type" is one of types.
-func hasType(raw json.RawMessage, types ...string) bool {
-	var o struct {
-		Type string `json:"type"`
-	}
-	if json.Unmarshal(raw, &o) != nil {
-		return false
-	}
-	for _, t := range types {
-		if o.Type == t {
-			return true
-		}
-	}
-	return false
 }
 
 // anthropicBlock is a content block of a message, of the system prompt or of a tool result.
@@ -75,6 +58,8 @@ type anthropicBlock struct {
 	// tool_result: a call's result, in a user turn
 	ToolUseID string          `json:"tool_use_id"`
 	Content   json.RawMessage `json:"content"`
+	// thinking: the assistant's reasoning before its reply
+	Thinking *string `json:"thinking"`
 }
 
 // anthropicMessage is one message of the conversation.
@@ -85,11 +70,15 @@ type anthropicMessage struct {
 
 // messagesChat translates a Messages request to the chat request it stands for, as llama-server does: the
 // system text blocks joined into one system message, each message's text blocks joined by newlines, an
-// assistant's tool_use blocks its tool calls, and a user's tool_result blocks tool messages.
+// assistant's tool_use blocks its tool calls and its thinking blocks its reasoning_content, and a user's
+// tool_result blocks tool messages.
 func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 	chat := &chatRequest{}
 	chat.ChatTemplateKwargs = req.ChatTemplateKwargs
-	var apiErr *apiError
+	apiErr := applyThinking(req.Thinking, chat)
+	if apiErr != nil {
+		return nil, apiErr
+	}
 	if chat.Tools, apiErr = anthropicTools(req.Tools); apiErr != nil {
 		return nil, apiErr
 	}
@@ -133,8 +122,9 @@ func messagesChat(req *messagesRequest) (*chatRequest, *apiError) {
 }
 
 // turnMessages converts one turn's content, a string or content blocks, to chat messages: the text blocks
-// with an assistant's calls as one message; each tool_result block of a user turn a tool message, in the
-// order the blocks come.
+// with an assistant's calls and reasoning as one message; each tool_result block of a user turn a tool
+// message, in the order the blocks come. An assistant's thinking blocks are joined as they are
+// (llama-server's way).
 func turnMessages(field, role string, content json.RawMessage) ([]chatMessage, *apiError) {
 	if isNull(content) {
 		// Anthropic requires content; null is not an empty text.
@@ -151,10 +141,13 @@ func turnMessages(field, role string, content json.RawMessage) ([]chatMessage, *
 	var out []chatMessage
 	var texts []string
 	var calls []messageToolCall
+	var reasoning strings.Builder
 	flush := func() {
-		if len(texts) > 0 || len(calls) > 0 {
-			out = append(out, chatMessage{Role: role, Content: messageContent(strings.Join(texts, "\n")), ToolCalls: calls})
+		if len(texts) > 0 || len(calls) > 0 || reasoning.Len() > 0 {
+			out = append(out, chatMessage{Role: role, Content: messageContent(strings.Join(texts, "\n")), ToolCalls: calls,
+				ReasoningContent: reasoning.String()})
 			texts, calls = nil, nil
+			reasoning.Reset()
 		}
 	}
 	for j, b := range blocks {
@@ -166,6 +159,12 @@ func turnMessages(field, role string, content json.RawMessage) ([]chatMessage, *
 				return nil, apiErr
 			}
 			calls = append(calls, call)
+		case b.Type == "thinking" && role == "assistant":
+			text, apiErr := thinkingBlockText(name, b)
+			if apiErr != nil {
+				return nil, apiErr
+			}
+			reasoning.WriteString(text)
 		case b.Type == "tool_result" && role == "user":
 			flush()
 			msg, apiErr := toolResultMessage(name, b)
@@ -230,7 +229,7 @@ func textBlock(name string, b anthropicBlock) (string, *apiError) {
 	case "server_tool_use", "web_search_tool_result":
 		return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; this server runs no tools of its own", b.Type))
 	case "thinking", "redacted_thinking":
-		return "", unsupportedField(name, fmt.Sprintf("%s blocks are not; the model has no extended thinking here", b.Type))
+		return "", refuseThinkingBlock(name, b.Type)
 	}
 	return "", badRequest("%q: unknown content block type %q", name, b.Type)
 }
@@ -282,6 +281,9 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		params.pingInterval, _ = s.pingInterval(nil)
 		apiErr = e.constrainToolCall(&params, reply)
 	}
+	if apiErr == nil {
+		params.budget, apiErr = s.thinkingBudget(req.Thinking, e, reply, params.grammar)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -300,8 +302,11 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 	if !ok {
 		return
 	}
-	parsed := reply.read(outs[0].text.String())
+	reasoning, parsed := reply.answer(outs[0].text.String())
 	content := []any{}
+	if reasoning != "" {
+		content = append(content, thinkingBlock(reasoning))
+	}
 	if parsed.Content != "" {
 		content = append(content, map[string]string{"type": "text", "text": parsed.Content})
 	}
@@ -354,13 +359,16 @@ func messagesUsage(res *result) map[string]int {
 		"cache_read_input_tokens": res.cachedTokens, "output_tokens": res.predicted}
 }
 
-// messageState makes the events of a streamed message. Its reply stream holds back what may be a tool call
-// until it can tell.
+// messageState makes the events of a streamed message: a thinking block while the reply reasons, then its
+// text block, then its tool_use blocks. Its reply stream holds back what may be a tool call until it can
+// tell.
 type messageState struct {
 	id, model    string
 	promptTokens int
 	stream       *replyStream
-	blockOpen    bool
+	// thinkingOpen while the thinking block takes reasoning; thought once the reply had one; blockOpen
+	// once the text block began.
+	thinkingOpen, thought, blockOpen bool
 }
 
 // anthropicEvent is one event of an Anthropic stream, whose data repeats its name as "type".
@@ -383,26 +391,30 @@ func (ms *messageState) open() []sseEvent {
 }
 
 func (ms *messageState) text(piece string) []sseEvent {
-	_, text := ms.stream.feed(piece) // no reasoning: translatedPrompt keeps it in the text
-	if text == "" {
-		return nil
+	reasoning, text := ms.stream.feed(piece)
+	var evs []sseEvent
+	if reasoning != "" {
+		evs = ms.reasoning(reasoning)
 	}
-	return ms.content(text)
+	if text != "" {
+		evs = append(evs, ms.content(text)...)
+	}
+	return evs
 }
 
-// content sends text of the text block, opening it first.
+// content sends text of the text block, closing the thinking block and opening the text block first.
 func (ms *messageState) content(text string) []sseEvent {
-	var evs []sseEvent
+	evs := ms.closeThinking()
 	if !ms.blockOpen {
 		ms.blockOpen = true
-		evs = append(evs, anthropicEvent("content_block_start", map[string]any{"index": 0,
+		evs = append(evs, anthropicEvent("content_block_start", map[string]any{"index": ms.textIndex(),
 			"content_block": map[string]string{"type": "text", "text": ""}}))
 	}
-	return append(evs, anthropicEvent("content_block_delta", map[string]any{"index": 0,
+	return append(evs, anthropicEvent("content_block_delta", map[string]any{"index": ms.textIndex(),
 		"delta": map[string]string{"type": "text_delta", "text": text}}))
 }
 
-// close sends the text held back for a call that did not parse, closes the text block, sends a tool_use
+// close sends the text held back for a call that did not parse, closes the open block, sends a tool_use
 // block per call, and ends the message.
 func (ms *messageState) close(res *result) []sseEvent {
 	rest, calls := ms.stream.finish()
@@ -410,13 +422,12 @@ func (ms *messageState) close(res *result) []sseEvent {
 	if rest != "" {
 		evs = ms.content(rest)
 	}
-	next := 0
+	evs = append(evs, ms.closeThinking()...)
 	if ms.blockOpen {
-		evs = append(evs, anthropicEvent("content_block_stop", map[string]any{"index": 0}))
-		next = 1
+		evs = append(evs, anthropicEvent("content_block_stop", map[string]any{"index": ms.textIndex()}))
 	}
 	for i, c := range calls {
-		evs = append(evs, toolUseEvents(next+i, c)...)
+		evs = append(evs, toolUseEvents(ms.blockAfterText(i), c)...)
 	}
 	return append(evs,
 		anthropicEvent("message_delta", map[string]any{

@@ -192,11 +192,14 @@ func TestMessagesRefusesWhatItCannotHonour(t *testing.T) {
 		field string
 	}{
 		{"server tool", messagesBody("hi", map[string]any{"tools": []any{map[string]any{"type": "web_search_20250305", "name": "web_search"}}}), "tools[0]"},
-		{"thinking", messagesBody("hi", map[string]any{"thinking": map[string]any{"type": "enabled", "budget_tokens": 100}}), "thinking"},
+		{"redacted thinking block", messagesBody("hi", nil), "messages[1].content[0]"},
 		{"image block", messagesBody([]any{map[string]any{"type": "image", "source": map[string]any{}}}, nil), "messages[0].content[0]"},
 		{"server tool block", messagesBody([]any{map[string]any{"type": "web_search_tool_result", "tool_use_id": "x"}}, nil), "messages[0].content[0]"},
 		{"mcp servers", messagesBody("hi", map[string]any{"mcp_servers": []any{map[string]any{"url": "http://x"}}}), "mcp_servers"},
 	}
+	cases[1].body["messages"] = []any{map[string]any{"role": "user", "content": "hi"},
+		map[string]any{"role": "assistant", "content": []any{map[string]any{"type": "redacted_thinking", "data": "x"}}},
+		map[string]any{"role": "user", "content": "go on"}}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.body["max_tokens"] = 2
@@ -210,8 +213,7 @@ func TestMessagesRefusesWhatItCannotHonour(t *testing.T) {
 			}
 		})
 	}
-	neutral := messagesBody("hi", map[string]any{"max_tokens": 2, "tools": []any{}, "tool_choice": map[string]any{"type": "auto"},
-		"thinking": map[string]any{"type": "disabled"}})
+	neutral := messagesBody("hi", map[string]any{"max_tokens": 2, "tools": []any{}, "tool_choice": map[string]any{"type": "auto"}})
 	if status, raw := f.post(t, "/v1/messages", neutral); status != http.StatusOK {
 		t.Fatalf("neutral values: status %d %s", status, raw)
 	}

@@ -202,19 +202,28 @@ type thinkingReply struct {
 
 // continuation is the opening of an assistant's turn that continues message m, as llama-server writes
 // it: for a thinking template, the opening up to its start marker, the marker, m's reasoning_content,
-// and, unless m holds reasoning only (which the reply then continues), the end marker; then m's content.
-func (t thinkingTags) continuation(opening string, m chattemplate.Message) string {
-	if !t.thinks() || t.start == "" {
-		return opening + m.Content
+// and, when the content goes on (continueContent, or continueAuto unless m holds reasoning only), the end
+// marker; then, when the content goes on, m's content.
+func (t thinkingTags) continuation(opening string, m chattemplate.Message, mode continueMode) string {
+	if mode == continueAuto {
+		mode = continueContent
+		if m.ReasoningContent != "" && m.Content == "" {
+			mode = continueReasoning
+		}
 	}
-	if i := strings.Index(opening, t.start); i >= 0 {
-		opening = opening[:i]
+	if t.thinks() && t.start != "" {
+		if i := strings.Index(opening, t.start); i >= 0 {
+			opening = opening[:i]
+		}
+		opening += t.start + m.ReasoningContent
+		if mode == continueContent {
+			opening += t.end
+		}
 	}
-	opening += t.start + m.ReasoningContent
-	if m.ReasoningContent != "" && m.Content == "" {
-		return opening
+	if mode == continueContent {
+		opening += m.Content
 	}
-	return opening + t.end + m.Content
+	return opening
 }
 
 // reply is how to read a reply that follows generationPrompt.

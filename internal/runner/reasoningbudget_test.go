@@ -121,3 +121,9 @@ func TestUTF8CompleteJudgesEachPieceAsLlamaServer(t *testing.T) {
 		}
 	}
 }
+
+func TestABudgetOfTheWrongTypeIsNamedByItsField(t *testing.T) {
+	f := runnerFor(t, false)
+	f.expectRefusal(t, "/v1/chat/completions", chatBody("hi", map[string]any{"reasoning_budget_tokens": "many"}),
+		`invalid type for "reasoning_budget_tokens"`)
+}

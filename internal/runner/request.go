@@ -53,7 +53,10 @@ func describeJSONError(err error) *apiError {
 	switch {
 	case errors.As(err, &typeErr):
 		// The path names Go's embedded struct; clients know only the JSON field.
-		field := strings.TrimPrefix(strings.TrimPrefix(typeErr.Field, "samplingFields."), "templateFields.")
+		field := typeErr.Field
+		for _, embedded := range []string{"samplingFields.", "templateFields.", "budgetFields.", "continuationFields."} {
+			field = strings.TrimPrefix(field, embedded)
+		}
 		if field == "" {
 			return badRequest("invalid request: expected a JSON object, got %s", typeErr.Value)
 		}
@@ -188,6 +191,7 @@ type chatRequest struct {
 	samplingFields
 	templateFields
 	budgetFields
+	continuationFields
 	Messages []chatMessage `json:"messages"`
 }
 

@@ -30,10 +30,13 @@ type responsesRequest struct {
 	// ChatTemplateKwargs are extra variables for the chat template, as on chat (llama-server passes the
 	// request's fields on to chat).
 	ChatTemplateKwargs map[string]json.RawMessage `json:"chat_template_kwargs"`
-	// Fields that need what this server does not have: stored responses, reasoning, ...
+	// Reasoning gives the template a reasoning effort (see responses_reasoning.go); the budget fields
+	// bound the reasoning, as on chat, since llama-server passes them on.
+	Reasoning json.RawMessage `json:"reasoning"`
+	budgetFields
+	// Fields that need what this server does not have: stored responses, ...
 	PreviousResponseID *string         `json:"previous_response_id"`
 	Conversation       json.RawMessage `json:"conversation"`
-	Reasoning          json.RawMessage `json:"reasoning"`
 	Background         *bool           `json:"background"`
 	Include            json.RawMessage `json:"include"`
 	Text               json.RawMessage `json:"text"`
@@ -57,8 +60,6 @@ func (req *responsesRequest) refuseUnsupported() *apiError {
 		return unsupportedField("previous_response_id", noState)
 	case given(req.Conversation):
 		return unsupportedField("conversation", noState)
-	case given(req.Reasoning) && !noSettingGiven(req.Reasoning):
-		return unsupportedField("reasoning", "")
 	case req.Background != nil && *req.Background:
 		return unsupportedField("background", "")
 	case given(req.Include) && !isEmptyArray(req.Include):
@@ -73,22 +74,8 @@ func (req *responsesRequest) refuseUnsupported() *apiError {
 	return nil
 }
 
-// noSettingGiven reports whether raw is an object whose every member is null or absent.
-func noSettingGiven(raw json.RawMessage) bool {
-	var o map[string]json.RawMessage
-	if json.Unmarshal(raw, &o) != nil {
-		return false
-	}
-	for _, v := range o {
-		if given(v) {
-			return false
-		}
-	}
-	return true
-}
-
 // responsesInputItem is one item of a Responses input list: a message, a function call the model made,
-// or a call's output.
+// a call's output, or the model's reasoning (read in responses_reasoning.go).
 type responsesInputItem struct {
 	Type    string          `json:"type"`
 	Role    string          `json:"role"`
@@ -109,13 +96,17 @@ type responsesContentPart struct {
 
 // responsesChat translates a Responses request to the chat request it stands for, as llama-server does:
 // instructions become a system message, a string input one user message, consecutive assistant items
-// (messages and function calls) one assistant message, and a function call's output a tool message.
+// (reasoning, messages and function calls) one assistant message, and a function call's output a tool
+// message.
 func responsesChat(req *responsesRequest) (*chatRequest, *apiError) {
 	if !given(req.Input) {
 		return nil, badRequest("\"input\" is required")
 	}
 	chat := &chatRequest{}
-	var apiErr *apiError
+	apiErr := applyReasoning(req.Reasoning, chat)
+	if apiErr != nil {
+		return nil, apiErr
+	}
 	if chat.Tools, apiErr = responsesTools(req.Tools); apiErr != nil {
 		return nil, apiErr
 	}
@@ -141,7 +132,7 @@ func responsesChat(req *responsesRequest) (*chatRequest, *apiError) {
 		if err := json.Unmarshal(raw, &item); err != nil {
 			return nil, badRequest("\"input[%d]\" must be an input item object", i)
 		}
-		msg, apiErr := responsesItemMessage(i, item)
+		msg, apiErr := responsesItemMessage(i, raw, item)
 		if apiErr != nil {
 			return nil, apiErr
 		}
@@ -158,20 +149,17 @@ func responsesChat(req *responsesRequest) (*chatRequest, *apiError) {
 }
 
 // mergeAssistant adds next, an assistant item that follows prev, to prev: its calls after prev's, its text
-// after prev's text (one newline between them).
+// after prev's text (one newline between them), and its reasoning in place of prev's (llama-server's way).
 func mergeAssistant(prev *chatMessage, next chatMessage) {
-	switch {
-	case next.Content == "" && len(next.ToolCalls) > 0:
-	case prev.Content == "" && len(prev.ToolCalls) > 0:
-		prev.Content = next.Content
-	default:
-		prev.Content = messageContent(joinTextParts([]string{string(prev.Content), string(next.Content)}))
+	prev.Content = mergedContent(*prev, next)
+	if next.ReasoningContent != "" {
+		prev.ReasoningContent = next.ReasoningContent
 	}
 	prev.ToolCalls = append(prev.ToolCalls, next.ToolCalls...)
 }
 
-// responsesItemMessage converts input item i.
-func responsesItemMessage(i int, item responsesInputItem) (chatMessage, *apiError) {
+// responsesItemMessage converts input item i, raw as it came.
+func responsesItemMessage(i int, raw json.RawMessage, item responsesInputItem) (chatMessage, *apiError) {
 	switch item.Type {
 	case "", "message":
 	case "function_call":
@@ -179,7 +167,7 @@ func responsesItemMessage(i int, item responsesInputItem) (chatMessage, *apiErro
 	case "function_call_output":
 		return functionOutputMessage(i, item)
 	case "reasoning":
-		return chatMessage{}, unsupportedField(fmt.Sprintf("input[%d]", i), "reasoning items are not")
+		return reasoningItemMessage(i, raw)
 	default:
 		return chatMessage{}, badRequest("\"input[%d]\": unknown item type %q", i, item.Type)
 	}
@@ -281,6 +269,9 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 	if apiErr == nil {
 		apiErr = e.constrainToolCall(&params, reply)
 	}
+	if apiErr == nil {
+		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.grammar)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return
@@ -290,8 +281,8 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		writeError(w, apiErr)
 		return
 	}
-	rs := &responseState{id: newID("resp_"), itemID: newID("msg_"), model: e.alias, created: nowUnix(),
-		req: req, params: params, stream: reply.stream()}
+	rs := &responseState{id: newID("resp_"), itemID: newID("msg_"), reasoningID: newID("rs_"), model: e.alias,
+		created: nowUnix(), req: req, params: params, stream: reply.stream()}
 	if req.Stream {
 		streamTypedTask(r.Context(), w, t, rs)
 		return
@@ -300,7 +291,8 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 	if !ok {
 		return
 	}
-	parsed := reply.read(outs[0].text.String())
+	reasoning, parsed := reply.answer(outs[0].text.String())
+	rs.reasoning.WriteString(reasoning)
 	rs.reply.WriteString(parsed.Content)
 	rs.calls = parsed.Calls
 	writeJSON(w, http.StatusOK, rs.response(res))
@@ -318,18 +310,19 @@ func (s *Server) handleResponsesInputTokens(w http.ResponseWriter, r *http.Reque
 }
 
 // responseState builds one response: the whole object, or the events of its stream, numbered in order.
-// A stream reads the reply's text as content and function calls, holding back what may be a call until it
-// can tell.
+// A stream reads the reply's text as reasoning, content and function calls, holding back what may be a
+// call until it can tell.
 type responseState struct {
-	id, itemID, model string
-	created           int64
-	req               *responsesRequest
-	params            genParams
-	stream            *replyStream
-	reply             strings.Builder
-	calls             []toolcall.Call
-	seq               int
-	itemOpen          bool
+	id, itemID, reasoningID, model string
+	created                        int64
+	req                            *responsesRequest
+	params                         genParams
+	stream                         *replyStream
+	reasoning, reply               strings.Builder
+	calls                          []toolcall.Call
+	seq                            int
+	// reasoningOpen while the reasoning item takes text; itemOpen once the message item began.
+	reasoningOpen, itemOpen bool
 }
 
 // Statuses of a response and of its output message.
@@ -416,11 +409,14 @@ func (rs *responseState) message(status string) map[string]any {
 	return map[string]any{"type": "message", "id": rs.itemID, "status": status, "role": "assistant", "content": content}
 }
 
-// response is the whole response object of a finished generation: the message, then one function_call
-// item per call. As in llama-server, a reply without text has no message item.
+// response is the whole response object of a finished generation: the reasoning, the message, then one
+// function_call item per call. As in llama-server, a reply without reasoning or text has no item for it.
 func (rs *responseState) response(res *result) map[string]any {
 	status := finalStatus(res)
 	output := []any{}
+	if rs.reasoning.Len() > 0 {
+		output = append(output, rs.reasoningItem(rs.reasoningStatus(status)))
+	}
 	if rs.reply.Len() > 0 {
 		output = append(output, rs.message(status))
 	}
@@ -441,7 +437,7 @@ func (rs *responseState) event(typ string, fields map[string]any) sseEvent {
 // partFields are the fields that place an event in the message's first content part.
 func (rs *responseState) partFields(extra map[string]any) map[string]any {
 	extra["item_id"] = rs.itemID
-	extra["output_index"] = 0
+	extra["output_index"] = rs.messageIndex()
 	extra["content_index"] = 0
 	return extra
 }
@@ -454,20 +450,24 @@ func (rs *responseState) open() []sseEvent {
 }
 
 func (rs *responseState) text(piece string) []sseEvent {
-	_, text := rs.stream.feed(piece) // no reasoning: translatedPrompt keeps it in the text
-	if text == "" {
-		return nil
+	reasoning, text := rs.stream.feed(piece)
+	var evs []sseEvent
+	if reasoning != "" {
+		evs = rs.reasoningText(reasoning)
 	}
-	return rs.content(text)
+	if text != "" {
+		evs = append(evs, rs.content(text)...)
+	}
+	return evs
 }
 
-// content sends text of the message, opening it first.
+// content sends text of the message, closing the reasoning item and adding the message first.
 func (rs *responseState) content(text string) []sseEvent {
-	var evs []sseEvent
+	evs := rs.closeReasoning(responseCompleted)
 	if !rs.itemOpen {
 		rs.itemOpen = true
 		evs = append(evs,
-			rs.event("response.output_item.added", map[string]any{"output_index": 0, "item": rs.message(responseInProgress)}),
+			rs.event("response.output_item.added", map[string]any{"output_index": rs.messageIndex(), "item": rs.message(responseInProgress)}),
 			rs.event("response.content_part.added", rs.partFields(map[string]any{"part": outputText("")})))
 	}
 	rs.reply.WriteString(text)
@@ -475,25 +475,26 @@ func (rs *responseState) content(text string) []sseEvent {
 		rs.partFields(map[string]any{"delta": text, "logprobs": []any{}})))
 }
 
-// close sends the text held back for a call that did not parse, closes the message, sends the calls, and
-// ends the response.
+// close sends the text held back for a call that did not parse, closes the open item, sends the calls,
+// and ends the response.
 func (rs *responseState) close(res *result) []sseEvent {
 	status := finalStatus(res)
 	rest, calls := rs.stream.finish()
+	rs.calls = calls
 	var evs []sseEvent
 	if rest != "" {
 		evs = rs.content(rest)
 	}
+	evs = append(evs, rs.closeReasoning(rs.reasoningStatus(status))...)
 	if rs.itemOpen {
 		full := rs.reply.String()
 		evs = append(evs,
 			rs.event("response.output_text.done", rs.partFields(map[string]any{"text": full, "logprobs": []any{}})),
 			rs.event("response.content_part.done", rs.partFields(map[string]any{"part": outputText(full)})),
-			rs.event("response.output_item.done", map[string]any{"output_index": 0, "item": rs.message(status)}))
+			rs.event("response.output_item.done", map[string]any{"output_index": rs.messageIndex(), "item": rs.message(status)}))
 	}
-	rs.calls = calls
 	for i, c := range calls {
-		outputIndex := i
+		outputIndex := rs.messageIndex() + i
 		if rs.itemOpen {
 			outputIndex++
 		}

@@ -35,6 +35,7 @@ func (s *Server) routes() http.Handler {
 		mux.HandleFunc("GET "+p, s.ready(s.handleModels))
 	}
 	mux.HandleFunc("GET /props", s.ready(s.handleProps))
+	mux.HandleFunc("POST /props", s.handleSetProps)
 	mux.HandleFunc("GET /slots", s.ready(s.handleSlots))
 	mux.HandleFunc("GET /metrics", s.ready(s.handleMetrics))
 	for _, p := range []string{"/v1/responses", "/responses"} {

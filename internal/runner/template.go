@@ -96,7 +96,7 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		}
 		return text, reply, nil
 	}
-	text, generationPrompt, apiErr := f.render(req)
+	text, generationPrompt, continued, apiErr := f.render(req)
 	if apiErr != nil {
 		return "", nil, apiErr
 	}
@@ -107,19 +107,25 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		}
 		continuing = true
 	}
-	if f.tags.thinks() && !continuing && !reply.forced() {
+	if f.tags.thinks() && !reply.forced() && (!continuing || req.repeatContinued) {
 		reply.thinking = f.tags.reply(generationPrompt, extract)
+	}
+	if continuing && req.repeatContinued && (reply.thinking == nil || reply.thinking.opened == "") {
+		reply.continued = continued
 	}
 	return text + reply.prefill, reply, nil
 }
 
 // render runs the Jinja template on the request. A conversation that ends with an assistant message is
 // a reply to continue, as in llama-server: the prompt is the conversation before it, the opening of the
-// assistant's turn, and that message (see thinkingTags.continuation). For a thinking template it also returns the generation
-// prompt (the opening of the assistant's turn), by which the reply is read.
-func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, apiErr *apiError) {
+// assistant's turn, and that message (see thinkingTags.continuation). For a thinking template it also
+// returns the generation prompt (the opening of the assistant's turn, with the continued message), by
+// which the reply is read; and for a continued message outside a thinking template's markers, the text
+// of it the prompt ends with. A reply continues a message without repeating it when
+// continue_final_message asked for the continuation outright, as llama-server's does.
+func (f *chatFormat) render(req *chatRequest) (text, generationPrompt, continued string, apiErr *apiError) {
 	if f.jinjaErr != nil {
-		return "", "", serverError(f.jinjaErr)
+		return "", "", "", serverError(f.jinjaErr)
 	}
 	in := chattemplate.Input{
 		Messages:            f.templateMessages(req.Messages),
@@ -130,23 +136,39 @@ func (f *chatFormat) render(req *chatRequest) (text, generationPrompt string, ap
 		EOSToken:            f.eos,
 		Kwargs:              req.templateKwargs(),
 	}
+	mode, asked, apiErr := req.continueMode(req.AddGenerationPrompt)
+	if apiErr != nil {
+		return "", "", "", apiErr
+	}
 	last, continuing, apiErr := finalAssistantMessage(in.Messages)
 	if apiErr != nil {
-		return "", "", apiErr
+		return "", "", "", apiErr
+	}
+	if asked && !continuing {
+		return "", "", "", badRequest("\"continue_final_message\" needs a conversation that ends with an assistant message")
 	}
 	if !continuing {
 		if text, apiErr = f.renderInput(in); apiErr != nil || !f.tags.thinks() || !in.AddGenerationPrompt {
-			return text, "", apiErr
+			return text, "", "", apiErr
 		}
 		_, generationPrompt, apiErr = f.splitGenerationPrompt(in)
-		return text, generationPrompt, apiErr
+		return text, generationPrompt, "", apiErr
 	}
 	in.Messages = in.Messages[:len(in.Messages)-1]
 	before, opening, apiErr := f.splitGenerationPrompt(in)
 	if apiErr != nil {
-		return "", "", apiErr
+		return "", "", "", apiErr
 	}
-	return before + f.tags.continuation(opening, last), "", nil
+	turn := f.tags.continuation(opening, last, mode)
+	if asked {
+		// Asked for outright, as llama-server reads it: the reply is what the model writes, read from
+		// the part of the message it continues.
+		return before + turn, f.tags.continuation(opening, chattemplate.Message{}, mode), "", nil
+	}
+	if !f.tags.thinks() || f.tags.start == "" {
+		continued = strings.TrimPrefix(turn, opening)
+	}
+	return before + turn, turn, continued, nil
 }
 
 // splitGenerationPrompt renders in without and with the generation prompt: the conversation, and what

@@ -165,8 +165,11 @@ type replyFormat struct {
 	// parallel keeps every call the model writes; false keeps the first.
 	parallel bool
 	// thinking reads a thinking template's reasoning out of the reply before its calls; nil for other
-	// templates, and when the reply continues a message or must be a call.
+	// templates, and when the reply must be a call or continues a message it does not repeat.
 	thinking *thinkingReply
+	// continued is the text of the final assistant message a chat reply continues and starts with, when
+	// thinking does not already read it.
+	continued string
 }
 
 // replyFormat checks the request's tool fields against the model's template and says how to read the reply.
@@ -395,14 +398,19 @@ func callsFinish(calls []toolcall.Call, finish string) string {
 	return finish
 }
 
-// message reads the model's whole output into the chat reply message, and the finish reason: a thinking
-// template's reasoning first, then the calls in what follows it.
-func (r *replyFormat) message(text, finish string) (map[string]any, string) {
-	var reasoning string
+// answer reads the model's whole output: a thinking template's reasoning first, then the content and the
+// calls in what follows it.
+func (r *replyFormat) answer(text string) (reasoning string, parsed toolcall.Message) {
+	text = r.continued + text
 	if r.thinking != nil {
 		reasoning, text = r.thinking.split(text)
 	}
-	parsed := r.read(text)
+	return reasoning, r.read(text)
+}
+
+// message reads the model's whole output into the chat reply message, and the finish reason.
+func (r *replyFormat) message(text, finish string) (map[string]any, string) {
+	reasoning, parsed := r.answer(text)
 	msg := map[string]any{"role": "assistant", "content": parsed.Content}
 	if reasoning != "" {
 		msg["reasoning_content"] = reasoning
@@ -451,10 +459,12 @@ type replyStream struct {
 	text                      strings.Builder
 	sentReasoning, fedContent int
 	inContent                 bool
+	// lead is the continued message's text, sent with the first piece of the reply.
+	lead string
 }
 
 func (r *replyFormat) stream() *replyStream {
-	s := &replyStream{format: r}
+	s := &replyStream{format: r, lead: r.continued}
 	if r.family != toolcall.None {
 		s.streamer = toolcall.NewStreamer(r.family)
 		s.streamer.Feed(r.prefill)
@@ -464,6 +474,7 @@ func (r *replyFormat) stream() *replyStream {
 
 // feed takes generated text and returns the reasoning and the content to send now.
 func (s *replyStream) feed(text string) (reasoning, content string) {
+	text, s.lead = s.lead+text, ""
 	if s.format.thinking != nil {
 		reasoning, text = s.advance(text)
 	}

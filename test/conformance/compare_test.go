@@ -18,7 +18,8 @@ import (
 // answer is one server's reply to a case, read into the view the comparison walks: the decoded JSON body,
 // or for a stream of server-sent events an object {"first", "next", "last", "done", "text", "reasoning"}:
 // its first, second and last data events, whether it ended with "data: [DONE]", and the text and the
-// reasoning (chat's delta.reasoning_content) of all its events.
+// reasoning of all its events (chat's delta.reasoning_content, Anthropic's thinking_delta, the Responses
+// API's reasoning_text deltas).
 type answer struct {
 	status    int
 	mediaType string
@@ -84,10 +85,8 @@ func streamView(raw string) map[string]any {
 		if s, ok := textOf(ev).(string); ok {
 			text.WriteString(s)
 		}
-		if vals := valuesAt(ev, "choices[].delta.reasoning_content"); len(vals) > 0 {
-			if s, ok := vals[0].(string); ok {
-				reasoning.WriteString(s)
-			}
+		if s, ok := reasoningOf(ev).(string); ok {
+			reasoning.WriteString(s)
 		}
 	}
 	view["text"], view["reasoning"] = text.String(), reasoning.String()
@@ -102,7 +101,23 @@ func streamView(raw string) map[string]any {
 
 // textOf is the generated text an answer or a stream event carries, wherever its endpoint puts it.
 func textOf(v any) any {
-	for _, path := range []string{"content", "choices[].message.content", "choices[].delta.content", "choices[].text"} {
+	if s, ok := typedDelta(v, "response.output_text.delta"); ok {
+		return s
+	}
+	return firstString(v, "content", "choices[].message.content", "choices[].delta.content", "choices[].text", "delta.text")
+}
+
+// reasoningOf is the reasoning a stream event carries, wherever its endpoint puts it.
+func reasoningOf(v any) any {
+	if s, ok := typedDelta(v, "response.reasoning_text.delta"); ok {
+		return s
+	}
+	return firstString(v, "choices[].delta.reasoning_content", "delta.thinking")
+}
+
+// firstString is the first string found at one of paths, in their order.
+func firstString(v any, paths ...string) any {
+	for _, path := range paths {
 		if vals := valuesAt(v, path); len(vals) > 0 {
 			if s, ok := vals[0].(string); ok {
 				return s
@@ -110,6 +125,16 @@ func textOf(v any) any {
 		}
 	}
 	return nil
+}
+
+// typedDelta is the "delta" text of a Responses API stream event of type typ.
+func typedDelta(v any, typ string) (string, bool) {
+	m, ok := v.(map[string]any)
+	if !ok || m["type"] != typ {
+		return "", false
+	}
+	s, ok := m["delta"].(string)
+	return s, ok
 }
 
 // finding is one difference between the two answers: where, of what kind, and how.

@@ -37,6 +37,9 @@ import (
 //	| forcedCallWritten     | tool_choice required / Anthropic's any  | the runner's grammar writes the call; on the suite's generated model llama-server's reply is unconstrained text |
 //	| loraUnknownID         | a lora list naming no loaded adapter    | 400 naming the field, where llama-server skips the entry and runs without the adapter |
 //	| loraInitWithoutApply  | --lora-init-without-apply               | the adapters start at scale 0, as the flag's help says; llama-server lists and applies them at their --lora scale |
+//	| anthropicPing         | /v1/messages stream                     | a ping event follows message_start, as Anthropic streams; llama-server sends none      |
+//	| thinkingDisabledHonoured | /v1/messages with thinking disabled  | the template's reasoning is turned off, as Anthropic documents; llama-server ignores the setting and the reply thinks |
+//	| reasoningItemStatus   | /v1/responses stream with reasoning     | the streamed reasoning item carries its status, as OpenAI's items do; llama-server's final one has none |
 //	| unparsedReplyIsContent | chat with tools, a reply that is no call | the reply is content (200), where llama-server's parser fails the request with 500 "does not match the expected format" |
 //
 // Not yet done in the runner: none of the differences the cases see. One still to be closed goes in a table
@@ -96,6 +99,12 @@ var (
 			{differs, "last.response.output[].type"}, {differs, "last.response.output[].name"}, {onlyRunner, "last.response.output[].*"},
 			{onlyLlama, "last.response.output[].*"}, {differs, "stop_reason"}, {differs, "content[].type"}, {differs, "content[].name"},
 			{onlyRunner, "content[].*"}, {onlyLlama, "content[].*"}}}
+	anthropicPing = difference{"a ping event follows message_start, as Anthropic streams; llama-server sends none",
+		[]allowance{{onlyLlama, "next.index"}, {onlyLlama, "next.content_block"}}}
+	thinkingDisabledHonoured = difference{"thinking disabled turns the template's reasoning off, as Anthropic documents; llama-server ignores it and the reply thinks",
+		[]allowance{{differs, "content[].type"}, {onlyRunner, "content[].text"}, {onlyLlama, "content[].thinking"}, {onlyLlama, "content[].signature"}}}
+	reasoningItemStatus = difference{"the streamed reasoning item carries its status, as OpenAI's output items do; llama-server's final one has none",
+		[]allowance{{onlyRunner, "last.response.output[].status"}}}
 	grammarEndsTheChoice = difference{"under ignore_eos a complete grammar allows no further token: the choice ends there, where llama-server answers 500 (Unexpected empty grammar stack)",
 		[]allowance{{differs, "status"}, {onlyLlama, "error"}, {onlyRunner, "*"}}}
 	loraUnknownID = difference{"a lora list naming no loaded adapter is refused with 400 naming the field; llama-server skips the entry",

@@ -51,6 +51,14 @@ const (
 // budgetChat leaves room after a budgeted reasoning for the content the reply goes on with.
 const budgetChat = `{"messages":[{"role":"user","content":"hello there"}],"max_tokens":20,"seed":5,"ignore_eos":true`
 
+// The same requests on /v1/messages and /v1/responses; the Responses API passes chat's sampling fields on.
+const (
+	thinkingMessages  = `{"model":"tiny","max_tokens":16,"temperature":0,"messages":[{"role":"user","content":"hello there"}]`
+	thinkingResponses = `{"model":"tiny","input":"hello there","max_output_tokens":16,"seed":5,"ignore_eos":true`
+	closedResponses   = `{"model":"tiny","input":"hello there","max_output_tokens":32,"seed":5,` +
+		`"grammar":"root ::= \"let me see\\n</think>\\n\\n\" [a-z ]{4,12}"`
+)
+
 var thinkingCases = []testCase{
 	{"reasoning read out", "POST", "/v1/chat/completions", closedThinking + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content", "choices[].finish_reason"), allow(fingerprint, logprobsNull)},
 	{"reasoning never closed", "POST", "/v1/chat/completions", thinkingChat + `}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
@@ -78,7 +86,38 @@ var thinkingCases = []testCase{
 	{"control of an unknown action", "POST", "/v1/chat/completions/control", `{"id":"chatcmpl-none","action":"pause"}`, errorShape, nil},
 	{"messages count_tokens thinking off", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}],"chat_template_kwargs":{"enable_thinking":false}}`, values("input_tokens"), nil},
 	{"responses input_tokens thinking off", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":"hello there","chat_template_kwargs":{"enable_thinking":false}}`, values("object", "input_tokens"), nil},
+	{"continue the content of a reasoning", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"","reasoning_content":"Let me"}],"add_generation_prompt":false,"continue_final_message":"content"}`, values("prompt"), nil},
+	{"continue the reasoning of a reply", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello","reasoning_content":"Let me"}],"add_generation_prompt":false,"continue_final_message":"reasoning_content"}`, values("prompt"), nil},
+	{"continue_final_message true", "POST", "/apply-template", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}],"add_generation_prompt":false,"continue_final_message":true}`, values("prompt"), nil},
+	{"continue_final_message with a generation prompt", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"Hello the"}],"max_tokens":2,"continue_final_message":true}`, errorShape, nil},
+	{"continued content", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Hello the"}],"max_tokens":8,"seed":5,"ignore_eos":true}`, seeded("choices[].message.content"), allow(fingerprint, logprobsNull)},
+	{"continued reasoning", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"","reasoning_content":"Let me"}],"max_tokens":8,"seed":5,"ignore_eos":true}`, seeded("choices[].message.reasoning_content"), allow(fingerprint, logprobsNull)},
+	{"continued content streamed", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Hello the"}],"max_tokens":8,"seed":5,"ignore_eos":true,"stream":true}`, seeded("text"), allow(fingerprint, logprobsNull)},
+	{"continued reasoning streamed", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Hello","reasoning_content":"Let me"}],"max_tokens":16,"seed":5,"ignore_eos":true,"add_generation_prompt":false,"continue_final_message":"reasoning_content","stream":true}`, seeded("reasoning"), allow(fingerprint, logprobsNull)},
+	{"continued reasoning under a budget", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"","reasoning_content":"Let me"}],"max_tokens":16,"seed":5,"ignore_eos":true,"reasoning_budget_tokens":3}`, seeded("choices[].message.reasoning_content", "choices[].message.content"), allow(fingerprint, logprobsNull)},
 	{"unknown reasoning_format", "POST", "/v1/chat/completions", `{"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"reasoning_format":"r1"}`, errorShape, allow(badValueIs400)},
+
+	// /v1/messages takes no grammar (llama-server passes none on), so its reasoning is never closed: the
+	// reply is one thinking block.
+	{"messages thinking block", "POST", "/v1/messages", thinkingMessages + `}`, seeded("content[].thinking", "content[].type", "content[].signature", "stop_reason", "usage.output_tokens"), nil},
+	{"messages thinking enabled", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"enabled","budget_tokens":1024}}`, seeded("content[].thinking", "content[].type"), nil},
+	// A budget the reasoning reaches: the closing tag is forced after budget_tokens tokens, then the text.
+	{"messages thinking budget", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"enabled","budget_tokens":4}}`, seeded("content[].thinking", "content[].type", "content[].text", "stop_reason", "usage.output_tokens"), nil},
+	{"messages thinking budget streamed", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"enabled","budget_tokens":4},"stream":true}`, seeded("reasoning", "text"), allow(anthropicPing)},
+	{"messages thinking streamed", "POST", "/v1/messages", thinkingMessages + `,"stream":true}`, seeded("reasoning", "text", "first.type", "last.type"), allow(anthropicPing)},
+	{"messages thinking disabled", "POST", "/v1/messages", thinkingMessages + `,"thinking":{"type":"disabled"}}`, values("content[].type"), allow(thinkingDisabledHonoured)},
+	{"messages earlier thinking in the prompt", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hi"},` +
+		`{"role":"assistant","content":[{"type":"thinking","thinking":"greet back","signature":""},{"type":"text","text":"yo"}]},{"role":"user","content":"ok"}]}`, values("input_tokens"), nil},
+
+	{"responses reasoning item", "POST", "/v1/responses", closedResponses + `}`, seeded("output[].content[].text", "output[].type", "output[].summary", "output[].encrypted_content", "output[].content[].type", "status"), allow(responsesObject)},
+	{"responses reasoning never closed", "POST", "/v1/responses", thinkingResponses + `}`, seeded("output[].content[].text", "output[].type", "output[].content[].type"), allow(responsesObject, responsesIncomplete)},
+	{"responses reasoning streamed", "POST", "/v1/responses", closedResponses + `,"stream":true}`, seeded("reasoning", "text", "last.response.output[].type", "last.response.output[].content[].text"), allow(responsesStreamObject, reasoningItemStatus)},
+	{"responses reasoning budget", "POST", "/v1/responses", thinkingResponses + `,"reasoning_budget_tokens":4}`, seeded("output[].content[].text", "output[].type"), allow(responsesObject, responsesIncomplete)},
+	{"responses reasoning effort none", "POST", "/v1/responses", thinkingResponses + `,"reasoning":{"effort":"none"}}`, seeded("output[].content[].text", "output[].type"), allow(responsesObject, responsesIncomplete)},
+	{"responses earlier reasoning in the prompt", "POST", "/v1/responses/input_tokens", `{"model":"tiny","input":[{"role":"user","content":"hi"},` +
+		`{"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"greet back"}]},{"type":"message","role":"assistant","content":"yo"},{"role":"user","content":"ok"}]}`, values("input_tokens"), nil},
+	{"responses reasoning summary", "POST", "/v1/responses", `{"model":"tiny","input":"hi","max_output_tokens":2,"reasoning":{"effort":"low","summary":"concise"}}`, shape(), allow(refusedByName)},
+	{"responses reasoning summary auto", "POST", "/v1/responses", closedResponses + `,"reasoning":{"effort":"low","summary":"auto"}}`, seeded("output[].content[].text", "output[].type", "output[].summary"), allow(responsesObject)},
 }
 
 // TestConformanceThinking runs the thinking cases against a runner and a llama-server serving a model with
