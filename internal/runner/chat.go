@@ -38,7 +38,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 	}
 	params.completionID = newID("chatcmpl-")
 	if apiErr == nil {
-		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.grammar)
+		apiErr = e.reasonFirst(&params, reply)
+	}
+	if apiErr == nil {
+		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.wholeReplyGrammar())
 	}
 	if apiErr != nil {
 		writeError(w, apiErr)

@@ -165,7 +165,7 @@ func (e *engine) constrain(p *genParams, f constraintFields) *apiError {
 	if err != nil {
 		return badRequest("%q: %v", field, describeGrammarError(err))
 	}
-	p.sampler.Grammar, p.grammar = g, gbnf
+	p.sampler.Grammar, p.grammar, p.grammarField = g, gbnf, field
 	return nil
 }
 

@@ -72,6 +72,10 @@ type genParams struct {
 	// mean log-probability per token; hideProbs when the probabilities were computed for that ranking only.
 	keepBest  int
 	hideProbs bool
+	// grammarField is the request field the grammar came from, and reasoningFirst says that a thinking
+	// model's reasoning comes before it (reasonFirst).
+	grammarField   string
+	reasoningFirst bool
 	// completionID is the chat completion's id, by which the control route finds it.
 	completionID string
 	// budget bounds a thinking model's reasoning (reasoning_budget_tokens, reasoning_control); nil for none.

@@ -270,7 +270,10 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		apiErr = e.constrainToolCall(&params, reply)
 	}
 	if apiErr == nil {
-		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.grammar)
+		apiErr = e.reasonFirst(&params, reply)
+	}
+	if apiErr == nil {
+		params.budget, apiErr = e.reasoningBudgetSpec(req.budgetFields, s.cfg.ReasoningBudget, s.cfg.ReasoningBudgetMessage, reply, params.wholeReplyGrammar())
 	}
 	if apiErr != nil {
 		writeError(w, apiErr)
