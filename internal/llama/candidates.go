@@ -99,17 +99,26 @@ func (s *Sampler) SampleCandidates(c *Context, idx int32) (Token, []TokenData) {
 	for i, l := range logits {
 		cur[i] = TokenData{ID: Token(i), Logit: l}
 	}
+	tok, left, ok := s.applyChain(cur)
+	if !ok {
+		panic("llama: SampleCandidates: the sampler chain selected no token")
+	}
+	llamaSamplerAccept(s.ptr, tok)
+	return tok, left
+}
+
+// applyChain runs the chain over the candidates cur and returns the token it selected (the first
+// candidate when it selected none, ok false) and the candidates it left, copied: a sampler may point the
+// array at memory of its own, which is read before the next call.
+func (s *Sampler) applyChain(cur []TokenData) (tok Token, left []TokenData, ok bool) {
 	var pin runtime.Pinner
 	pin.Pin(&cur[0])
 	arr := tokenDataArray{data: &cur[0], size: uintptr(len(cur)), selected: -1}
 	llamaSamplerApply(s.ptr, &arr)
 	pin.Unpin()
-	// A sampler may point the array at memory of its own; what it points at is read before the next call.
-	left := append([]TokenData(nil), unsafe.Slice(arr.data, arr.size)...)
+	left = append([]TokenData(nil), unsafe.Slice(arr.data, arr.size)...)
 	if arr.selected < 0 || arr.selected >= int64(len(left)) {
-		panic("llama: SampleCandidates: the sampler chain selected no token")
+		return left[0].ID, left, false
 	}
-	tok := left[arr.selected].ID
-	llamaSamplerAccept(s.ptr, tok)
-	return tok, left
+	return left[arr.selected].ID, left, true
 }

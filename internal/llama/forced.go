@@ -3,8 +3,6 @@ package llama
 import (
 	"fmt"
 	"math"
-	"runtime"
-	"unsafe"
 )
 
 // SampleForced samples position idx with every candidate but forced masked out, and returns the token the
@@ -27,13 +25,7 @@ func (s *Sampler) SampleForced(c *Context, idx int32, forced Token) (Token, []To
 		}
 		cur[i] = TokenData{ID: Token(i), Logit: l}
 	}
-	var pin runtime.Pinner
-	pin.Pin(&cur[0])
-	arr := tokenDataArray{data: &cur[0], size: uintptr(len(cur)), selected: -1}
-	llamaSamplerApply(s.ptr, &arr)
-	pin.Unpin()
-	tok := selectedToken(&arr)
-	left := append([]TokenData(nil), unsafe.Slice(arr.data, arr.size)...)
+	tok, left, _ := s.applyChain(cur)
 	if s.grammar != nil && s.grammar.state.Accept(tok) != nil {
 		return s.grammar.state.model.EOS(), left
 	}

@@ -29,6 +29,12 @@ func newGeneration() *generation {
 
 func (g *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer close(g.ended)
+	// A write that fails because the context ended (the store stopped the session) counts as the end too.
+	defer func() {
+		if r.Context().Err() != nil {
+			g.once.Do(func() { close(g.ctxDone) })
+		}
+	}()
 	g.sawID <- r.Header.Get(HeaderName)
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.WriteHeader(http.StatusOK)
@@ -49,7 +55,6 @@ func (g *generation) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-r.Context().Done():
-			g.once.Do(func() { close(g.ctxDone) })
 			return
 		}
 	}
