@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -17,17 +16,15 @@ import (
 	"time"
 
 	"custos/internal/gguf"
+	"custos/internal/llama/llamatest"
 )
 
 // realLlamaServer runs the real llama-server of the release custos
 // supervises on a small generated model and returns its URL. The binary is
-// found through CUSTOS_LLAMA_SERVER (make llama-server builds it).
+// found through llamatest (CUSTOS_LLAMA_SERVER, else what make llama-server built).
 func realLlamaServer(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("CUSTOS_LLAMA_SERVER")
-	if bin == "" {
-		t.Skip("CUSTOS_LLAMA_SERVER is not set: no real llama-server to test against")
-	}
+	bin := llamatest.LlamaServer(t)
 	model := filepath.Join(t.TempDir(), "tiny.gguf")
 	if err := gguf.GenerateFile(model, gguf.GenOptions{Seed: 1}); err != nil {
 		t.Fatal(err)

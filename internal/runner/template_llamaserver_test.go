@@ -10,17 +10,14 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"custos/internal/llama/llamatest"
 )
 
-// llamaServerPath is the real llama-server of the libraries' release, from CUSTOS_LLAMA_SERVER (until the
-// shared test helper for it lands).
+// llamaServerPath is the real llama-server of the libraries' release (see llamatest.LlamaServer).
 func llamaServerPath(t *testing.T) string {
 	t.Helper()
-	path := os.Getenv("CUSTOS_LLAMA_SERVER")
-	if path == "" {
-		t.Skip("CUSTOS_LLAMA_SERVER is not set: no real llama-server to compare with")
-	}
-	return path
+	return llamatest.LlamaServer(t)
 }
 
 // startLlamaServer runs the real llama-server on model until the test ends.

@@ -60,18 +60,11 @@ func startVariant(t *testing.T, name string, o gguf.GenOptions, cfg Config) *fix
 	return serveShared(cfg, "runner variant "+name)
 }
 
-// llamaServerEnv names the real llama-server of the same llama.cpp release, for the tests that compare the
-// runner with it; they are skipped when it is not set.
-const llamaServerEnv = "CUSTOS_LLAMA_SERVER"
-
 // realLlamaServer starts the real llama-server on model with args until the test ends, and returns it once
 // /health says it is ready.
 func realLlamaServer(t *testing.T, model string, args ...string) *fixture {
 	t.Helper()
-	bin := os.Getenv(llamaServerEnv)
-	if bin == "" {
-		t.Skipf("%s is not set: no real llama-server to compare with", llamaServerEnv)
-	}
+	bin := llamatest.LlamaServer(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
