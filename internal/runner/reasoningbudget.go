@@ -194,8 +194,9 @@ func utf8Complete(p []byte) bool {
 
 // reasoningBudgetSpec resolves a chat request's budget against the server's --reasoning-budget: nil when
 // none applies. As in llama-server it needs a thinking template with both markers, and a budget (-1 is
-// none) or reasoning_control. A grammar constrains the whole reply here, so a budget asked for together
-// with one is refused by name rather than left unenforced; the server's default yields to it.
+// none) or reasoning_control. grammar is one that binds the whole reply, reasoning included (a client's
+// own grammar; see genParams.wholeReplyGrammar): the end could not be forced against it, so a budget asked
+// for together with one is refused by name rather than left unenforced, and the server's default yields.
 func (e *engine) reasoningBudgetSpec(f budgetFields, serverBudget *int, serverMessage string, reply *replyFormat, grammar string) (*budgetSpec, *apiError) {
 	tokens, field := -1, "reasoning_budget_tokens"
 	switch {
@@ -221,7 +222,7 @@ func (e *engine) reasoningBudgetSpec(f budgetFields, serverBudget *int, serverMe
 	}
 	if grammar != "" {
 		if asked {
-			return nil, unsupportedField(field, "the runner's grammars constrain the whole reply, reasoning included")
+			return nil, unsupportedField(field, "a grammar given as \"grammar\" constrains the whole reply, reasoning included")
 		}
 		return nil, nil
 	}
