@@ -12,6 +12,7 @@ import (
 // of context, an optional start of the text to fill in, and the native sampling fields.
 type infillRequest struct {
 	samplingFields
+	lazyGrammarFields
 	InputPrefix json.RawMessage `json:"input_prefix"`
 	InputSuffix json.RawMessage `json:"input_suffix"`
 	InputExtra  json.RawMessage `json:"input_extra"`
@@ -237,6 +238,9 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		return
 	}
 	params, apiErr := s.resolveSingleChoice(req.samplingFields, epNative, e)
+	if apiErr == nil {
+		apiErr = e.lazyGrammar(&params, req.lazyGrammarFields)
+	}
 	if apiErr != nil {
 		writeError(w, apiErr)
 		return

@@ -77,3 +77,26 @@ func TestCompletionLazyGrammarRefusals(t *testing.T) {
 		t.Errorf("a lazy grammar without triggers applied: %q", never.Content)
 	}
 }
+
+// /infill reads the lazy-grammar fields as /completion does, as llama-server does: a grammar held back
+// until a trigger that never comes leaves the free infill of the same seed.
+func TestInfillLazyGrammar(t *testing.T) {
+	f := fimRunner(t)
+	body := func(extra map[string]any) map[string]any {
+		b := map[string]any{"input_prefix": "def add(a, b):\n    ", "input_suffix": "\n", "seed": 3, "temperature": 1.0, "n_predict": 12}
+		for k, v := range extra {
+			b[k] = v
+		}
+		return b
+	}
+	var free, strict, lazy struct{ Content string }
+	gbnf := `root ::= "<q>" [0-9]+`
+	f.postOK(t, "/infill", body(nil), &free)
+	f.postOK(t, "/infill", body(map[string]any{"grammar": gbnf}), &strict)
+	f.postOK(t, "/infill", body(map[string]any{"grammar": gbnf, "grammar_lazy": true,
+		"grammar_triggers": []map[string]any{{"type": 1, "value": "<q>"}}}), &lazy)
+	if !strings.HasPrefix(strict.Content, "<q>") || lazy.Content != free.Content {
+		t.Fatalf("free %q, under the grammar %q, under the lazy grammar %q: want the free infill", free.Content, strict.Content, lazy.Content)
+	}
+	f.expectRefusal(t, "/infill", body(map[string]any{"grammar": gbnf, "grammar_lazy": true, "grammar_triggers": []any{}}), "grammar_triggers")
+}

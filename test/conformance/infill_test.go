@@ -13,6 +13,7 @@ var infillCases = []testCase{
 	{"infill null input_extra", "POST", "/infill", seededInfill + `,"input_extra":null}`, values("error.type", "error.code", "error.message"), nil},
 	{"infill null chunk text", "POST", "/infill", seededInfill + `,"input_extra":[{"text":null}]}`, values("error.type", "error.code", "error.message"), nil},
 	{"infill null chunk filename", "POST", "/infill", seededInfill + `,"input_extra":[{"text":"x","filename":null}]}`, values("error.type", "error.code", "error.message"), nil},
+	{"infill lazy grammar never triggered", "POST", "/infill", seededInfill + `,"grammar":"root ::= \"<q>\" [0-9]+","grammar_lazy":true,"grammar_triggers":[{"type":1,"value":"<q>"}]}`, seeded("content"), nil},
 	{"infill null input_prefix", "POST", "/infill", `{"input_prefix":null,"input_suffix":"):","n_predict":4}`, errorShape, allow(badTypeIs400)},
 }
 
