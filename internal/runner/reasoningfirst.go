@@ -22,33 +22,10 @@ func (e *engine) reasonFirst(p *genParams, reply *replyFormat) *apiError {
 	if p.grammar == "" || p.grammarField == "grammar" || reply == nil || reply.thinking == nil {
 		return nil
 	}
-	start, end := strings.TrimSpace(reply.thinking.tags.start), strings.TrimSpace(reply.thinking.tags.end)
-	if end == "" {
+	gbnf, ok := afterReasoning(p.grammar, reply.thinking, "")
+	if !ok {
 		return nil
 	}
-	// The added rules take a name the JSON grammar has nowhere, so that none of its rules is shadowed.
-	name := "reasoning"
-	for i := 2; strings.Contains(p.grammar, name); i++ {
-		name = "reasoning" + strconv.Itoa(i)
-	}
-	space, answer := name+"-space", name+"-answer"
-	var lead string
-	switch opened := reply.thinking.opened; {
-	case start == "":
-		// A template that only closes the reasoning: every reply reasons first.
-		lead = name + " " + space
-	case opened == "":
-		// The model opens its reasoning itself, if it does.
-		lead = "(" + space + " " + grammarLiteral(start) + " " + name + ")? " + space
-	case strings.Contains(opened[len(start):], end):
-		return nil // the generation prompt closed the reasoning (enable_thinking false)
-	default:
-		lead = name + " " + space
-	}
-	gbnf := "root ::= " + lead + " " + answer + "\n" +
-		rootRule.ReplaceAllString(p.grammar, answer+"$1") +
-		grammar.Through(name, end) +
-		space + " ::= [ \\t\\n]*\n"
 	g, err := llama.ParseGrammar(e.model, gbnf)
 	if err != nil {
 		return serverError(err)
@@ -57,9 +34,40 @@ func (e *engine) reasonFirst(p *genParams, reply *replyFormat) *apiError {
 	return nil
 }
 
-// grammarLiteral is s as a GBNF string literal, for markers: printable text without quotes or escapes.
-func grammarLiteral(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+// afterReasoning is gbnf preceded by a thinking reply's reasoning, up to its end marker, then whitespace
+// and the text then; false when the reply cannot reason first (the generation prompt closed the
+// reasoning, or the template has no end marker).
+func afterReasoning(gbnf string, thinking *thinkingReply, then string) (string, bool) {
+	start, end := strings.TrimSpace(thinking.tags.start), strings.TrimSpace(thinking.tags.end)
+	if end == "" {
+		return "", false
+	}
+	// The added rules take a name the grammar has nowhere, so that none of its rules is shadowed.
+	name := "reasoning"
+	for i := 2; strings.Contains(gbnf, name); i++ {
+		name = "reasoning" + strconv.Itoa(i)
+	}
+	space, answer := name+"-space", name+"-answer"
+	var lead string
+	switch opened := thinking.opened; {
+	case start == "":
+		// A template that only closes the reasoning: every reply reasons first.
+		lead = name + " " + space
+	case opened == "":
+		// The model opens its reasoning itself, if it does.
+		lead = "(" + space + " " + grammar.Literal(start) + " " + name + ")? " + space
+	case strings.Contains(opened[len(start):], end):
+		return "", false // the generation prompt closed the reasoning (enable_thinking false)
+	default:
+		lead = name + " " + space
+	}
+	if then != "" {
+		lead += " " + grammar.Literal(then)
+	}
+	return "root ::= " + lead + " " + answer + "\n" +
+		rootRule.ReplaceAllString(gbnf, answer+"$1") +
+		grammar.Through(name, end) +
+		space + " ::= [ \\t\\n]*\n", true
 }
 
 // wholeReplyGrammar is the grammar that binds the reply's reasoning too; "" when there is none, or when

@@ -58,3 +58,41 @@ func TestAModelThatOpensItsReasoningMayAnswerJSONWithOrWithout(t *testing.T) {
 		answerOK(t, "json_schema on a template whose model opens the reasoning", a)
 	}
 }
+
+// hermesOpenThinkingTemplate calls tools in <tool_call> and opens the reasoning in its generation prompt,
+// as Qwen3's does.
+const hermesOpenThinkingTemplate = "{%- if tools -%}{{- '<|im_start|>system\\nCall tools in <tool_call></tool_call>.<|im_end|>\\n' -}}{%- endif -%}" +
+	openThinkingTemplate
+
+// A required call on a thinking template comes after the reasoning, as in llama-server: the reasoning is
+// read out, and the call is parsed from what follows it. A budget ends the random model's reasoning.
+func TestARequiredCallComesAfterTheReasoning(t *testing.T) {
+	f := serveTemplate(t, hermesOpenThinkingTemplate)
+	var out struct {
+		Choices []struct {
+			Message struct {
+				Content          string `json:"content"`
+				ReasoningContent string `json:"reasoning_content"`
+				ToolCalls        []struct {
+					Function struct{ Name, Arguments string } `json:"function"`
+				} `json:"tool_calls"`
+			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+	}
+	// An enum keeps the random model's arguments short.
+	tools := []map[string]any{{"type": "function", "function": map[string]any{"name": "get_weather",
+		"parameters": map[string]any{"type": "object", "properties": map[string]any{"city": map[string]any{"enum": []string{"Paris", "Rome"}}},
+			"required": []string{"city"}}}}}
+	f.postOK(t, "/v1/chat/completions", chatBody("Weather in Paris?", map[string]any{"tools": tools,
+		"tool_choice": "required", "max_tokens": 96, "reasoning_budget_tokens": 5}), &out)
+	if len(out.Choices) != 1 {
+		t.Fatalf("%d choices", len(out.Choices))
+	}
+	m := out.Choices[0].Message
+	var args map[string]any
+	if strings.TrimSpace(m.ReasoningContent) == "" || len(m.ToolCalls) != 1 || m.ToolCalls[0].Function.Name != "get_weather" ||
+		json.Unmarshal([]byte(m.ToolCalls[0].Function.Arguments), &args) != nil {
+		t.Fatalf("reasoning %q, calls %+v, content %q: want a reasoning, then one call of get_weather", m.ReasoningContent, m.ToolCalls, m.Content)
+	}
+}

@@ -107,6 +107,14 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		}
 		continuing = true
 	}
+	if f.tags.thinks() && reply.grammar != "" && reply.triggers == nil && !continuing {
+		// A required call comes after the reasoning, as llama-server's grammar has it: the model writes
+		// the call's opening itself, past the end marker, instead of finding it prefilled in its reasoning.
+		thinking := f.tags.reply(generationPrompt, extract)
+		if g, ok := afterReasoning(reply.grammar, thinking, reply.prefill); ok {
+			reply.grammar, reply.prefill, reply.thinking = g, "", thinking
+		}
+	}
 	if f.tags.thinks() && !reply.forced() && (!continuing || req.repeatContinued) {
 		reply.thinking = f.tags.reply(generationPrompt, extract)
 	}
