@@ -32,13 +32,7 @@ func TestTokenDataLayoutMatchesLlamaH(t *testing.T) {
 // through SampleCandidates, over the same logits: the tokens must agree and the candidates' probabilities
 // must add up to one.
 func TestSampleCandidatesPicksWhatSamplePicks(t *testing.T) {
-	m := loadModel(t, smallModelOptions)
-	c := newContext(t, m, ContextParams{NCtx: 256})
-	prompt := tokens(t, m, testPrompt)
-	b := newBatch(t, len(prompt), 1)
-	fillPrompt(b, prompt, 0, 0)
-	decode(t, c, b)
-	last := int32(len(prompt) - 1)
+	m, c, last := decodedTestPrompt(t)
 	p := SamplerParams{Seed: 99, Temperature: 1.5, TopK: 20, TopP: 0.9}
 	plain, withCandidates := NewSampler(m, p), NewSampler(m, p)
 	defer plain.Close()
@@ -66,13 +60,7 @@ func TestSampleCandidatesPicksWhatSamplePicks(t *testing.T) {
 
 // TestLogitBiasBansAToken makes the greedy choice impossible with a -Inf bias: the chain must pick another.
 func TestLogitBiasBansAToken(t *testing.T) {
-	m := loadModel(t, smallModelOptions)
-	c := newContext(t, m, ContextParams{NCtx: 256})
-	prompt := tokens(t, m, testPrompt)
-	b := newBatch(t, len(prompt), 1)
-	fillPrompt(b, prompt, 0, 0)
-	decode(t, c, b)
-	last := int32(len(prompt) - 1)
+	m, c, last := decodedTestPrompt(t)
 	greedy := NewSampler(m, SamplerParams{})
 	defer greedy.Close()
 	top := greedy.Sample(c, last)

@@ -82,13 +82,7 @@ func TestSeededSamplingIsDeterministic(t *testing.T) {
 
 // TestGreedySamplerPicksTheLargestLogit checks the sampler chain against the logits it samples from.
 func TestGreedySamplerPicksTheLargestLogit(t *testing.T) {
-	m := loadModel(t, smallModelOptions)
-	c := newContext(t, m, ContextParams{NCtx: 256})
-	prompt := tokens(t, m, testPrompt)
-	b := newBatch(t, len(prompt), 1)
-	fillPrompt(b, prompt, 0, 0)
-	decode(t, c, b)
-	last := int32(len(prompt) - 1)
+	m, c, last := decodedTestPrompt(t)
 	logits := c.LogitsIth(last)
 	if len(logits) != m.NVocab() {
 		t.Fatalf("LogitsIth gave %d values, want one per token (%d)", len(logits), m.NVocab())
