@@ -8,18 +8,26 @@ import (
 // grammarAccepts reports whether g takes text whole and may end after it, feeding its tokens one by one.
 func grammarAccepts(t *testing.T, m *Model, g *Grammar, text string) bool {
 	t.Helper()
-	toks, err := m.Tokenize(text, false, false)
+	s, ok := fedState(t, m, g, text, false)
+	defer s.Close()
+	return ok && s.Allows(m.EOS())
+}
+
+// fedState feeds the tokens of text (special-token text read as the token when parseSpecial) to a fresh
+// state of g, and reports whether it took them all; the caller closes the state.
+func fedState(t *testing.T, m *Model, g *Grammar, text string, parseSpecial bool) (*GrammarState, bool) {
+	t.Helper()
+	toks, err := m.Tokenize(text, false, parseSpecial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := g.NewState()
-	defer s.Close()
 	for _, tok := range toks {
 		if s.Accept(tok) != nil {
-			return false
+			return s, false
 		}
 	}
-	return s.Allows(m.EOS())
+	return s, true
 }
 
 func TestGrammarAcceptsItsLanguageOnly(t *testing.T) {

@@ -9,18 +9,9 @@ import (
 // reports whether it took them all.
 func takes(t *testing.T, m *Model, g *Grammar, text string) bool {
 	t.Helper()
-	toks, err := m.Tokenize(text, false, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := g.NewState()
-	defer s.Close()
-	for _, tok := range toks {
-		if s.Accept(tok) != nil {
-			return false
-		}
-	}
-	return true
+	s, ok := fedState(t, m, g, text, true)
+	s.Close()
+	return ok
 }
 
 // A trigger word of several tokens starts the grammar when the text comes to hold it; before, anything goes.

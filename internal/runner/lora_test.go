@@ -1,9 +1,7 @@
 package runner
 
 import (
-	"bytes"
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -43,20 +41,7 @@ func loraRunner(t *testing.T, cfg Config, scale float32) (string, string) {
 // postTo sends body as JSON to base+path and returns the status and body.
 func postTo(t *testing.T, base, path string, body any) (int, []byte) {
 	t.Helper()
-	raw, err := json.Marshal(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := testClient.Post(base+path, "application/json", bytes.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, out
+	return (&fixture{base: base}).post(t, path, body)
 }
 
 // seededCompletion is a /completion long and seeded enough that an adapter's change of the logits shows.

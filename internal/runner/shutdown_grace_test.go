@@ -1,17 +1,13 @@
 package runner
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"custos/internal/llama/llamatest"
 )
 
 // TestStopAnswersAnUnfinishedRequestWith503: a whole (not streamed) request still generating when the
@@ -59,27 +55,8 @@ func TestStopEndsAnUnfinishedStreamWithAnError(t *testing.T) {
 // stopMidAnswer starts a runner, stops it while an answer (a stream when stream) is generating, and
 // returns the status and body its client got.
 func stopMidAnswer(t *testing.T, stream bool) (int, []byte) {
-	model, err := testModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{ModelPath: model, CtxSize: 8192, LibDir: llamatest.LibDir(t)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.shutdownGrace = 100 * time.Millisecond
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
-	if err := waitReady(base, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	t.Helper()
+	base, stop, served := serveStoppable(t, 8192, 100*time.Millisecond)
 
 	type answer struct {
 		status int

@@ -15,26 +15,7 @@ import (
 
 // Stopping the runner lets a request in flight finish (within the grace) instead of cutting it off.
 func TestStopLetsAnInFlightStreamFinish(t *testing.T) {
-	model, err := testModel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{ModelPath: model, CtxSize: 2048, LibDir: llamatest.LibDir(t)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
-	if err := waitReady(base, 30*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	base, stop, served := serveStoppable(t, 2048, shutdownGrace)
 	resp, err := testClient.Post(base+"/completion", "application/json",
 		strings.NewReader(`{"prompt":"finish me","stream":true,"ignore_eos":true,"n_predict":400}`))
 	if err != nil {
@@ -68,4 +49,32 @@ func TestStopLetsAnInFlightStreamFinish(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatal("Serve did not return after the stop")
 	}
+}
+
+// serveStoppable runs a runner of its own on the test model with a context of ctxSize and the given
+// shutdown grace, ready, and returns its URL, what stops it, and where Serve's result arrives.
+func serveStoppable(t *testing.T, ctxSize int, grace time.Duration) (base string, stop func(), served <-chan error) {
+	t.Helper()
+	model, err := testModel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{ModelPath: model, CtxSize: ctxSize, LibDir: llamatest.LibDir(t)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.shutdownGrace = grace
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	result := make(chan error, 1)
+	go func() { result <- srv.Serve(ctx, ln) }()
+	base = "http://" + ln.Addr().String()
+	if err := waitReady(base, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	return base, cancel, result
 }
