@@ -75,9 +75,10 @@ const waitLimit = 20 * time.Second
 // testClient is for the tests' requests to a runner; its timeout, long
 // enough for any generation here on a loaded machine, makes a runner that
 // stops answering a failed request rather than a hung test.
-// Its idle connections go before llama-server's (cpp-httplib closes them after 5 s): a POST on a connection
-// the server is closing fails with EOF, and Go does not send a POST again.
-var testClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{IdleConnTimeout: 2 * time.Second}}
+// Each request has a connection of its own: the real llama-server (cpp-httplib), which some tests ask too,
+// may close a kept-alive connection just as the next request goes out on it, and a POST that meets the
+// close fails with EOF, which Go does not send again.
+var testClient = &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // probeClient is for the polls of /health: one unanswered poll must not
 // outlast the poll's deadline.

@@ -35,9 +35,10 @@ var sharedFlags = []string{"-np", "4", "-c", "4096", "-t", "1", "--seed", "42", 
 const startWithin = 60 * time.Second
 
 // client sends the cases; its timeout makes a server that stops answering a failed case, not a hung test.
-// It drops idle connections before llama-server does (cpp-httplib closes them after 5 s): a POST sent on a
-// connection the server is closing fails with EOF, and Go does not send a POST again.
-var client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{IdleConnTimeout: 2 * time.Second}}
+// Each request has a connection of its own: llama-server (cpp-httplib) may close a kept-alive connection
+// just as the next request goes out on it, after an idle while or a stream, and a POST that meets the
+// close fails with EOF, which Go does not send again.
+var client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
 
 // model generates the suite's model once with `custos model gen`: a small random llama-architecture GGUF
 // with the default chat template (ChatML).
