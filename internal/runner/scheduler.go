@@ -89,7 +89,7 @@ func (s *scheduler) run(ctx context.Context) {
 			case t := <-s.submit:
 				s.admit(t)
 			case a := <-s.actions:
-				s.waitingActions = append(s.waitingActions, a)
+				s.queueAction(a)
 			case c := <-s.controls:
 				c.done <- s.control(c)
 			case <-ctx.Done():
@@ -119,7 +119,7 @@ func (s *scheduler) admitWaiting() {
 		case t := <-s.submit:
 			s.admit(t)
 		case a := <-s.actions:
-			s.waitingActions = append(s.waitingActions, a)
+			s.queueAction(a)
 		case c := <-s.controls:
 			c.done <- s.control(c)
 		default:
@@ -155,7 +155,7 @@ func (s *scheduler) place(t *task) []*slot {
 	t.loraScales = s.loraFor(t)
 	var leader *slot
 	if t.params.pinSlot {
-		if sl := s.slots[t.params.slotID]; !sl.busy() {
+		if sl := s.slots[t.params.slotID]; sl.takesTasks() {
 			leader = sl
 		}
 	} else {

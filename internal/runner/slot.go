@@ -25,6 +25,9 @@ type slot struct {
 	settings json.RawMessage
 	// lastUsed orders idle slots by when they were released, for least-recently-used choice.
 	lastUsed uint64
+	// actionsWaiting counts the slot actions that came while the slot was busy: they run before any new
+	// task takes it, as llama-server puts its deferred tasks first.
+	actionsWaiting int
 
 	// Per-request state, reset by start.
 	choice int
@@ -52,6 +55,9 @@ type slot struct {
 
 func (s *slot) busy() bool { return s.task != nil }
 
+// takesTasks tells whether a new task may start on the slot: it is idle and owes no slot action.
+func (s *slot) takesTasks() bool { return s.task == nil && s.actionsWaiting == 0 }
+
 // commonPrefix is the number of leading tokens a and b share.
 func commonPrefix(a, b []llama.Token) int {
 	n := 0
@@ -63,12 +69,12 @@ func commonPrefix(a, b []llama.Token) int {
 
 // chooseSlot picks the idle slot for a prompt run with the LoRA scales lora: the one whose cache shares
 // the longest prefix with it, so the least work is redone (a cache of other scales shares none); among
-// equals, the one idle the longest. It returns nil when every slot is busy.
+// equals, the one idle the longest. It returns nil when no slot takes tasks.
 func chooseSlot(slots []*slot, prompt []llama.Token, lora []float32) *slot {
 	var best *slot
 	bestPrefix := -1
 	for _, s := range slots {
-		if s.busy() {
+		if !s.takesTasks() {
 			continue
 		}
 		p := 0
@@ -87,7 +93,7 @@ func chooseSlot(slots []*slot, prompt []llama.Token, lora []float32) *slot {
 func chooseFollowers(slots []*slot, leader *slot, n int) []*slot {
 	var idle []*slot
 	for _, s := range slots {
-		if s != leader && !s.busy() {
+		if s != leader && s.takesTasks() {
 			idle = append(idle, s)
 		}
 	}

@@ -112,6 +112,12 @@ func (s *scheduler) enqueueAction(ctx context.Context, a *slotAction) *apiError 
 	}
 }
 
+// queueAction keeps a until runActions finds its slot idle, and until then keeps new tasks off the slot.
+func (s *scheduler) queueAction(a *slotAction) {
+	s.waitingActions = append(s.waitingActions, a)
+	s.slots[a.slot].actionsWaiting++
+}
+
 // runActions runs the waiting slot actions whose slot is idle, and keeps the others for a later step.
 func (s *scheduler) runActions() {
 	kept := s.waitingActions[:0]
@@ -121,6 +127,7 @@ func (s *scheduler) runActions() {
 			kept = append(kept, a)
 			continue
 		}
+		sl.actionsWaiting--
 		a.done <- s.runAction(a, sl)
 	}
 	clear(s.waitingActions[len(kept):])
