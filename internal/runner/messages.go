@@ -275,7 +275,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 	if req.MaxTokens != nil {
 		maxTokens = *req.MaxTokens
 	}
-	params, apiErr := resolveParams(samplingFields{MaxTokens: &maxTokens, Stop: req.StopSequences,
+	params, apiErr := resolveParams(samplingFields{MaxTokens: &maxTokens, Stop: req.StopSequences, Stream: req.Stream,
 		Temperature: req.Temperature, TopP: req.TopP, TopK: req.TopK}, s.cfg.Seed, s.cfg.NPredict)
 	if apiErr == nil {
 		params.pingInterval, _ = s.pingInterval(nil)

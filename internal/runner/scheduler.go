@@ -275,6 +275,7 @@ func (s *scheduler) release(sl *slot) {
 // the task's result, which publish delivers.
 func (s *scheduler) finish(sl *slot, end choiceEnd) {
 	run := sl.run
+	s.sendHeld(sl)
 	end.predicted, end.slot, end.nPast = sl.predicted, int(sl.id), len(sl.cached)
 	if !run.promptDone.IsZero() {
 		end.predictTime = time.Since(run.promptDone)

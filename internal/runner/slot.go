@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"custos/internal/llama"
 )
@@ -48,9 +49,18 @@ type slot struct {
 	stop       stopMatcher
 	indent     indentGate
 	predicted  int
-	// pendingTokens and pendingProbs are the sampled tokens whose text has not been sent yet.
+	// pendingTokens and pendingProbs are the sampled tokens whose text has not been released yet.
 	pendingTokens []llama.Token
 	pendingProbs  []tokenProb
+	// held is the released output of a choice answered whole, sent in one event when the choice ends.
+	held heldOutput
+}
+
+// heldOutput is the text, tokens and probabilities a choice has released so far.
+type heldOutput struct {
+	text   strings.Builder
+	tokens []llama.Token
+	probs  []tokenProb
 }
 
 func (s *slot) busy() bool { return s.task != nil }

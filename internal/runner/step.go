@@ -269,6 +269,15 @@ func (s *scheduler) reportProgress(sl *slot) {
 
 // emit sends text of sl's choice with the tokens sampled since the last text.
 func (s *scheduler) emit(sl *slot, text string) {
+	if !sl.task.params.stream {
+		// A reply answered whole goes out in one event when its choice ends (sendHeld): an event per token
+		// would wake its handler at every step, taking a core from the decode threads for nothing.
+		sl.held.text.WriteString(text)
+		sl.held.tokens = append(sl.held.tokens, sl.pendingTokens...)
+		sl.held.probs = append(sl.held.probs, sl.pendingProbs...)
+		sl.pendingTokens, sl.pendingProbs = nil, nil
+		return
+	}
 	ev := event{text: text, choice: sl.choice, slot: int(sl.id), tokens: sl.pendingTokens, probs: sl.pendingProbs,
 		predicted: sl.predicted}
 	if sl.task.params.timingsPerToken {
@@ -277,6 +286,17 @@ func (s *scheduler) emit(sl *slot, text string) {
 	}
 	sl.task.events <- ev
 	sl.pendingTokens, sl.pendingProbs = nil, nil
+}
+
+// sendHeld sends what a choice answered whole has released, when it ends.
+func (s *scheduler) sendHeld(sl *slot) {
+	h := &sl.held
+	if h.text.Len() == 0 && len(h.tokens) == 0 {
+		return
+	}
+	sl.task.events <- event{text: h.text.String(), choice: sl.choice, slot: int(sl.id), tokens: h.tokens, probs: h.probs,
+		predicted: sl.predicted}
+	*h = heldOutput{}
 }
 
 // end finishes a choice that did not stop on a stop string: the text held back (an unfinished character, a
