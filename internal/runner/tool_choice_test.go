@@ -196,3 +196,41 @@ func TestToolChoiceConflictsAreRefused(t *testing.T) {
 		t.Errorf("tool_choice none with a grammar: content %q, want \"a\"", reply.Choices[0].Message.Content)
 	}
 }
+
+// TestRequiredToolCallsMayBeParallel: under tool_choice "required" with parallel_tool_calls, a Hermes
+// reply's grammar lets it write further calls after the first, as llama-server's does; without
+// parallel_tool_calls it writes exactly one. A random model seldom ends a reply, so its end-of-turn token
+// is favoured enough for some replies to end after one call and others after several.
+func TestRequiredToolCallsMayBeParallel(t *testing.T) {
+	f := serveTemplate(t, qwenTemplate)
+	var endOfTurn struct {
+		Tokens []int `json:"tokens"`
+	}
+	f.postOK(t, "/tokenize", map[string]any{"content": "<|im_end|>"}, &endOfTurn)
+	calls := func(seed int, parallel bool) int {
+		var reply toolReply
+		f.postOK(t, "/v1/chat/completions", chatBody("What time is it?", map[string]any{"tools": boundedTools[1:],
+			"tool_choice": "required", "parallel_tool_calls": parallel, "max_tokens": 400, "seed": seed, "temperature": 1,
+			"logit_bias": [][]any{{endOfTurn.Tokens[0], 4}}}), &reply)
+		ch := reply.Choices[0]
+		if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) == 0 {
+			t.Fatalf("seed %d, parallel %v: finish %q, content %q, no tool call", seed, parallel, ch.FinishReason, ch.Message.Content)
+		}
+		for _, c := range ch.Message.ToolCalls {
+			if c.Function.Name != "get_time" || strings.ReplaceAll(c.Function.Arguments, " ", "") != "{}" {
+				t.Fatalf("seed %d, parallel %v: call %+v, want get_time with no arguments", seed, parallel, c)
+			}
+		}
+		return len(ch.Message.ToolCalls)
+	}
+	most := 0
+	for seed := range 6 {
+		most = max(most, calls(seed, true))
+		if n := calls(seed, false); n != 1 {
+			t.Fatalf("seed %d: %d calls without parallel_tool_calls, want 1", seed, n)
+		}
+	}
+	if most < 2 {
+		t.Fatal("no reply of six wrote more than one call under parallel_tool_calls")
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"custos/internal/chattemplate"
-	"custos/internal/grammar"
 	"custos/internal/llama"
 	"custos/internal/toolcall"
 )
@@ -219,12 +218,12 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 	r := &replyFormat{family: f.family, parallel: req.ParallelToolCalls == nil || *req.ParallelToolCalls}
 	switch choice {
 	case "required":
-		r.forceCall(req.Tools, "")
+		r.forceCall(req.Tools, "", req.asksParallelCalls())
 	case "function":
 		if !hasTool(req.Tools, req.ToolChoice.name) {
 			return nil, badRequest("\"tool_choice\" names function %q, which is not in \"tools\"", req.ToolChoice.name)
 		}
-		r.forceCall(req.Tools, req.ToolChoice.name)
+		r.forceCall(req.Tools, req.ToolChoice.name, req.asksParallelCalls())
 	default:
 		r.lazyCall(req.Tools, f.parallelCalls(req))
 	}
@@ -256,6 +255,13 @@ func (f *chatFormat) parallelCalls(req *chatRequest) bool {
 	return f.jinja != nil && f.jinja.Caps().ParallelToolCalls
 }
 
+// asksParallelCalls tells whether the request sets parallel_tool_calls to true. Only then may a forced reply
+// hold several calls: llama-server goes by the template when the field is absent, but a model that does not
+// end its reply would then write calls until its token limit, where one call is all the client required.
+func (req *chatRequest) asksParallelCalls() bool {
+	return req.ParallelToolCalls != nil && *req.ParallelToolCalls
+}
+
 // callableTools are the tools a call may name: all of them, or the one named.
 func callableTools(tools []toolSpec, name string) []toolcall.Tool {
 	var allowed []toolcall.Tool
@@ -269,14 +275,13 @@ func callableTools(tools []toolSpec, name string) []toolcall.Tool {
 
 // forceCall makes the reply a call of one of tools (of the one named, if name is given): by a grammar
 // when their argument schemas convert to one, else by a prefill of the call's first characters, which
-// forces the format but not the arguments.
-func (r *replyFormat) forceCall(tools []toolSpec, name string) {
-	schema, err := toolcall.CallSchema(r.family, callableTools(tools, name), r.parallel)
-	if err == nil {
-		if r.grammar, err = grammar.FromJSONSchema(schema); err == nil && len(r.grammar) <= llama.MaxGrammarBytes {
-			r.prefill = toolcall.Opening(r.family)
-			return
-		}
+// forces the format but not the arguments. parallel says whether the grammar lets the reply hold several
+// calls.
+func (r *replyFormat) forceCall(tools []toolSpec, name string, parallel bool) {
+	g, err := toolcall.ForcedGrammar(r.family, callableTools(tools, name), parallel)
+	if err == nil && len(g) <= llama.MaxGrammarBytes {
+		r.grammar, r.prefill = g, toolcall.Opening(r.family)
+		return
 	}
 	r.grammar, r.prefill = "", toolcall.Prefill(r.family, name)
 }

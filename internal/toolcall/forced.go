@@ -3,6 +3,8 @@ package toolcall
 import (
 	"encoding/json"
 	"strings"
+
+	"custos/internal/grammar"
 )
 
 // A call the client requires (tool_choice "required" or a named function) is written under a grammar:
@@ -54,6 +56,28 @@ func CallSchema(f Family, tools []Tool, parallel bool) ([]byte, error) {
 		call = list
 	}
 	return json.Marshal(call)
+}
+
+// ForcedGrammar is the GBNF of what follows Opening(f) in a reply that must call one of tools: the JSON of
+// CallSchema, and, for Hermes when parallel, further calls after it, separated by commas as llama-server's
+// grammar writes parallel calls in one block (Parse reads them). A Mistral array holds its parallel calls
+// itself; a Llama 3.x template renders one call only, so its reply is one. The error is a schema the
+// grammar converter refuses.
+func ForcedGrammar(f Family, tools []Tool, parallel bool) (string, error) {
+	schema, err := CallSchema(f, tools, parallel)
+	if err != nil {
+		return "", err
+	}
+	if f != Hermes || !parallel {
+		return grammar.FromJSONSchema(schema)
+	}
+	b := grammar.NewBuilder()
+	call, err := b.Schema(schema, "tool-call")
+	if err != nil {
+		return "", err
+	}
+	space := b.Space()
+	return b.Grammar(call + " (" + space + ` "," ` + space + " " + call + ")*"), nil
 }
 
 // argumentsSchema is a tool's parameters schema made to describe an object, as a call's arguments are.

@@ -2,7 +2,10 @@ package toolcall
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"custos/internal/grammar"
 )
 
 func TestCallSchemaShapes(t *testing.T) {
@@ -37,5 +40,27 @@ func TestCallSchemaShapes(t *testing.T) {
 	}
 	if Opening(Hermes) != "<tool_call>\n" || Opening(Mistral) != "[TOOL_CALLS]" || Opening(Llama3) != "" {
 		t.Errorf("openings %q %q %q", Opening(Hermes), Opening(Mistral), Opening(Llama3))
+	}
+}
+
+// A forced Hermes reply may list further calls after the first only when parallel, separated by commas
+// as Parse reads them; the other families' grammars are their CallSchema's.
+func TestForcedGrammarRepeatsHermesCallsOnlyWhenParallel(t *testing.T) {
+	tools := []Tool{{Name: "get_time"}}
+	parallel, err := ForcedGrammar(Hermes, tools, true)
+	if err != nil || !strings.HasPrefix(parallel, `root ::= tool-call (ws "," ws tool-call)*`+"\n") {
+		t.Fatalf("parallel Hermes grammar (%v):\n%s", err, parallel)
+	}
+	for _, f := range []Family{Hermes, Llama3, Mistral} {
+		for _, p := range []bool{false, true} {
+			if f == Hermes && p {
+				continue
+			}
+			schema, _ := CallSchema(f, tools, p)
+			want, _ := grammar.FromJSONSchema(schema)
+			if got, err := ForcedGrammar(f, tools, p); err != nil || got != want {
+				t.Errorf("%v (parallel %v): %v\n%s\nwant the call schema's grammar\n%s", f, p, err, got, want)
+			}
+		}
 	}
 }
