@@ -390,7 +390,7 @@ func (ms *messageState) open() []sseEvent {
 	}
 }
 
-func (ms *messageState) text(piece string) []sseEvent {
+func (ms *messageState) text(piece string, _ []llama.Token) []sseEvent {
 	reasoning, text := ms.stream.feed(piece)
 	var evs []sseEvent
 	if reasoning != "" {

@@ -86,7 +86,7 @@ func streamedMessage(t *testing.T, r *replyFormat, pieces []string) []anthropicE
 	ms := &messageState{id: "msg_1", model: "m", stream: r.stream()}
 	var evs []sseEvent
 	for _, p := range pieces {
-		evs = append(evs, ms.text(p)...)
+		evs = append(evs, ms.text(p, nil)...)
 	}
 	evs = append(evs, ms.close(&result{choices: []choiceEnd{{finishReason: finishStop, stopType: stopTypeEOS}}})...)
 	out := make([]anthropicEventData, len(evs))

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"custos/internal/llama"
 )
 
 // oneChunkPerText is a chunker that sends each piece of text as its own event and nothing at the end.
@@ -20,7 +22,7 @@ func (oneChunkPerText) final(*result) []any { return nil }
 type oneEventPerText struct{}
 
 func (oneEventPerText) open() []sseEvent { return nil }
-func (oneEventPerText) text(text string) []sseEvent {
+func (oneEventPerText) text(text string, _ []llama.Token) []sseEvent {
 	return []sseEvent{{name: "text", data: map[string]string{"text": text}}}
 }
 func (oneEventPerText) close(*result) []sseEvent  { return nil }

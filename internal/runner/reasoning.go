@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"custos/internal/chattemplate"
+	"custos/internal/llama"
 )
 
 // Reasoning formats, as llama-server names them (its --reasoning-format and the request's
@@ -269,6 +270,29 @@ func (r *thinkingReply) split(text string) (reasoning, content string) {
 		reasoning = "" // an empty reasoning (<think></think>) is none
 	}
 	return reasoning, content
+}
+
+// reasoningTokens counts the tokens of a reply, generated as text, that belong to its reasoning: those that
+// begin before the content that follows the reasoning's end marker (all of them while it has not ended).
+// piece is each token's text.
+func (r *replyFormat) reasoningTokens(text string, tokens []llama.Token, piece func(llama.Token) []byte) int {
+	if r.thinking == nil {
+		return 0
+	}
+	reasoning, content := r.thinking.split(r.continued + text)
+	if reasoning == "" {
+		return 0
+	}
+	end := len(text) - len(content)
+	n, at := 0, 0
+	for _, tok := range tokens {
+		if at >= end {
+			break
+		}
+		at += len(piece(tok))
+		n++
+	}
+	return n
 }
 
 // skipTag consumes tag at the start of s, each of its leading and trailing whitespace characters being

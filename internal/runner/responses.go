@@ -285,7 +285,7 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		return
 	}
 	rs := &responseState{id: newID("resp_"), itemID: newID("msg_"), reasoningID: newID("rs_"), model: e.alias,
-		created: nowUnix(), req: req, params: params, stream: reply.stream()}
+		created: nowUnix(), req: req, params: params, format: reply, stream: reply.stream(), piece: e.model.TokenPiece}
 	if req.Stream {
 		streamTypedTask(r.Context(), w, t, rs)
 		return
@@ -294,7 +294,9 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 	if !ok {
 		return
 	}
-	reasoning, parsed := reply.answer(outs[0].text.String())
+	rs.generated.WriteString(outs[0].text.String())
+	rs.tokens = outs[0].tokens
+	reasoning, parsed := reply.answer(rs.generated.String())
 	rs.reasoning.WriteString(reasoning)
 	rs.reply.WriteString(parsed.Content)
 	rs.calls = parsed.Calls
@@ -320,10 +322,15 @@ type responseState struct {
 	created                        int64
 	req                            *responsesRequest
 	params                         genParams
+	format                         *replyFormat
 	stream                         *replyStream
-	reasoning, reply               strings.Builder
-	calls                          []toolcall.Call
-	seq                            int
+	// generated and tokens are the reply as the model wrote it, for the count of its reasoning tokens.
+	generated        strings.Builder
+	tokens           []llama.Token
+	piece            func(llama.Token) []byte
+	reasoning, reply strings.Builder
+	calls            []toolcall.Call
+	seq              int
 	// reasoningOpen while the reasoning item takes text; itemOpen once the message item began.
 	reasoningOpen, itemOpen bool
 }
@@ -367,7 +374,7 @@ func (rs *responseState) object(status string, output []any, res *result) map[st
 		"input_tokens":          res.promptTokens,
 		"input_tokens_details":  map[string]int{"cached_tokens": res.cachedTokens},
 		"output_tokens":         res.predicted,
-		"output_tokens_details": map[string]int{"reasoning_tokens": 0},
+		"output_tokens_details": map[string]int{"reasoning_tokens": rs.format.reasoningTokens(rs.generated.String(), rs.tokens, rs.piece)},
 		"total_tokens":          res.promptTokens + res.predicted,
 	}
 	return obj
@@ -452,7 +459,9 @@ func (rs *responseState) open() []sseEvent {
 	}
 }
 
-func (rs *responseState) text(piece string) []sseEvent {
+func (rs *responseState) text(piece string, tokens []llama.Token) []sseEvent {
+	rs.generated.WriteString(piece)
+	rs.tokens = append(rs.tokens, tokens...)
 	reasoning, text := rs.stream.feed(piece)
 	var evs []sseEvent
 	if reasoning != "" {

@@ -184,3 +184,65 @@ func TestResponsesReasoningBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestResponsesCountTheReasoningTokens: usage.output_tokens_details.reasoning_tokens counts the generated
+// tokens up to the reasoning's end marker, whole and streamed: all of them while the reasoning goes on, a
+// spent budget and the forced marker when it ends there, none without a thinking template.
+func TestResponsesCountTheReasoningTokens(t *testing.T) {
+	type usage struct {
+		OutputTokens        int `json:"output_tokens"`
+		OutputTokensDetails struct {
+			ReasoningTokens int `json:"reasoning_tokens"`
+		} `json:"output_tokens_details"`
+	}
+	counts := func(t *testing.T, f *fixture, body func() map[string]any) (whole, streamed usage) {
+		t.Helper()
+		var r struct {
+			Usage usage `json:"usage"`
+		}
+		f.postOK(t, "/v1/responses", body(), &r)
+		events := f.typedEvents(t, "/v1/responses", body())
+		var last struct {
+			Response struct {
+				Usage usage `json:"usage"`
+			} `json:"response"`
+		}
+		if err := json.Unmarshal(events[len(events)-1].data, &last); err != nil {
+			t.Fatal(err)
+		}
+		return r.Usage, last.Response.Usage
+	}
+	const tokens = 12
+	body := func(extra map[string]any) func() map[string]any {
+		return func() map[string]any {
+			b := map[string]any{"input": "hello", "max_output_tokens": tokens, "temperature": 0.0, "ignore_eos": true}
+			for k, v := range extra {
+				b[k] = v
+			}
+			return b
+		}
+	}
+	thinking := serveTemplate(t, openThinkingTemplate)
+	var endMarker struct {
+		Tokens []int `json:"tokens"`
+	}
+	thinking.postOK(t, "/tokenize", map[string]any{"content": "</think>"}, &endMarker)
+	for _, tc := range []struct {
+		name string
+		f    *fixture
+		body func() map[string]any
+		want int
+	}{
+		{"reasoning to the limit", thinking, body(nil), tokens},
+		// The generation prompt's line break after <think> spends one token of the budget, as in llama-server.
+		{"a budget of 4", thinking, body(map[string]any{"reasoning_budget_tokens": 4}), 3 + len(endMarker.Tokens)},
+		{"no thinking template", runnerFor(t, false), body(nil), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			whole, streamed := counts(t, tc.f, tc.body)
+			if whole.OutputTokens != tokens || whole.OutputTokensDetails.ReasoningTokens != tc.want || streamed != whole {
+				t.Fatalf("usage %+v, streamed %+v; want %d output tokens, %d of them reasoning", whole, streamed, tokens, tc.want)
+			}
+		})
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"custos/internal/llama"
 )
 
 // sseEvent is one event of a typed event stream ("event: <name>" then "data: <json>"), as the Responses and
@@ -28,7 +30,7 @@ func (s *sse) writeEvent(ev sseEvent) error {
 // text, and closing events for the result or for a failure after the stream began.
 type eventStreamer interface {
 	open() []sseEvent
-	text(text string) []sseEvent
+	text(text string, tokens []llama.Token) []sseEvent
 	close(res *result) []sseEvent
 	fail(err *apiError) []sseEvent
 }
@@ -59,7 +61,7 @@ func streamTypedTask(ctx context.Context, w http.ResponseWriter, t *task, es eve
 		return
 	}
 	for {
-		if ev.text != "" && !send(es.text(ev.text)) {
+		if ev.text != "" && !send(es.text(ev.text, ev.tokens)) {
 			return
 		}
 		if res := ev.final; res != nil {
