@@ -73,6 +73,9 @@ type Context struct {
 	nBatch    int
 	nSeqMax   int32
 	kvUnified bool
+	// recurrent is a model whose memory holds one state per sequence, not a KV cache: its session files are
+	// laid out otherwise (see checkSeqFile).
+	recurrent bool
 	// pools are the worker threads Decode runs on, kept for the context's life (see threadpool.go).
 	pools threadpools
 	poll  uint32
@@ -104,7 +107,7 @@ func NewContext(m *Model, p ContextParams) (*Context, error) {
 	c := &Context{ptr: ptr, mem: llamaGetMemory(ptr), nVocab: m.nVocab, nEmbdOut: m.nEmbdOut,
 		nSeqOut: seqOutputs(m, p), pooling: poolingOf(p), nBatch: int(llamaNBatch(ptr)),
 		nSeqMax: int32(llamaNSeqMax(ptr)), kvUnified: p.KVUnified, poll: poll,
-		fixedThreads: p.FixedThreads}
+		fixedThreads: p.FixedThreads, recurrent: llamaModelIsRecurrent(m.ptr)}
 	if err := c.SetThreads(int(params.nThreads), int(params.nThreadsBatch)); err != nil {
 		c.Close()
 		return nil, err

@@ -28,6 +28,10 @@ func (c *Context) SeqSaveFile(path string, seq int32, tokens []Token) (int, erro
 // that does not fit.
 func (c *Context) SeqLoadFile(path string, seq int32, capacity int) ([]Token, int, error) {
 	c.checkSeq("SeqLoadFile", seq)
+	if err := checkSeqFile(path, capacity, c.NCtxSeq(), c.recurrent); err != nil {
+		llamaMemorySeqRm(c.mem, seq, 0, -1)
+		return nil, 0, err
+	}
 	tokens := make([]Token, max(capacity, 1))
 	var n uintptr
 	read := llamaStateSeqLoadFile(c.ptr, path, seq, &tokens[0], uintptr(len(tokens)), &n)

@@ -51,16 +51,17 @@ var (
 	llamaChatBuiltins      func(output **byte, length uintptr) int32
 
 	// Fill-in-the-middle (fim.go) and reranking (rerank.go).
-	llamaVocabFIMPre    func(vocab uintptr) Token
-	llamaVocabFIMSuf    func(vocab uintptr) Token
-	llamaVocabFIMMid    func(vocab uintptr) Token
-	llamaVocabFIMRep    func(vocab uintptr) Token
-	llamaVocabFIMSep    func(vocab uintptr) Token
-	llamaVocabSEP       func(vocab uintptr) Token
-	llamaVocabGetAddBOS func(vocab uintptr) bool
-	llamaVocabGetAddEOS func(vocab uintptr) bool
-	llamaVocabGetAddSEP func(vocab uintptr) bool
-	llamaModelNClsOut   func(model uintptr) uint32
+	llamaVocabFIMPre      func(vocab uintptr) Token
+	llamaVocabFIMSuf      func(vocab uintptr) Token
+	llamaVocabFIMMid      func(vocab uintptr) Token
+	llamaVocabFIMRep      func(vocab uintptr) Token
+	llamaVocabFIMSep      func(vocab uintptr) Token
+	llamaVocabSEP         func(vocab uintptr) Token
+	llamaVocabGetAddBOS   func(vocab uintptr) bool
+	llamaVocabGetAddEOS   func(vocab uintptr) bool
+	llamaVocabGetAddSEP   func(vocab uintptr) bool
+	llamaModelNClsOut     func(model uintptr) uint32
+	llamaModelIsRecurrent func(model uintptr) bool
 
 	llamaInitFromModel        func(model uintptr, params contextParams) uintptr
 	llamaFree                 func(ctx uintptr)
@@ -168,6 +169,7 @@ var llamaSymbols = []symbol{
 	{"llama_vocab_get_add_eos", &llamaVocabGetAddEOS},
 	{"llama_vocab_get_add_sep", &llamaVocabGetAddSEP},
 	{"llama_model_n_cls_out", &llamaModelNClsOut},
+	{"llama_model_is_recurrent", &llamaModelIsRecurrent},
 	{"llama_init_from_model", &llamaInitFromModel},
 	{"llama_free", &llamaFree},
 	{"llama_n_ctx", &llamaNCtx},

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"encoding/binary"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -183,5 +184,36 @@ func TestATaskWaitsBehindASlotActionThatCameFirst(t *testing.T) {
 	s.slots[0].actionsWaiting = 0 // as runActions leaves it
 	if got := s.place(&task{prompt: toks(1), params: genParams{pinSlot: true, slotID: 0}}); len(got) != 1 || got[0].id != 0 {
 		t.Fatalf("after the action, the pinned task was placed on %v, want slot 0", got)
+	}
+}
+
+// TestACorruptCellCountInASlotFileIsRefused: a slot file whose cell count was corrupted to two billion
+// (llama.cpp would reserve tens of gigabytes for it before reading a cell) gets llama-server's 400, and
+// the runner goes on serving, the slot's cache emptied.
+func TestACorruptCellCountInASlotFileIsRefused(t *testing.T) {
+	f, dir := slotRunner(t)
+	pinnedCompletion(t, f, "The quick brown fox")
+	var saved slotSaveReply
+	f.postOK(t, "/slots/0?action=save", map[string]any{"filename": "fox.bin"}, &saved)
+	path := filepath.Join(dir, "fox.bin")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// magic, version, token count, tokens, stream count, then a cell count per stream until one has cells.
+	at := 12 + 4*int(binary.LittleEndian.Uint32(data[8:])) + 4
+	for binary.LittleEndian.Uint32(data[at:]) == 0 {
+		at += 4
+	}
+	binary.LittleEndian.PutUint32(data[at:], 0x7fffffff)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	status, raw := f.post(t, "/slots/0?action=restore", map[string]any{"filename": "fox.bin"})
+	if status != http.StatusBadRequest || !strings.Contains(string(raw), "invalid slot save file") {
+		t.Fatalf("restore of a corrupt file: status %d: %s; want 400", status, raw)
+	}
+	if again := pinnedCompletion(t, f, "The quick brown fox"); again.Timings.CacheN != 0 || again.TokensPredicted == 0 {
+		t.Fatalf("after the refused restore: %+v; want a completion that reuses nothing", again)
 	}
 }
