@@ -109,6 +109,16 @@ func parseRunnerFlags(args []string, stderr io.Writer) (cfg runner.Config, addr 
 	intFlag(fs, &cfg.TimeoutSecs, 600, "`seconds` a client has to send a request body after its headers", "to", "timeout")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 8<<20,
 		"largest request body in `bytes`, larger ones get 400 (custos's own flag: custos serve passes its max_body_bytes)")
+	// What these llama-server flags turn on, the runner always does; a command line written for
+	// llama-server runs unchanged. Any other llama-server flag is refused by name.
+	for _, f := range []struct{ name, always string }{
+		{"metrics", "serves GET /metrics"},
+		{"slots", "serves GET /slots"},
+		{"cont-batching", "decodes the slots' requests together"},
+		{"cb", "decodes the slots' requests together"},
+	} {
+		fs.BoolFunc(f.name, "accepted as in llama-server: the runner always "+f.always, func(string) error { return nil })
+	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, "", false // the flag package has printed why
 	}

@@ -27,6 +27,7 @@ func TestRunnerUsageErrorsExit2(t *testing.T) {
 		want string
 	}{
 		{"unknown flag", []string{"-m", "x.gguf", "--flash-attn"}, "flash-attn"},
+		{"a llama-server flag the runner does not honour", []string{"-m", "x.gguf", "--no-slots"}, "no-slots"},
 		{"no model", []string{"--port", "0"}, "-m/--model"},
 		{"stray argument", []string{"-m", "x.gguf", "extra"}, "extra"},
 		{"bad value", []string{"-m", "x.gguf", "-np", "lots"}, "np"},
@@ -90,6 +91,7 @@ func TestRunnerFlagAliasesFillTheConfig(t *testing.T) {
 		}, ""},
 		{[]string{"--lora-init-without-apply"}, func(c *runner.Config) { c.LoRAInitWithoutApply = true }, ""},
 		{[]string{"--no-jinja", "--jinja"}, nil, ""},
+		{[]string{"--metrics", "--slots", "--cont-batching", "-cb"}, nil, ""},
 	} {
 		var stderr bytes.Buffer
 		// The model comes first; a later -m/--model replaces it.
