@@ -96,3 +96,31 @@ func TestARequiredCallComesAfterTheReasoning(t *testing.T) {
 		t.Fatalf("reasoning %q, calls %+v, content %q: want a reasoning, then one call of get_weather", m.ReasoningContent, m.ToolCalls, m.Content)
 	}
 }
+
+// TestARequiredCallBeyondTheGrammarComesAfterTheReasoning: when the tools' schemas have no grammar, a
+// required call's first characters used to be prefilled inside the open reasoning block; they now come
+// after it, the reasoning is read out, and what follows it starts with the call.
+func TestARequiredCallBeyondTheGrammarComesAfterTheReasoning(t *testing.T) {
+	f := serveTemplate(t, hermesOpenThinkingTemplate)
+	tools := []map[string]any{{"type": "function", "function": map[string]any{"name": "odd",
+		"parameters": map[string]any{"type": "object", "not": map[string]any{"required": []string{"x"}}}}}}
+	body := chatBody("x", map[string]any{"tools": tools, "tool_choice": "required", "max_tokens": 40,
+		"reasoning_budget_tokens": 5, "ignore_eos": true})
+	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<think>\n") {
+		t.Errorf("the prompt does not end with the opened reasoning:\n%s", prompt)
+	}
+	var out struct {
+		Choices []struct {
+			Message struct {
+				Content          string `json:"content"`
+				ReasoningContent string `json:"reasoning_content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	f.postOK(t, "/v1/chat/completions", body, &out)
+	m := out.Choices[0].Message
+	if strings.TrimSpace(m.ReasoningContent) == "" || strings.Contains(m.ReasoningContent, "<tool_call>") ||
+		!strings.HasPrefix(strings.TrimLeft(m.Content, " \t\n"), "<tool_call>\n{\"name\": \"") {
+		t.Fatalf("reasoning %q, content %q: want a reasoning, then the call's first characters", m.ReasoningContent, m.Content)
+	}
+}

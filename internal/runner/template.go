@@ -107,11 +107,16 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		}
 		continuing = true
 	}
-	if f.tags.thinks() && reply.grammar != "" && reply.triggers == nil && !continuing {
+	if f.tags.thinks() && reply.forced() && !continuing {
 		// A required call comes after the reasoning, as llama-server's grammar has it: the model writes
 		// the call's opening itself, past the end marker, instead of finding it prefilled in its reasoning.
+		// A call whose tools' schemas have no grammar gets its first characters there, its arguments free.
 		thinking := f.tags.reply(generationPrompt, extract)
-		if g, ok := afterReasoning(reply.grammar, thinking, reply.prefill); ok {
+		call := reply.grammar
+		if call == "" {
+			call = "root ::= .*\n"
+		}
+		if g, ok := afterReasoning(call, thinking, reply.prefill); ok {
 			reply.grammar, reply.prefill, reply.thinking = g, "", thinking
 		}
 	}
