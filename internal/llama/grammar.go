@@ -27,7 +27,7 @@ const (
 // sequence follows it with its own GrammarState (a Sampler made with SamplerParams.Grammar does so), so
 // one Grammar may serve many sequences and goroutines. Its C memory is freed when it is garbage.
 type Grammar struct {
-	proto uintptr // llama_sampler * in the grammar's initial state, cloned for each sequence
+	proto *grammarProto
 	model *Model
 	// lazy is set for a grammar that waits for a trigger (ParseLazyGrammar).
 	lazy *triggers
@@ -53,9 +53,9 @@ func parseGrammar(m *Model, gbnf string, initGrammar func() uintptr) (*Grammar, 
 	if ptr == 0 {
 		return nil, fmt.Errorf("llama: grammar: %s", describeFailure(errorLines))
 	}
-	g := &Grammar{proto: ptr, model: m}
-	runtime.AddCleanup(g, func(p uintptr) { llamaSamplerFree(p) }, ptr)
-	return g, nil
+	proto := &grammarProto{ptr: ptr}
+	runtime.AddCleanup(proto, func(p uintptr) { llamaSamplerFree(p) }, ptr)
+	return &Grammar{proto: proto, model: m}, nil
 }
 
 // checkGrammarBounds refuses a grammar longer than MaxGrammarBytes or with groups nested deeper than
@@ -154,14 +154,19 @@ type GrammarState struct {
 	gate      *reasoningGate
 }
 
+// grammarProto owns the llama_sampler * of a parsed grammar in its initial state, cloned for each
+// sequence. Every Grammar made from one parse (HeldWhileReasoning copies one) points at the same
+// grammarProto, so the sampler is freed only once none of them is left.
+type grammarProto struct{ ptr uintptr }
+
 // NewState starts a sequence at the grammar's beginning.
 func (g *Grammar) NewState() *GrammarState {
-	s := &GrammarState{ptr: llamaSamplerClone(g.proto), model: g.model, lazy: g.lazy, awaiting: g.lazy != nil,
+	s := &GrammarState{ptr: llamaSamplerClone(g.proto.ptr), model: g.model, lazy: g.lazy, awaiting: g.lazy != nil,
 		reasoning: g.reasoning}
+	runtime.KeepAlive(g.proto)
 	if g.reasoning != nil {
 		s.gate = newReasoningGate(g.reasoning)
 	}
-	runtime.KeepAlive(g)
 	return s
 }
 

@@ -1,6 +1,10 @@
 package llama
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+	"time"
+)
 
 // A lazy grammar held back while the model reasons: a trigger between the reasoning's markers starts no
 // call, one after the end marker does, and a prompt that opens the reasoning holds it from the start.
@@ -41,4 +45,33 @@ func TestLazyGrammarHeldWhileReasoning(t *testing.T) {
 		takes(t, m, g.HeldWhileReasoning(ReasoningTags{Ends: tags.Ends}), "<|im_start|><call>x") {
 		t.Error("without a start marker the grammar must never be held")
 	}
+}
+
+// TestAHeldGrammarOutlivesTheGrammarItCameFrom: the grammar HeldWhileReasoning returns keeps working once
+// the one it was made from is garbage. The parsed sampler used to belong to that one: the collector freed
+// it under the held copy, whose sequences then cloned freed memory (here: a later grammar's sampler, which
+// took its place) or crashed the runner.
+func TestAHeldGrammarOutlivesTheGrammarItCameFrom(t *testing.T) {
+	m := loadModel(t, smallModelOptions)
+	held := func() *Grammar {
+		g, err := ParseLazyGrammar(m, `root ::= "<call>" [0-9]+`, []string{"<call>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g.HeldWhileReasoning(ReasoningTags{})
+	}()
+	var others []*Grammar
+	for range 5 {
+		runtime.GC()
+		time.Sleep(20 * time.Millisecond) // cleanups run on a goroutine of their own
+		g, err := ParseLazyGrammar(m, `root ::= "<call>" [a-z]+`, []string{"<call>"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		others = append(others, g)
+	}
+	if !takes(t, m, held, "<call>12") || takes(t, m, held, "<call>ab") {
+		t.Fatal("the held grammar no longer takes what it was parsed from")
+	}
+	runtime.KeepAlive(others)
 }
