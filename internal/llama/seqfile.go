@@ -13,6 +13,7 @@ import (
 // a corrupt count would have it allocate, and touch, tens of gigabytes, which no error return catches, in
 // the process that serves every other request. So the file is checked here first, as far as its layout
 // does not depend on the model: the header, and the cell counts up to the first stream that has cells.
+// A memory laid out otherwise (DeepSeek V4's) is left to llama.cpp.
 // A recurrent model's memory (one state per sequence) has no streams: its cell count comes first.
 
 const (
@@ -22,8 +23,7 @@ const (
 	// (which must be 1) and that id; a recurrent cell has no id.
 	minCellBytes          = 12
 	minRecurrentCellBytes = 8
-	// maxStreams bounds the stream count read before the cells: llama.cpp refuses any count but its
-	// context's, which is at most one stream per sequence.
+	// maxStreams bounds what may be a KV cache's stream count, one stream per sequence at most.
 	maxStreams = 1 << 16
 )
 
@@ -87,12 +87,17 @@ func checkSeqState(r io.ReaderAt, size int64, tokenCapacity, maxCells int, recur
 		}
 		return checkCells(cells, minRecurrentCellBytes)
 	}
+	if at == size {
+		return nil // a model without memory (an encoder) saves nothing after the tokens
+	}
 	streams, err := u32("stream count")
 	if err != nil {
 		return err
 	}
 	if streams > maxStreams {
-		return fmt.Errorf("the session file announces %d KV cache streams", streams)
+		// Not a KV cache's stream count: a memory of another layout (DeepSeek V4's starts with a magic of its
+		// own), whose checks are llama.cpp's; a KV cache refuses a count other than its own at once.
+		return nil
 	}
 	for range streams {
 		cells, err := u32("cell count")

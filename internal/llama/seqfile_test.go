@@ -30,7 +30,8 @@ func seqFileBytes(tokens int, cellCounts []uint32, pad int) []byte {
 
 // TestCheckSeqStateRefusesCountsTheFileCannotHold: a cell count beyond a slot, or beyond what the file can
 // hold, is refused before llama.cpp reserves room for it; so are a bad header and a token count past the
-// capacity or the file's end. A file as llama.cpp writes it passes.
+// capacity or the file's end. A file as llama.cpp writes it passes, and so do the layouts the check leaves
+// to llama.cpp: nothing after the tokens (a model without memory), another memory's own magic.
 func TestCheckSeqStateRefusesCountsTheFileCannotHold(t *testing.T) {
 	const capacity, cells = 100, 64
 	for _, tc := range []struct {
@@ -45,8 +46,9 @@ func TestCheckSeqStateRefusesCountsTheFileCannotHold(t *testing.T) {
 		{"more cells than the file holds", seqFileBytes(10, []uint32{10}, 9*minCellBytes), "room for 9"},
 		{"more tokens than capacity", seqFileBytes(capacity+1, []uint32{0}, 0), "announces 101 tokens"},
 		{"cut in the tokens", seqFileBytes(10, []uint32{0}, 0)[:20], "announces 10 tokens"},
-		{"cut before the streams", seqFileBytes(0, nil, 0)[:12], "ends before its stream count"},
-		{"too many streams", seqFileBytes(0, make([]uint32, maxStreams+1), 0), "streams"},
+		{"cut in the stream count", seqFileBytes(0, nil, 0)[:14], "ends before its stream count"},
+		{"nothing after the tokens (no memory)", seqFileBytes(3, nil, 0)[:12+3*4], ""},
+		{"another memory's layout", append(seqFileBytes(0, nil, 0)[:12], 0x44, 0x53, 0x56, 0x34, 1, 0, 0, 0), ""},
 		{"not a session file", []byte("GGUF\x03\x00\x00\x00...."), "not a session file"},
 	} {
 		err := checkSeqState(bytes.NewReader(tc.data), int64(len(tc.data)), capacity, cells, false)

@@ -58,7 +58,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request, e *engine) {
 		return
 	}
 	c := newChatChunker(e.alias, t.params, reply)
-	if req.Stream {
+	if t.params.stream {
 		streamTask(r.Context(), w, t, c, true)
 		return
 	}

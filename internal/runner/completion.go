@@ -56,7 +56,7 @@ func (s *Server) handleOpenAICompletion(w http.ResponseWriter, r *http.Request, 
 		return
 	}
 	c := newTextChunker(e.alias, t.params, e.promptText(req.Prompt, t.prompt))
-	if req.Stream {
+	if t.params.stream {
 		streamTask(r.Context(), w, t, c, true)
 		return
 	}
@@ -203,12 +203,12 @@ func (c *textChunker) final(res *result) []any {
 // answer is an array of such objects, one per choice, as llama-server sends it; streamed, each chunk's
 // "index" names its choice.
 func (s *Server) handleNativeCompletion(w http.ResponseWriter, r *http.Request, e *engine) {
-	t, req, ok := s.startCompletion(w, r, e, epNative)
+	t, _, ok := s.startCompletion(w, r, e, epNative)
 	if !ok {
 		return
 	}
 	c := newNativeChunker(e.alias, t.params, e.model.PromptText(t.prompt), len(t.prompt))
-	if req.Stream {
+	if t.params.stream {
 		streamTask(r.Context(), w, t, c, false)
 		return
 	}

@@ -256,7 +256,7 @@ func (s *Server) handleInfill(w http.ResponseWriter, r *http.Request, e *engine)
 		return
 	}
 	c := newNativeChunker(e.alias, t.params, e.model.PromptText(prompt), len(prompt))
-	if req.Stream {
+	if t.params.stream {
 		streamTask(r.Context(), w, t, c, false)
 		return
 	}

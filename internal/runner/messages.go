@@ -294,7 +294,7 @@ func (s *Server) handleMessages(w http.ResponseWriter, r *http.Request, e *engin
 		return
 	}
 	ms := &messageState{id: newID("msg_"), model: e.alias, promptTokens: len(prompt), stream: reply.stream()}
-	if req.Stream {
+	if t.params.stream {
 		streamTypedTask(r.Context(), w, t, ms)
 		return
 	}

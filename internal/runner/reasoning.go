@@ -273,15 +273,19 @@ func (r *thinkingReply) split(text string) (reasoning, content string) {
 }
 
 // reasoningTokens counts the tokens of a reply, generated as text, that belong to its reasoning: those that
-// begin before the content that follows the reasoning's end marker (all of them while it has not ended).
-// piece is each token's text.
+// begin before the content that follows the reasoning's end marker (all of them while it has not ended, or
+// when nothing follows it). piece is each token's text in the reply (replyPiece); a token's invalid UTF-8,
+// which the reply replaces, makes the count approximate.
 func (r *replyFormat) reasoningTokens(text string, tokens []llama.Token, piece func(llama.Token) []byte) int {
 	if r.thinking == nil {
 		return 0
 	}
 	reasoning, content := r.thinking.split(r.continued + text)
-	if reasoning == "" {
+	switch {
+	case reasoning == "":
 		return 0
+	case content == "":
+		return len(tokens)
 	}
 	end := len(text) - len(content)
 	n, at := 0, 0

@@ -285,8 +285,9 @@ func (s *Server) handleResponses(w http.ResponseWriter, r *http.Request, e *engi
 		return
 	}
 	rs := &responseState{id: newID("resp_"), itemID: newID("msg_"), reasoningID: newID("rs_"), model: e.alias,
-		created: nowUnix(), req: req, params: params, format: reply, stream: reply.stream(), piece: e.model.TokenPiece}
-	if req.Stream {
+		created: nowUnix(), req: req, params: params, format: reply, stream: reply.stream(),
+		piece: func(tok llama.Token) []byte { return replyPiece(e.model, params.preserved, tok) }}
+	if t.params.stream {
 		streamTypedTask(r.Context(), w, t, rs)
 		return
 	}

@@ -266,7 +266,7 @@ func (s *scheduler) release(sl *slot) {
 		sl.sampler = nil
 	}
 	sl.task, sl.run = nil, nil
-	sl.pendingTokens, sl.pendingProbs = nil, nil
+	sl.pendingTokens, sl.pendingProbs, sl.held = nil, nil, heldOutput{}
 	s.clock++
 	sl.lastUsed = s.clock
 }

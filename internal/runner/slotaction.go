@@ -120,6 +120,15 @@ func (s *scheduler) queueAction(a *slotAction) {
 
 // runActions runs the waiting slot actions whose slot is idle, and keeps the others for a later step.
 func (s *scheduler) runActions() {
+	for _, a := range s.readyActions() {
+		a.done <- s.runAction(a, s.slots[a.slot])
+	}
+}
+
+// readyActions takes the waiting actions whose slot is idle out of the queue, in order; their slots no
+// longer owe them.
+func (s *scheduler) readyActions() []*slotAction {
+	var ready []*slotAction
 	kept := s.waitingActions[:0]
 	for _, a := range s.waitingActions {
 		sl := s.slots[a.slot]
@@ -128,10 +137,11 @@ func (s *scheduler) runActions() {
 			continue
 		}
 		sl.actionsWaiting--
-		a.done <- s.runAction(a, sl)
+		ready = append(ready, a)
 	}
 	clear(s.waitingActions[len(kept):])
 	s.waitingActions = kept
+	return ready
 }
 
 func (s *scheduler) runAction(a *slotAction, sl *slot) slotActionResult {

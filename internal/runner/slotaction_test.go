@@ -168,7 +168,7 @@ func TestSlotFilesMoveBetweenTheRunnerAndLlamaServer(t *testing.T) {
 
 // TestATaskWaitsBehindASlotActionThatCameFirst: a task that arrives as a slot frees does not take the
 // slot from an action that was waiting for it (the scheduler admits tasks before it runs actions), neither
-// by choice nor pinned with id_slot; once the action has run, the slot takes tasks again.
+// by choice nor pinned with id_slot; once the action is taken to run, the slot takes tasks again.
 func TestATaskWaitsBehindASlotActionThatCameFirst(t *testing.T) {
 	s := &scheduler{slots: []*slot{{id: 0, cached: toks(1, 2, 3)}, {id: 1}}}
 	s.queueAction(&slotAction{kind: "erase", slot: 0, done: make(chan slotActionResult, 1)})
@@ -181,7 +181,9 @@ func TestATaskWaitsBehindASlotActionThatCameFirst(t *testing.T) {
 	if got := s.place(&task{prompt: toks(1), params: genParams{n: 2}}); got != nil {
 		t.Fatalf("a task of two choices was placed on slots %d and %d; only slot 1 takes tasks", got[0].id, got[1].id)
 	}
-	s.slots[0].actionsWaiting = 0 // as runActions leaves it
+	if ready := s.readyActions(); len(ready) != 1 || ready[0].slot != 0 || len(s.waitingActions) != 0 {
+		t.Fatalf("ready actions %v, still waiting %v; want the erase of slot 0 taken out", ready, s.waitingActions)
+	}
 	if got := s.place(&task{prompt: toks(1), params: genParams{pinSlot: true, slotID: 0}}); len(got) != 1 || got[0].id != 0 {
 		t.Fatalf("after the action, the pinned task was placed on %v, want slot 0", got)
 	}

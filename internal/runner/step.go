@@ -216,10 +216,7 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	if prob != nil {
 		sl.pendingProbs = append(sl.pendingProbs, *prob)
 	}
-	piece := s.model.TokenPiece(tok)
-	if t.params.preserved[tok] {
-		piece = []byte(s.model.TokenText(tok))
-	}
+	piece := replyPiece(s.model, t.params.preserved, tok)
 	emit, stopped, word := sl.stop.push(sl.joiner.push(piece))
 	emit, shallow := sl.indent.push(emit)
 	if emit != "" {
@@ -236,6 +233,15 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 	default:
 		sl.next = tok
 	}
+}
+
+// replyPiece is the text a token adds to a reply: its piece, or for a preserved token (a tool-call marker
+// kept in the text) the token's own text, which a control token's piece leaves out.
+func replyPiece(m *llama.Model, preserved map[llama.Token]bool, tok llama.Token) []byte {
+	if preserved[tok] {
+		return []byte(m.TokenText(tok))
+	}
+	return m.TokenPiece(tok)
 }
 
 // pastTimeLimit tells whether the token just generated (its piece) ends sl's choice under

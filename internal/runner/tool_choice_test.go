@@ -198,8 +198,8 @@ func TestToolChoiceConflictsAreRefused(t *testing.T) {
 }
 
 // TestRequiredToolCallsMayBeParallel: under tool_choice "required" with parallel_tool_calls, a Hermes
-// reply's grammar lets it write further calls after the first, as llama-server's does; without
-// parallel_tool_calls it writes exactly one. A random model seldom ends a reply, so its end-of-turn token
+// reply's grammar lets it write further calls after the first, as llama-server's does; with it false or
+// left out, exactly one. A random model seldom ends a reply, so its end-of-turn token
 // is favoured enough for some replies to end after one call and others after several.
 func TestRequiredToolCallsMayBeParallel(t *testing.T) {
 	f := serveTemplate(t, qwenTemplate)
@@ -207,11 +207,15 @@ func TestRequiredToolCallsMayBeParallel(t *testing.T) {
 		Tokens []int `json:"tokens"`
 	}
 	f.postOK(t, "/tokenize", map[string]any{"content": "<|im_end|>"}, &endOfTurn)
-	calls := func(seed int, parallel bool) int {
+	// parallel is parallel_tool_calls, nil to leave it out.
+	calls := func(seed int, parallel any) int {
 		var reply toolReply
-		f.postOK(t, "/v1/chat/completions", chatBody("What time is it?", map[string]any{"tools": boundedTools[1:],
-			"tool_choice": "required", "parallel_tool_calls": parallel, "max_tokens": 400, "seed": seed, "temperature": 1,
-			"logit_bias": [][]any{{endOfTurn.Tokens[0], 4}}}), &reply)
+		body := map[string]any{"tools": boundedTools[1:], "tool_choice": "required", "max_tokens": 400, "seed": seed,
+			"temperature": 1, "logit_bias": [][]any{{endOfTurn.Tokens[0], 4}}}
+		if parallel != nil {
+			body["parallel_tool_calls"] = parallel
+		}
+		f.postOK(t, "/v1/chat/completions", chatBody("What time is it?", body), &reply)
 		ch := reply.Choices[0]
 		if ch.FinishReason != "tool_calls" || len(ch.Message.ToolCalls) == 0 {
 			t.Fatalf("seed %d, parallel %v: finish %q, content %q, no tool call", seed, parallel, ch.FinishReason, ch.Message.Content)
@@ -227,6 +231,9 @@ func TestRequiredToolCallsMayBeParallel(t *testing.T) {
 	for seed := range 6 {
 		most = max(most, calls(seed, true))
 		if n := calls(seed, false); n != 1 {
+			t.Fatalf("seed %d: %d calls under parallel_tool_calls false, want 1", seed, n)
+		}
+		if n := calls(seed, nil); n != 1 {
 			t.Fatalf("seed %d: %d calls without parallel_tool_calls, want 1", seed, n)
 		}
 	}
