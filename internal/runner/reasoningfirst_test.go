@@ -109,14 +109,7 @@ func TestARequiredCallBeyondTheGrammarComesAfterTheReasoning(t *testing.T) {
 	if prompt := applyTemplate(t, f, body); !strings.HasSuffix(prompt, "<think>\n") {
 		t.Errorf("the prompt does not end with the opened reasoning:\n%s", prompt)
 	}
-	var out struct {
-		Choices []struct {
-			Message struct {
-				Content          string `json:"content"`
-				ReasoningContent string `json:"reasoning_content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
+	var out thinkingAnswer
 	f.postOK(t, "/v1/chat/completions", body, &out)
 	m := out.Choices[0].Message
 	if strings.TrimSpace(m.ReasoningContent) == "" || strings.Contains(m.ReasoningContent, "<tool_call>") ||
