@@ -391,15 +391,7 @@ func (ms *messageState) open() []sseEvent {
 }
 
 func (ms *messageState) text(piece string, _ []llama.Token) []sseEvent {
-	reasoning, text := ms.stream.feed(piece)
-	var evs []sseEvent
-	if reasoning != "" {
-		evs = ms.reasoning(reasoning)
-	}
-	if text != "" {
-		evs = append(evs, ms.content(text)...)
-	}
-	return evs
+	return ms.stream.feedEvents(piece, ms.reasoning, ms.content)
 }
 
 // content sends text of the text block, closing the thinking block and opening the text block first.

@@ -463,15 +463,7 @@ func (rs *responseState) open() []sseEvent {
 func (rs *responseState) text(piece string, tokens []llama.Token) []sseEvent {
 	rs.generated.WriteString(piece)
 	rs.tokens = append(rs.tokens, tokens...)
-	reasoning, text := rs.stream.feed(piece)
-	var evs []sseEvent
-	if reasoning != "" {
-		evs = rs.reasoningText(reasoning)
-	}
-	if text != "" {
-		evs = append(evs, rs.content(text)...)
-	}
-	return evs
+	return rs.stream.feedEvents(piece, rs.reasoningText, rs.content)
 }
 
 // content sends text of the message, closing the reasoning item and adding the message first.

@@ -477,6 +477,20 @@ func (r *replyFormat) stream() *replyStream {
 	return s
 }
 
+// feedEvents feeds generated text and returns a typed stream's events for it: those reasoningEvents makes
+// of the reasoning to send now, then those contentEvents makes of the content.
+func (s *replyStream) feedEvents(text string, reasoningEvents, contentEvents func(string) []sseEvent) []sseEvent {
+	reasoning, content := s.feed(text)
+	var evs []sseEvent
+	if reasoning != "" {
+		evs = reasoningEvents(reasoning)
+	}
+	if content != "" {
+		evs = append(evs, contentEvents(content)...)
+	}
+	return evs
+}
+
 // feed takes generated text and returns the reasoning and the content to send now.
 func (s *replyStream) feed(text string) (reasoning, content string) {
 	text, s.lead = s.lead+text, ""
