@@ -123,7 +123,17 @@ func TestLoadFailureEndsServe(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("GGUF but not really"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{ModelPath: bad, LibDir: llamatest.LibDir(t)}, nil)
+	if err := serveError(t, Config{ModelPath: bad, LibDir: llamatest.LibDir(t)}); err == nil ||
+		!strings.Contains(err.Error(), "broken.gguf") {
+		t.Fatalf("Serve returned %v, want the load error naming the file", err)
+	}
+}
+
+// serveError serves cfg on a loopback port and returns what Serve ends with, failing the test when it is
+// still serving 20 s on: the tests give it a load that must fail.
+func serveError(t *testing.T, cfg Config) error {
+	t.Helper()
+	srv, err := New(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,10 +145,9 @@ func TestLoadFailureEndsServe(t *testing.T) {
 	go func() { done <- srv.Serve(context.Background(), ln) }()
 	select {
 	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "broken.gguf") {
-			t.Fatalf("Serve returned %v, want the load error naming the file", err)
-		}
+		return err
 	case <-time.After(20 * time.Second):
-		t.Fatal("Serve still running 20 s after a failed load")
+		t.Fatalf("Serve of %s still running 20 s after a load that must fail", filepath.Base(cfg.ModelPath))
+		return nil
 	}
 }

@@ -1,13 +1,10 @@
 package runner
 
 import (
-	"context"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"custos/internal/gguf"
 	"custos/internal/llama/llamatest"
@@ -33,24 +30,10 @@ func TestLoRAThatDoesNotFitEndsServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, path := range []string{adapter, notAdapter} {
-		srv, err := New(Config{ModelPath: model, LibDir: llamatest.LibDir(t), CtxSize: 512,
-			LoRA: []LoRASpec{{Path: path, Scale: 1}}}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(context.Background(), ln) }()
-		select {
-		case err := <-done:
-			if err == nil || !strings.Contains(err.Error(), filepath.Base(path)) {
-				t.Errorf("Serve with %s returned %v, want the load error naming the adapter", filepath.Base(path), err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatalf("Serve with %s still running 20 s after a failed adapter load", filepath.Base(path))
+		err := serveError(t, Config{ModelPath: model, LibDir: llamatest.LibDir(t), CtxSize: 512,
+			LoRA: []LoRASpec{{Path: path, Scale: 1}}})
+		if err == nil || !strings.Contains(err.Error(), filepath.Base(path)) {
+			t.Errorf("Serve with %s returned %v, want the load error naming the adapter", filepath.Base(path), err)
 		}
 	}
 }
