@@ -3,6 +3,8 @@ package runner
 import (
 	"bytes"
 	"encoding/json"
+
+	"custos/internal/chattemplate"
 )
 
 // continueMode is how a reply continues the conversation's final assistant message, as llama-server's
@@ -17,6 +19,18 @@ const (
 	// continueReasoning continues the message's reasoning; its content is not written.
 	continueReasoning
 )
+
+// resolve is the part of m that continueAuto continues: its reasoning when it holds reasoning only, else
+// its content, as llama-server decides it from the message.
+func (mode continueMode) resolve(m chattemplate.Message) continueMode {
+	if mode != continueAuto {
+		return mode
+	}
+	if m.ReasoningContent != "" && m.Content == "" {
+		return continueReasoning
+	}
+	return continueContent
+}
 
 // continuationFields hold continue_final_message. Without it a final assistant message is continued all
 // the same (llama-server's default --prefill-assistant); the field asks for it outright, and chooses what

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -94,5 +95,100 @@ func TestOnlyChatRepeatsTheContinuedMessage(t *testing.T) {
 	f.postOK(t, "/v1/messages", map[string]any{"model": "m", "messages": conversation, "max_tokens": 4, "temperature": 0}, &msg)
 	if len(msg.Content) > 0 && strings.HasPrefix(msg.Content[0].Text, "Well, ") {
 		t.Errorf("messages continuing \"Well, \": %+v, want only what the model wrote", msg)
+	}
+}
+
+// continuedReasoning is a conversation whose final assistant message holds reasoning only, and a grammar
+// that goes on with it, closes it and answers (a random model would never close it).
+var continuedReasoning = struct {
+	user, last map[string]any
+	grammar    string
+}{
+	map[string]any{"role": "user", "content": "hi"},
+	map[string]any{"role": "assistant", "content": "", "reasoning_content": "Let me"},
+	`root ::= " plan" "\n</think>\n\n" "done"`,
+}
+
+// A reply that continues a message's reasoning is read as reasoning on every route: chat repeats the
+// message, the Anthropic and Responses routes give only what the model wrote, and none of them takes
+// the end of the reasoning for content.
+func TestEveryRouteReadsTheReasoningItContinues(t *testing.T) {
+	f := serveTemplate(t, openThinkingTemplate)
+	c := continuedReasoning
+	var chat struct {
+		Choices []struct {
+			Message struct {
+				Content          string `json:"content"`
+				ReasoningContent string `json:"reasoning_content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	f.postOK(t, "/v1/chat/completions", map[string]any{"messages": []any{c.user, c.last}, "max_tokens": 32, "grammar": c.grammar}, &chat)
+	if len(chat.Choices) != 1 || chat.Choices[0].Message.ReasoningContent != "Let me plan\n" || chat.Choices[0].Message.Content != "done" {
+		t.Errorf("chat: %+v, want the reasoning \"Let me plan\\n\" and the content \"done\"", chat.Choices)
+	}
+
+	// The Messages API takes no grammar (nor does llama-server's): a random model's reasoning never closes,
+	// and at temperature 0 it is what chat repeats after the message.
+	f.postOK(t, "/v1/chat/completions", map[string]any{"messages": []any{c.user, c.last}, "max_tokens": 8, "temperature": 0}, &chat)
+	repeated := ""
+	if len(chat.Choices) == 1 {
+		repeated = chat.Choices[0].Message.ReasoningContent
+	}
+	var msg struct {
+		Content []anthropicBlockReply `json:"content"`
+	}
+	thinkingBlock := []any{map[string]any{"type": "thinking", "thinking": "Let me", "signature": ""}}
+	messages := func() map[string]any {
+		return map[string]any{"model": "tiny", "max_tokens": 8, "temperature": 0,
+			"messages": []any{c.user, map[string]any{"role": "assistant", "content": thinkingBlock}}}
+	}
+	f.postOK(t, "/v1/messages", messages(), &msg)
+	if len(msg.Content) != 1 || msg.Content[0].Type != "thinking" || msg.Content[0].Thinking == "" ||
+		"Let me"+msg.Content[0].Thinking != repeated {
+		t.Errorf("messages: %+v, want one thinking block, what chat's reasoning %q holds after \"Let me\"", msg.Content, repeated)
+	}
+	var thinking, text strings.Builder
+	for _, ev := range f.typedEvents(t, "/v1/messages", messages()) {
+		var d anthropicEventData
+		if err := json.Unmarshal(ev.data, &d); err != nil {
+			t.Fatal(err)
+		}
+		thinking.WriteString(d.Delta.Thinking)
+		text.WriteString(d.Delta.Text)
+	}
+	if "Let me"+thinking.String() != repeated || text.String() != "" {
+		t.Errorf("messages streamed: thinking %q, text %q, want the thinking after \"Let me\" in %q and no text", thinking.String(), text.String(), repeated)
+	}
+
+	var resp reasoningResponse
+	f.postOK(t, "/v1/responses", map[string]any{"max_output_tokens": 32, "grammar": c.grammar, "input": []any{
+		map[string]any{"role": "user", "content": "hi"},
+		map[string]any{"type": "reasoning", "summary": []any{}, "content": []any{map[string]any{"type": "reasoning_text", "text": "Let me"}}},
+	}}, &resp)
+	out := resp.Output
+	if len(out) != 2 || out[0].Type != "reasoning" || len(out[0].Content) != 1 || out[0].Content[0].Text != " plan\n" ||
+		out[1].Type != "message" || len(out[1].Content) != 1 || out[1].Content[0].Text != "done" {
+		t.Errorf("responses: %+v, want a reasoning item \" plan\\n\" and a message \"done\"", out)
+	}
+}
+
+// continue_final_message true continues the reasoning of a message that holds reasoning only, and reads
+// the reply from there, as llama-server resolves it by the message.
+func TestContinueFinalMessageTrueReadsAReasoningOnlyMessageAsReasoning(t *testing.T) {
+	f := serveTemplate(t, openThinkingTemplate)
+	c := continuedReasoning
+	var chat struct {
+		Choices []struct {
+			Message struct {
+				Content          string `json:"content"`
+				ReasoningContent string `json:"reasoning_content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	f.postOK(t, "/v1/chat/completions", map[string]any{"messages": []any{c.user, c.last}, "max_tokens": 32, "grammar": c.grammar,
+		"continue_final_message": true, "add_generation_prompt": false}, &chat)
+	if len(chat.Choices) != 1 || chat.Choices[0].Message.ReasoningContent != " plan\n" || chat.Choices[0].Message.Content != "done" {
+		t.Errorf("chat: %+v, want the reasoning \" plan\\n\" and the content \"done\"", chat.Choices)
 	}
 }

@@ -206,12 +206,7 @@ type thinkingReply struct {
 // and, when the content goes on (continueContent, or continueAuto unless m holds reasoning only), the end
 // marker; then, when the content goes on, m's content.
 func (t thinkingTags) continuation(opening string, m chattemplate.Message, mode continueMode) string {
-	if mode == continueAuto {
-		mode = continueContent
-		if m.ReasoningContent != "" && m.Content == "" {
-			mode = continueReasoning
-		}
-	}
+	mode = mode.resolve(m)
 	if t.thinks() && t.start != "" {
 		if i := strings.Index(opening, t.start); i >= 0 {
 			opening = opening[:i]
@@ -229,10 +224,16 @@ func (t thinkingTags) continuation(opening string, m chattemplate.Message, mode 
 
 // reply is how to read a reply that follows generationPrompt.
 func (t thinkingTags) reply(generationPrompt string, extract bool) *thinkingReply {
+	return t.replyAfter(generationPrompt, generationPrompt, extract)
+}
+
+// replyAfter is how to read a reply read after readFrom (see renderedChat), whose assistant's turn opened
+// with generationPrompt.
+func (t thinkingTags) replyAfter(readFrom, generationPrompt string, extract bool) *thinkingReply {
 	r := &thinkingReply{tags: t, extract: extract, generationPrompt: generationPrompt}
 	if start := strings.TrimSpace(t.start); start != "" {
-		if i := strings.Index(generationPrompt, start); i >= 0 {
-			r.opened = generationPrompt[i:]
+		if i := strings.Index(readFrom, start); i >= 0 {
+			r.opened = readFrom[i:]
 		}
 	}
 	return r

@@ -96,7 +96,7 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		}
 		return text, reply, nil
 	}
-	text, generationPrompt, continued, apiErr := f.render(req)
+	rendered, apiErr := f.render(req)
 	if apiErr != nil {
 		return "", nil, apiErr
 	}
@@ -111,7 +111,7 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 		// A required call comes after the reasoning, as llama-server's grammar has it: the model writes
 		// the call's opening itself, past the end marker, instead of finding it prefilled in its reasoning.
 		// A call whose tools' schemas have no grammar gets its first characters there, its arguments free.
-		thinking := f.tags.reply(generationPrompt, extract)
+		thinking := f.tags.replyAfter(rendered.readFrom, rendered.generationPrompt, extract)
 		call := reply.grammar
 		if call == "" {
 			call = "root ::= .*\n"
@@ -120,25 +120,37 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 			reply.grammar, reply.prefill, reply.thinking = g, "", thinking
 		}
 	}
-	if f.tags.thinks() && !reply.forced() && (!continuing || req.repeatContinued) {
-		reply.thinking = f.tags.reply(generationPrompt, extract)
+	if f.tags.thinks() && !reply.forced() {
+		reply.thinking = f.tags.replyAfter(rendered.readFrom, rendered.generationPrompt, extract)
 	}
-	if continuing && req.repeatContinued && (reply.thinking == nil || reply.thinking.opened == "") {
-		reply.continued = continued
+	if reply.thinking == nil || reply.thinking.opened == "" {
+		reply.continued = rendered.continued
 	}
-	return text + reply.prefill, reply, nil
+	return rendered.prompt + reply.prefill, reply, nil
+}
+
+// renderedChat is a chat request's prompt and what reading its reply needs.
+type renderedChat struct {
+	prompt string
+	// generationPrompt is the opening of the assistant's turn with the message it continues, if any: what
+	// a reasoning budget starts from. Set for thinking templates only, as the rest of these.
+	generationPrompt string
+	// readFrom is what the reply is read after: the generation prompt when the reply repeats the message
+	// it continues, else the opening with the part it continues but none of the message's text.
+	readFrom string
+	// continued is the text of a repeated message that lies outside a thinking template's markers, which
+	// the reply starts with.
+	continued string
 }
 
 // render runs the Jinja template on the request. A conversation that ends with an assistant message is
 // a reply to continue, as in llama-server: the prompt is the conversation before it, the opening of the
-// assistant's turn, and that message (see thinkingTags.continuation). For a thinking template it also
-// returns the generation prompt (the opening of the assistant's turn, with the continued message), by
-// which the reply is read; and for a continued message outside a thinking template's markers, the text
-// of it the prompt ends with. A reply continues a message without repeating it when
-// continue_final_message asked for the continuation outright, as llama-server's does.
-func (f *chatFormat) render(req *chatRequest) (text, generationPrompt, continued string, apiErr *apiError) {
+// assistant's turn, and that message (see thinkingTags.continuation). A chat reply repeats the message it
+// continues, as llama-server's does, unless continue_final_message asked for the continuation outright;
+// the Anthropic and Responses routes never repeat it.
+func (f *chatFormat) render(req *chatRequest) (renderedChat, *apiError) {
 	if f.jinjaErr != nil {
-		return "", "", "", serverError(f.jinjaErr)
+		return renderedChat{}, serverError(f.jinjaErr)
 	}
 	in := chattemplate.Input{
 		Messages:            f.templateMessages(req.Messages),
@@ -151,37 +163,40 @@ func (f *chatFormat) render(req *chatRequest) (text, generationPrompt, continued
 	}
 	mode, asked, apiErr := req.continueMode(req.AddGenerationPrompt)
 	if apiErr != nil {
-		return "", "", "", apiErr
+		return renderedChat{}, apiErr
 	}
 	last, continuing, apiErr := finalAssistantMessage(in.Messages)
 	if apiErr != nil {
-		return "", "", "", apiErr
+		return renderedChat{}, apiErr
 	}
 	if asked && !continuing {
-		return "", "", "", badRequest("\"continue_final_message\" needs a conversation that ends with an assistant message")
+		return renderedChat{}, badRequest("\"continue_final_message\" needs a conversation that ends with an assistant message")
 	}
 	if !continuing {
-		if text, apiErr = f.renderInput(in); apiErr != nil || !f.tags.thinks() || !in.AddGenerationPrompt {
-			return text, "", "", apiErr
+		text, apiErr := f.renderInput(in)
+		if apiErr != nil || !f.tags.thinks() || !in.AddGenerationPrompt {
+			return renderedChat{prompt: text}, apiErr
 		}
-		_, generationPrompt, apiErr = f.splitGenerationPrompt(in)
-		return text, generationPrompt, "", apiErr
+		_, opening, apiErr := f.splitGenerationPrompt(in)
+		return renderedChat{prompt: text, generationPrompt: opening, readFrom: opening}, apiErr
 	}
 	in.Messages = in.Messages[:len(in.Messages)-1]
 	before, opening, apiErr := f.splitGenerationPrompt(in)
 	if apiErr != nil {
-		return "", "", "", apiErr
+		return renderedChat{}, apiErr
 	}
+	mode = mode.resolve(last)
 	turn := f.tags.continuation(opening, last, mode)
-	if asked {
-		// Asked for outright, as llama-server reads it: the reply is what the model writes, read from
-		// the part of the message it continues.
-		return before + turn, f.tags.continuation(opening, chattemplate.Message{}, mode), "", nil
+	out := renderedChat{prompt: before + turn, generationPrompt: turn, readFrom: turn}
+	if asked || !req.repeatContinued {
+		// The reply is what the model writes, read from the part of the message it continues.
+		out.readFrom = f.tags.continuation(opening, chattemplate.Message{}, mode)
+		return out, nil
 	}
 	if !f.tags.thinks() || f.tags.start == "" {
-		continued = strings.TrimPrefix(turn, opening)
+		out.continued = strings.TrimPrefix(turn, opening)
 	}
-	return before + turn, turn, continued, nil
+	return out, nil
 }
 
 // splitGenerationPrompt renders in without and with the generation prompt: the conversation, and what

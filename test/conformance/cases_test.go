@@ -26,6 +26,10 @@ type comparison struct {
 	same []string
 	// near are paths of numbers that must agree to within nearness (floating point sums in another order).
 	near []string
+	// prefill is the start of a continued message that llama-server repeats at the start of the text and
+	// the runner leaves out: where llama-server's text is prefill and the runner's, it is a finding of its
+	// own kind (repeatsPrefill), which a case allows by name.
+	prefill string
 }
 
 // nearness is how far apart two numbers at a near path may be. Several inputs embedded in one decode
@@ -42,6 +46,12 @@ func values(paths ...string) comparison { return comparison{same: paths} }
 // seeded compares the shape, the text at textPath (and its token ids), and the values at paths.
 func seeded(textPath string, paths ...string) comparison {
 	return comparison{text: textPath, same: append([]string{textPath}, paths...)}
+}
+
+// continuing compares as c does a reply that continues the message prefill, which llama-server repeats.
+func continuing(c comparison, prefill string) comparison {
+	c.prefill = prefill
+	return c
 }
 
 // vectors compares the shape, the values at paths, and the numbers at nearPath to within nearness.
@@ -127,6 +137,9 @@ var cases = []testCase{
 	{"apply-template", "POST", "/apply-template", `{"messages":[{"role":"system","content":"be brief"},{"role":"user","content":"hello"}]}`, values("prompt"), nil},
 	{"chat input_tokens", "POST", "/v1/chat/completions/input_tokens", `{"messages":[{"role":"user","content":"hello there"}]}`, values("object", "input_tokens"), nil},
 	{"messages", "POST", "/v1/messages", `{"model":"tiny","max_tokens":16,"messages":[{"role":"user","content":"hello there"}],"temperature":0}`, seeded("content[].text", "type", "role", "stop_reason", "usage.output_tokens"), nil},
+	{"messages continuing a reply", "POST", "/v1/messages", `{"model":"tiny","max_tokens":8,"temperature":0,"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Well, "}]}`, continuing(seeded("content[].text", "content[].type"), "Well, "), allow(prefillNotRepeated)},
+	{"messages continuing a reply streamed", "POST", "/v1/messages", `{"model":"tiny","max_tokens":8,"temperature":0,"stream":true,"messages":[{"role":"user","content":"hello there"},{"role":"assistant","content":"Well, "}]}`, continuing(seeded("text"), "Well, "), allow(prefillNotRepeated, anthropicPing)},
+	{"responses continuing a reply", "POST", "/v1/responses", `{"model":"tiny","max_output_tokens":8,"temperature":0,"input":[{"role":"user","content":"hello there"},{"type":"message","role":"assistant","content":"Well, "}]}`, continuing(seeded("output[].content[].text", "output[].type"), "Well, "), allow(prefillNotRepeated, responsesObject, responsesIncomplete)},
 	{"messages count_tokens", "POST", "/v1/messages/count_tokens", `{"model":"tiny","messages":[{"role":"user","content":"hello there"}]}`, values("input_tokens"), nil},
 	{"responses", "POST", "/v1/responses", `{"model":"tiny","input":"hello there","max_output_tokens":16,"temperature":0}`, seeded("output[].content[].text", "object", "output[].type", "output[].role", "usage.output_tokens"), allow(responsesObject, responsesIncomplete)},
 	{"responses grammar", "POST", "/v1/responses", `{"model":"tiny","input":"answer:","max_output_tokens":8,"seed":5,"grammar":"root ::= \"yes\" | \"no\""}`, seeded("output[].content[].text", "status"), allow(responsesObject)},

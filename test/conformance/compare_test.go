@@ -157,6 +157,10 @@ func compareAnswers(c testCase, r, l answer) []finding {
 	out = append(out, compareShape("", r.view, l.view)...)
 	for _, path := range c.compare.same {
 		rv, lv := valuesAt(r.view, path), valuesAt(l.view, path)
+		if path == c.compare.text && repeatsPrefill(rv, lv, c.compare.prefill) {
+			out = append(out, finding{path, prefillRepeated, fmt.Sprintf("llama-server starts with %q, then the runner's %s", c.compare.prefill, brief(rv))})
+			continue
+		}
 		if !reflect.DeepEqual(rv, lv) {
 			out = append(out, finding{path, differs, fmt.Sprintf("runner %s, llama-server %s", brief(rv), brief(lv))})
 		}
@@ -167,6 +171,16 @@ func compareAnswers(c testCase, r, l answer) []finding {
 		}
 	}
 	return out
+}
+
+// repeatsPrefill reports whether l is r but for prefill, written at the start of its first text.
+func repeatsPrefill(r, l []any, prefill string) bool {
+	if prefill == "" || len(r) == 0 || len(r) != len(l) {
+		return false
+	}
+	rs, okR := r[0].(string)
+	ls, okL := l[0].(string)
+	return okR && okL && ls == prefill+rs && reflect.DeepEqual(r[1:], l[1:])
 }
 
 // apart says how two lists of numbers differ by more than nearness, or "" when they do not.

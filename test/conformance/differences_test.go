@@ -40,6 +40,8 @@ import (
 //	| anthropicPing         | /v1/messages stream                     | a ping event follows message_start, as Anthropic streams; llama-server sends none      |
 //	| thinkingDisabledHonoured | /v1/messages with thinking disabled  | the template's reasoning is turned off, as Anthropic documents; llama-server ignores the setting and the reply thinks |
 //	| reasoningItemStatus   | /v1/responses stream with reasoning     | the streamed reasoning item carries its status, as OpenAI's items do; llama-server's final one has none |
+//	| prefillNotRepeated    | /v1/messages, /v1/responses continuing  | the reply is only what the model wrote after a final assistant message, as Anthropic documents; llama-server repeats the message (its text, or its reasoning) first |
+//	| askedContinuationNotRepeated | chat with continue_final_message | the whole reply is only what the model wrote, as llama-server's stream of the same request is; llama-server's whole reply repeats the message (its content, or its reasoning) first |
 //	| unparsedReplyIsContent | chat with tools, a reply that is no call | the reply is content (200), where llama-server's parser fails the request with 500 "does not match the expected format" |
 //
 // Not yet done in the runner: none of the differences the cases see. One still to be closed goes in a table
@@ -107,6 +109,11 @@ var (
 		[]allowance{{onlyRunner, "last.response.output[].status"}}}
 	grammarEndsTheChoice = difference{"under ignore_eos a complete grammar allows no further token: the choice ends there, where llama-server answers 500 (Unexpected empty grammar stack)",
 		[]allowance{{differs, "status"}, {onlyLlama, "error"}, {onlyRunner, "*"}}}
+	prefillNotRepeated = difference{"a reply that continues a final assistant message is only what the model wrote, as Anthropic documents it and the Responses API has it; llama-server repeats the message first",
+		[]allowance{{prefillRepeated, "content[].text"}, {prefillRepeated, "content[].thinking"}, {prefillRepeated, "output[].content[].text"},
+			{prefillRepeated, "text"}, {prefillRepeated, "reasoning"}}}
+	askedContinuationNotRepeated = difference{"with continue_final_message the whole reply is only what the model wrote, as llama-server's own stream is; llama-server's whole reply repeats the message first",
+		[]allowance{{prefillRepeated, "choices[].message.content"}, {prefillRepeated, "choices[].message.reasoning_content"}, {onlyLlama, "choices[].message.reasoning_content"}}}
 	loraUnknownID = difference{"a lora list naming no loaded adapter is refused with 400 naming the field; llama-server skips the entry",
 		[]allowance{{differs, "status"}, {onlyRunner, "error"}, {onlyLlama, "*"}}}
 	loraInitWithoutApply = difference{"under --lora-init-without-apply the adapters start at scale 0, as the flag's help says; llama-server lists and applies them at their --lora scale",
@@ -123,10 +130,12 @@ const (
 	differs kind = iota
 	onlyLlama
 	onlyRunner
+	// prefillRepeated is generated text that llama-server starts with the message the reply continues.
+	prefillRepeated
 )
 
 func (k kind) String() string {
-	return [...]string{"differs", "only in llama-server", "only in the runner"}[k]
+	return [...]string{"differs", "only in llama-server", "only in the runner", "prefill repeated by llama-server"}[k]
 }
 
 // difference is one known difference: why, and the findings it allows.
