@@ -10,7 +10,7 @@ VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 TEST_TIMEOUT ?= 20m
 
-.PHONY: all build run run-standin test deps tools go-deps llama-server fuzz chaos bench screenshots clean
+.PHONY: all build run run-standin test deps tools go-deps llama-server native-libs fuzz chaos bench screenshots clean
 
 all: build
 
@@ -47,6 +47,14 @@ deps: tools go-deps
 llama-server: tools
 	@scripts/llama-server.sh
 
+# native-libs: the same release's libraries built for this machine's CPU
+# (minutes the first time, cached beside llama-server), for the runner:
+#   custos runner --lib-dir "$$(scripts/llama-server.sh libs)" ...
+# The prebuilt ones of `make deps` suit any x86-64 CPU; these are faster on
+# this one (docs/BENCHMARKS.md).
+native-libs: tools
+	@scripts/llama-server.sh libs
+
 build: deps
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/custos ./cmd/custos
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/standin ./cmd/standin
@@ -65,8 +73,14 @@ run: build $(MODEL)
 run-standin: build
 	$(BIN)/custos serve --config examples/standin.yaml --listen $(LISTEN)
 
-test: deps llama-server
+# test: the whole suite on the prebuilt libraries, then the binding's tests and
+# the conformance suite again on the ones built for this CPU (native-libs),
+# which make bench measures: they must load, keep ggml's thread pools, and
+# answer token for token as llama-server does.
+test: deps llama-server native-libs
 	CGO_ENABLED=1 $(GO) test -race -timeout $(TEST_TIMEOUT) ./...
+	CUSTOS_LLAMA_LIB_DIR="$$(scripts/llama-server.sh libs)" CGO_ENABLED=1 \
+		$(GO) test -race -timeout $(TEST_TIMEOUT) ./internal/llama ./test/conformance
 
 # chaos: the chaos suite for longer, with its report (docs/RELIABILITY.md).
 CHAOS_DURATION ?= 60s
@@ -87,17 +101,18 @@ fuzz: deps
 # pause and engine micro-benchmarks, then ./bench, which runs custos,
 # the stand-in and the runner as processes and compares direct with
 # through-custos side by side, and the runner with the real llama-server
-# (engine/* scenarios: $CUSTOS_LLAMA_SERVER, else scripts/llama-server.sh).
+# (engine/* scenarios: $CUSTOS_LLAMA_SERVER, else scripts/llama-server.sh),
+# the runner on the libraries built for this CPU as llama-server is.
 # BENCH_FLAGS=-quick for a smoke run.
 BENCH_FLAGS ?=
-bench: build $(MODEL)
+bench: build $(MODEL) native-libs
 	$(GO) test -run XXX -bench Proxy -benchmem -count 3 ./internal/gateway
 	$(GO) test -run XXX -bench Resume -benchtime 20x -count 3 ./internal/intervention
 	$(GO) test -run XXX -bench 'Decode$$|DecodeFourSequences|PromptProcessing' -benchtime 1s -count 3 ./internal/llama
 	$(GO) test -run XXX -bench DecodeBeyondCache -benchtime 2s -count 2 ./internal/llama
 	$(GO) test -run XXX -bench 'DecodeHTTP$$' -benchtime 3x -count 3 ./internal/runner
 	$(GO) test -run XXX -bench DecodeHTTPBeyondCache -benchtime 3x -count 2 ./internal/runner
-	$(GO) run ./bench -out $(CURDIR)/$(CACHE)/bench-report.md $(BENCH_FLAGS)
+	$(GO) run ./bench -out $(CURDIR)/$(CACHE)/bench-report.md -runner-lib-dir "$$(scripts/llama-server.sh libs)" $(BENCH_FLAGS)
 	@echo "report: $(CACHE)/bench-report.md"
 
 # screenshots: the dashboard's main views, taken by the browser tests

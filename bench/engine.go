@@ -97,7 +97,11 @@ func engineVsLlamaServer(o *options, rep *report, m engineModel, threads int) er
 	}
 	servers := [2]engineServer{
 		{"runner", func(model, port string, threads int) []string {
-			return append([]string{custos, "runner"}, common(model, port, threads)...)
+			argv := append([]string{custos, "runner"}, common(model, port, threads)...)
+			if o.runnerLibDir != "" {
+				argv = append(argv, "--lib-dir", o.runnerLibDir)
+			}
+			return argv
 		}},
 		{"llama-server", func(model, port string, threads int) []string {
 			return append([]string{llamaServer}, common(model, port, threads)...)
@@ -124,6 +128,11 @@ func engineVsLlamaServer(o *options, rep *report, m engineModel, threads int) er
 			fmt.Sprintf("%.0f", median(rates[1][i])), ratio(x), "≥ 1.00×: "+verdict(x >= 1), load)
 	}
 	if len(s.notes) == 0 {
+		libraries := "the prebuilt libraries it finds itself (make deps)"
+		if o.runnerLibDir != "" {
+			libraries = o.runnerLibDir
+		}
+		s.note("The runner's libraries: %s.", libraries)
 		s.note("llama-server: %s. Both get the same flags; decode requests generate %d tokens (18 MB) or %d (231 MB) ignoring end of sequence, one stream's rate is timings.predicted_per_second, %d streams' is their tokens over the wall time; prompt is timings.prompt_per_second of a fresh %d-token prompt. A request that takes over %v counts as 0 tokens/s. The load average (1, 5, 15 minutes) is read after each model and thread count.",
 			llamaServer, engineModels[0].predict, engineModels[1].predict, engineStreams, enginePromptTokens, engineRequestTimeout)
 	}

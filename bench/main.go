@@ -26,6 +26,7 @@ import (
 
 type options struct {
 	custos, standin, model string
+	runnerLibDir           string
 	quick                  bool
 	engineRounds           int
 	only                   *regexp.Regexp
@@ -50,6 +51,7 @@ func main() {
 	flag.StringVar(&o.standin, "standin", "bin/standin", "stand-in backend binary")
 	flag.StringVar(&o.model, "model", ".cache/models/tiny-256x4.gguf", "GGUF model for the runner scenarios")
 	flag.BoolVar(&o.quick, "quick", false, "fewer, shorter rounds: a smoke run, not figures to publish")
+	flag.StringVar(&o.runnerLibDir, "runner-lib-dir", "", "the runner's --lib-dir in the engine/ scenarios (default: its own search)")
 	flag.IntVar(&o.engineRounds, "engine-rounds", 3, "rounds of each engine/ measurement (1 with -quick)")
 	flag.StringVar(&only, "only", "", "run only the scenarios whose name matches this regular expression")
 	flag.StringVar(&o.profileDir, "profile", "", "save a CPU profile of custos under load in this folder")

