@@ -121,19 +121,7 @@ func benchmarkParallelDecode(b *testing.B, o gguf.GenOptions, nSeq int, threadin
 func BenchmarkPromptProcessing(b *testing.B) {
 	m := loadModel(b, benchModelOptions)
 	prompt := tokens(b, m, strings.Repeat("The quick brown fox jumps over the lazy dog. ", 40))[:256]
-	for _, th := range benchThreads {
-		b.Run(th.String(), func(b *testing.B) {
-			c := newContext(b, m, th.params(ContextParams{NCtx: 1024}))
-			batch := newBatch(b, len(prompt), 1)
-			for range b.N {
-				c.ClearMemory()
-				batch.Clear()
-				fillPrompt(batch, prompt, 0, 0)
-				decode(b, c, batch)
-			}
-			b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tokens/s")
-		})
-	}
+	benchPrompt(b, m, prompt, benchThreads, ContextParams{NCtx: 1024})
 }
 
 // BenchmarkPromptProcessingBeyondCache measures the engine bench's prompt scenario through the bare
@@ -145,9 +133,14 @@ func BenchmarkPromptProcessingBeyondCache(b *testing.B) {
 	for i := range prompt {
 		prompt[i] = Token(1 + (i*7919)%(m.NVocab()-1))
 	}
-	for _, th := range []benchThreading{{1, 0, false}, {2, 50, true}} {
+	benchPrompt(b, m, prompt, []benchThreading{{1, 0, false}, {2, 50, true}}, ContextParams{NCtx: 4096, NSeqMax: 4})
+}
+
+// benchPrompt decodes prompt in one batch from an empty memory, once per iteration, for each threading.
+func benchPrompt(b *testing.B, m *Model, prompt []Token, threadings []benchThreading, params ContextParams) {
+	for _, th := range threadings {
 		b.Run(th.String(), func(b *testing.B) {
-			c := newContext(b, m, th.params(ContextParams{NCtx: 4096, NSeqMax: 4}))
+			c := newContext(b, m, th.params(params))
 			batch := newBatch(b, len(prompt), 1)
 			for range b.N {
 				c.ClearMemory()

@@ -115,14 +115,7 @@ var continuedReasoning = struct {
 func TestEveryRouteReadsTheReasoningItContinues(t *testing.T) {
 	f := serveTemplate(t, openThinkingTemplate)
 	c := continuedReasoning
-	var chat struct {
-		Choices []struct {
-			Message struct {
-				Content          string `json:"content"`
-				ReasoningContent string `json:"reasoning_content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
+	var chat thinkingAnswer
 	f.postOK(t, "/v1/chat/completions", map[string]any{"messages": []any{c.user, c.last}, "max_tokens": 32, "grammar": c.grammar}, &chat)
 	if len(chat.Choices) != 1 || chat.Choices[0].Message.ReasoningContent != "Let me plan\n" || chat.Choices[0].Message.Content != "done" {
 		t.Errorf("chat: %+v, want the reasoning \"Let me plan\\n\" and the content \"done\"", chat.Choices)
@@ -178,14 +171,7 @@ func TestEveryRouteReadsTheReasoningItContinues(t *testing.T) {
 func TestContinueFinalMessageTrueReadsAReasoningOnlyMessageAsReasoning(t *testing.T) {
 	f := serveTemplate(t, openThinkingTemplate)
 	c := continuedReasoning
-	var chat struct {
-		Choices []struct {
-			Message struct {
-				Content          string `json:"content"`
-				ReasoningContent string `json:"reasoning_content"`
-			} `json:"message"`
-		} `json:"choices"`
-	}
+	var chat thinkingAnswer
 	f.postOK(t, "/v1/chat/completions", map[string]any{"messages": []any{c.user, c.last}, "max_tokens": 32, "grammar": c.grammar,
 		"continue_final_message": true, "add_generation_prompt": false}, &chat)
 	if len(chat.Choices) != 1 || chat.Choices[0].Message.ReasoningContent != " plan\n" || chat.Choices[0].Message.Content != "done" {
