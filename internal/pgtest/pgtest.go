@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"custos/internal/freeport"
 )
 
 // startTimeout bounds how long a server may take to accept connections.
@@ -89,7 +91,7 @@ func launch(base string, o Options) (*Server, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		if s.port, err = freePort(s.host); err != nil {
+		if s.port, err = serverPorts.Take(s.host); err != nil {
 			return nil, err
 		}
 		if err = s.start(); err == nil {
@@ -351,12 +353,5 @@ func version(initdb string) int {
 	return n
 }
 
-// freePort is a TCP port on host that nothing listens on now.
-func freePort(host string) (int, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+// serverPorts hands out the servers' ports, never one twice in a test binary (see freeport).
+var serverPorts freeport.Pool

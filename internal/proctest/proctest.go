@@ -16,11 +16,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"custos/internal/freeport"
 )
 
 // Binaries are custos and the stand-in, built for one test binary.
@@ -112,15 +115,20 @@ func Refuses(addr string) bool {
 	return errors.Is(err, syscall.ECONNREFUSED)
 }
 
-// FreeAddr returns a 127.0.0.1 address that was free a moment ago.
+// testPorts hands out the ports of the servers a test binary starts. It never takes one back: a test binary
+// starts a few hundred servers at most, and a port handed out once is never handed out to a second server
+// that might start before the first has bound it, or while it still runs.
+var testPorts freeport.Pool
+
+// FreeAddr returns a 127.0.0.1 address that was free a moment ago and that no other FreeAddr of this test
+// binary returned.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := testPorts.Take("127.0.0.1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 }
 
 // WriteConfig writes a configuration into dir, with `listen` on a free

@@ -3,11 +3,12 @@ package supervisor
 import (
 	"bufio"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
+
+	"custos/internal/freeport"
 )
 
 // maxLineBytes bounds one kept output line; the rest of a longer line is
@@ -25,18 +26,11 @@ type process struct {
 	outputDone chan struct{}
 }
 
-// freePort asks the kernel for a port free on 127.0.0.1 right now. The port
-// is released before the backend binds it, so another program may take it
-// in between; the backend then fails to bind, exits, and the next start
-// picks another port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", backendHost+":0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
+// backendPorts hands out the ports of this custos's backend processes, so two backends starting at once are
+// never given one port and the probes of one never reach the other. A program outside custos may still take
+// a port before the backend binds it; the backend then fails to bind, exits, and the next start picks
+// another port.
+var backendPorts = &freeport.Pool{}
 
 // startProcess runs argv in its own process group, so a stop or kill reaches
 // the backend's children too, with the parent-death signal set so the

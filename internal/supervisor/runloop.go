@@ -84,10 +84,11 @@ func (b *Backend) runProcess(ctx context.Context) outcome {
 		b.snap.Restarts++
 	}
 	b.started = true
-	port, err := freePort()
+	port, err := backendPorts.Take(backendHost)
 	if err != nil {
 		return b.failed("start: "+err.Error(), 0)
 	}
+	defer backendPorts.Release(port) // the process, and what was left of its group, has been stopped
 	url := fmt.Sprintf("http://%s:%d", backendHost, port)
 	p, err := startProcess(buildArgv(b.model, b.executable, port, b.bodyLimit), buildEnv(b.model, b.secrets), b.onOutputLine)
 	if err != nil {

@@ -7,6 +7,7 @@ package conformance
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -87,11 +88,27 @@ func startPairOn(t *testing.T, gen func() (string, error), extra, llamaOnly []st
 func startPairAt(t *testing.T, path string, extra, llamaOnly []string) pair {
 	t.Helper()
 	flags := append(append([]string{"-m", path}, sharedFlags...), extra...)
-	runnerAddr, llamaAddr := proctest.FreeAddr(t), proctest.FreeAddr(t)
-	startServer(t, "runner", runnerAddr, []string{"CUSTOS_LLAMA_LIB_DIR=" + llamatest.LibDir(t)}, bins.Custos,
-		append([]string{"runner"}, withListen(flags, runnerAddr)...)...)
-	startServer(t, "llama-server", llamaAddr, nil, llamatest.LlamaServer(t), append(withListen(flags, llamaAddr), llamaOnly...)...)
-	return pair{runner: "http://" + runnerAddr, llama: "http://" + llamaAddr}
+	runner := startServer(t, runnerServer(t, flags))
+	llama := startServer(t, llamaServer(t, append(flags, llamaOnly...)))
+	return pair{runner: "http://" + runner, llama: "http://" + llama}
+}
+
+// runnerServer is `custos runner` with flags, on the libraries the suite runs on.
+func runnerServer(t *testing.T, flags []string) server {
+	return server{
+		name: "runner", bin: bins.Custos, env: []string{"CUSTOS_LLAMA_LIB_DIR=" + llamatest.LibDir(t)},
+		args:      func(addr string) []string { return append([]string{"runner"}, withListen(flags, addr)...) },
+		listening: func(addr string) string { return `"msg":"runner listening","addr":"` + addr + `"` },
+	}
+}
+
+// llamaServer is the release's llama-server with flags.
+func llamaServer(t *testing.T, flags []string) server {
+	return server{
+		name: "llama-server", bin: llamatest.LlamaServer(t),
+		args:      func(addr string) []string { return withListen(flags, addr) },
+		listening: func(addr string) string { return "listening on http://" + addr },
+	}
 }
 
 // withListen adds --host and --port for addr to flags.
@@ -100,53 +117,108 @@ func withListen(flags []string, addr string) []string {
 	return append(append([]string{}, flags...), "--host", host, "--port", port)
 }
 
-// startServer runs bin with args and waits for its /health to answer 200; on failure, and when the test
-// fails, it logs the end of the server's output.
-func startServer(t *testing.T, name, addr string, env []string, bin string, args ...string) {
+// server is one of a pair: how to run it on an address, and how it says it has bound it.
+type server struct {
+	name, bin string
+	env       []string
+	args      func(addr string) []string
+	// listening is the line the server prints once it has bound addr. A /health that answers on addr is
+	// this server's only after that line: before it, another program on the port may be answering.
+	listening func(addr string) string
+}
+
+// startAttempts bounds how often a server is started on a new port when another program took its port in
+// the moment between FreeAddr and the server's bind.
+const startAttempts = 3
+
+// startServer runs s on a free address and waits until it has bound it and its /health answers 200, and
+// returns the address. On failure, and when the test fails, it logs the end of the server's output.
+func startServer(t *testing.T, s server) string {
 	t.Helper()
-	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	output := &proctest.Buffer{}
-	cmd.Stdout, cmd.Stderr = output, output
+	for attempt := 1; ; attempt++ {
+		addr := proctest.FreeAddr(t)
+		proc := launch(t, s, addr)
+		err := proc.awaitUp(s, addr)
+		switch {
+		case err == nil:
+			return addr
+		case errors.Is(err, errPortTaken) && attempt < startAttempts:
+			t.Logf("%s: %v; starting it on another port", s.name, err)
+		default:
+			t.Fatalf("%s: %v\n%s", s.name, err, proctest.Tail(proc.output.String(), 4<<10))
+		}
+	}
+}
+
+// errPortTaken is a server's exit because another program bound its port first.
+var errPortTaken = errors.New("another program took its port before it bound it")
+
+// running is a server process a test started.
+type running struct {
+	output *proctest.Buffer
+	exited chan struct{} // closed once the process has exited
+	err    error         // its exit status, once exited is closed
+}
+
+// launch runs s on addr; the test's cleanup stops it.
+func launch(t *testing.T, s server, addr string) *running {
+	t.Helper()
+	cmd := exec.Command(s.bin, s.args(addr)...)
+	cmd.Env = append(os.Environ(), s.env...)
+	proc := &running{output: &proctest.Buffer{}, exited: make(chan struct{})}
+	cmd.Stdout, cmd.Stderr = proc.output, proc.output
 	cmd.WaitDelay = 10 * time.Second
 	// A test binary killed before its cleanup (a timeout, an interrupted run) takes the server with it.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", name, err)
+		t.Fatalf("starting %s: %v", s.name, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	go func() { proc.err = cmd.Wait(); close(proc.exited) }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-exited:
+		case <-proc.exited:
 		case <-time.After(10 * time.Second):
 			_ = cmd.Process.Kill()
 			select {
-			case <-exited:
+			case <-proc.exited:
 			case <-time.After(10 * time.Second):
-				t.Errorf("%s (pid %d) not reaped within 10s of SIGKILL", name, cmd.Process.Pid)
+				t.Errorf("%s (pid %d) not reaped within 10s of SIGKILL", s.name, cmd.Process.Pid)
 			}
 		}
 		if t.Failed() {
-			t.Logf("%s output (last 4 KiB):\n%s", name, proctest.Tail(output.String(), 4<<10))
+			t.Logf("%s on %s, output (last 4 KiB):\n%s", s.name, addr, proctest.Tail(proc.output.String(), 4<<10))
 		}
 	})
+	return proc
+}
+
+// awaitUp waits until the process has said it is listening on addr and /health there answers 200.
+func (p *running) awaitUp(s server, addr string) error {
 	deadline := time.Now().Add(startWithin)
 	for {
 		select {
-		case err := <-exited:
-			t.Fatalf("%s exited at start: %v\n%s", name, err, proctest.Tail(output.String(), 4<<10))
+		case <-p.exited:
+			if portTaken(p.output.String()) {
+				return fmt.Errorf("exited at start on %s: %w", addr, errPortTaken)
+			}
+			return fmt.Errorf("exited at start on %s: %v", addr, p.err)
 		default:
 		}
-		if healthy(addr) {
-			return
+		if strings.Contains(p.output.String(), s.listening(addr)) && healthy(addr) {
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not answer /health with 200 within %v:\n%s", name, startWithin, proctest.Tail(output.String(), 4<<10))
+			return fmt.Errorf("did not bind %s and answer /health with 200 within %v", addr, startWithin)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// portTaken reports whether a server's output says it could not bind its port: the runner's Go error, or
+// llama-server's message.
+func portTaken(output string) bool {
+	return strings.Contains(output, "address already in use") || strings.Contains(output, "couldn't bind HTTP server socket")
 }
 
 // healthy reports whether addr's /health answers 200.
