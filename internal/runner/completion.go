@@ -290,7 +290,7 @@ func (c *nativeChunker) result(i int, out *choiceOutput, res *result) map[string
 		"tokens_cached":       end.nPast,
 		"prompt":              c.prompt,
 		"has_new_line":        strings.Contains(content, "\n"),
-		"truncated":           false,
+		"truncated":           end.truncated,
 		"stop_type":           end.stopType,
 		"stopping_word":       end.stoppingWord,
 		"generation_settings": generationSettings(c.params, false),

@@ -77,25 +77,36 @@ func commonPrefix(a, b []llama.Token) int {
 	return n
 }
 
-// chooseSlot picks the idle slot for a prompt run with the LoRA scales lora: the one whose cache shares
-// the longest prefix with it, so the least work is redone (a cache of other scales shares none); among
-// equals, the one idle the longest. It returns nil when no slot takes tasks.
+// slotSimilarity is llama-server's default --slot-prompt-similarity: a cache that holds more than this
+// share of a prompt's first tokens is worth taking up again.
+const slotSimilarity = 0.1
+
+// chooseSlot picks the idle slot for a prompt run with the LoRA scales lora, as llama-server picks it: the
+// one whose cache shares the largest share of the prompt's first tokens, past slotSimilarity (a cache of
+// other scales shares none), else the one idle the longest. A prompt that shares only its template's
+// first tokens with a cache so leaves it to the conversation it belongs to, and takes a slot that lost
+// the least. It returns nil when no slot takes tasks.
 func chooseSlot(slots []*slot, prompt []llama.Token, lora []float32) *slot {
-	var best *slot
-	bestPrefix := -1
+	var similar, idlest *slot
+	best := slotSimilarity
 	for _, s := range slots {
 		if !s.takesTasks() {
 			continue
 		}
-		p := 0
-		if slices.Equal(s.cacheLoRA, lora) {
-			p = commonPrefix(s.cached, prompt)
+		if idlest == nil || s.lastUsed < idlest.lastUsed {
+			idlest = s
 		}
-		if p > bestPrefix || (p == bestPrefix && s.lastUsed < best.lastUsed) {
-			best, bestPrefix = s, p
+		if len(prompt) == 0 || len(s.cached) == 0 || !slices.Equal(s.cacheLoRA, lora) {
+			continue
+		}
+		if share := float64(commonPrefix(s.cached, prompt)) / float64(len(prompt)); share > best {
+			similar, best = s, share
 		}
 	}
-	return best
+	if similar != nil {
+		return similar
+	}
+	return idlest
 }
 
 // chooseFollowers picks n idle slots other than leader for a task's further choices, the ones idle the

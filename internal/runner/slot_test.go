@@ -25,6 +25,20 @@ func TestChooseSlotPrefersTheLongestCachedPrefix(t *testing.T) {
 	}
 }
 
+// A prompt that shares only its first tokens (the template's opening) with a cache takes the slot idle the
+// longest, and leaves the cache for the conversation it holds, as llama-server does.
+func TestChooseSlotLeavesACacheThatSharesLittle(t *testing.T) {
+	conversation := toks(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+	other := toks(1, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7)
+	slots := []*slot{{id: 0, cached: conversation, lastUsed: 3}, {id: 1, lastUsed: 1}, {id: 2, cached: toks(5), lastUsed: 2}}
+	if got := chooseSlot(slots, other, nil); got.id != 1 {
+		t.Fatalf("chose slot %d, want 1 (idle the longest; slot 0 shares 1 of 12 tokens)", got.id)
+	}
+	if got := chooseSlot(slots, append(conversation[:2:2], 99), nil); got.id != 0 {
+		t.Fatalf("chose slot %d, want 0 (it holds 2 of the 3 tokens)", got.id)
+	}
+}
+
 func TestChooseSlotTakesTheLeastRecentlyUsedAmongEquals(t *testing.T) {
 	slots := []*slot{{id: 0, lastUsed: 5}, {id: 1, lastUsed: 2}, {id: 2, lastUsed: 9}}
 	if got := chooseSlot(slots, toks(1), nil); got.id != 1 {

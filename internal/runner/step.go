@@ -227,8 +227,10 @@ func (s *scheduler) onToken(sl *slot, tok llama.Token, prob *tokenProb) {
 		s.finish(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	case stopped:
 		s.finish(sl, choiceEnd{finishReason: finishStop, stopType: stopTypeWord, stoppingWord: word})
-	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, len(sl.cached) >= s.slotCtx,
-		s.pastTimeLimit(sl, piece):
+	case len(sl.cached)+1 >= s.slotCtx:
+		// The next token would leave no cell free: llama-server stops here and calls the reply truncated.
+		s.end(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit, truncated: true})
+	case t.params.nPredict > 0 && sl.predicted >= t.params.nPredict, s.pastTimeLimit(sl, piece):
 		s.end(sl, choiceEnd{finishReason: finishLength, stopType: stopTypeLimit})
 	default:
 		sl.next = tok

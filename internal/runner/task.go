@@ -76,8 +76,10 @@ type choiceEnd struct {
 	finishReason string
 	stopType     string
 	stoppingWord string
-	predicted    int
-	slot         int
+	// truncated is a choice the slot's context ended.
+	truncated bool
+	predicted int
+	slot      int
 	// nPast is how many tokens the choice's slot held at the end.
 	nPast int
 	// predictTime is how long the choice generated, from the end of the prompt to its last token.
@@ -123,8 +125,8 @@ func (r *result) first() choiceEnd {
 }
 
 // newTask makes a task whose event buffer fits all it can produce: per choice, one event per sampled token
-// at most (the last sample may land when the slot's context is already full, hence one more than the free
-// cells) and the held-back text released at the end; then the final event.
+// at most (no more than the slot's free cells) and the held-back text released at the end; then the final
+// event.
 func newTask(ctx context.Context, prompt []llama.Token, params genParams, embed bool, slotCtx int) *task {
 	most := slotCtx - len(prompt)
 	if params.nPredict >= 0 {

@@ -110,6 +110,10 @@ var cases = []testCase{
 	{"completion", "POST", "/completion", seededCompletion + `}`, withSettings(seeded("content", "tokens_predicted", "tokens_evaluated", "stop_type", "prompt"), "generation_settings.", false), nil},
 	{"completion return_tokens", "POST", "/completion", seededCompletion + `,"return_tokens":true}`, seeded("content", "tokens"), nil},
 	{"completion stream", "POST", "/completion", seededCompletion + `,"stream":true}`, seeded("text", "done", "first.tokens_predicted", "first.tokens_evaluated", "next.tokens_predicted", "next.tokens_evaluated", "last.tokens_predicted", "last.stop_type"), nil},
+	// A prompt of 1,000 tokens in a slot of 1,024: generation stops when the next token would not fit, as
+	// llama-server stops it, however many n_predict allows.
+	{"completion up to the end of the slot's context", "POST", "/completion", `{"prompt":[` + strings.Repeat("300,", 999) + `300],"n_predict":100,"seed":5,"ignore_eos":true}`,
+		seeded("content", "tokens_predicted", "tokens_evaluated", "stop_type", "truncated"), nil},
 	{"completion greedy", "POST", "/completion", `{"prompt":"one two","n_predict":16,"temperature":0,"ignore_eos":true}`, seeded("content"), nil},
 	{"v1 completions", "POST", "/v1/completions", seededOpenAI + `}`, seeded("choices[].text", "object", "choices[].finish_reason", "usage.completion_tokens", "usage.prompt_tokens"), allow(fingerprint)},
 	{"v1 completions stream", "POST", "/v1/completions", seededOpenAI + `,"stream":true}`, seeded("text", "done", "last.choices[].finish_reason"), allow(fingerprint, usageWhenAsked)},
