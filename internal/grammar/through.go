@@ -12,6 +12,29 @@ import (
 // marker the text ends with, and a character either extends the match, falls back to a shorter one, or
 // starts over. Marker must not be empty.
 func Through(name, marker string) string {
+	var b strings.Builder
+	for _, rule := range throughRules(name, marker) {
+		fmt.Fprintf(&b, "%s ::= %s\n", rule.name, rule.body)
+	}
+	return b.String()
+}
+
+// Through adds the rules of text up to and including the first occurrence of marker (see the function
+// Through) and returns the symbol that generates it, a rule named after hint: a tool call's argument
+// written as raw text up to its closing tag.
+func (b *Builder) Through(hint, marker string) string {
+	name := b.r.reserve(hint)
+	for _, rule := range throughRules(name, marker) {
+		b.r.bodies[rule.name] = rule.body
+	}
+	return name
+}
+
+// namedRule is one rule of a grammar.
+type namedRule struct{ name, body string }
+
+// throughRules are Through's rules: the automaton's states, the start state named name.
+func throughRules(name, marker string) []namedRule {
 	m := []rune(marker)
 	alphabet := slices.Compact(slices.Sorted(slices.Values(m)))
 	state := func(q int) string {
@@ -20,7 +43,7 @@ func Through(name, marker string) string {
 		}
 		return fmt.Sprintf("%s-%02d", name, q)
 	}
-	var b strings.Builder
+	rules := make([]namedRule, 0, len(m))
 	for q := range m {
 		var alts, known []string
 		dests := map[int][]rune{}
@@ -40,9 +63,9 @@ func Through(name, marker string) string {
 			}
 		}
 		alts = append(alts, negatedClass([]rune(strings.Join(known, "")))+" "+name)
-		fmt.Fprintf(&b, "%s ::= %s\n", state(q), strings.Join(alts, " | "))
+		rules = append(rules, namedRule{state(q), strings.Join(alts, " | ")})
 	}
-	return b.String()
+	return rules
 }
 
 // advance is the marker's automaton: from having matched m[:q], the length matched after c.

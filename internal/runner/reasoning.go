@@ -199,6 +199,18 @@ type thinkingReply struct {
 	extract bool
 	// generationPrompt is the whole opening of the assistant's turn, which a reasoning budget starts from.
 	generationPrompt string
+	// callOpens is the marker of a tool call that also ends the reasoning ("" for most templates): the
+	// reasoning stops before it, and the call is content. skipSpace skips all the whitespace after the
+	// start marker and after the end marker, not only the markers' own. See readAsXMLFamily.
+	callOpens string
+	skipSpace bool
+}
+
+// readAsXMLFamily reads the reply as llama-server's parser for the thinking templates of the XML
+// tool-call family (Qwen3.5, Nemotron 3 Nano) does: the marker that opens a call (callOpens) ends the
+// reasoning too, and the whitespace after either marker is skipped.
+func (r *thinkingReply) readAsXMLFamily(callOpens string) {
+	r.callOpens, r.skipSpace = callOpens, true
 }
 
 // continuation is the opening of an assistant's turn that continues message m, as llama-server writes
@@ -253,24 +265,36 @@ func (r *thinkingReply) split(text string) (reasoning, content string) {
 		}
 		return "", all
 	}
+	if r.skipSpace {
+		rest = strings.TrimLeft(rest, whitespace)
+	}
 	end := strings.TrimSpace(r.tags.end)
 	i := strings.Index(rest, end)
-	if i < 0 {
-		reasoning = rest
-		for n := min(len(end)-1, len(rest)); n > 0; n-- {
-			if strings.HasSuffix(rest, end[:n]) {
-				reasoning = rest[:len(rest)-n]
-				break
-			}
-		}
+	if j := strings.Index(rest, r.callOpens); r.callOpens != "" && j >= 0 && (i < 0 || j < i) {
+		reasoning, content = rest[:j], rest[j:]
+	} else if i < 0 {
+		reasoning = withoutCutMarker(withoutCutMarker(rest, end), r.callOpens)
 	} else {
 		reasoning = rest[:i]
 		content, _ = skipTag(rest[i:], r.tags.end)
+		if r.skipSpace {
+			content = strings.TrimLeft(content, whitespace)
+		}
 	}
 	if strings.TrimLeft(reasoning, whitespace) == "" {
 		reasoning = "" // an empty reasoning (<think></think>) is none
 	}
 	return reasoning, content
+}
+
+// withoutCutMarker is s without the start of marker it may end with, which is not yet either.
+func withoutCutMarker(s, marker string) string {
+	for n := min(len(marker)-1, len(s)); n > 0; n-- {
+		if strings.HasSuffix(s, marker[:n]) {
+			return s[:len(s)-n]
+		}
+	}
+	return s
 }
 
 // reasoningTokens counts the tokens of a reply, generated as text, that belong to its reasoning: those that

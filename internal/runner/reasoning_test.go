@@ -81,7 +81,14 @@ func splitCases(t *testing.T) []splitCase {
 	openNone := tagsOf(t, openThinkingTemplate).reply("<|im_start|>assistant\n<think>\n", false)
 	closedNone := tagsOf(t, closedThinkingTemplate).reply("<|im_start|>assistant\n", false)
 	thinkingOff := tagsOf(t, openThinkingTemplate).reply("<|im_start|>assistant\n<think>\n\n</think>\n\n", false)
+	xml := tagsOf(t, openThinkingTemplate).reply("<|im_start|>assistant\n<think>\n", true)
+	xml.readAsXMLFamily("<tool_call>")
 	return []splitCase{
+		// Qwen3.5 and Nemotron 3 Nano, read by llama-server's Qwen3-Coder parser.
+		{"XML family: a call marker ends the reasoning", xml, " abc <tool_call>\n<function=f>", "abc ", "<tool_call>\n<function=f>"},
+		{"XML family: whitespace after either tag is skipped", xml, "  abc\n</think>\n\n  hello", "abc\n", "hello"},
+		{"XML family: the first of the two ends it", xml, "abc</think>x<tool_call>", "abc", "x<tool_call>"},
+		{"XML family: cut inside the call marker", xml, "abc<tool_c", "abc", ""},
 		{"closing tag only", open, "abc def\n</think>\n\nhello world", "abc def\n", "hello world"},
 		{"never closed", open, ` "[wi notgood`, ` "[wi notgood`, ""},
 		{"cut inside the closing tag", open, "abc</th", "abc", ""},

@@ -122,6 +122,9 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 	}
 	if f.tags.thinks() && !reply.forced() {
 		reply.thinking = f.tags.replyAfter(rendered.readFrom, rendered.generationPrompt, extract)
+		if f.family == toolcall.QwenXML {
+			reply.thinking.readAsXMLFamily(toolcall.EndsReasoning(f.family))
+		}
 	}
 	if reply.thinking == nil || reply.thinking.opened == "" {
 		reply.continued = rendered.continued

@@ -88,13 +88,14 @@ func TestAutoToolChoiceWithoutATrigger(t *testing.T) {
 		t.Errorf("Llama 3.x under auto: %q; none: %q", auto, none)
 	}
 
-	r := &replyFormat{family: toolcall.Llama3, parallel: true}
-	r.lazyCall([]toolSpec{functionTool("get_time", "", nil)}, true)
+	getTime := callableTools([]toolSpec{functionTool("get_time", "", nil)}, "")
+	r := &replyFormat{family: toolcall.Llama3, tools: getTime, parallel: true}
+	r.lazyCall(true)
 	if r.grammar != "" || r.triggers != nil {
 		t.Errorf("Llama 3.x under auto: grammar %q, triggers %q; want none", r.grammar, r.triggers)
 	}
-	h := &replyFormat{family: toolcall.Hermes, parallel: true}
-	h.lazyCall([]toolSpec{functionTool("get_time", "", nil)}, true)
+	h := &replyFormat{family: toolcall.Hermes, tools: getTime, parallel: true}
+	h.lazyCall(true)
 	if h.grammar == "" || !slices.Equal(h.triggers, []string{"<tool_call>\n"}) || h.forced() {
 		t.Errorf("Hermes under auto: grammar %q, triggers %q, forced %v", h.grammar, h.triggers, h.forced())
 	}

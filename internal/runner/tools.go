@@ -150,6 +150,8 @@ func templateTools(in []toolSpec) []chattemplate.Tool {
 // tool calls in the template's format.
 type replyFormat struct {
 	family toolcall.Family
+	// tools are the offered tools, whose schemas type the arguments of the XML family's calls.
+	tools []toolcall.Tool
 	// prefill opens a tool call at the end of the prompt (tool_choice "required" or a named function); the
 	// reply continues it.
 	prefill string
@@ -213,9 +215,10 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 	}
 	if f.family == toolcall.None {
 		return nil, badRequest("\"tools\": the model's chat template has no tool-call format custos knows " +
-			"(it reads Hermes/Qwen <tool_call>, Llama 3.x and Mistral [TOOL_CALLS] calls)")
+			"(it reads Hermes/Qwen <tool_call>, Qwen3-Coder's XML <function=...>, Llama 3.x and Mistral [TOOL_CALLS] calls)")
 	}
-	r := &replyFormat{family: f.family, parallel: req.ParallelToolCalls == nil || *req.ParallelToolCalls}
+	r := &replyFormat{family: f.family, tools: callableTools(req.Tools, ""),
+		parallel: req.ParallelToolCalls == nil || *req.ParallelToolCalls}
 	switch choice {
 	case "required":
 		r.forceCall(req.Tools, "", req.asksParallelCalls())
@@ -225,7 +228,7 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 		}
 		r.forceCall(req.Tools, req.ToolChoice.name, req.asksParallelCalls())
 	default:
-		r.lazyCall(req.Tools, f.parallelCalls(req))
+		r.lazyCall(f.parallelCalls(req))
 	}
 	return r, nil
 }
@@ -234,12 +237,12 @@ func (f *chatFormat) replyFormat(req *chatRequest) (*replyFormat, *apiError) {
 // grammar of calls of the tools that applies once the family's trigger appears, the text before it free;
 // parallel says whether the grammar lets one call list several. A family without a trigger (Llama 3.x's
 // bare JSON) and tools whose schemas are beyond the grammar converter leave the reply free.
-func (r *replyFormat) lazyCall(tools []toolSpec, parallel bool) {
-	triggers := toolcall.Triggers(r.family)
+func (r *replyFormat) lazyCall(parallel bool) {
+	triggers := toolcall.Triggers(r.family, r.tools)
 	if len(triggers) == 0 {
 		return
 	}
-	gbnf, err := toolcall.LazyGrammar(r.family, callableTools(tools, ""), parallel)
+	gbnf, err := toolcall.LazyGrammar(r.family, r.tools, parallel)
 	if err != nil || len(gbnf) > llama.MaxGrammarBytes {
 		return
 	}
@@ -357,6 +360,14 @@ func (e *engine) reasoningTags(r *thinkingReply) (llama.ReasoningTags, error) {
 		return tags, err
 	}
 	tags.Ends = [][]llama.Token{end}
+	if r.callOpens != "" {
+		// The call's marker ends the reasoning too, and is replayed into the grammar, which it triggers.
+		opens, err := e.model.Tokenize(r.callOpens, false, true)
+		if err != nil {
+			return tags, err
+		}
+		tags.Ends = append(tags.Ends, opens)
+	}
 	tags.Prompt, err = e.model.Tokenize(r.opened, false, true)
 	return tags, err
 }
@@ -389,7 +400,7 @@ func (r *replyFormat) read(text string) toolcall.Message {
 	if r.family == toolcall.None {
 		return toolcall.Message{Content: text}
 	}
-	parsed := toolcall.Parse(r.family, r.prefill+text)
+	parsed := toolcall.Parse(r.family, r.tools, r.prefill+text)
 	parsed.Calls = r.keep(parsed.Calls)
 	return parsed
 }
@@ -471,7 +482,7 @@ type replyStream struct {
 func (r *replyFormat) stream() *replyStream {
 	s := &replyStream{format: r, lead: r.continued}
 	if r.family != toolcall.None {
-		s.streamer = toolcall.NewStreamer(r.family)
+		s.streamer = toolcall.NewStreamer(r.family, r.tools)
 		s.streamer.Feed(r.prefill)
 	}
 	return s

@@ -15,7 +15,7 @@ import (
 // writes the calls' JSON (see CallSchema). Llama 3.x calls have none: they are bare JSON.
 func Opening(f Family) string {
 	switch f {
-	case Hermes:
+	case Hermes, QwenXML, QwenCoder:
 		return hermesOpen + "\n"
 	case Mistral:
 		return mistralOpen
@@ -61,9 +61,13 @@ func CallSchema(f Family, tools []Tool, parallel bool) ([]byte, error) {
 // ForcedGrammar is the GBNF of what follows Opening(f) in a reply that must call one of tools: the JSON of
 // CallSchema, and, for Hermes when parallel, further calls after it, separated by commas as llama-server's
 // grammar writes parallel calls in one block (Parse reads them). A Mistral array holds its parallel calls
-// itself; a Llama 3.x template renders one call only, so its reply is one. The error is a schema the
-// grammar converter refuses.
+// itself; a Llama 3.x template renders one call only, so its reply is one. The XML family's is the rest of
+// the call block its grammar writes, then further blocks when parallel. The error is a schema the grammar
+// converter refuses.
 func ForcedGrammar(f Family, tools []Tool, parallel bool) (string, error) {
+	if f == QwenXML || f == QwenCoder {
+		return xmlForcedGrammar(tools, parallel)
+	}
 	schema, err := CallSchema(f, tools, parallel)
 	if err != nil {
 		return "", err

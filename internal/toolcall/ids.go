@@ -28,6 +28,11 @@ func Prefill(f Family, name string) string {
 		open += jsonEscape(name) + `", ` + argsKey(f) + `: `
 	}
 	switch f {
+	case QwenXML, QwenCoder:
+		if name == "" {
+			return Opening(f) + xmlFunctionOpen
+		}
+		return Opening(f) + xmlFunctionOpen + name + ">\n"
 	case Hermes, Llama3:
 		return Opening(f) + open
 	case Mistral:

@@ -15,13 +15,23 @@ import (
 // and closes with, and the grammar writes each call as {"name": ..., "arguments": ...} with whitespace
 // between all its parts.
 
-// Triggers are the words from which llama-server's grammar applies under tool_choice "auto": the opening
-// of a Hermes call with its line break, Mistral's [TOOL_CALLS]. Llama 3.x calls are bare JSON with no
-// marker, and llama-server leaves them unconstrained: none.
-func Triggers(f Family) []string {
+// Triggers are the words from which llama-server's grammar applies under tool_choice "auto" to calls of
+// tools: the opening of a Hermes call with its line break, the XML family's <tool_call> (and Qwen3-Coder's
+// <function=NAME> of each tool, for the call whose <tool_call> the model leaves out), Mistral's
+// [TOOL_CALLS]. Llama 3.x calls are bare JSON with no marker, and llama-server leaves them unconstrained:
+// none.
+func Triggers(f Family, tools []Tool) []string {
 	switch f {
 	case Hermes:
 		return []string{hermesOpen + "\n"}
+	case QwenXML:
+		return []string{hermesOpen}
+	case QwenCoder:
+		triggers := []string{hermesOpen}
+		for _, t := range tools {
+			triggers = append(triggers, xmlFunctionOpen+t.Name+">")
+		}
+		return triggers
 	case Mistral:
 		return []string{mistralOpen}
 	}
@@ -30,10 +40,10 @@ func Triggers(f Family) []string {
 
 // Preserved are the markers of f's calls that llama-server writes out in the reply when the vocabulary
 // has them as one control token (its preserved tokens), so that the calls can be read back: Hermes'
-// <tool_call> and </tool_call>, Mistral's [TOOL_CALLS]. Llama 3.x has none.
+// and the XML family's <tool_call> and </tool_call>, Mistral's [TOOL_CALLS]. Llama 3.x has none.
 func Preserved(f Family) []string {
 	switch f {
-	case Hermes:
+	case Hermes, QwenXML, QwenCoder:
 		return []string{hermesOpen, hermesClose}
 	case Mistral:
 		return []string{mistralOpen}
@@ -46,10 +56,14 @@ func Preserved(f Family) []string {
 //   - Hermes: one or more <tool_call> blocks, each of one call, or of several separated by commas when
 //     parallel;
 //   - Mistral: [TOOL_CALLS] and an array of one call, or of several when parallel, each call ending with
-//     a comma and an optional "id" (llama-server's grammar requires that comma even without the id).
+//     a comma and an optional "id" (llama-server's grammar requires that comma even without the id);
+//   - the XML family: one call block, or several when parallel (see xml_grammar.go).
 //
 // The error is a schema the grammar converter refuses, or a family without a trigger.
 func LazyGrammar(f Family, tools []Tool, parallel bool) (string, error) {
+	if f == QwenXML || f == QwenCoder {
+		return xmlLazyGrammar(f, tools, parallel)
+	}
 	b := grammar.NewBuilder()
 	space := b.Space()
 	var id string

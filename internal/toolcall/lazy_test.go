@@ -16,7 +16,7 @@ var lazyTools = []Tool{
 // leaves Llama 3.x calls, which have no marker, unconstrained; it writes those markers out.
 func TestTriggersPerFamily(t *testing.T) {
 	for f, want := range map[Family][]string{Hermes: {"<tool_call>\n"}, Mistral: {"[TOOL_CALLS]"}, Llama3: nil, None: nil} {
-		if got := Triggers(f); !reflect.DeepEqual(got, want) {
+		if got := Triggers(f, nil); !reflect.DeepEqual(got, want) {
 			t.Errorf("Triggers(%v) = %q, want %q", f, got, want)
 		}
 	}
@@ -76,7 +76,7 @@ func TestParseReadsWhatTheLazyGrammarsWrite(t *testing.T) {
 		{Mistral, `[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "a,}"}, {"name": "get_time", "arguments": {},}]`,
 			Message{Calls: []Call{{ID: "a,}", Name: "get_weather", Arguments: `{"city": "Paris"}`}, time}}},
 	} {
-		if got := Parse(tc.family, tc.text); !reflect.DeepEqual(got, tc.want) {
+		if got := Parse(tc.family, nil, tc.text); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("Parse(%v, %q)\n got %+v\nwant %+v", tc.family, tc.text, got, tc.want)
 		}
 	}

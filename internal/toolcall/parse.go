@@ -25,17 +25,18 @@ type Message struct {
 // whitespace is what Parse trims from the start of the content.
 const whitespace = " \t\r\n"
 
-// Parse splits text, the model's whole output, into content and tool calls in family f's format. Text
-// that does not hold a well-formed call stays content, whole: a model may write a marker and then fail
-// to follow it, and the client should see what it wrote. Leading whitespace is dropped from the content,
-// as llama-server's parser does when tools are offered.
-func Parse(f Family, text string) Message {
-	msg := parse(f, text)
+// Parse splits text, the model's whole output, into content and calls of tools in family f's format
+// (the XML family reads the tools' schemas to type the arguments). Text that does not hold a well-formed
+// call stays content, whole: a model may write a marker and then fail to follow it, and the client should
+// see what it wrote. Leading whitespace is dropped from the content, as llama-server's parser does when
+// tools are offered.
+func Parse(f Family, tools []Tool, text string) Message {
+	msg := parse(f, tools, text)
 	msg.Content = strings.TrimLeft(msg.Content, whitespace)
 	return msg
 }
 
-func parse(f Family, text string) Message {
+func parse(f Family, tools []Tool, text string) Message {
 	var calls []Call
 	var content string
 	var ok bool
@@ -46,6 +47,8 @@ func parse(f Family, text string) Message {
 		content, calls, ok = parseLlama3(text)
 	case Mistral:
 		content, calls, ok = parseMistral(text)
+	case QwenXML, QwenCoder:
+		content, calls, ok = parseXML(f, tools, text)
 	}
 	if !ok || len(calls) == 0 {
 		return Message{Content: text}

@@ -45,7 +45,7 @@ func TestParse(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := Parse(c.family, c.text); !reflect.DeepEqual(got, c.want) {
+			if got := Parse(c.family, nil, c.text); !reflect.DeepEqual(got, c.want) {
 				t.Errorf("Parse(%v, %q)\n got %+v\nwant %+v", c.family, c.text, got, c.want)
 			}
 		})
@@ -63,7 +63,7 @@ func TestPrefillThenOutputParses(t *testing.T) {
 		{Mistral, "get_weather", `{"city": "Paris"}}]`},
 	}
 	for _, c := range cases {
-		msg := Parse(c.family, Prefill(c.family, c.name)+c.output)
+		msg := Parse(c.family, nil, Prefill(c.family, c.name)+c.output)
 		want := []Call{{Name: "get_weather", Arguments: `{"city": "Paris"}`}}
 		if !reflect.DeepEqual(msg.Calls, want) || msg.Content != "" {
 			t.Errorf("%v %q: got %+v", c.family, c.name, msg)

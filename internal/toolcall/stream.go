@@ -7,14 +7,15 @@ import "strings"
 // Finish parses it. Leading whitespace is never released, as Parse drops it.
 type Streamer struct {
 	family Family
+	tools  []Tool
 	text   strings.Builder
 	// start is where the content begins, after the leading whitespace; released is how far it went out.
 	start, released int
 	begun, holding  bool
 }
 
-// NewStreamer starts a reply in family f's format.
-func NewStreamer(f Family) *Streamer { return &Streamer{family: f} }
+// NewStreamer starts a reply of calls of tools in family f's format.
+func NewStreamer(f Family, tools []Tool) *Streamer { return &Streamer{family: f, tools: tools} }
 
 // Feed adds a piece of the reply and returns the content that can be shown now (maybe "").
 func (s *Streamer) Feed(piece string) string {
@@ -42,7 +43,7 @@ func (s *Streamer) Feed(piece string) string {
 // Feed has not released yet.
 func (s *Streamer) Finish() (msg Message, rest string) {
 	all := s.text.String()
-	msg = Parse(s.family, all)
+	msg = Parse(s.family, s.tools, all)
 	released := ""
 	if s.begun {
 		released = all[s.start:s.released]
@@ -58,8 +59,11 @@ func (s *Streamer) Finish() (msg Message, rest string) {
 func (s *Streamer) safeEnd(all string) (int, bool) {
 	var markers []string
 	switch s.family {
-	case Hermes:
+	case Hermes, QwenXML:
 		markers = []string{hermesOpen}
+	case QwenCoder:
+		// The bare <function= of a call whose <tool_call> was left out.
+		markers = []string{hermesOpen, xmlFunctionOpen}
 	case Mistral:
 		markers = []string{mistralOpen}
 	case Llama3:
