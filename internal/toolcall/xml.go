@@ -87,13 +87,8 @@ func nextXMLCall(f Family, tools []Tool, s string, first bool) (int, bool) {
 // opening was left out): the function, its parameters, </function>, and </tool_call> unless s ends
 // first. It returns the call and the text after it.
 func readXMLCall(s string, params map[string][]xmlParam) (Call, string, bool) {
-	s = strings.TrimLeft(s, whitespace)
-	rest, ok := strings.CutPrefix(s, xmlFunctionOpen)
+	name, rest, ok := openingTag(strings.TrimLeft(s, whitespace), xmlFunctionOpen)
 	if !ok {
-		return Call{}, "", false
-	}
-	name, rest, ok := strings.Cut(rest, ">")
-	if !ok || name == "" || strings.ContainsAny(name, "<\n") {
 		return Call{}, "", false
 	}
 	declared := params[name]
@@ -105,12 +100,8 @@ func readXMLCall(s string, params map[string][]xmlParam) (Call, string, bool) {
 			rest = after
 			break
 		}
-		after, ok := strings.CutPrefix(rest, xmlParameterOpen)
+		key, after, ok := openingTag(rest, xmlParameterOpen)
 		if !ok {
-			return Call{}, "", false
-		}
-		key, after, ok := strings.Cut(after, ">")
-		if !ok || key == "" || strings.ContainsAny(key, "<\n") {
 			return Call{}, "", false
 		}
 		value, after, ok := strings.Cut(after, xmlParameterClose)
@@ -131,6 +122,20 @@ func readXMLCall(s string, params map[string][]xmlParam) (Call, string, bool) {
 		return Call{}, "", false
 	}
 	return Call{Name: name, Arguments: args.String()}, rest, true
+}
+
+// openingTag reads a tag that opens s, <function=NAME> or <parameter=NAME> by its prefix, and returns
+// the name and the text after the tag. A name holds no line break or '<'.
+func openingTag(s, prefix string) (name, rest string, ok bool) {
+	rest, ok = strings.CutPrefix(s, prefix)
+	if !ok {
+		return "", "", false
+	}
+	name, rest, ok = strings.Cut(rest, ">")
+	if !ok || name == "" || strings.ContainsAny(name, "<\n") {
+		return "", "", false
+	}
+	return name, rest, true
 }
 
 // paramNamed is the declared parameter named key; one the schema does not declare allows any value.
