@@ -104,14 +104,14 @@ func readXMLCall(s string, params map[string][]xmlParam) (Call, string, bool) {
 		if !ok {
 			return Call{}, "", false
 		}
-		value, after, ok := strings.Cut(after, xmlParameterClose)
+		value, after, ok := cutValue(after)
 		if !ok {
 			return Call{}, "", false
 		}
 		if n > 0 {
 			args.WriteByte(',')
 		}
-		args.WriteString(jsonString(key) + ":" + xmlValue(paramNamed(declared, key), trimLineBreaks(value)))
+		args.WriteString(jsonString(key) + ":" + xmlValue(paramNamed(declared, key), value))
 		rest = after
 	}
 	args.WriteByte('}')
@@ -148,22 +148,36 @@ func paramNamed(declared []xmlParam, key string) xmlParam {
 	return xmlParam{name: key, types: allTypes}
 }
 
-// trimLineBreaks drops the line break after the opening tag and the one before the closing tag.
-func trimLineBreaks(value string) string {
-	value = strings.TrimPrefix(strings.TrimPrefix(value, "\n"), "\r")
-	value = strings.TrimSuffix(value, "\n")
-	return strings.TrimSuffix(value, "\r")
+// cutValue reads a parameter's value from s, which follows its opening tag, up to "\n</parameter>\n" as
+// the grammar writes it (or "\n</parameter>" at the end of the reply), so that a value may hold the text
+// "</parameter>"; a reply written without the line breaks ends the value at the first closing tag. The
+// line break after the opening tag is not part of the value.
+func cutValue(s string) (value, rest string, ok bool) {
+	s = strings.TrimPrefix(s, "\n")
+	if i := strings.Index(s, xmlValueEnd); i >= 0 {
+		return s[:i], s[i+len(xmlValueEnd):], true
+	}
+	if v, cut := strings.CutSuffix(s, "\n"+xmlParameterClose); cut {
+		return v, "", true
+	}
+	value, rest, ok = strings.Cut(s, xmlParameterClose)
+	return strings.TrimSuffix(value, "\n"), rest, ok
 }
 
 // xmlValue is a parameter's value as JSON: the text as a string when the parameter allows only strings,
-// else the text when it is JSON of a type the parameter allows, else the text as a string.
+// else the text when it is JSON (with no space around it, as llama-server's parser reads it) of a type the
+// parameter allows besides strings, a number of either kind where it allows numbers, else the text as a
+// string.
 func xmlValue(p xmlParam, text string) string {
-	if p.stringOnly() {
+	if p.stringOnly() || !json.Valid([]byte(text)) || strings.TrimSpace(text) != text {
 		return jsonString(text)
 	}
-	trimmed := strings.TrimSpace(text)
-	if json.Valid([]byte(trimmed)) && (p.noString() || jsonType(json.RawMessage(trimmed))&p.types&^typeString != 0) {
-		return trimmed
+	allowed := p.types &^ typeString
+	if allowed&(typeNumber|typeInteger) != 0 {
+		allowed |= typeNumber | typeInteger
+	}
+	if p.noString() || jsonType(json.RawMessage(text))&allowed != 0 {
+		return text
 	}
 	return jsonString(text)
 }

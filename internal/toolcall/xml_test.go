@@ -34,6 +34,7 @@ var weatherTools = []Tool{
 		`"days":{"type":"integer"},"units":{"type":["string","null"]},"where":{"$ref":"#/$defs/point"}},` +
 		`"required":["city"],"$defs":{"point":{"type":"object","properties":{"lat":{"type":"number"}}}}}`)},
 	{Name: "get_time", Parameters: []byte(`{}`)},
+	{Name: "f", Parameters: []byte(`{"properties":{"n":{"type":["integer","string"]},"m":{"type":["integer","string"]}}}`)},
 }
 
 func TestParseXML(t *testing.T) {
@@ -60,6 +61,15 @@ func TestParseXML(t *testing.T) {
 		{"code keeps its characters and lines", QwenCoder,
 			"<tool_call>\n<function=get_weather>\n<parameter=city>\nif a < b && c > d {\n\treturn \"x\"\n}\n</parameter>\n</function>\n</tool_call>",
 			Message{Calls: []Call{call("get_weather", `{"city":"if a < b && c > d {\n\treturn \"x\"\n}"}`)}}},
+		{"a value may hold the closing tag's text", QwenCoder,
+			"<tool_call>\n<function=get_weather>\n<parameter=city>\nprint(\"</parameter>\")\n</parameter>\n</function>\n</tool_call>",
+			Message{Calls: []Call{call("get_weather", `{"city":"print(\"</parameter>\")"}`)}}},
+		{"carriage returns and the text's own line breaks stay", QwenXML,
+			"<tool_call>\n<function=get_weather>\n<parameter=city>\n\rOslo\r\n\n</parameter>\n</function>\n</tool_call>",
+			Message{Calls: []Call{call("get_weather", `{"city":"\rOslo\r\n"}`)}}},
+		{"JSON with space around it is text where text is allowed; any number where numbers are", QwenXML,
+			"<tool_call>\n<function=f>\n<parameter=n>\n 5\n</parameter>\n<parameter=m>\n1.5\n</parameter>\n</function>\n</tool_call>",
+			Message{Calls: []Call{call("f", `{"n":" 5","m":1.5}`)}}},
 		{"content before, no arguments, no closing tag at the end", QwenXML,
 			"Let me see.\n<tool_call>\n<function=get_time>\n</function>\n",
 			Message{Content: "Let me see.\n", Calls: []Call{call("get_time", `{}`)}}},
@@ -110,7 +120,7 @@ func TestXMLStreamHoldsFromTheBareFunction(t *testing.T) {
 }
 
 func TestXMLTriggers(t *testing.T) {
-	if got, want := Triggers(QwenCoder, weatherTools), []string{"<tool_call>", "<function=get_weather>", "<function=get_time>"}; !reflect.DeepEqual(got, want) {
+	if got, want := Triggers(QwenCoder, weatherTools), []string{"<tool_call>", "<function=get_weather>", "<function=get_time>", "<function=f>"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("Qwen3-Coder's triggers: %q, want %q", got, want)
 	}
 	if got, want := Triggers(QwenXML, weatherTools), []string{"<tool_call>"}; !reflect.DeepEqual(got, want) {
