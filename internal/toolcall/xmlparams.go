@@ -7,7 +7,7 @@ import (
 	"strings"
 )
 
-// valueType is a JSON type a parameter's schema allows; a typeSet is several.
+// valueType is a JSON type a parameter's schema allows, a bit of a set of them.
 type valueType uint8
 
 const (
