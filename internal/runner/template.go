@@ -122,8 +122,8 @@ func (e *engine) chatPrompt(req *chatRequest, msgs []llama.ChatMessage) (string,
 	}
 	if f.tags.thinks() && !reply.forced() {
 		reply.thinking = f.tags.replyAfter(rendered.readFrom, rendered.generationPrompt, extract)
-		if f.family == toolcall.QwenXML {
-			reply.thinking.readAsXMLFamily(toolcall.EndsReasoning(f.family))
+		if opens := toolcall.EndsReasoning(f.family); opens != "" {
+			reply.thinking.readAsXMLFamily(opens)
 		}
 	}
 	if reply.thinking == nil || reply.thinking.opened == "" {
